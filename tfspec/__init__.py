@@ -1,0 +1,19 @@
+"""tfspec: declarative model specs for TensorFlow/Keras.
+
+    spec = tfspec.load("specs/mnist_cnn.tfs")        # parse + validate (no TensorFlow)
+    print(tfspec.summary(spec).render())             # static shapes and parameter counts
+    source = tfspec.generate(spec, "functional")     # Keras source (no TensorFlow)
+    model = tfspec.build(spec, "subclassing")        # a live keras.Model
+    history = tfspec.train(spec)                     # the shared GradientTape runtime
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .diagnostics import Diagnostic, SpecError, Span  # noqa: E402
+from .ir.nodes import Spec  # noqa: E402
+from .loader import load, loads  # noqa: E402
+from .summary import Summary, summary  # noqa: E402
+
+__all__ = ["Diagnostic", "Span", "Spec", "SpecError", "Summary", "load", "loads", "summary", "__version__"]

@@ -1,0 +1,1 @@
+"""Validation: the JSON Schema of the normalised spec, then semantic checks."""

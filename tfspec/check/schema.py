@@ -1,0 +1,227 @@
+"""Stage one of validation: the normalised spec dict against a JSON Schema.
+
+The schema is data (`SCHEMA`) so that `tfspec schema` can print it for editors and
+other tools. Errors are mapped back to source spans through the {path: Span} table
+built during normalisation (the longest recorded prefix of the error's path wins).
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, Span, did_you_mean
+
+NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+
+DEFS = {
+    "value": {
+        "anyOf": [
+            {"type": ["integer", "number", "string", "boolean", "null"]},
+            {"type": "array", "items": {"$ref": "#/$defs/value"}},
+            {"$ref": "#/$defs/tuple"},
+            {"$ref": "#/$defs/ref"},
+            {"$ref": "#/$defs/dict"},
+            {"$ref": "#/$defs/call"},
+        ]
+    },
+    "tuple": {"type": "object", "properties": {"tuple": {"type": "array", "items": {"$ref": "#/$defs/value"}}},
+              "required": ["tuple"], "additionalProperties": False},
+    "ref": {"type": "object", "properties": {"ref": NAME}, "required": ["ref"], "additionalProperties": False},
+    "dict": {"type": "object", "properties": {"dict": {"type": "object", "additionalProperties": {"$ref": "#/$defs/value"}}},
+             "required": ["dict"], "additionalProperties": False},
+    "call": {
+        "type": "object",
+        "properties": {
+            "call": NAME,
+            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}},
+            "kwargs": {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}},
+        },
+        "required": ["call", "args", "kwargs"],
+        "additionalProperties": False,
+    },
+    "named": {"anyOf": [{"$ref": "#/$defs/ref"}, {"type": "string"}, {"$ref": "#/$defs/call"}]},
+    "body": {
+        "type": "object",
+        "properties": {
+            "inputs": {"type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "name": NAME,
+                    "shape": {"anyOf": [{"type": "null"},
+                                        {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1},
+                                                                               {"type": "null"}]}}]},
+                    "dtype": {"enum": ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32",
+                                       "int64", "uint8", "bool", "string"]},
+                },
+                "required": ["name", "shape", "dtype"], "additionalProperties": False}},
+            "layers": {"type": "array", "items": {
+                "type": "object", "properties": {"name": NAME, "layer": {"$ref": "#/$defs/call"}},
+                "required": ["name", "layer"], "additionalProperties": False}},
+            "chains": {"type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "source": {"type": "array", "items": NAME, "minItems": 1},
+                    "steps": {"type": "array", "items": {"anyOf": [
+                        {"type": "object", "properties": {"call": {"$ref": "#/$defs/call"},
+                                                          "repeat": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                         "required": ["call", "repeat"], "additionalProperties": False},
+                        {"$ref": "#/$defs/ref"}]}},
+                    "target": {"anyOf": [NAME, {"type": "null"}]},
+                },
+                "required": ["source", "steps", "target"], "additionalProperties": False}},
+            "outputs": {"type": "array", "items": NAME},
+        },
+        "required": ["inputs", "layers", "chains", "outputs"],
+        "additionalProperties": False,
+    },
+    "count": {"type": "integer", "minimum": 1},
+}
+
+TRAIN = {
+    "type": ["object", "null"],
+    "properties": {
+        "optimizer": {"$ref": "#/$defs/named"},
+        "loss": {"anyOf": [{"$ref": "#/$defs/named"},
+                           {"type": "object", "properties": {"dict": {"type": "object",
+                                                                      "additionalProperties": {"$ref": "#/$defs/named"}}},
+                            "required": ["dict"], "additionalProperties": False}]},
+        "loss_weights": {"anyOf": [
+            {"type": "array", "items": {"type": "number", "minimum": 0}},
+            {"type": "object", "properties": {"dict": {"type": "object",
+                                                       "additionalProperties": {"type": "number", "minimum": 0}}},
+             "required": ["dict"], "additionalProperties": False}]},
+        "metrics": {"anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/named"}},
+            {"type": "object", "properties": {"dict": {"type": "object", "additionalProperties": {
+                "type": "array", "items": {"$ref": "#/$defs/named"}}}},
+             "required": ["dict"], "additionalProperties": False}]},
+        "epochs": {"$ref": "#/$defs/count"},
+        "batch": {"$ref": "#/$defs/count"},
+        "batch_size": {"$ref": "#/$defs/count"},
+        "validation": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                                 {"$ref": "#/$defs/named"}]},
+        "callbacks": {"type": "array", "items": {"$ref": "#/$defs/named"}},
+        "data": {"$ref": "#/$defs/named"},
+        "seed": {"type": "integer", "minimum": 0},
+        "distribute": {"anyOf": [{"enum": ["mirrored", "multi_worker", "none", None]},
+                                 {"type": "object", "properties": {"ref": {"enum": ["mirrored", "multi_worker", "none"]}},
+                                  "required": ["ref"], "additionalProperties": False}]},
+        "precision": {"anyOf": [{"enum": ["float32", "mixed_float16", "mixed_bfloat16"]},
+                                {"type": "object", "properties": {"ref": {"enum": ["float32", "mixed_float16",
+                                                                                   "mixed_bfloat16"]}},
+                                 "required": ["ref"], "additionalProperties": False}]},
+        "steps_per_call": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "jit_compile": {"type": "boolean"},
+        "deterministic": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://tfspec.dev/schema/spec.json",
+    "title": "tfspec normalised spec",
+    "description": "The plain-JSON form of a .tfs file that tfspec validates and lowers.",
+    "type": "object",
+    "properties": {
+        "blocks": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "name": NAME,
+                "params": {"type": "array", "items": {
+                    "type": "object", "properties": {"name": NAME, "default": {"$ref": "#/$defs/value"}},
+                    "required": ["name"], "additionalProperties": False}},
+                "body": {"$ref": "#/$defs/body"},
+            },
+            "required": ["name", "params", "body"], "additionalProperties": False}},
+        "model": {"type": ["object", "null"], "properties": {"name": NAME, "body": {"$ref": "#/$defs/body"}},
+                  "required": ["name", "body"], "additionalProperties": False},
+        "train": TRAIN,
+    },
+    "required": ["blocks", "model", "train"],
+    "additionalProperties": False,
+    "$defs": DEFS,
+}
+
+TRAIN_KEYS = tuple(TRAIN["properties"])
+
+
+def validator():
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(SCHEMA)
+    return cls(SCHEMA)
+
+
+_VALIDATOR = None
+
+
+def validate(spec: dict, spans: dict, path: str) -> list[Diagnostic]:
+    """Check `spec` against SCHEMA; one diagnostic per offending place, in source order."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = validator()
+    import jsonschema
+
+    found: dict[tuple, Diagnostic] = {}
+    for error in _VALIDATOR.iter_errors(spec):
+        error = jsonschema.exceptions.best_match([error]) if error.context else error
+        where = tuple(error.absolute_path)
+        for diag in describe(error, where, spec, spans, path):
+            found.setdefault((diag.span.line, diag.span.column, diag.message), diag)
+    return sorted(found.values(), key=lambda d: (d.span.line, d.span.column))
+
+
+def span_for(spans: dict, where: tuple, path: str) -> Span:
+    for cut in range(len(where), -1, -1):
+        span = spans.get(tuple(where[:cut]))
+        if span is not None:
+            return span
+    return Span(path, 1, 1)
+
+
+def label(where: tuple) -> str:
+    if len(where) >= 2 and where[0] == "train":
+        return f"training setting {where[1]!r}"
+    return "/".join(str(p) for p in where) or "spec"
+
+
+def describe(error, where, spec, spans, path):
+    v = error.validator
+    if v == "additionalProperties" and where == ("train",):
+        extra = sorted(set(error.instance) - set(TRAIN_KEYS))
+        for key in extra:
+            span = spans.get(("train", key, "@name")) or span_for(spans, ("train", key), path)
+            yield Diagnostic("E201", f"unknown training setting {key!r}", span,
+                             did_you_mean(key, TRAIN_KEYS) or "known settings: " + ", ".join(TRAIN_KEYS))
+        return
+    span = span_for(spans, where, path)
+    what = label(where)
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        sign = {"minimum": "≥", "exclusiveMinimum": ">", "maximum": "≤", "exclusiveMaximum": "<"}[v]
+        yield Diagnostic("E203", f"{what} must be {sign} {error.validator_value}, got {error.instance!r}", span)
+    elif v == "pattern":
+        yield Diagnostic("E307", f"{error.instance!r} is not a valid name", span,
+                         "names are ASCII letters, digits and '_', not starting with a digit")
+    elif v == "enum" or (v == "anyOf" and where[:1] == ("train",) and where[1:2] in (("distribute",), ("precision",))):
+        choices = TRAIN["properties"].get(where[1], {}) if where[:1] == ("train",) else {}
+        options = ", ".join(str(o) for o in (error.validator_value if v == "enum" else
+                                             choices.get("anyOf", [{}])[0].get("enum", [])) if o is not None)
+        yield Diagnostic("E202", f"{what} has an unsupported value", span, f"use one of: {options}")
+    elif v == "type" or v == "anyOf":
+        yield Diagnostic("E202", f"{what} has the wrong type of value", span, expected_hint(where))
+    else:
+        yield Diagnostic("E200", f"{what}: {error.message}", span)
+
+
+def expected_hint(where) -> str | None:
+    if where[:1] != ("train",) or len(where) < 2:
+        return None
+    return {
+        "epochs": "e.g. epochs = 5", "batch": "e.g. batch = 32", "batch_size": "e.g. batch_size = 32",
+        "seed": "e.g. seed = 42", "optimizer": "e.g. optimizer = Adam(learning_rate=1e-3)",
+        "loss": "e.g. loss = SparseCategoricalCrossentropy() or { out_a: ..., out_b: ... }",
+        "metrics": "e.g. metrics = [accuracy]", "callbacks": "e.g. callbacks = [EarlyStopping(patience=2)]",
+        "validation": "a fraction (validation = 0.1) or a data source (validation = npz(\"val.npz\"))",
+        "data": "e.g. data = digits, data = npz(\"train.npz\"), data = csv(\"train.csv\", label=\"y\")",
+        "loss_weights": "e.g. loss_weights = { out_a: 1.0, out_b: 0.5 }",
+        "jit_compile": "True or False", "deterministic": "True or False",
+    }.get(where[1])

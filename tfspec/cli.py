@@ -1,0 +1,92 @@
+"""The `tfspec` command. Spec errors exit 1, usage errors 2; never a traceback for bad input.
+
+TensorFlow is imported only inside the commands that need a live model (train, evaluate,
+import, export), never at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .diagnostics import SpecError, clean
+
+
+class UsageError(Exception):
+    """Bad command-line use (exit 2)."""
+
+
+def cmd_check(args) -> int:
+    from .loader import load
+    from .summary import summary
+
+    status = 0
+    for path in args.files:
+        try:
+            spec = load(path)
+        except SpecError as exc:
+            print(exc.render(), file=sys.stderr)
+            status = 1
+            continue
+        s = summary(spec)
+        layers = sum(1 for r in s.rows if r.kind != "InputLayer")
+        if not args.quiet:
+            print(f"{clean(path)}: ok (model {spec.name}: {layers} layers, {s.total_params:,} parameters)")
+    return status
+
+
+def cmd_summary(args) -> int:
+    from .loader import load
+    from .summary import summary
+
+    spec = load(args.file)
+    print(summary(spec).render())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="tfspec", description="Declarative model specs for TensorFlow/Keras.")
+    parser.add_argument("--version", action="version", version=f"tfspec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", help="validate specs (syntax, names, arguments, shapes)")
+    p.add_argument("files", nargs="+", metavar="SPEC")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("summary", help="print layers, output shapes and parameter counts")
+    p.add_argument("file", metavar="SPEC")
+    p.set_defaults(run=cmd_summary)
+
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+COMMANDS: list = []  # functions (subparsers) -> None that add more commands
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage message
+        return 0 if exc.code == 0 else 2
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except SpecError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tfspec: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,138 @@
+"""Source spans, diagnostics and their rendering.
+
+Every error tfspec reports -- syntax, schema, semantic, shape or back end -- is a
+`Diagnostic` with a `Span`, rendered as::
+
+    specs/x.tfs:4:23: error[E301]: Add needs inputs of equal shape, got (32,) and (64,)
+        [a, b] -> Add() -> c
+                  ^^^^^
+    hint: ...
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file: 1-based line and column, end exclusive."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    @classmethod
+    def of_meta(cls, path: str, meta) -> "Span":
+        return cls(path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    @classmethod
+    def of_token(cls, path: str, token) -> "Span":
+        return cls(path, token.line, token.column, token.end_line, token.end_column)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    hint: str | None = None
+    severity: str = "error"
+
+    @property
+    def path(self) -> str:
+        return self.span.path
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+    def render(self, source: str | None = None) -> str:
+        s = self.span
+        head = f"{s.path}:{s.line}:{s.column}: {self.severity}[{self.code}]: {clean(self.message)}"
+        lines = [head]
+        text = source_line(source, s.line)
+        if text is not None:
+            shown = clean(text.expandtabs(4) if "\t" not in text[: s.column] else text)
+            width = 1
+            if s.end_line == s.line and s.end_column > s.column:
+                width = s.end_column - s.column
+            width = max(1, min(width, len(shown) - s.column + 2))
+            lines.append("    " + shown)
+            lines.append("    " + " " * (s.column - 1) + "^" * width)
+        if self.hint:
+            lines.append(f"hint: {clean(self.hint)}")
+        return "\n".join(lines)
+
+
+class SpecError(Exception):
+    """A spec could not be loaded; `.diagnostics` lists every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: str | None = None):
+        self.diagnostics = list(diagnostics)
+        self.source = source
+        first = self.diagnostics[0] if self.diagnostics else None
+        summary = first.render() .splitlines()[0] if first else "invalid spec"
+        more = len(self.diagnostics) - 1
+        super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.source) for d in self.diagnostics)
+
+
+@dataclass
+class Collector:
+    """Gathers the diagnostics of a pass so that all of them are reported."""
+
+    path: str
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.items.append(Diagnostic(code, message, span, hint))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def source_line(source: str | None, line: int) -> str | None:
+    if source is None or line < 1:
+        return None
+    lines = source.splitlines()
+    if line > len(lines):
+        return None
+    text = lines[line - 1]
+    return text if len(text) <= 300 else text[:300] + " ..."
+
+
+def clean(text: str) -> str:
+    """Make user text safe to print: control characters (terminal escapes) are shown escaped."""
+    out = []
+    for ch in text:
+        if ch == "\t" or (ch.isprintable() and unicodedata.category(ch) not in ("Zl", "Zp")):
+            out.append(ch)
+        else:
+            out.append(ascii(ch)[1:-1])
+    return "".join(out)
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """A 'did you mean ...?' hint for a misspelt name, or None."""
+    import difflib
+
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return f"did you mean {lowered[word.lower()]!r}?"
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if not close:
+        return None
+    if len(close) == 1:
+        return f"did you mean {close[0]!r}?"
+    return "did you mean " + ", ".join(repr(c) for c in close[:-1]) + f" or {close[-1]!r}?"

@@ -1,0 +1,1 @@
+"""Front end: source text -> Lark parse tree -> normalised spec dict (+ span table)."""

@@ -1,0 +1,251 @@
+"""Normalisation: Lark tree -> plain JSON-able spec dict, plus a {path: Span} table.
+
+The spec dict is what the JSON Schema describes and what lowering reads::
+
+    {"blocks": [{"name", "params": [{"name", "default"?}], "body": BODY}],
+     "model": {"name", "body": BODY} | None,
+     "train": {setting: VALUE} | None}
+
+    BODY  = {"inputs": [{"name", "shape": [int|None] | None, "dtype"}],
+             "layers": [{"name", "layer": CALL}],
+             "chains": [{"source": [name], "steps": [STEP], "target": name | None}],
+             "outputs": [name]}
+    STEP  = {"call": CALL, "repeat": int} | {"ref": name}
+    CALL  = {"call": name, "args": [VALUE], "kwargs": {name: VALUE}}
+    VALUE = int | float | str | bool | None | [VALUE] | {"tuple": [VALUE]}
+          | {"ref": name} | {"dict": {key: VALUE}} | CALL
+"""
+
+from __future__ import annotations
+
+import ast
+
+from lark import Token, Tree
+
+from ..diagnostics import Collector, Span, SpecError
+
+Path = tuple
+
+
+class Normaliser:
+    def __init__(self, path: str):
+        self.path = path
+        self.spans: dict[Path, Span] = {}
+        self.errors = Collector(path)
+
+    # -- helpers -------------------------------------------------------------
+    def span(self, node) -> Span:
+        if isinstance(node, Token):
+            return Span.of_token(self.path, node)
+        return Span.of_meta(self.path, node.meta)
+
+    def mark(self, where: Path, node) -> None:
+        self.spans[where] = self.span(node)
+
+    # -- top level -----------------------------------------------------------
+    def spec(self, tree: Tree) -> dict:
+        out = {"blocks": [], "model": None, "train": None}
+        for item in tree.children:
+            kind = item.data
+            if kind == "block":
+                index = len(out["blocks"])
+                out["blocks"].append(self.block(item, ("blocks", index)))
+            elif kind == "model":
+                if out["model"] is not None:
+                    self.errors.error("E302", "a spec holds one model; this is a second one", self.span(item.children[0]),
+                                      "move shared parts into a `block` and keep one `model`")
+                    continue
+                self.mark(("model",), item.children[0])
+                name = item.children[0]
+                self.mark(("model", "name"), name)
+                out["model"] = {"name": str(name), "body": self.body(item.children[1:], ("model", "body"))}
+            elif kind == "train":
+                if out["train"] is not None:
+                    self.errors.error("E302", "a spec holds one train section; this is a second one", self.span(item))
+                    continue
+                self.mark(("train",), item)
+                out["train"] = self.train(item, ("train",))
+        return out
+
+    def block(self, item: Tree, where: Path) -> dict:
+        name, *rest = item.children
+        self.mark(where, name)
+        self.mark(where + ("name",), name)
+        params = []
+        stmts = []
+        for child in rest:
+            if isinstance(child, Tree) and child.data == "param":
+                pname, default = child.children
+                at = where + ("params", len(params))
+                self.mark(at, pname)
+                self.mark(at + ("name",), pname)
+                entry = {"name": str(pname)}
+                if default is not None:
+                    entry["default"] = self.value(default, at + ("default",))
+                params.append(entry)
+            elif child is not None:
+                stmts.append(child)
+        return {"name": str(name), "params": params, "body": self.body(stmts, where + ("body",))}
+
+    def body(self, stmts, where: Path) -> dict:
+        body = {"inputs": [], "layers": [], "chains": [], "outputs": []}
+        self.mark(where, stmts[0] if stmts else None) if stmts else None
+        for stmt in stmts:
+            kind = stmt.data
+            if kind == "input_decl":
+                body["inputs"].append(self.input_decl(stmt, where + ("inputs", len(body["inputs"]))))
+            elif kind == "output_decl":
+                for name in stmt.children:
+                    at = where + ("outputs", len(body["outputs"]))
+                    self.mark(at, name)
+                    body["outputs"].append(str(name))
+            elif kind == "layer_decl":
+                name, call = stmt.children
+                at = where + ("layers", len(body["layers"]))
+                self.mark(at, name)
+                self.mark(at + ("name",), name)
+                body["layers"].append({"name": str(name), "layer": self.call(call, at + ("layer",))})
+            elif kind == "chain":
+                body["chains"].append(self.chain(stmt, where + ("chains", len(body["chains"]))))
+        return body
+
+    def input_decl(self, stmt: Tree, where: Path) -> dict:
+        name, ttype = stmt.children
+        self.mark(where, name)
+        self.mark(where + ("name",), name)
+        entry = {"name": str(name), "shape": None, "dtype": "float32"}
+        if ttype is not None:
+            dtype, *dims = ttype.children
+            if dtype is not None:
+                self.mark(where + ("dtype",), dtype)
+                entry["dtype"] = str(dtype)
+            self.mark(where + ("shape",), ttype)
+            shape = []
+            for i, dim in enumerate(d for d in dims if d is not None):
+                self.mark(where + ("shape", i), dim)
+                shape.append(None if isinstance(dim, Tree) else int(dim))
+            entry["shape"] = shape
+        return entry
+
+    def chain(self, stmt: Tree, where: Path) -> dict:
+        source, *steps = stmt.children
+        self.mark(where, stmt)
+        names = source.children
+        for i, name in enumerate(names):
+            self.mark(where + ("source", i), name)
+        self.mark(where + ("source",), source)
+        target = None
+        if steps and steps[-1].data == "step_name":
+            last = steps.pop()
+            target = str(last.children[0])
+            self.mark(where + ("target",), last.children[0])
+        out_steps = []
+        for i, step in enumerate(steps):
+            at = where + ("steps", i)
+            self.mark(at, step)
+            if step.data == "step_name":
+                out_steps.append({"ref": str(step.children[0])})
+            else:
+                call, times = step.children
+                entry = {"call": self.call(call, at + ("call",)), "repeat": 1}
+                if times is not None:
+                    self.mark(at + ("repeat",), times)
+                    entry["repeat"] = int(times)
+                out_steps.append(entry)
+        return {"source": [str(n) for n in names], "steps": out_steps, "target": target}
+
+    def train(self, item: Tree, where: Path) -> dict:
+        settings = {}
+        for setting in item.children:
+            name, value = setting.children
+            at = where + (str(name),)
+            if str(name) in settings:
+                self.errors.error("E302", f"{name!s} is set twice", self.span(name),
+                                  f"the first `{name} = ...` is at line {self.spans[at].line}")
+                continue
+            self.mark(at, setting)
+            settings[str(name)] = self.value(value, at)
+            self.spans[at + ("@name",)] = self.span(name)
+        return settings
+
+    # -- values --------------------------------------------------------------
+    def call(self, node: Tree, where: Path) -> dict:
+        name, *arguments = node.children
+        self.mark(where, node)
+        self.mark(where + ("call",), name)
+        args, kwargs = [], {}
+        for arg in arguments:
+            if arg is None:
+                continue
+            if isinstance(arg, Tree) and arg.data == "kwarg":
+                key, value = arg.children
+                at = where + ("kwargs", str(key))
+                if str(key) in kwargs:
+                    self.errors.error("E105", f"argument {key!s} is given twice", self.span(key))
+                    continue
+                self.spans[at + ("@name",)] = self.span(key)
+                kwargs[str(key)] = self.value(value, at)
+            else:
+                at = where + ("args", len(args))
+                if kwargs:
+                    self.errors.error("E107", "positional argument after keyword arguments", self.span(arg),
+                                      "put positional arguments first")
+                args.append(self.value(arg, at))
+        return {"call": str(name), "args": args, "kwargs": kwargs}
+
+    def value(self, node, where: Path):
+        self.mark(where, node)
+        kind = node.data
+        if kind == "call":
+            return self.call(node, where)
+        if kind == "int":
+            return int(node.children[0])
+        if kind == "float":
+            return float(node.children[0])
+        if kind == "string":
+            return self.string(node.children[0])
+        if kind == "true":
+            return True
+        if kind == "false":
+            return False
+        if kind == "none":
+            return None
+        if kind == "ref":
+            return {"ref": str(node.children[0])}
+        if kind == "list":
+            items = [c for c in node.children if c is not None]
+            return [self.value(c, where + (i,)) for i, c in enumerate(items)]
+        if kind == "tuple":
+            return {"tuple": [self.value(c, where + ("tuple", i)) for i, c in enumerate(node.children)]}
+        if kind == "dict":
+            out = {}
+            for pair in (c for c in node.children if c is not None):
+                key, value = pair.children
+                text = self.string(key) if key.type == "STRING" else str(key)
+                if text in out:
+                    self.errors.error("E105", f"key {text!r} is given twice", self.span(key))
+                    continue
+                self.spans[where + ("dict", text, "@name")] = self.span(key)
+                out[text] = self.value(value, where + ("dict", text))
+            return {"dict": out}
+        raise AssertionError(f"unhandled value node {kind}")
+
+    def string(self, token: Token) -> str:
+        try:
+            value = ast.literal_eval(str(token))
+        except (SyntaxError, ValueError):
+            self.errors.error("E106", "invalid escape sequence in string", self.span(token),
+                              "use \\\\ for a backslash")
+            return str(token)[1:-1]
+        if not isinstance(value, str):  # pragma: no cover - the token regex only admits strings
+            return str(token)[1:-1]
+        return value
+
+
+def normalise(tree: Tree, path: str, text: str) -> tuple[dict, dict]:
+    """Return (spec dict, span table); raise SpecError listing all problems found."""
+    n = Normaliser(path)
+    spec = n.spec(tree)
+    if n.errors:
+        raise SpecError(n.errors.items, text)
+    return spec, n.spans

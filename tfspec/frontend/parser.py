@@ -1,0 +1,124 @@
+"""Parsing: text -> Lark tree, with friendly syntax errors."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..diagnostics import Diagnostic, Span, SpecError
+from .source import check_nesting
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GRAMMAR_PLACES = (
+    os.path.join(HERE, "..", "grammar", "tfspec.lark"),  # inside an installed wheel
+    os.path.join(HERE, "..", "..", "grammar", "tfspec.lark"),  # a source checkout
+)
+
+
+def grammar_path() -> str:
+    for place in GRAMMAR_PLACES:
+        if os.path.exists(place):
+            return os.path.normpath(place)
+    raise RuntimeError("tfspec is installed without its grammar (tfspec.lark)")
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    return Lark.open(grammar_path(), parser="lalr", lexer="contextual", propagate_positions=True,
+                     maybe_placeholders=True, cache=True)
+
+
+def parse(text: str, path: str) -> Tree:
+    """Parse spec text; raise SpecError with a positioned, friendly message on bad syntax."""
+    check_nesting(text, path)
+    try:
+        return parser().parse(text)
+    except UnexpectedInput as exc:
+        raise SpecError([syntax_diagnostic(exc, text, path)], text) from None
+
+
+TOKEN_WORDS = {
+    "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "STAR": "'*'", "__ANON_0": "'->'",
+    "MODEL": "'model'", "BLOCK": "'block'", "TRAIN": "'train'", "INPUT": "'input'", "OUTPUT": "'output'",
+    "LAYER": "'layer'", "NONE": "'None'", "TRUE": "'True'", "FALSE": "'False'", "$END": "end of file",
+}
+
+
+def describe_expected(expected) -> str:
+    words = sorted({TOKEN_WORDS.get(name, name.lower()) for name in expected})
+    if len(words) > 6:
+        return ""
+    return " or ".join(words)
+
+
+def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        span = Span(path, line, column, line, column + 1)
+        if char in "\"'":
+            return Diagnostic("E103", "unterminated string", span, "close the string on the same line")
+        if not char.isascii():
+            return Diagnostic("E101", f"unexpected character {char!r}", span,
+                              "names are ASCII letters, digits and '_'; non-ASCII text belongs in strings")
+        return Diagnostic("E101", f"unexpected character {char!r}", span)
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        lines = text.rstrip().splitlines() or [""]
+        end = Span(path, len(lines), len(lines[-1]) + 1)
+        hint = "a '{' is not closed" if text.count("{") > text.count("}") else None
+        return Diagnostic("E102", "unexpected end of file", end, hint)
+    assert isinstance(exc, UnexpectedToken)
+    token = exc.token
+    span = Span(path, line, column, getattr(token, "end_line", line) or line,
+                getattr(token, "end_column", column + len(str(token))) or column + 1)
+    label = exc.match_examples(parser().parse, EXAMPLES, use_accepts=True)
+    shown = str(token) if len(str(token)) <= 40 else str(token)[:40] + "..."
+    message = f"unexpected {shown!r}"
+    expected = describe_expected(exc.accepts or exc.expected)
+    if expected:
+        message += f"; expected {expected}"
+    if label:
+        return Diagnostic("E100", message, span, label)
+    return Diagnostic("E100", message, span)
+
+
+# A catalogue of typical mistakes (Lark's match_examples): the hint shown when a
+# syntax error happens in the same parser state as one of these snippets.
+EXAMPLES = {
+    "a chain goes from a tensor through layers: `x -> Dense(10) -> y`": [
+        "model M { input x: [4] Dense(10) }",
+        "model M { input x: [4] x Dense(10) -> y }",
+    ],
+    "arguments are separated by commas: `Conv2D(32, 3, padding=\"same\")`": [
+        "model M { input x: [4] x -> Dense(10 20) -> y }",
+        "model M { input x: [4] x -> Dense(units=10 activation=\"relu\") -> y }",
+    ],
+    "a layer is written as a call, with parentheses: `Flatten()`": [
+        "model M { input x: [4] x -> Flatten -> Dense(10) -> y }",
+    ],
+    "keyword arguments use '=': `Dense(10, activation=\"relu\")`": [
+        "model M { input x: [4] x -> Dense(10, activation: \"relu\") -> y }",
+    ],
+    "an input needs a shape, e.g. `input image: float32[28, 28, 1]`": [
+        "model M { input x: float32 }",
+        "model M { input x: float32( }",
+    ],
+    "the top level holds `model`, `block` and `train` sections": [
+        "x -> Dense(10) -> y",
+        "Dense(10)",
+        "input x: [4]",
+    ],
+    "training settings are `name = value` lines: `epochs = 5`": [
+        "train { epochs 5 }",
+        "train { epochs: 5 }",
+    ],
+    "a chain ends with the name of its result: `x -> Dense(10) -> y`": [
+        "model M { input x: [4] x -> Dense(10) -> }",
+    ],
+}

@@ -1,0 +1,1 @@
+"""The intermediate representation: the layer catalog, lowering, shapes and passes."""

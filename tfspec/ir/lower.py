@@ -1,0 +1,432 @@
+"""Lowering: the validated spec dict -> IR graphs, with the semantic checks of names,
+references, arity, argument types and cycles. Every problem found is collected."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from ..diagnostics import Collector, Span, did_you_mean
+from . import layers as _layers  # noqa: F401  (registers the catalog)
+from .catalog import ALIASES, REGISTRY, bind, lookup
+from .nodes import MISSING, Block, Graph, Input, Layer, Node
+from .values import Call, Ref, from_json, show, substitute
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def snake(name: str) -> str:
+    """Keras's own naming: Conv2D -> conv2d, BatchNormalization -> batch_normalization."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    s = re.sub(r"([a-z])([A-Z])", r"\1_\2", s)
+    return s.lower()
+
+
+class Lowerer:
+    def __init__(self, spec: dict, spans: dict, path: str):
+        self.spec = spec
+        self.spans = spans
+        self.path = path
+        self.errors = Collector(path)
+        self.blocks: dict[str, Block] = {}
+
+    def span(self, where) -> Span:
+        for cut in range(len(where), -1, -1):
+            span = self.spans.get(tuple(where[:cut]))
+            if span is not None:
+                return span
+        return Span(self.path, 1, 1)
+
+    def error(self, code, message, where, hint=None):
+        span = where if isinstance(where, Span) else self.span(where)
+        self.errors.error(code, message, span, hint)
+
+    def check_name(self, name: str, where) -> None:
+        if keyword.iskeyword(name) or name in ("True", "False", "None"):
+            self.error("E307", f"{name!r} is a Python keyword and cannot name anything here", where,
+                       f"rename it, e.g. {name}_")
+        elif name.startswith("__"):
+            self.error("E307", f"names starting with '__' are reserved: {name!r}", where)
+        elif not IDENT.match(name) or not name.isascii():
+            self.error("E307", f"{name!r} is not a valid name", where)
+
+    # -- program -------------------------------------------------------------
+    def program(self):
+        for i, entry in enumerate(self.spec["blocks"]):
+            where = ("blocks", i)
+            name = entry["name"]
+            self.check_name(name, where + ("name",))
+            if name in self.blocks:
+                self.error("E302", f"block {name!r} is defined twice", where + ("name",),
+                           f"the first definition is at line {self.blocks[name].span.line}")
+                continue
+            if lookup(name):
+                self.error("E302", f"block {name!r} has the name of a Keras layer", where + ("name",),
+                           "give the block a name of its own")
+            params = []
+            seen = set()
+            for j, p in enumerate(entry["params"]):
+                self.check_name(p["name"], where + ("params", j))
+                if p["name"] in seen:
+                    self.error("E302", f"parameter {p['name']!r} is listed twice", where + ("params", j))
+                seen.add(p["name"])
+                default = from_json(p["default"], self.spans, where + ("params", j, "default")) if "default" in p else MISSING
+                if default is MISSING and any(q[1] is not MISSING for q in params):
+                    self.error("E107", f"parameter {p['name']!r} without a default follows one with a default",
+                               where + ("params", j))
+                params.append((p["name"], default))
+            self.blocks[name] = Block(name, params, None, self.span(where + ("name",)))
+        for i, entry in enumerate(self.spec["blocks"]):
+            block = self.blocks.get(entry["name"])
+            if block is not None and block.graph is None:
+                self.current_block = block.name
+                block.graph = self.body(entry["body"], ("blocks", i, "body"), entry["name"],
+                                        params={p for p, _ in block.params}, span=block.span)
+        self.current_block = None
+        self.check_block_recursion()
+        model = None
+        if self.spec["model"] is None:
+            self.error("E308", "the spec has no model", Span(self.path, 1, 1),
+                       "add `model Name { input x: [784] ... output y }`")
+        else:
+            m = self.spec["model"]
+            self.check_name(m["name"], ("model", "name"))
+            model = self.body(m["body"], ("model", "body"), m["name"], params=None, span=self.span(("model", "name")))
+        return model
+
+    def check_block_recursion(self):
+        uses = {name: {l.kind for l in b.graph.layers if l.block is not None or l.kind in self.blocks}
+                for name, b in self.blocks.items() if b.graph is not None}
+        state = {}
+
+        def visit(name, trail):
+            if state.get(name) == 1:
+                cycle = " -> ".join(trail[trail.index(name):] + [name])
+                self.error("E303", f"blocks use each other in a cycle: {cycle}", self.blocks[name].span)
+                return True
+            if state.get(name) == 2:
+                return False
+            state[name] = 1
+            for other in sorted(uses.get(name, ())):
+                if other in uses and visit(other, trail + [name]):
+                    state[name] = 2
+                    return True
+            state[name] = 2
+            return False
+
+        for name in uses:
+            visit(name, [])
+
+    # -- bodies ----------------------------------------------------------------
+    def body(self, body: dict, where, name: str, params, span: Span) -> Graph:
+        in_block = params is not None
+        errors_before = len(self.errors.items)
+        defined: dict[str, tuple[str, Span]] = {}  # name -> (kind, span)
+
+        def define(n, kind, w):
+            self.check_name(n, w)
+            if params and n in params:
+                self.error("E302", f"{n!r} is already a parameter of this block", w)
+            elif n in defined:
+                self.error("E302", f"{n!r} is defined twice", w,
+                           f"the first definition ({defined[n][0]}) is at line {defined[n][1].line}")
+            else:
+                defined[n] = (kind, self.span(w))
+
+        inputs = []
+        for i, entry in enumerate(body["inputs"]):
+            w = where + ("inputs", i)
+            define(entry["name"], "input", w)
+            shape = tuple(entry["shape"]) if entry["shape"] is not None else None
+            if shape is None and not in_block:
+                self.error("E308", f"model input {entry['name']!r} needs a shape", w,
+                           f"e.g. `input {entry['name']}: float32[28, 28]` ([None] for variable length)")
+            if shape is not None and in_block:
+                self.error("E308", "block inputs take their shape from the caller", w + ("shape",),
+                           f"write `input {entry['name']}`")
+                shape = None
+            inputs.append(Input(entry["name"], shape, entry["dtype"], self.span(w)))
+        if in_block and not inputs:
+            self.error("E308", f"block {name!r} has no input", span, "add `input x`")
+        if not in_block and not inputs and not body["chains"]:
+            self.error("E308", f"model {name!r} is empty", span, "add inputs, a chain and outputs")
+
+        declared: dict[str, Layer] = {}
+        counters: dict[str, int] = {}
+        taken = set()
+        graph = Graph(name, inputs, [], [], [], span)
+
+        for i, entry in enumerate(body["layers"]):
+            w = where + ("layers", i)
+            define(entry["name"], "layer", w)
+            layer = self.make_layer(entry["layer"], w + ("layer",), entry["name"], params)
+            if layer is not None:
+                layer.declared = True
+                declared[entry["name"]] = layer
+                taken.add(entry["name"])
+
+        for i, chain in enumerate(body["chains"]):
+            if chain["target"] is not None:
+                define(chain["target"], "tensor", where + ("chains", i, "target"))
+        tensors = {n for n, (kind, _) in defined.items() if kind in ("input", "tensor")}
+        taken |= set(defined)
+
+        def fresh_id(kind: str, wanted=None) -> str:
+            if isinstance(wanted, str) and IDENT.match(wanted) and not keyword.iskeyword(wanted) \
+                    and not wanted.startswith("__") and wanted not in taken:
+                taken.add(wanted)
+                return wanted
+            base = snake(kind)
+            while True:
+                n = counters.get(base, 0)
+                counters[base] = n + 1
+                candidate = base if n == 0 else f"{base}_{n}"
+                if candidate not in taken:
+                    taken.add(candidate)
+                    return candidate
+
+        # order chains so that every chain comes after the chains producing its sources
+        order = self.order_chains(body["chains"], where, tensors, inputs)
+        used_tensors = set()
+        for i in order:
+            chain = body["chains"][i]
+            w = where + ("chains", i)
+            current = list(chain["source"])
+            used_tensors.update(current)
+            target = chain["target"]
+            if target is None:
+                self.error("E306", "this chain does not name its result", w,
+                           "end it with `-> name`, e.g. `x -> Dense(10) -> y`")
+                continue
+            if not chain["steps"]:
+                self.error("E306", f"the chain to {target!r} has no layers", w + ("target",),
+                           "a chain is `source -> Layer(...) -> ... -> result`")
+                continue
+            apps = []
+            for k, step in enumerate(chain["steps"]):
+                sw = w + ("steps", k)
+                for layer in self.step_layers(step, sw, declared, params, fresh_id):
+                    apps.append((layer, sw))
+            for n, (layer, sw) in enumerate(apps):
+                if layer is None:
+                    current = None
+                    continue
+                last = n == len(apps) - 1
+                out = target if last else f"{target}~{n}"
+                if current is not None:
+                    self.check_arity(layer, len(current), sw)
+                    node = Node(layer, tuple(current), out, self.span(sw), i, last)
+                    graph.nodes.append(node)
+                    layer.uses += 1
+                    if layer not in graph.layers:
+                        graph.layers.append(layer)
+                current = [out] if current is not None else None
+
+        for i, out in enumerate(body["outputs"]):
+            w = where + ("outputs", i)
+            if out not in tensors:
+                kind = defined.get(out, ("", None))[0]
+                hint = "outputs name tensors, not layers" if kind == "layer" else did_you_mean(out, sorted(tensors))
+                self.error("E301", f"output {out!r} is not defined", w, hint)
+            elif out in graph.outputs:
+                self.error("E302", f"output {out!r} is listed twice", w)
+            else:
+                graph.outputs.append(out)
+                graph.output_spans.append(self.span(w))
+        if not body["outputs"]:
+            self.error("E305", f"{'block' if in_block else 'model'} {name!r} declares no output", span,
+                       "add `output <tensor>`")
+        if in_block and len(body["outputs"]) > 1:
+            self.error("E305", f"block {name!r} has more than one output", self.span(where + ("outputs", 1)),
+                       "a block returns one tensor")
+
+        used_tensors.update(graph.outputs)
+        if len(self.errors.items) > errors_before:
+            return graph  # unused names are only worth reporting in an otherwise sound body
+        for n, (kind, sp) in defined.items():
+            if kind in ("input", "tensor") and n not in used_tensors:
+                what = "input" if kind == "input" else "tensor"
+                self.errors.error("E304", f"{what} {n!r} is never used", sp,
+                                  "use it in a chain or list it in `output`")
+        for n, layer in declared.items():
+            if layer.uses == 0:
+                self.errors.error("E304", f"layer {n!r} is never used", defined[n][1], "apply it in a chain")
+        return graph
+
+    def order_chains(self, chains, where, tensors, inputs):
+        producer = {c["target"]: i for i, c in enumerate(chains) if c["target"] is not None}
+        input_names = {inp.name for inp in inputs}
+        deps = {}
+        for i, chain in enumerate(chains):
+            deps[i] = set()
+            for j, src in enumerate(chain["source"]):
+                if src in producer:
+                    deps[i].add(producer[src])
+                elif src not in input_names:
+                    hint = did_you_mean(src, sorted(tensors))
+                    self.error("E301", f"{src!r} is not defined", where + ("chains", i, "source", j),
+                               hint or "a chain starts from an input or from the result of another chain")
+        order, done = [], set()
+        remaining = list(range(len(chains)))
+        while remaining:
+            ready = [i for i in remaining if deps[i] <= done]
+            if not ready:
+                first = remaining[0]
+                names = sorted(chains[i]["target"] for i in remaining if chains[i]["target"])
+                self.error("E303", "these tensors depend on each other in a cycle: " + ", ".join(names),
+                           where + ("chains", first), "a model is a directed acyclic graph")
+                break
+            for i in ready:
+                order.append(i)
+                done.add(i)
+            remaining = [i for i in remaining if i not in done]
+        return order
+
+    def check_arity(self, layer: Layer, count: int, where):
+        if layer.block is not None:
+            low = high = len(layer.block.graph.inputs) if layer.block.graph else count
+        else:
+            low, high = REGISTRY[layer.kind].inputs
+        if count < low or (high is not None and count > high):
+            if high == low:
+                want = f"{low} input{'s' if low != 1 else ''}"
+            elif high is None:
+                want = f"at least {low} inputs"
+            else:
+                want = f"{low} to {high} inputs"
+            hint = "merge tensors with a list source: `[a, b] -> Add() -> c`" if low > 1 else (
+                "merge the tensors first, e.g. `[a, b] -> Concatenate() -> c`" if count > 1 else None)
+            self.error("E407", f"{layer.kind} takes {want}, got {count}", where, hint)
+
+    # -- layers ----------------------------------------------------------------
+    def step_layers(self, step, where, declared, params, fresh_id):
+        if "ref" in step:
+            name = step["ref"]
+            if name in declared:
+                return [declared[name]]
+            if name in self.blocks:
+                layer = self.make_layer({"call": name, "args": [], "kwargs": {}}, where, None, params, fresh_id)
+                return [layer]
+            if lookup(name):
+                self.error("E401", f"{name} is a layer kind; call it to make a layer", where, f"write {name}()")
+            else:
+                choices = sorted(declared) + sorted(self.blocks)
+                self.error("E301", f"{name!r} is not a layer defined here", where,
+                           did_you_mean(name, choices) or "define it with `layer name = Kind(...)`")
+            return [None]
+        return [self.make_layer(step["call"], where + ("call",), None, params, fresh_id)
+                for _ in range(step["repeat"])]
+
+    def make_layer(self, call_json: dict, where, name, params, fresh_id=None) -> Layer | None:
+        call = from_json(call_json, self.spans, where)
+        self.check_refs(call, where, params)
+        kind = call.name
+        definition = lookup(kind)
+        span = self.span(where)
+        if definition is not None:
+            kind = definition.name
+            bound = bind(definition, call.args, call.kwargs)
+            for message, hint, at in bound.errors:
+                self.error(self.code_for(message), message, where + at if at else where, hint)
+            layer_id = name or fresh_id(kind, call.kw.get("name"))
+            return Layer(layer_id, kind, Call(kind, call.args, call.kwargs, span), span, values=bound.values)
+        if kind in self.blocks:
+            block = self.blocks[kind]
+            if getattr(self, "current_block", None) == kind:
+                self.error("E303", f"block {kind!r} uses itself", where)
+                return None
+            env = self.bind_block(block, call, where)
+            layer_id = name or fresh_id(kind)
+            layer = Layer(layer_id, kind, call, span, block=block)
+            layer.values = env
+            return layer
+        choices = sorted(set(REGISTRY) | set(ALIASES) | set(self.blocks))
+        self.error("E401", f"unknown layer {kind!r}", where + ("call",), did_you_mean(kind, choices))
+        return None
+
+    def code_for(self, message: str) -> str:
+        if "has no argument" in message:
+            return "E402"
+        if "needs the argument" in message:
+            return "E403"
+        if "positional" in message:
+            return "E406"
+        if "must be" in message:
+            return "E405"
+        return "E404"
+
+    def bind_block(self, block: Block, call: Call, where) -> dict:
+        env = {}
+        names = [p for p, _ in block.params]
+        if len(call.args) > len(names):
+            self.error("E406", f"block {block.name} takes at most {len(names)} positional arguments, "
+                       f"got {len(call.args)}", where + ("args", len(names)))
+        for (pname, _), value in zip(block.params, call.args):
+            env[pname] = value
+        for key, value in call.kwargs:
+            if key not in names:
+                self.error("E402", f"block {block.name} has no parameter {key!r}", where + ("kwargs", key),
+                           did_you_mean(key, names))
+            elif key in env:
+                self.error("E402", f"parameter {key!r} of block {block.name} is given twice", where + ("kwargs", key))
+            else:
+                env[key] = value
+        for pname, default in block.params:
+            if pname not in env:
+                if default is MISSING:
+                    self.error("E403", f"block {block.name} needs the argument {pname!r}", where,
+                               f"e.g. {block.name}({pname}=...)")
+                    env[pname] = None
+                else:
+                    env[pname] = default
+        return env
+
+    def check_refs(self, value, where, params):
+        """A bare name in a layer argument must be a parameter of the enclosing block."""
+        if isinstance(value, Ref):
+            if params is None or value.name not in params:
+                hint = (f'strings are quoted: "{value.name}"' if params is None else
+                        did_you_mean(value.name, sorted(params)) or f'strings are quoted: "{value.name}"')
+                self.errors.error("E301", f"{value.name!r} is not defined", value.span or self.span(where), hint)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                self.check_refs(v, where, params)
+        elif isinstance(value, dict):
+            for v in value.values():
+                self.check_refs(v, where, params)
+        elif isinstance(value, Call):
+            for v in value.args:
+                self.check_refs(v, where, params)
+            for _, v in value.kwargs:
+                self.check_refs(v, where, params)
+
+
+def instantiate(block: Block, env: dict, errors: Collector, use_span: Span) -> Graph:
+    """A copy of the block's template graph with parameters bound and arguments re-checked."""
+    template = block.graph
+    mapping = {}
+    layers = []
+    for layer in template.layers:
+        call = substitute(layer.call, env)
+        if layer.block is not None:
+            inner_env = {k: substitute(v, env) for k, v in layer.values.items()}
+            new = Layer(layer.id, layer.kind, call, layer.span, values=inner_env, declared=layer.declared,
+                        block=layer.block, uses=layer.uses)
+        else:
+            bound = bind(REGISTRY[layer.kind], call.args, call.kwargs)
+            for message, hint, _ in bound.errors:
+                if layer.call == call:
+                    continue  # already reported on the template
+                errors.error("E404" if "must" not in message else "E405",
+                             f"{message} (in block {block.name} used at line {use_span.line})", layer.span, hint)
+            new = Layer(layer.id, layer.kind, call, layer.span, values=bound.values, declared=layer.declared,
+                        uses=layer.uses)
+        mapping[id(layer)] = new
+        layers.append(new)
+    nodes = [Node(mapping[id(n.layer)], n.inputs, n.output, n.span, n.chain, n.named) for n in template.nodes]
+    return Graph(template.name, list(template.inputs), layers, nodes, list(template.outputs), template.span,
+                 list(template.output_spans))
+
+
+def show_value(value) -> str:
+    return show(value)

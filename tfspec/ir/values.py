@@ -1,0 +1,87 @@
+"""Argument values as the IR holds them: plain Python data plus `Call` for nested calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnostics import Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """A constructor call written in a spec, e.g. `L2(1e-4)` or `LSTM(64)` inside `Bidirectional`."""
+
+    name: str
+    args: tuple = ()
+    kwargs: tuple = ()  # ((name, value), ...) in source order
+    span: Span | None = field(default=None, compare=False)
+
+    @property
+    def kw(self) -> dict:
+        return dict(self.kwargs)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A bare name in value position: a block parameter, or a symbol such as `accuracy`."""
+
+    name: str
+    span: Span | None = field(default=None, compare=False)
+
+
+def from_json(value, spans=None, where=()):
+    """Turn a normalised VALUE into IR values (tuples, Call, Ref)."""
+    span = spans.get(where) if spans else None
+    if isinstance(value, list):
+        return [from_json(v, spans, where + (i,)) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if "tuple" in value:
+            return tuple(from_json(v, spans, where + ("tuple", i)) for i, v in enumerate(value["tuple"]))
+        if "ref" in value:
+            return Ref(value["ref"], span)
+        if "dict" in value:
+            return {k: from_json(v, spans, where + ("dict", k)) for k, v in value["dict"].items()}
+        if "call" in value:
+            args = tuple(from_json(v, spans, where + ("args", i)) for i, v in enumerate(value["args"]))
+            kwargs = tuple((k, from_json(v, spans, where + ("kwargs", k))) for k, v in value["kwargs"].items())
+            return Call(value["call"], args, kwargs, span)
+    return value
+
+
+def substitute(value, env: dict):
+    """Replace Refs to block parameters with their bound values."""
+    if isinstance(value, Ref):
+        return env.get(value.name, value)
+    if isinstance(value, list):
+        return [substitute(v, env) for v in value]
+    if isinstance(value, tuple):
+        return tuple(substitute(v, env) for v in value)
+    if isinstance(value, dict):
+        return {k: substitute(v, env) for k, v in value.items()}
+    if isinstance(value, Call):
+        return Call(value.name, substitute(value.args, env),
+                    tuple((k, substitute(v, env)) for k, v in value.kwargs), value.span)
+    return value
+
+
+def show(value) -> str:
+    """Spec-syntax text of a value, for messages."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        inner = ", ".join(show(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Ref):
+        return value.name
+    if isinstance(value, Call):
+        parts = [show(a) for a in value.args] + [f"{k}={show(v)}" for k, v in value.kwargs]
+        return f"{value.name}({', '.join(parts)})"
+    return repr(value)
