@@ -16,4 +16,25 @@ from .ir.nodes import Spec  # noqa: E402
 from .loader import load, loads  # noqa: E402
 from .summary import Summary, summary  # noqa: E402
 
-__all__ = ["Diagnostic", "Span", "Spec", "SpecError", "Summary", "load", "loads", "summary", "__version__"]
+
+
+def _spec(spec):
+    return spec if isinstance(spec, Spec) else load(spec)
+
+
+def generate(spec, style: str = "functional") -> str:
+    """Keras source code for `spec` (a Spec or a path) in `style`. Does not import TensorFlow."""
+    from .backends import generate as printer
+
+    return printer(_spec(spec), style)
+
+
+def build(spec, style: str = "functional"):
+    """A live keras.Model for `spec`, made by executing the generated source."""
+    from .live import build as make
+
+    return make(_spec(spec), style)
+
+
+__all__ = ["Diagnostic", "Span", "Spec", "SpecError", "Summary", "build", "generate", "load", "loads", "summary",
+           "__version__"]

@@ -44,6 +44,37 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_build(args) -> int:
+    import os
+
+    from .backends import STYLES, allowed_styles, generate
+    from .files import write_atomic
+    from .loader import load
+
+    spec = load(args.file)
+    if args.style != "all":
+        source = generate(spec, args.style)
+        if args.output:
+            write_atomic(args.output, source)
+        else:
+            sys.stdout.write(source)
+        return 0
+    if not args.output:
+        raise UsageError("--style all writes one file per style: give a folder with -o DIR/")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise UsageError(f"{args.output!r} is a file; --style all needs a folder")
+    stem = os.path.splitext(os.path.basename(args.file))[0]
+    styles = allowed_styles(spec)
+    for style in STYLES:
+        if style not in styles:
+            print(f"tfspec: skipping {style}: the model cannot be written in that style", file=sys.stderr)
+            continue
+        target = os.path.join(args.output, f"{stem}_{style}.py")
+        write_atomic(target, generate(spec, style))
+        print(target)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -59,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="print layers, output shapes and parameter counts")
     p.add_argument("file", metavar="SPEC")
     p.set_defaults(run=cmd_summary)
+
+    p = sub.add_parser("build", help="print Keras source for a spec (sequential, functional or subclassing)")
+    p.add_argument("file", metavar="SPEC")
+    p.add_argument("--style", default="functional", choices=["sequential", "functional", "subclassing", "all"],
+                   help="Keras style (default: functional); `all` writes every style the model allows into -o DIR")
+    p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of to stdout")
+    p.set_defaults(run=cmd_build)
 
     for register in COMMANDS:
         register(sub)

@@ -1,0 +1,25 @@
+"""Back ends: one printer per Keras style, all reading the same IR."""
+
+from __future__ import annotations
+
+from ..diagnostics import SpecError
+from .legality import STYLES, allowed_styles, problems
+
+
+def generate(spec, style: str = "functional") -> str:
+    """Keras source for `spec` in `style`; raises SpecError if the style cannot express it."""
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    found = problems(spec, style)
+    if found:
+        raise SpecError(found, spec.source)
+    if style == "sequential":
+        from .sequential import generate as printer
+    elif style == "functional":
+        from .functional import generate as printer
+    else:
+        from .subclassing import generate as printer
+    return printer(spec)
+
+
+__all__ = ["STYLES", "allowed_styles", "generate"]

@@ -1,0 +1,61 @@
+"""What the printers share beyond the emitter: naming tensors, layer constructor calls."""
+
+from __future__ import annotations
+
+from ..ir.catalog import REGISTRY
+from ..ir.nodes import Graph, Layer
+from .emitter import Code, Scope, call_code, pystr, snake
+
+
+def tensor_var(scope: Scope, tensor: str) -> str:
+    """Intermediate tensors of a chain (`y~2`) reuse the variable of the chain's result `y`."""
+    return scope.add(tensor.split("~", 1)[0])
+
+
+def inputs_code(scope: Scope, names) -> str:
+    names = [tensor_var(scope, n) for n in names]
+    return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+
+
+def constructor(layer: Layer, env=None) -> Code:
+    """`layers.Kind(args...)` exactly as the spec wrote the call."""
+    return call_code(f"layers.{layer.kind}", layer.call.args, layer.call.kwargs, env)
+
+
+def takes_training(layer: Layer) -> bool:
+    if layer.block is not None:
+        return any(takes_training(inner) for inner in layer.block.graph.layers)
+    return REGISTRY[layer.kind].training
+
+
+def block_function_name(name: str) -> str:
+    return snake(name)
+
+
+def shape_code(shape) -> str:
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def input_code(inp, with_name: bool = True) -> str:
+    parts = [f"shape={shape_code(inp.shape)}"]
+    if inp.dtype != "float32":
+        parts.append(f"dtype={pystr(inp.dtype)}")
+    if with_name:
+        parts.append(f"name={pystr(inp.name)}")
+    return f"keras.Input({', '.join(parts)})"
+
+
+def used_blocks(graph: Graph, blocks: dict) -> list:
+    """Blocks reachable from `graph`, callees before callers, in a stable order."""
+    order: list = []
+
+    def visit(g):
+        for layer in g.layers:
+            if layer.block is not None:
+                visit(layer.block.graph)
+                if layer.block not in order:
+                    order.append(layer.block)
+
+    visit(graph)
+    return order

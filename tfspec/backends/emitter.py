@@ -1,0 +1,287 @@
+"""Shared pieces of the three printers: an indenting writer, names, and Python literals.
+
+Everything a spec contributes to generated code passes through here: identifiers are
+checked or renamed by `Scope`, and every value is printed by `expr`, which uses `repr`
+for strings and numbers and builds calls only from catalog names. Lines are laid out
+the way `ruff format` lays them out (88 columns; a call that does not fit is exploded
+one argument per line with a trailing comma), so generated files pass `ruff format --check`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import os
+from contextlib import contextmanager
+
+from ..ir.catalog import CONSTRAINTS, INITIALIZERS, REGULARIZERS, lookup
+from ..ir.values import Call, Ref
+
+WIDTH = 88
+INDENT = "    "
+
+# Attributes of keras.Model / keras.layers.Layer that a layer attribute must not replace.
+KERAS_ATTRIBUTES = frozenset("""
+add_loss add_metric add_variable add_weight autocast build build_from_config built call compile
+compile_from_config compiled_loss compiled_metrics compute_dtype compute_loss compute_mask compute_metrics
+compute_output_shape compute_output_spec count_params distribute_reduction_method distribute_strategy dtype
+dtype_policy evaluate export fit from_config get_build_config get_compile_config get_config get_layer
+get_metrics_result get_quantization_layer_structure get_state_tree get_weights history input input_dtype
+input_spec inputs jit_compile layers load_own_variables load_weights loss losses make_predict_function
+make_test_function make_train_function metrics metrics_names metrics_variables name non_trainable_variables
+non_trainable_weights optimizer output output_names outputs path predict predict_on_batch predict_step
+quantization_mode quantize quantized_build quantized_call rematerialized_call reset_metrics run_eagerly save
+save_own_variables save_weights seed_generator set_state_tree set_weights stateless_call
+stateless_compute_loss steps_per_execution stop_training summary supports_masking symbolic_call
+test_on_batch test_step to_json train_on_batch train_step trainable trainable_variables trainable_weights
+variable_dtype variables weights
+""".split())
+
+MODULE_NAMES = frozenset({"keras", "layers", "build_model", "TRAINING", "np", "tf", "super", "self",
+                          "training", "inputs", "config", "kwargs", "cls", "name"})
+
+
+class Scope:
+    """Maps spec names to Python names that are valid and clash with nothing in scope."""
+
+    def __init__(self, reserved=(), parent: "Scope | None" = None):
+        self.reserved = set(reserved)
+        self.names: dict[str, str] = {}
+        self.used: set[str] = set(parent.used) if parent else set()
+
+    def add(self, name: str) -> str:
+        if name in self.names:
+            return self.names[name]
+        base = name if name.isidentifier() and not keyword.iskeyword(name) else "v_" + name
+        candidate = base
+        n = 1
+        while candidate in self.reserved or candidate in self.used or keyword.iskeyword(candidate):
+            candidate = f"{base}_" if n == 1 else f"{base}_{n}"
+            n += 1
+        self.used.add(candidate)
+        self.names[name] = candidate
+        return candidate
+
+    def __getitem__(self, name: str) -> str:
+        return self.names[name]
+
+
+def attribute_name(layer_id: str, taken: set) -> str:
+    """`self.<attr>` for a layer: never a Keras attribute, never private."""
+    base = layer_id.lstrip("_") or "layer"
+    candidate = base
+    n = 1
+    while candidate in KERAS_ATTRIBUTES or candidate in taken or keyword.iskeyword(candidate):
+        candidate = f"{base}_layer" if n == 1 else f"{base}_layer_{n}"
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def snake(name: str) -> str:
+    from ..ir.lower import snake as keras_snake
+
+    return keras_snake(name)
+
+
+# -- literals ----------------------------------------------------------------------------
+
+def pystr(text: str) -> str:
+    """A string literal the way `ruff format` writes it (double quotes unless more of them
+    are inside); every character that could break out of it is escaped."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == quote:
+            out.append("\\" + quote)
+        elif ch in "\"'":
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return quote + "".join(out) + quote
+
+
+def number(value) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'
+    return repr(value)
+
+
+def namespace(call: Call, arg: str | None) -> str:
+    """Which Keras module a nested call belongs to, from the argument it is passed to."""
+    if arg:
+        if arg.endswith("initializer"):
+            return "keras.initializers"
+        if arg.endswith("regularizer"):
+            return "keras.regularizers"
+        if arg.endswith("constraint"):
+            return "keras.constraints"
+        if arg in ("layer", "backward_layer"):
+            return "layers"
+    if call.name in INITIALIZERS:
+        return "keras.initializers"
+    if call.name in REGULARIZERS:
+        return "keras.regularizers"
+    if call.name in CONSTRAINTS:
+        return "keras.constraints"
+    if lookup(call.name):
+        return "layers"
+    raise ValueError(f"no Keras namespace for {call.name!r}")
+
+
+def call_name(call: Call, arg: str | None) -> str:
+    ns = namespace(call, arg)
+    name = lookup(call.name).name if ns == "layers" else call.name
+    return f"{ns}.{name}"
+
+
+class Code:
+    """An expression that can be laid out on one line or exploded over several."""
+
+    def __init__(self, head: str, items=(), tail: str = "", open_: str = "(", close: str = ")",
+                 single_comma=False, explode=False):
+        self.head, self.items, self.tail = head, list(items), tail
+        self.open, self.close = open_, close
+        self.single_comma = single_comma  # a one-tuple keeps its comma
+        self.explode = explode  # always one item per line (a "magic trailing comma")
+
+    def flat(self) -> str:
+        if not self.items and not self.open:
+            return self.head + self.tail
+        inner = ", ".join(i.flat() if isinstance(i, Code) else i for i in self.items)
+        if self.single_comma and len(self.items) == 1:
+            inner += ","
+        return f"{self.head}{self.open}{inner}{self.close}{self.tail}"
+
+    def lines(self, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
+        one = f"{indent}{prefix}{self.flat()}{suffix}"
+        if (len(one) <= WIDTH and not self.explode) or not self.items:
+            return [one]
+        out = [f"{indent}{prefix}{self.head}{self.open}"]
+        for item in self.items:
+            if isinstance(item, Code):
+                out += item.lines(indent + INDENT, "", ",")
+            else:
+                out.append(f"{indent}{INDENT}{item},")
+        out.append(f"{indent}{self.close}{self.tail}{suffix}")
+        return out
+
+
+class Atom(Code):
+    def __init__(self, text: str):
+        super().__init__(text, (), "", "", "")
+
+    def flat(self) -> str:
+        return self.head
+
+
+class KeyValue(Code):
+    """`key=value` or `key: value` whose value may explode."""
+
+    def __init__(self, key: str, value: Code):
+        super().__init__("", ())
+        self.key, self.value = key, value
+
+    def flat(self) -> str:
+        return self.key + self.value.flat()
+
+    def lines(self, indent, prefix="", suffix=""):
+        return self.value.lines(indent, prefix + self.key, suffix)
+
+
+def expr(value, arg: str | None = None, env=None) -> Code:
+    """A spec value as Python code. `env` maps block-parameter Refs to Python names."""
+    if isinstance(value, bool) or value is None:
+        return Atom(repr(value))
+    if isinstance(value, (int, float)):
+        return Atom(number(value))
+    if isinstance(value, str):
+        return Atom(pystr(value))
+    if isinstance(value, Ref):
+        if env is None or value.name not in env:
+            raise ValueError(f"unbound name {value.name!r}")
+        return Atom(env[value.name])
+    if isinstance(value, tuple):
+        return Code("", [expr(v, None, env) for v in value], open_="(", close=")", single_comma=True)
+    if isinstance(value, list):
+        return Code("", [expr(v, None, env) for v in value], open_="[", close="]")
+    if isinstance(value, dict):
+        return Code("", [KeyValue(pystr(k) + ": ", expr(v, None, env)) for k, v in value.items()],
+                    open_="{", close="}")
+    if isinstance(value, Call):
+        return call_code(call_name(value, arg), value.args, value.kwargs, env)
+    raise TypeError(f"cannot print {type(value).__name__}")
+
+
+def call_code(function: str, args, kwargs, env=None, tail: str = "") -> Code:
+    items = [expr(a, None, env) for a in args]
+    items += [KeyValue(f"{k}=", expr(v, k, env)) for k, v in kwargs]
+    return Code(function, items, tail)
+
+
+def data(value) -> Code:
+    """Plain JSON-like data (the TRAINING dict) as a Python literal."""
+    if isinstance(value, dict):
+        return Code("", [KeyValue(pystr(k) + ": ", data(v)) for k, v in value.items()], open_="{", close="}")
+    if isinstance(value, (list, tuple)):
+        return Code("", [data(v) for v in value], open_="[", close="]")
+    if isinstance(value, str):
+        return Atom(pystr(value))
+    if isinstance(value, bool) or value is None:
+        return Atom(repr(value))
+    if isinstance(value, (int, float)):
+        return Atom(number(value))
+    raise TypeError(f"cannot print {type(value).__name__} in TRAINING")
+
+
+# -- the writer ---------------------------------------------------------------------------
+
+class Writer:
+    def __init__(self):
+        self.out: list[str] = []
+        self.level = 0
+
+    @property
+    def indent(self) -> str:
+        return INDENT * self.level
+
+    def line(self, text: str = "") -> None:
+        self.out.append(self.indent + text if text else "")
+
+    def code(self, code: Code, prefix: str = "", suffix: str = "") -> None:
+        self.out.extend(code.lines(self.indent, prefix, suffix))
+
+    def blank(self, n: int = 1) -> None:
+        while self.out and self.out[-1] == "":
+            self.out.pop()
+        self.out.extend([""] * n)
+
+    @contextmanager
+    def block(self, header: str):
+        self.line(header)
+        self.level += 1
+        yield
+        self.level -= 1
+
+    def text(self) -> str:
+        while self.out and self.out[-1] == "":
+            self.out.pop()
+        return "\n".join(self.out) + "\n"
+
+
+def header(w: Writer, spec, style: str, what: str) -> None:
+    source = ascii(os.path.basename(spec.path))  # ascii(): no newline or quote can escape the comment
+    w.line(f"# Generated by tfspec from {source} ({style} style).")
+    w.line("# Edit the spec and run `tfspec build` again rather than editing this file.")
+    w.line(f'"""{spec.name}: {what}."""')
+    w.blank()
+
+
+def training_constant(w: Writer, spec) -> None:
+    if spec.training is None:
+        return
+    w.blank(2)
+    w.line("# Training settings from the spec, read by the tfspec runtime (`tfspec train`).")
+    w.code(data(spec.training), "TRAINING = ")
