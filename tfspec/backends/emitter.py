@@ -9,6 +9,7 @@ one argument per line with a trailing comma), so generated files pass `ruff form
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import os
@@ -37,8 +38,9 @@ test_on_batch test_step to_json train_on_batch train_step trainable trainable_va
 variable_dtype variables weights
 """.split())
 
-MODULE_NAMES = frozenset({"keras", "layers", "build_model", "TRAINING", "np", "tf", "super", "self",
-                          "training", "inputs", "config", "kwargs", "cls", "name"})
+MODULE_NAMES = frozenset({"keras", "layers", "build_model", "TRAINING", "np", "tf", "self", "training",
+                          "inputs", "config", "kwargs", "cls", "name", "model"}
+                         | {n for n in dir(builtins) if not n.startswith("_")})
 
 
 class Scope:

@@ -42,7 +42,7 @@ def sequential_problem(graph: Graph, top: bool) -> Diagnostic | None:
         if node.inputs[0] != previous:
             return Diagnostic("E701", f"this chain starts from {node.inputs[0]!r}, not from the result of the "
                               "layer before it; Sequential models are a single chain", node.span, hint)
-        if node.layer.id in seen or node.layer.uses > 1:
+        if node.layer.id in seen:
             return Diagnostic("E701", f"layer {node.layer.id!r} is shared (applied more than once); "
                               "Sequential models cannot share layers", node.span, hint)
         seen.add(node.layer.id)
