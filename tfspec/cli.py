@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import import_module
 
 from .diagnostics import SpecError, clean
 
@@ -98,12 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of to stdout")
     p.set_defaults(run=cmd_build)
 
-    for register in COMMANDS:
-        register(sub)
+    for name in COMMAND_MODULES:
+        import_module(name).register(sub)
     return parser
 
 
-COMMANDS: list = []  # functions (subparsers) -> None that add more commands
+# Modules that add commands: each has `register(subparsers)` and stays cheap to import
+# (TensorFlow only inside the command functions).
+COMMAND_MODULES: tuple = ()
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,1 @@
+"""Tooling around specs: formatter, graph pictures, schema, explanations, import, export."""
