@@ -24,8 +24,8 @@ class Cifar100CNN(keras.Model):
         probs = self.conv2d_1(probs)
         probs = self.max_pooling2d_1(probs)
         probs = self.flatten(probs)
-        probs = self.dense(probs, training=training)
-        probs = self.dense_1(probs, training=training)
+        probs = self.dense(probs)
+        probs = self.dense_1(probs)
         return probs
 
 

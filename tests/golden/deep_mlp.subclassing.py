@@ -16,10 +16,10 @@ class DeepMLP(keras.Model):
         self.dense_3 = layers.Dense(units=2, activation="softmax")
 
     def call(self, features, training=None):
-        probs = self.dense(features, training=training)
-        probs = self.dense_1(probs, training=training)
-        probs = self.dense_2(probs, training=training)
-        probs = self.dense_3(probs, training=training)
+        probs = self.dense(features)
+        probs = self.dense_1(probs)
+        probs = self.dense_2(probs)
+        probs = self.dense_3(probs)
         return probs
 
 

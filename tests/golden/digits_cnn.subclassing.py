@@ -23,9 +23,9 @@ class DigitsCNN(keras.Model):
         probs = self.conv2d_1(probs)
         probs = self.max_pooling2d(probs)
         probs = self.flatten(probs)
-        probs = self.dense(probs, training=training)
+        probs = self.dense(probs)
         probs = self.dropout(probs, training=training)
-        probs = self.dense_1(probs, training=training)
+        probs = self.dense_1(probs)
         return probs
 
 

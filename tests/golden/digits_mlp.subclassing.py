@@ -17,9 +17,9 @@ class DigitsMLP(keras.Model):
 
     def call(self, image, training=None):
         probs = self.flatten(image)
-        probs = self.dense(probs, training=training)
+        probs = self.dense(probs)
         probs = self.dropout(probs, training=training)
-        probs = self.dense_1(probs, training=training)
+        probs = self.dense_1(probs)
         return probs
 
 

@@ -16,8 +16,8 @@ class FashionMLP(keras.Model):
 
     def call(self, image, training=None):
         probs = self.flatten(image)
-        probs = self.dense(probs, training=training)
-        probs = self.dense_1(probs, training=training)
+        probs = self.dense(probs)
+        probs = self.dense_1(probs)
         return probs
 
 

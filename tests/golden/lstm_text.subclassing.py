@@ -21,7 +21,7 @@ class LSTMText(keras.Model):
         positive = self.lstm(positive, training=training)
         positive = self.lstm_1(positive, training=training)
         positive = self.dropout(positive, training=training)
-        positive = self.dense(positive, training=training)
+        positive = self.dense(positive)
         return positive
 
 

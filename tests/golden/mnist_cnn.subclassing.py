@@ -20,8 +20,8 @@ class MnistCNN(keras.Model):
         probs = self.conv2d(image)
         probs = self.conv2d_1(probs)
         probs = self.flatten(probs)
-        probs = self.dense(probs, training=training)
-        probs = self.dense_1(probs, training=training)
+        probs = self.dense(probs)
+        probs = self.dense_1(probs)
         return probs
 
 

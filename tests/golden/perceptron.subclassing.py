@@ -18,7 +18,7 @@ class Perceptron(keras.Model):
         )
 
     def call(self, pixels, training=None):
-        probs = self.dense_layer(pixels, training=training)
+        probs = self.dense_layer(pixels)
         return probs
 
 

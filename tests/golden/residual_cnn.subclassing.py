@@ -53,7 +53,7 @@ class ResidualCNN(keras.Model):
         probs = self.conv_bn_3(probs, training=training)
         probs = self.global_average_pooling2d(probs)
         probs = self.dropout(probs, training=training)
-        probs = self.dense(probs, training=training)
+        probs = self.dense(probs)
         return probs
 
 

@@ -17,9 +17,9 @@ class SharedEmbedding(keras.Model):
     def call(self, inputs, training=None):
         text_a, text_b = inputs
         pred_a = self.embed(text_a)
-        pred_a = self.prediction_a(pred_a, training=training)
+        pred_a = self.prediction_a(pred_a)
         pred_b = self.embed(text_b)
-        pred_b = self.prediction_b(pred_b, training=training)
+        pred_b = self.prediction_b(pred_b)
         return [pred_a, pred_b]
 
 

@@ -12,9 +12,17 @@ def tensor_var(scope: Scope, tensor: str) -> str:
     return scope.add(tensor.split("~", 1)[0])
 
 
-def inputs_code(scope: Scope, names) -> str:
+def inputs_code(scope: Scope, names, positional: bool = False) -> str:
+    """The argument(s) a layer is applied to: `x`, `[a, b]`, or `a, b` for layers such as
+    MultiHeadAttention whose call takes its inputs as separate arguments."""
     names = [tensor_var(scope, n) for n in names]
-    return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names) if positional else "[" + ", ".join(names) + "]"
+
+
+def positional_inputs(layer: Layer) -> bool:
+    return layer.block is None and getattr(REGISTRY[layer.kind], "positional_inputs", False)
 
 
 def constructor(layer: Layer, env=None) -> Code:

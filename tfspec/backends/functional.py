@@ -4,7 +4,9 @@ blocks become helper functions that apply fresh layers to a tensor."""
 from __future__ import annotations
 
 from ..ir.nodes import Graph
-from .common import block_function_name, constructor, input_code, inputs_code, tensor_var, used_blocks
+from .common import (
+    block_function_name, constructor, input_code, inputs_code, positional_inputs, tensor_var, used_blocks,
+)
 from .emitter import (
     MODULE_NAMES, Atom, Code, KeyValue, Scope, Writer, call_code, expr, header, pystr, training_constant,
 )
@@ -65,9 +67,9 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, env) -> None:
             call.items = [Atom(a) for a in args] + call_code("", layer.call.args, block_kwargs(layer), env).items
             w.code(call, f"{out} = ")
         elif layer.id in declared:
-            w.line(f"{out} = {declared[layer.id]}({inputs_code(scope, node.inputs)})")
+            w.line(f"{out} = {declared[layer.id]}({inputs_code(scope, node.inputs, positional_inputs(layer))})")
         else:
-            w.code(constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs)})")
+            w.code(constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})")
 
 
 def block_kwargs(layer):

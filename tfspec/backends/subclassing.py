@@ -7,7 +7,9 @@ Several inputs are passed to call() as one list, in the order the spec declares 
 from __future__ import annotations
 
 from ..ir.nodes import MISSING, Graph
-from .common import constructor, input_code, inputs_code, takes_training, tensor_var, used_blocks
+from .common import (
+    constructor, input_code, inputs_code, positional_inputs, takes_training, tensor_var, used_blocks,
+)
 from .emitter import (
     MODULE_NAMES, Atom, Code, KeyValue, Scope, Writer, attribute_name, call_code, expr, header, pystr,
     training_constant,
@@ -60,7 +62,8 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs) -> None:
         layer = node.layer
         out = tensor_var(scope, node.output)
         extra = ", training=training" if takes_training(layer) else ""
-        w.line(f"{out} = self.{attrs[layer.id]}({inputs_code(scope, node.inputs)}{extra})")
+        args = inputs_code(scope, node.inputs, positional_inputs(layer))
+        w.line(f"{out} = self.{attrs[layer.id]}({args}{extra})")
 
 
 def block_class(w: Writer, block, classes) -> None:

@@ -7,8 +7,8 @@ Validation, shape inference, `summary`, the JSON Schema and the printers all rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .values import Call, Ref, show
 
@@ -164,8 +164,11 @@ DTYPE = one_of(NONE, choice(*DTYPES), name="dtype")
 ACTIVATIONS = (
     "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish", "sigmoid",
     "hard_sigmoid", "hard_silu", "hard_swish", "softmax", "log_softmax", "softplus", "softsign", "tanh",
-    "exponential",
+    "exponential", "celu", "hard_shrink", "hard_tanh", "log_sigmoid", "soft_shrink", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink",
 )
+# Not offered: "glu" halves the last axis at run time while Keras's static shape keeps it (a wrong
+# summary), and "threshold" needs arguments that a name cannot carry.
 ACTIVATION = one_of(NONE, choice(*ACTIVATIONS, name="activation name"), name="activation")
 
 INITIALIZERS = {
@@ -178,7 +181,7 @@ INITIALIZERS = {
 INITIALIZER_NAMES = (
     "zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
     "lecun_normal", "orthogonal", "identity", "random_normal", "random_uniform", "truncated_normal",
-    "variance_scaling",
+    "variance_scaling", "uniform", "normal", "one", "zero",
 )
 REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2"), "OrthogonalRegularizer": ("factor", "mode")}
 CONSTRAINTS = {"MaxNorm": ("max_value", "axis"), "MinMaxNorm": ("min_value", "max_value", "rate", "axis"),
@@ -199,18 +202,32 @@ def object_type(name: str, classes: dict, strings: tuple = ()) -> Type:
                 return f"{v.name} takes at most {len(allowed)} positional arguments"
             for key, _ in v.kwargs:
                 if key not in allowed:
-                    return f"{v.name} has no argument {key!r}"
+                    from ..diagnostics import did_you_mean
+
+                    hint = did_you_mean(key, allowed)
+                    return f"{v.name} has no argument {key!r}" + (f"; {hint}" if hint else "")
+            for value in list(v.args) + [x for _, x in v.kwargs]:
+                if not (value is None or isinstance(value, (int, float, str, tuple, list, Ref))):
+                    return f"{v.name}: unexpected argument {show(value)}"
             return None
         if isinstance(v, str):
-            return f"unknown {name} {v!r}"
+            from ..diagnostics import did_you_mean
+
+            hint = did_you_mean(v, tuple(strings) + tuple(classes))
+            return f"unknown {name} {v!r}" + (f"; {hint}" if hint else "")
         return f"expected a {name}, got {show(v)}"
 
     return Type(name, test)
 
 
-INITIALIZER = object_type("initializer", INITIALIZERS, INITIALIZER_NAMES)
-REGULARIZER = object_type("regularizer", REGULARIZERS, ("l1", "l2", "l1_l2"))
-CONSTRAINT = object_type("constraint", CONSTRAINTS, ("max_norm", "non_neg", "unit_norm", "min_max_norm"))
+# Class names work as strings too ("GlorotUniform", "L2"), except Constant, which Keras cannot
+# make without its value.
+INITIALIZER = object_type("initializer", INITIALIZERS,
+                          INITIALIZER_NAMES + tuple(n for n in INITIALIZERS if n != "Constant"))
+REGULARIZER = object_type("regularizer", REGULARIZERS,
+                          ("l1", "l2", "l1l2", "orthogonal_regularizer") + tuple(REGULARIZERS))
+CONSTRAINT = object_type("constraint", CONSTRAINTS,
+                         ("max_norm", "non_neg", "unit_norm", "min_max_norm") + tuple(CONSTRAINTS))
 
 
 # -- layer definitions ------------------------------------------------------------
@@ -231,6 +248,12 @@ class LayerDef:
     inputs: tuple = (1, 1)  # (min, max) number of input tensors; max None = any
     training: bool = False  # call() takes a `training` argument
     doc: str = ""
+    # (values) -> [(message, hint, argument name or None)]: checks that tie arguments together
+    # (e.g. strides > 1 with dilation_rate > 1); run by `bind` once every argument has its type.
+    check: Callable | None = None
+    # Several inputs are passed as separate positional arguments, `layer(query, value, key)`,
+    # not as one list `layer([a, b])` (MultiHeadAttention).
+    positional_inputs: bool = False
 
     def arg(self, name: str) -> Arg | None:
         for a in self.args:
@@ -254,19 +277,96 @@ REGISTRY: dict[str, LayerDef] = {}
 ALIASES: dict[str, str] = {}
 
 
-def layer(name: str, args=(), shape=None, params=None, inputs=(1, 1), training=False, aliases=(), doc=""):
-    """Register a layer kind in the catalog."""
-    definition = LayerDef(name, tuple(args) + BASE_ARGS, shape, params or (lambda ins, a, out: (0, 0)),
-                          inputs, training, doc)
+def layer(name: str, args=(), shape=None, params=None, inputs=(1, 1), training=False, aliases=(), doc="",
+          check=None, base_args=BASE_ARGS, positional_inputs=False):
+    """Register a layer kind in the catalog.
+
+    `base_args` are the keyword arguments the class takes besides its own (a few Keras classes,
+    e.g. SpatialDropout1D, take only name and dtype). `trainable=False` is applied to the
+    params rule here: every weight of a frozen layer counts as non-trainable.
+    """
+    definition = LayerDef(name, tuple(args) + tuple(base_args), shape, _frozen_aware(params),
+                          inputs, training, doc, check, positional_inputs)
     REGISTRY[name] = definition
     for alias in aliases:
         ALIASES[alias] = name
     return definition
 
 
+def _frozen_aware(params):
+    rule = params or (lambda ins, a, out: (0, 0))
+
+    def counted(ins, a, out):
+        trainable, frozen = rule(ins, a, out)
+        if a.get("trainable", True) is False:
+            return (0, trainable + frozen)
+        return (trainable, frozen)
+
+    counted.rule = rule
+    return counted
+
+
 def lookup(name: str) -> LayerDef | None:
     name = ALIASES.get(name, name)
     return REGISTRY.get(name)
+
+
+def contains_ref(value) -> bool:
+    """Whether a value holds a block parameter anywhere (then it is checked once bound)."""
+    if isinstance(value, Ref):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(contains_ref(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_ref(v) for v in value.values())
+    if isinstance(value, Call):
+        return contains_ref(value.args) or any(contains_ref(v) for _, v in value.kwargs)
+    return False
+
+
+def unsupported(default, reason: str, name=None) -> Type:
+    """An argument tfspec cannot model: only its default value is accepted."""
+
+    def test(v):
+        if v == default and type(v) is type(default):
+            return None
+        return f"{show(v)} is not supported: {reason}"
+
+    return Type(name or f"only {show(default)}", test, {"const": default})
+
+
+def layer_type(kinds=None, single_input=True, name="layer") -> Type:
+    """A nested layer call such as `LSTM(64)`, itself bound and checked against its own entry."""
+
+    def test(v):
+        if not isinstance(v, Call):
+            return f"expected a layer call such as {(kinds or ('Dense',))[0]}(...), got {show(v)}"
+        definition = lookup(v.name)
+        if definition is None:
+            from ..diagnostics import did_you_mean
+
+            hint = did_you_mean(v.name, sorted(kinds or set(REGISTRY) | set(ALIASES)))
+            return f"unknown layer {v.name!r}" + (f"; {hint}" if hint else "")
+        if kinds and definition.name not in kinds:
+            return f"expected one of {', '.join(kinds)}, got {v.name}"
+        if single_input and definition.inputs != (1, 1):
+            return f"{v.name} takes several inputs and cannot be wrapped"
+        bound = bind(definition, v.args, v.kwargs)
+        if bound.errors:
+            return f"in {v.name}(...): {bound.errors[0][0]}"
+        return None
+
+    return Type(name, test)
+
+
+LAYER = layer_type()
+RECURRENT_LAYER = layer_type(("SimpleRNN", "LSTM", "GRU"), name="recurrent layer")
+
+
+def bind_call(call: Call) -> tuple:
+    """(LayerDef, values) of a nested layer call that `layer_type` accepted."""
+    definition = lookup(call.name)
+    return definition, bind(definition, call.args, call.kwargs).values
 
 
 @dataclass
@@ -304,11 +404,15 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
             errors.append((f"{definition.name} needs the argument {a.name!r}",
                            f"e.g. {definition.name}({a.name}=...)", None))
     for key, (value, where) in given.items():
-        if isinstance(value, Ref):
+        if contains_ref(value):
             continue  # a block parameter: checked when the block is used
         err = definition.arg(key).type.check(value)
         if err:
             errors.append((f"{definition.name}: {key} {err}" if err.startswith("must") else f"{definition.name}: {key}: {err}",
                            None, where))
     values.update({k: v for k, (v, _) in given.items()})
+    if definition.check is not None and not errors and not any(contains_ref(v) for v, _ in given.values()):
+        for message, hint, key in definition.check(values):
+            where = given[key][1] if key in given else None
+            errors.append((f"{definition.name}: {message}", hint, where))
     return Bound(values, {k: v for k, (v, _) in given.items()}, errors)
