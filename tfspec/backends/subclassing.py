@@ -45,16 +45,21 @@ def generate(spec) -> str:
     return w.text()
 
 
-def layer_attributes(w: Writer, graph: Graph, classes, env, taken) -> dict:
-    attrs = {}
+def attribute_names(graph: Graph, params=()) -> tuple[dict, dict]:
+    """`self.<name>` for each block parameter and each layer: ({param: attr}, {layer id: attr})."""
+    taken: set = set()
+    scope = Scope(LOCAL_NAMES)
+    param_attrs = {p: attribute_name(scope.add(p), taken) for p in params}
+    return param_attrs, {layer.id: attribute_name(layer.id, taken) for layer in graph.layers}
+
+
+def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None:
     for layer in graph.layers:
-        attrs[layer.id] = attribute_name(layer.id, taken)
         if layer.block is not None:
             call = call_code(classes[layer.kind], layer.call.args, layer.call.kwargs, env)
         else:
             call = constructor(layer, env)
         w.code(call, f"self.{attrs[layer.id]} = ")
-    return attrs
 
 
 def call_body(w: Writer, graph: Graph, scope: Scope, attrs) -> None:
@@ -73,16 +78,16 @@ def block_class(w: Writer, block, classes) -> None:
         w.line(f'"""The {block.name} block."""')
         w.blank()
         scope = Scope(LOCAL_NAMES)
-        env, params, taken = {}, [], set()
+        env, params = {}, []
         for pname, default in block.params:
             env[pname] = scope.add(pname)
             params.append(env[pname] if default is MISSING else f"{env[pname]}={expr(default).flat()}")
-        param_attrs = {p: attribute_name(env[p], taken) for p, _ in block.params}
+        param_attrs, attrs = attribute_names(graph, [p for p, _ in block.params])
         with w.block(f"def __init__({', '.join(['self', *params, '**kwargs'])}):"):
             w.line("super().__init__(**kwargs)")
             for pname, _ in block.params:
                 w.line(f"self.{param_attrs[pname]} = {env[pname]}")
-            attrs = layer_attributes(w, graph, classes, env, taken)
+            layer_attributes(w, graph, classes, env, attrs)
         w.blank()
         call_scope = Scope(LOCAL_NAMES)
         ins = [call_scope.add(i.name) for i in graph.inputs]
@@ -104,9 +109,10 @@ def model_class_code(w: Writer, spec, name: str, classes) -> None:
     graph = spec.model
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
     with w.block(f"class {name}(keras.Model):"):
+        _, attrs = attribute_names(graph)
         with w.block("def __init__(self, **kwargs):"):
             w.line("super().__init__(**kwargs)")
-            attrs = layer_attributes(w, graph, classes, None, set())
+            layer_attributes(w, graph, classes, None, attrs)
         w.blank()
         scope = Scope(LOCAL_NAMES)
         ins = [scope.add(i.name) for i in graph.inputs]
