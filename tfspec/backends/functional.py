@@ -5,10 +5,26 @@ from __future__ import annotations
 
 from ..ir.nodes import Graph
 from .common import (
-    block_function_name, constructor, input_code, inputs_code, positional_inputs, tensor_var, used_blocks,
+    block_function_name,
+    constructor,
+    input_code,
+    inputs_code,
+    positional_inputs,
+    tensor_var,
+    used_blocks,
 )
 from .emitter import (
-    MODULE_NAMES, Atom, Code, KeyValue, Scope, Writer, call_code, expr, header, pystr, training_constant,
+    MODULE_NAMES,
+    Atom,
+    Code,
+    KeyValue,
+    Scope,
+    Writer,
+    call_code,
+    expr,
+    header,
+    pystr,
+    training_constant,
 )
 
 

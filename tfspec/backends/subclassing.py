@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from ..ir.nodes import MISSING, Graph
 from .common import (
-    constructor, input_code, inputs_code, positional_inputs, takes_training, tensor_var, used_blocks,
+    constructor,
+    input_code,
+    inputs_code,
+    positional_inputs,
+    takes_training,
+    tensor_var,
+    used_blocks,
 )
 from .emitter import (
-    MODULE_NAMES, Atom, Code, KeyValue, Scope, Writer, attribute_name, call_code, expr, header, pystr,
+    MODULE_NAMES,
+    Atom,
+    Code,
+    KeyValue,
+    Scope,
+    Writer,
+    attribute_name,
+    call_code,
+    expr,
+    header,
+    pystr,
     training_constant,
 )
 
