@@ -6,7 +6,7 @@ import glob
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPECS = sorted(glob.glob(os.path.join(ROOT, "specs", "*.tfs)")) + glob.glob(os.path.join(ROOT, "specs", "*.tfs")))
+SPECS = sorted(glob.glob(os.path.join(ROOT, "specs", "*.tfs")))
 
 
 def spec_path(name: str) -> str:

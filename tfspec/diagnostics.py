@@ -60,13 +60,19 @@ class Diagnostic:
         lines = [head]
         text = source_line(source, s.line)
         if text is not None:
-            shown = clean(text.expandtabs(4) if "\t" not in text[: s.column] else text)
+            # Columns count characters; the caret goes under what the terminal shows, so both
+            # lines are measured after escaping control characters and expanding tabs.
+            def shown_width(n: int) -> int:
+                return len(clean(text[:n]).expandtabs(4))
+
+            shown = clean(text).expandtabs(4)
+            start = shown_width(s.column - 1)
             width = 1
             if s.end_line == s.line and s.end_column > s.column:
-                width = s.end_column - s.column
-            width = max(1, min(width, len(shown) - s.column + 2))
+                width = shown_width(s.end_column - 1) - start
+            width = max(1, min(width, len(shown) - start + 1))
             lines.append("    " + shown)
-            lines.append("    " + " " * (s.column - 1) + "^" * width)
+            lines.append("    " + " " * start + "^" * width)
         if self.hint:
             lines.append(f"hint: {clean(self.hint)}")
         return "\n".join(lines)
@@ -79,7 +85,7 @@ class SpecError(Exception):
         self.diagnostics = list(diagnostics)
         self.source = source
         first = self.diagnostics[0] if self.diagnostics else None
-        summary = first.render() .splitlines()[0] if first else "invalid spec"
+        summary = first.render().splitlines()[0] if first else "invalid spec"
         more = len(self.diagnostics) - 1
         super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
 
@@ -104,10 +110,14 @@ class Collector:
 def source_line(source: str | None, line: int) -> str | None:
     if source is None or line < 1:
         return None
-    lines = source.splitlines()
+    # Lines as the parser counts them: only "\n" ends a line (str.splitlines also splits at
+    # form feeds, U+2028 and friends, which would show the wrong line).
+    lines = source.split("\n")
     if line > len(lines):
         return None
-    text = lines[line - 1]
+    text = lines[line - 1].removesuffix("\r")
+    if not text.strip():
+        return None  # a caret under nothing says nothing
     return text if len(text) <= 300 else text[:300] + " ..."
 
 

@@ -1,0 +1,327 @@
+"""`tfspec fmt`: canonical, idempotent, meaning- and comment-preserving; --check and in-place rewrites."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tfspec
+from tfspec.backends import allowed_styles
+from tfspec.tools import fmt
+from tfspec.tools.fmt import format_text, parse_with_comments
+
+from .helpers import SPECS
+
+# Messy but valid specs: odd spacing, comments everywhere, long chains, nested calls, dicts,
+# blocks with defaults, repetition, list sources.
+MESSY = {
+    "spacing": """
+model   Tiny{input x:float32[ 4 ]
+x->Dense( 3,activation = "relu" )->Dense(2)->y      output y}
+train{loss=mse  epochs=2 batch  =  8
+validation = .25}
+""",
+    "comments": """# file header
+   # second header line, indented
+
+# a group of its own
+block Res( filters , kernel = 3 , ) {   # the block
+    input x   # its input
+    # before the chain
+    x -> Conv2D(filters, kernel, padding = "same")  # conv
+      # between steps
+      -> BatchNormalization()
+      -> ReLU() -> y   # end of chain
+    output y  # out
+    # last words of the block
+}
+# between sections
+model WithComments {
+    input image: float32[ 8, 8, 1 ]  # pixels
+
+
+
+    image -> Res(4) * 2 -> h  # repeated block
+    [image, h] -> Concatenate( # after paren
+        axis = -1 # the channels
+    ) -> merged
+    merged -> Flatten() -> Dense(10, activation="softmax") -> probs
+    output probs
+}
+train {
+    optimizer = Adam(learning_rate=1e-3)  # the usual
+    loss = SparseCategoricalCrossentropy()
+    metrics = [accuracy,  # the first
+               AUC()]     # the second
+    epochs = 2
+}
+# the end
+""",
+    "long_chain": """model Long { input x: float32[28, 28, 1]
+x -> Conv2D(32, 3, padding="same", activation="relu") -> Conv2D(64, 3, padding="same", activation="relu") -> MaxPooling2D(2) -> Flatten() -> Dropout(0.25) -> Dense(128, activation="relu") -> Dense(10, activation="softmax") -> y
+output y }
+""",
+    "nested_calls": """model Nested {
+input tokens: int32[None]
+tokens -> Embedding(1000, 16, embeddings_initializer=RandomUniform(minval=-0.05, maxval=0.05, seed=3), mask_zero=true) -> Bidirectional(LSTM(8, return_sequences=false, dropout=0.1, recurrent_dropout=0.0, kernel_initializer="glorot_uniform")) -> Dense(1, activation="sigmoid") -> p
+output p
+}
+train { optimizer = SGD(learning_rate=ExponentialDecay(initial_learning_rate=0.1, decay_steps=1000, decay_rate=0.96, staircase=True), momentum=0.9)
+loss = binary_crossentropy metrics = [accuracy, AUC(name="auc")] callbacks=[EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True), ReduceLROnPlateau(factor=0.5, patience=1, min_lr=1E-6)] }
+""",
+    "dicts_and_outputs": """model Two {
+    input a: float32[4]
+        input b: float32[4]
+    layer shared = Dense(3)
+    a -> shared -> Dense(1, activation="sigmoid", name="first") -> pa
+    b -> shared -> Dense(1, activation="sigmoid", name="second") -> pb
+    output pa ,pb
+}
+train {
+    loss = {pa: BinaryCrossentropy(), "pb": BinaryCrossentropy(from_logits=False, label_smoothing=0.1, axis=-1)}
+    loss_weights = {pa: 1.0, pb: 0.5}
+    metrics = {pa: [accuracy], pb: [accuracy, AUC()]}
+    epochs = 1
+}
+""",
+    "block_defaults_and_lists": """block Stack(units, rate=0.5, act="relu", pool=(2, 2), sizes=[1, 2]) { input x x -> Dense(units, activation=act) -> Dropout(rate) -> y output y }
+model M { input x: float32[16] x -> Stack(8) -> a x -> Stack(units=8, rate=0.25) -> b [a, b] -> Add() -> c [a, b, c] -> Concatenate() -> d output d }
+""",
+}
+
+EXAMPLES = [(os.path.basename(p), open(p, encoding="utf-8").read()) for p in SPECS] + list(MESSY.items())
+IDS = [name for name, _ in EXAMPLES]
+
+
+def comment_texts(text: str) -> list[str]:
+    return [c.text for c in parse_with_comments(text)[1]]
+
+
+@pytest.mark.parametrize("name,text", EXAMPLES, ids=IDS)
+def test_formatting_twice_changes_nothing(name, text):
+    once = format_text(text, name)
+    assert format_text(once, name) == once
+
+
+@pytest.mark.parametrize("name,text", EXAMPLES, ids=IDS)
+def test_formatted_spec_means_the_same(name, text):
+    before = tfspec.loads(text, filename=name)
+    after = tfspec.loads(format_text(text, name), filename=name)
+    assert after.spec == before.spec
+    styles = allowed_styles(before)
+    assert styles == allowed_styles(after)
+    for style in styles:
+        assert tfspec.generate(after, style) == tfspec.generate(before, style)
+
+
+@pytest.mark.parametrize("name,text", EXAMPLES, ids=IDS)
+def test_every_comment_survives_in_order(name, text):
+    assert comment_texts(format_text(text, name)) == comment_texts(text)
+
+
+@pytest.mark.parametrize("name,text", EXAMPLES, ids=IDS)
+def test_layout_basics(name, text):
+    out = format_text(text, name)
+    assert out.endswith("\n") and not out.endswith("\n\n")
+    assert "\t" not in out and "\n\n\n" not in out
+    for line in out.splitlines():
+        assert line == line.rstrip()
+        assert (len(line) - len(line.lstrip())) % 2 == 0 or line.lstrip().startswith("->")
+
+
+def test_canonical_layout():
+    got = format_text(MESSY["spacing"] + MESSY["block_defaults_and_lists"].replace("model M", "model N"))
+    assert got == """model Tiny {
+    input x: float32[4]
+    x -> Dense(3, activation="relu") -> Dense(2) -> y
+    output y
+}
+
+train {
+    loss       = mse
+    epochs     = 2
+    batch      = 8
+    validation = .25
+}
+
+block Stack(units, rate=0.5, act="relu", pool=(2, 2), sizes=[1, 2]) {
+    input x
+    x -> Dense(units, activation=act) -> Dropout(rate) -> y
+    output y
+}
+
+model N {
+    input x: float32[16]
+    x -> Stack(8) -> a
+    x -> Stack(units=8, rate=0.25) -> b
+    [a, b] -> Add() -> c
+    [a, b, c] -> Concatenate() -> d
+    output d
+}
+"""
+
+
+def test_long_chain_breaks_before_each_arrow():
+    out = format_text(MESSY["long_chain"])
+    lines = out.splitlines()
+    assert lines[2] == '    x -> Conv2D(32, 3, padding="same", activation="relu")'
+    assert lines[3] == '      -> Conv2D(64, 3, padding="same", activation="relu")'
+    assert lines[-3] == "      -> y"
+    assert all(len(line) <= fmt.WIDTH for line in lines)
+
+
+def test_chain_of_exactly_the_width_stays_on_one_line():
+    chain = "x -> Dense(1) -> " + "y" * (fmt.WIDTH - len("    x -> Dense(1) -> "))
+    text = f"model M {{ input x: float32[4] {chain} output {chain.split()[-1]} }}"
+    assert f"    {chain}\n" in format_text(text)
+    longer = chain + "z"
+    text = f"model M {{ input x: float32[4] {longer} output {longer.split()[-1]} }}"
+    assert "    x -> Dense(1)\n      -> y" in format_text(text)
+
+
+def test_tokens_are_kept_as_written_and_constants_capitalised():
+    text = ("model M { input x: float32[4] x -> Dense(+2, use_bias=true) -> Dropout(.5) -> y output y }\n"
+            "train { optimizer = Adam(learning_rate=1e-3, amsgrad=false) loss = 'mse' epochs = 3 }")
+    out = format_text(text)
+    for piece in ("Dense(+2, use_bias=True)", "Dropout(.5)", "Adam(learning_rate=1e-3, amsgrad=False)",
+                  "loss      = 'mse'"):
+        assert piece in out
+
+
+def test_blank_lines_inside_bodies_are_kept_but_collapsed():
+    out = format_text("model M {\n\n\n    input x: float32[4]\n\n\n\n    x -> Dense(2) -> y\n    output y\n\n}\n")
+    assert out == "model M {\n    input x: float32[4]\n\n    x -> Dense(2) -> y\n    output y\n}\n"
+
+
+def test_comments_keep_their_kind():
+    out = format_text(MESSY["comments"])
+    assert out.startswith("# file header\n# second header line, indented\n\n# a group of its own\nblock Res(")
+    assert "    input x  # its input\n    # before the chain\n" in out
+    assert "    metrics   = [\n        accuracy,  # the first\n        AUC(),\n    ]  # the second\n" in out
+    assert "}\n\n# between sections\nmodel WithComments {\n" in out
+    assert out.endswith("}\n# the end\n")
+
+
+def test_a_comment_inside_brackets_breaks_them_one_item_per_line():
+    out = format_text("model M { input x: float32[4] x -> Dense(2, # two units\n activation='relu') -> y output y }")
+    assert "    x -> Dense(\n             2,  # two units\n             activation='relu',\n         )\n      -> y\n" in out
+
+
+def test_empty_sections():
+    assert format_text("model M{}train{\n\n}") == "model M {}\n\ntrain {}\n"
+
+
+def test_syntax_errors_are_spec_errors():
+    with pytest.raises(tfspec.SpecError) as info:
+        format_text("model M { input x: [4] x -> Dense(10 20) -> y }", "bad.tfs")
+    assert "E100" in str(info.value)
+
+
+# -- property: the layout depends on the tokens only; comments anywhere survive -----------------
+TOKEN = re.compile(r"""#[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|->|[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"""
+                   r"""|[A-Za-z_][A-Za-z0-9_]*|\S""")
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in TOKEN.findall(text) if not t.startswith("#")]
+
+
+def join(parts: list[str], gaps: list[str]) -> str:
+    return "".join(p + g for p, g in zip(parts, gaps, strict=True))
+
+
+GAP = st.sampled_from([" ", "  ", "\t", "\n", " \n   "])
+GAP_OR_COMMENT = st.one_of(GAP, GAP, st.integers(0, 99).map(lambda n: f"  # note {n}\n"),
+                           st.integers(0, 99).map(lambda n: f"\n# line {n}\n"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), path=st.sampled_from(SPECS))
+def test_respacing_does_not_change_the_result(data, path):
+    parts = tokens(open(path, encoding="utf-8").read())
+    plain = " ".join(parts)
+    gaps = data.draw(st.lists(GAP, min_size=len(parts), max_size=len(parts)))
+    assert format_text(join(parts, gaps)) == format_text(plain)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), path=st.sampled_from(SPECS))
+def test_comments_anywhere_survive_and_settle(data, path):
+    parts = tokens(open(path, encoding="utf-8").read())
+    gaps = data.draw(st.lists(GAP_OR_COMMENT, min_size=len(parts), max_size=len(parts)))
+    text = join(parts, gaps)
+    once = format_text(text)  # also checks internally that the tree is unchanged
+    assert comment_texts(once) == comment_texts(text)
+    assert format_text(once) == once
+
+
+# -- the command ------------------------------------------------------------------------------------
+def run_fmt(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tfspec")
+    fmt.register(parser.add_subparsers())
+    args = parser.parse_args(["fmt", *argv])
+    return args.run(args)
+
+
+def write(path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_check_reports_a_diff_and_changes_nothing(tmp_path, capsys):
+    messy = write(tmp_path / "messy.tfs", MESSY["spacing"])
+    tidy = write(tmp_path / "tidy.tfs", format_text(MESSY["spacing"]))
+    assert run_fmt("--check", tidy) == 0
+    assert capsys.readouterr().out == ""
+    assert run_fmt("--check", messy, tidy) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"--- {messy}\n+++ {messy} (formatted)\n@@ ")
+    assert "+    loss       = mse\n" in out
+    assert (tmp_path / "messy.tfs").read_text(encoding="utf-8") == MESSY["spacing"]
+
+
+def test_rewrites_in_place_only_when_needed(tmp_path, capsys):
+    messy = write(tmp_path / "messy.tfs", MESSY["comments"])
+    assert run_fmt(messy) == 0
+    assert capsys.readouterr().out == f"formatted {messy}\n"
+    formatted = (tmp_path / "messy.tfs").read_text(encoding="utf-8")
+    assert formatted == format_text(MESSY["comments"])
+    before = os.stat(messy).st_mtime_ns
+    os.utime(messy, ns=(before - 10**9, before - 10**9))
+    assert run_fmt(messy) == 0
+    assert capsys.readouterr().out == ""
+    assert os.stat(messy).st_mtime_ns == before - 10**9  # not written again
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_file_with_a_syntax_error_is_left_alone(tmp_path, capsys):
+    bad_text = "model M {\n    input x: [4]\n    x -> Dense(10 20) -> y\n"
+    bad = write(tmp_path / "bad.tfs", bad_text)
+    good = write(tmp_path / "good.tfs", MESSY["spacing"])
+    for argv in ((bad, good), ("--check", bad)):
+        assert run_fmt(*argv) == 1
+        err = capsys.readouterr().err
+        assert f"{bad}:3:" in err and "error[E100]" in err
+        assert (tmp_path / "bad.tfs").read_text(encoding="utf-8") == bad_text
+    assert (tmp_path / "good.tfs").read_text(encoding="utf-8") == format_text(MESSY["spacing"])
+
+
+def test_missing_file(tmp_path, capsys):
+    assert run_fmt(str(tmp_path / "nope.tfs")) == 1
+    assert "error[E001]" in capsys.readouterr().err
+
+
+def test_standard_input(monkeypatch, capsys):
+    import io
+
+    class Stdin:
+        buffer = io.BytesIO(MESSY["spacing"].encode())
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    assert run_fmt("-") == 0
+    assert capsys.readouterr().out == format_text(MESSY["spacing"])

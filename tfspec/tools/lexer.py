@@ -1,0 +1,50 @@
+"""A Pygments lexer for .tfs specs (syntax highlighting in docs, `pygmentize -l tfspec`).
+
+Registered for Pygments through the entry point
+
+    [project.entry-points."pygments.lexers"]
+    tfspec = "tfspec.tools.lexer:TfspecLexer"
+
+Layer kinds come from the layer catalog, so a layer added there is highlighted too.
+"""
+
+from __future__ import annotations
+
+from pygments.lexer import RegexLexer, bygroups, words
+from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
+
+from ..ir.catalog import ALIASES, REGISTRY
+
+IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+          "string")
+
+
+class TfspecLexer(RegexLexer):
+    """Lexer for tfspec model specs (.tfs)."""
+
+    name = "tfspec"
+    aliases = ["tfspec", "tfs"]
+    filenames = ["*.tfs"]
+    mimetypes = ["text/x-tfspec"]
+
+    tokens = {
+        "root": [
+            (r"[ \t\f\r\n]+", Whitespace),
+            (r"#[^\n]*", Comment.Single),
+            (r'"(?:[^"\\\n\r]|\\.)*"', String.Double),
+            (r"'(?:[^'\\\n\r]|\\.)*'", String.Single),
+            (r"->|\*|=", Operator),
+            (r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", Number.Float),
+            (r"[+-]?\d+", Number.Integer),
+            (rf"(model|block)(\s+)({IDENT})", bygroups(Keyword.Declaration, Whitespace, Name.Class)),
+            (words(("model", "block", "train"), suffix=r"\b"), Keyword.Declaration),
+            (words(("input", "output", "layer"), suffix=r"\b"), Keyword),
+            (words(("True", "False", "None", "true", "false"), suffix=r"\b"), Keyword.Constant),
+            (words(DTYPES, suffix=r"\b"), Keyword.Type),
+            (words(tuple(REGISTRY) + tuple(ALIASES), suffix=r"\b"), Name.Builtin),
+            (IDENT + r"(?=\s*\()", Name.Function),
+            (IDENT, Name),
+            (r"[()\[\]{},:]", Punctuation),
+        ],
+    }
