@@ -106,7 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Modules that add commands: each has `register(subparsers)` and stays cheap to import
 # (TensorFlow only inside the command functions).
-COMMAND_MODULES: tuple = ()
+COMMAND_MODULES: tuple = (
+    "tfspec.tools.train_cmd",
+    "tfspec.tools.graph",
+    "tfspec.tools.export",
+    "tfspec.tools.fmt",
+    "tfspec.tools.schema_cmd",
+    "tfspec.tools.importer",
+    "tfspec.codes",
+)
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,275 @@
+"""A serialized Keras layer as a spec call: `Dense(10, activation="softmax")`.
+
+Only the arguments that differ from Keras's defaults are written. The defaults are Keras's
+own: a reference layer is made from the arguments chosen so far (`from_config`) and its
+`get_config()` compared with the file's, so arguments whose default depends on another
+(`MaxPooling2D(3)` also sets strides 3) are not written twice. Required arguments are
+positional (catalog order), the rest keywords. Initializers, regularizers and constraints
+become calls with their non-default arguments (`L2(0.0001)`, `RandomNormal(stddev=0.02)`)
+or a name (`"zeros"`) when they are at their defaults. Needs Keras; built-in classes only
+(the graph reader has checked every layer class, this module checks every nested object).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ...ir.catalog import (
+    BASE_ARGS,
+    CONSTRAINTS,
+    DTYPES,
+    INITIALIZER_NAMES,
+    INITIALIZERS,
+    REGISTRY,
+    REGULARIZERS,
+    bind,
+)
+from ...ir.lower import snake
+from ...ir.values import Call, show
+from .errors import ImportFailure
+
+# Arguments where Keras turns an int into a tuple of equal ints: written back as the int.
+WINDOW_ARGS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate", "size", "output_padding",
+                         "padding", "cropping"})
+# Keys of a serialized object that say nothing about the value.
+NOISE_KEYS = frozenset({"shared_object_id", "build_config", "compile_config"})
+OBJECTS = (("initializers", INITIALIZERS), ("regularizers", REGULARIZERS), ("constraints", CONSTRAINTS))
+
+
+def is_auto_name(name: str, class_name: str) -> bool:
+    """Whether `name` is one Keras makes up for an unnamed layer (`dense`, `dense_3`)."""
+    return re.fullmatch(re.escape(snake(class_name)) + r"(_\d+)?", name) is not None
+
+
+def plain(value):
+    """A config value reduced for comparison: tuples as lists, bookkeeping keys and the names of
+    nested layers dropped (Bidirectional renames its copies)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        nested_layer = value.get("class_name") in REGISTRY and isinstance(value.get("config"), dict)
+        out = {}
+        for key, item in value.items():
+            if key in NOISE_KEYS:
+                continue
+            if nested_layer and key == "config":
+                item = {k: v for k, v in item.items() if k != "name"}
+            out[key] = plain(item)
+        return out
+    return value
+
+
+class Arguments:
+    """Turns layer entries into calls; `path` is the model file, for messages."""
+
+    def __init__(self, path: str):
+        import keras
+
+        self.keras = keras
+        self.path = path
+
+    def fail(self, message, hint=None):
+        raise ImportFailure(self.path, "E903", message, hint)
+
+    # -- layers ------------------------------------------------------------------------
+    def call(self, entry: dict, where: str, name: str | None = None, wrapped: bool = False) -> Call:
+        """`where` names the layer in messages, e.g. "layer 'dense_2' (Dense)"; `name` is the
+        name to write, if any. Settings that the wrapper of a `wrapped` layer (Bidirectional,
+        TimeDistributed) makes, such as zero_output_for_mask, are left to it; it checks the result."""
+        class_name = entry["class_name"]
+        definition = REGISTRY[class_name]
+        actual = entry["config"]
+        chosen = self.choose(definition, entry, where, strict=not wrapped)
+        positional = [a for a in definition.args if a not in BASE_ARGS]
+        args, kwargs = [], []
+        leading = True
+        for a in positional:
+            leading = leading and a.required and a.name in chosen
+            if leading:
+                args.append(self.value(actual[a.name], a.name, where))
+            elif a.name in chosen:
+                kwargs.append((a.name, self.value(actual[a.name], a.name, where)))
+        for a in BASE_ARGS:
+            if a.name in chosen:
+                kwargs.append((a.name, self.value(actual[a.name], a.name, where)))
+        if name is not None:
+            kwargs.append(("name", name))
+        call = Call(class_name, tuple(args), tuple(kwargs))
+        errors = bind(definition, call.args, call.kwargs).errors
+        if errors:
+            self.fail(f"{where}: {errors[0][0]}", f"as a spec call it reads {show(call)}")
+        if any(a.name == "layer" for a in definition.args):
+            self.check_rebuilt(call, actual, where)
+        return call
+
+    def check_rebuilt(self, call: Call, actual: dict, where: str) -> None:
+        """The layer the call makes has the file's config (names aside)."""
+        made = plain(self.instantiate(call).get_config())
+        wanted = plain(actual)
+        for key in sorted((set(made) | set(wanted)) - {"name"}):
+            if made.get(key) != wanted.get(key):
+                self.fail(f"{where}: its {key} cannot be written in a spec so that Keras makes the same layer",
+                          f"the spec call {show(call)} gives {key}={show(self.shown(made.get(key)))}")
+
+    def instantiate(self, value):
+        """The Keras object of a spec value (catalog layers and objects only)."""
+        if isinstance(value, Call):
+            args = [self.instantiate(v) for v in value.args]
+            kwargs = {k: self.instantiate(v) for k, v in value.kwargs}
+            if value.name in REGISTRY:
+                return getattr(self.keras.layers, value.name)(*args, **kwargs)
+            module = next(m for m, known in OBJECTS if value.name in known)
+            return getattr(getattr(self.keras, module), value.name)(*args, **kwargs)
+        if isinstance(value, (tuple, list)):
+            return type(value)(self.instantiate(v) for v in value)
+        return value
+
+    def choose(self, definition, entry, where, strict=True) -> set:
+        """The catalog arguments to write: grown one at a time, in catalog order, until the
+        reference layer's config equals the file's."""
+        actual = entry["config"]
+        names = [a.name for a in definition.args if a.name != "name"]
+        chosen = {a.name for a in definition.args if a.required and a.name in actual}
+        for key in chosen:
+            self.value(actual[key], key, where)  # check nested objects before Keras reads them
+        filled_on_build = set()
+        while True:
+            differing = self.differing(entry, chosen, where) - filled_on_build
+            todo = [n for n in names if n in differing and n not in chosen]
+            if not todo:
+                break
+            key = todo[0]
+            self.value(actual[key], key, where)
+            if entry.get("build_config") and self.same_once_built(entry, chosen, key):
+                filled_on_build.add(key)  # e.g. MultiHeadAttention's attention_axes
+            else:
+                chosen.add(key)
+        unknown = sorted(differing - set(names) - {"name"})
+        if unknown and strict:
+            key = unknown[0]
+            self.fail(f"{where}: {key}={show(self.shown(actual[key]))} is not Keras's default, and tfspec's catalog "
+                      f"has no argument {key!r}")
+        return chosen
+
+    def differing(self, entry, chosen, where) -> set:
+        actual = entry["config"]
+        reference = self.reference(entry, chosen, where).get_config()
+        missing = object()
+        return {key for key, value in actual.items()
+                if key != "name" and not (value is None and key not in reference)
+                and plain(value) != plain(reference.get(key, missing))}
+
+    def reference(self, entry, chosen, where, build=False):
+        cls = getattr(self.keras.layers, entry["class_name"])
+        config = {key: entry["config"][key] for key in chosen}
+        config["name"] = "reference"
+        try:
+            layer = cls.from_config(config)
+            if build:
+                layer.build_from_config(entry["build_config"])
+        except Exception as exc:  # noqa: BLE001 - Keras refuses bad arguments with many types
+            if build:
+                raise
+            self.fail(f"{where}: Keras refuses its arguments: {str(exc).strip().splitlines()[0]}")
+        return layer
+
+    def same_once_built(self, entry, chosen, key) -> bool:
+        try:
+            built = self.reference(entry, chosen, "", build=True).get_config()
+        except Exception:  # noqa: BLE001
+            return False
+        return plain(built.get(key)) == plain(entry["config"][key])
+
+    # -- values ------------------------------------------------------------------------
+    def value(self, value, key: str, where: str):
+        """A config value as a spec value; nested objects checked and turned into calls."""
+        if isinstance(value, dict):
+            if "class_name" in value and "config" in value:
+                return self.object(value, key, where)
+            return {k: self.value(v, key, where) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            items = tuple(self.value(v, key, where) for v in value)
+            return compact(items) if key in WINDOW_ARGS else items
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(f"{where}: {key}={value} cannot be written in a spec")
+        return value
+
+    def object(self, value: dict, key: str, where: str):
+        class_name = value["class_name"]
+        module = value.get("module") or ""
+        registered = value.get("registered_name")
+        if (registered and registered != class_name) or not module.startswith("keras"):
+            raise ImportFailure(self.path, "E902", f"{where}: {key} is the custom object {registered or class_name}; "
+                                "tfspec imports only built-in Keras objects")
+        if key == "dtype" or class_name.endswith("DTypePolicy"):
+            return self.dtype(value, where)
+        if key in ("layer", "backward_layer"):
+            return self.wrapped(value, key, where)
+        for module_name, known in OBJECTS:
+            if class_name in known and module.startswith(f"keras.{module_name}"):
+                return self.keras_object(value, module_name, known, where, key)
+        self.fail(f"{where}: {key} is a {class_name}, which a spec cannot write")
+
+    def dtype(self, value, where):
+        name = (value.get("config") or {}).get("name")
+        if value["class_name"] not in ("DTypePolicy", "FloatDTypePolicy") or name not in DTYPES:
+            self.fail(f"{where}: the dtype policy {name or value['class_name']!r} cannot be written in a spec",
+                      "a spec takes a plain dtype such as \"float16\"")
+        return name
+
+    def wrapped(self, value, key, where):
+        class_name = value["class_name"]
+        if class_name == "Lambda" or class_name not in REGISTRY:
+            raise ImportFailure(self.path, "E902", f"{where} wraps a layer of class {class_name}, which is not in "
+                                "tfspec's layer catalog")
+        return self.call(value, f"{where}, wrapped {class_name}", wrapped=True)
+
+    def keras_object(self, value, module_name, known, where, key):
+        class_name = value["class_name"]
+        config = value.get("config") or {}
+        default = getattr(getattr(self.keras, module_name), class_name)().get_config()
+        changed = []
+        for name, item in config.items():
+            if plain(item) == plain(default.get(name)):
+                continue
+            if name not in known[class_name]:
+                self.fail(f"{where}: {key} {class_name} sets {name}={show(self.shown(item))}, which a spec cannot write")
+            changed.append(name)
+        changed.sort(key=known[class_name].index)
+        values = [(name, self.value(config[name], name, where)) for name in changed]
+        shorter = [(name, short_float(v)) for name, v in values]
+        if shorter != values and plain(self.instantiate(Call(class_name, (), tuple(shorter))).get_config()) == \
+                plain({**default, **config}):
+            values = shorter  # L1 keeps its factor as float32: write 1e-05, not 9.999999747378752e-06
+        alias = snake(class_name)
+        if not values and module_name == "initializers" and alias in INITIALIZER_NAMES:
+            return alias
+        if len(known[class_name]) == 1 and values:
+            return Call(class_name, (values[0][1],))
+        return Call(class_name, (), tuple(values))
+
+    def shown(self, value):
+        """A raw config value in spec-like form, for messages only."""
+        if isinstance(value, list):
+            return tuple(self.shown(v) for v in value)
+        if isinstance(value, dict):
+            return value.get("class_name", "{...}")
+        return value
+
+
+def compact(items: tuple):
+    """(3, 3) -> 3 and ((1, 1), (1, 1)) -> 1: Keras reads the int as the same for every axis."""
+    if items and all(isinstance(i, int) and not isinstance(i, bool) for i in items) and len(set(items)) == 1:
+        return items[0]
+    return items
+
+
+def short_float(value):
+    """The shortest decimal of a float that is exactly a float32 (else the float itself)."""
+    if isinstance(value, float) and math.isfinite(value):
+        import numpy as np
+
+        if float(np.float32(value)) == value:
+            return float(str(np.float32(value)))
+    return value

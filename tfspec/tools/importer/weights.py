@@ -1,0 +1,235 @@
+"""Carrying a Keras model's weights over to the models built from its imported spec.
+
+Layers are paired by position in one canonical walk of the dataflow graph -- depth first from
+the outputs, inputs in call order, nested models (Keras) and blocks (spec) entered -- which is
+the same walk whichever way the graph is packaged, so the file's model and the spec's IR
+pair up layer by layer. tfspec.weights then finds each spec layer in a model built in any style.
+
+The weights file is one `.weights.h5` that loads into every style the spec allows: each
+style's layout (Keras addresses weights by object path, and the styles package layers
+differently) is saved and the layouts are merged; every style is then loaded back from the
+merged file and checked against the original weights.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ...backends.legality import allowed_styles
+from .errors import ImportFailure
+from .graph import TENSOR_KWARGS
+
+
+def post_order(roots: list, resolve) -> list:
+    """Leaves in depth-first post-order. `resolve(item)` -> None (a model input) or
+    (key, leaf, input items); a key seen before is not walked again."""
+    order, seen = [], set()
+    stack = [(item, False) for item in reversed(roots)]
+    while stack:
+        item, done = stack.pop()
+        if done:
+            order.append(item)
+            continue
+        found = resolve(item)
+        if found is None:
+            continue
+        key, leaf, inputs = found
+        if key in seen:
+            continue
+        seen.add(key)
+        stack.append((leaf, True))
+        stack.extend((x, False) for x in reversed(inputs))
+    return order
+
+
+# -- Keras models ------------------------------------------------------------------------------
+
+def keras_tensors(value) -> list:
+    if hasattr(value, "_keras_history"):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in keras_tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in keras_tensors(v)]
+    return []
+
+
+def node_inputs(node) -> list:
+    """A node's input tensors in call order: positional arguments, then query, value, key."""
+    tensors = keras_tensors(node.arguments.args)
+    for key in TENSOR_KWARGS:
+        tensors += keras_tensors(node.arguments.kwargs.get(key))
+    return tensors
+
+
+def keras_leaves(model) -> list:
+    import keras
+
+    def resolve(item):
+        tensor, scope, inputs = item
+        while True:
+            if id(tensor) in inputs:
+                tensor, scope, inputs = inputs[id(tensor)]
+                continue
+            operation, node_index, tensor_index = tensor._keras_history
+            if operation is None or isinstance(operation, keras.layers.InputLayer):
+                return None
+            node = operation._inbound_nodes[node_index]
+            if isinstance(operation, keras.Model):  # a nested model: walk its graph
+                outer = [(t, scope, inputs) for t in node_inputs(node)]
+                inputs = {id(t): o for t, o in zip(operation.inputs, outer)}
+                scope = scope + (id(node),)
+                tensor = operation.outputs[tensor_index]
+                continue
+            return (scope + (id(node),), operation, [(t, scope, inputs) for t in node_inputs(node)])
+
+    return post_order([(t, (), {}) for t in model.outputs], resolve)
+
+
+# -- the spec's IR -----------------------------------------------------------------------------
+
+def ir_leaves(graph) -> list:
+    """(path, IR layer) of every leaf application; a path is the ids of the block instances
+    around the layer, then its own id (the keys of tfspec.weights.layers_by_path)."""
+    producers = {}
+
+    def producer(g, name):
+        if id(g) not in producers:
+            producers[id(g)] = {node.output: node for node in g.nodes}
+        return producers[id(g)].get(name)
+
+    def resolve(item):
+        name, g, scope, path, inputs = item
+        while True:
+            if name in inputs:
+                name, g, scope, path, inputs = inputs[name]
+                continue
+            node = producer(g, name)
+            if node is None:
+                return None
+            layer = node.layer
+            if layer.block is not None:
+                body = layer.body
+                outer = [(t, g, scope, path, inputs) for t in node.inputs]
+                inputs = {i.name: o for i, o in zip(body.inputs, outer)}
+                scope, path = scope + (id(node),), path + (layer.id,)
+                name, g = body.outputs[0], body
+                continue
+            leaf = (path + (layer.id,), layer)
+            return (scope + (id(node),), leaf, [(t, g, scope, path, inputs) for t in node.inputs])
+
+    return post_order([(t, graph, (), (), {}) for t in graph.outputs], resolve)
+
+
+def origins(spec, source) -> dict:
+    """{layer path in the spec: the Keras layer of `source` it was imported from}."""
+    ir = ir_leaves(spec.model)
+    found = keras_leaves(source)
+    if len(found) != len(ir):
+        raise ValueError(f"the model applies {len(found)} layers, the spec {len(ir)}")
+    origin = {}
+    for (path, layer), keras_layer in zip(ir, found):
+        if origin.setdefault(path, keras_layer) is not keras_layer or type(keras_layer).__name__ != layer.kind:
+            raise ValueError(f"layer {'/'.join(path)!r} ({layer.kind}) does not pair with {keras_layer.name!r}")
+    return origin
+
+
+def matching(source, spec, target, style: str) -> list:
+    """(layer of `source`, layer of `target`) pairs; `target` is built from `spec` in `style`."""
+    from ...weights import layers_by_path
+
+    origin = origins(spec, source)
+    built = layers_by_path(target, spec, style)
+    if set(built) != set(origin):
+        raise ValueError(f"the {style} model's layers do not match the spec's: "
+                         f"{sorted(set(built) ^ set(origin))[:3]}")
+    return [(origin[path], layer) for path, layer in built.items()]
+
+
+def copy_weights(source, spec, target, style: str) -> None:
+    """Set the weights of `target` (built from `spec` in `style`) to those of `source` (the
+    Keras model the spec was imported from)."""
+    for old, new in matching(source, spec, target, style):
+        weights = old.get_weights()
+        shapes = [tuple(w.shape) for w in new.get_weights()]
+        if [tuple(w.shape) for w in weights] != shapes:
+            raise ValueError(f"layer {old.name!r}: weight shapes {[w.shape for w in weights]} do not fit {shapes}")
+        new.set_weights(weights)
+
+
+# -- the weights file -----------------------------------------------------------------------------
+
+def weights_file(source, spec, path: str) -> bytes:
+    """The bytes of a `.weights.h5` holding `source`'s weights for every allowed style of `spec`."""
+    from ...live import build
+
+    styles = allowed_styles(spec)
+    with tempfile.TemporaryDirectory(prefix="tfspec-import-") as folder:
+        saved = []
+        for style in styles:
+            model = build(spec, style)
+            try:
+                copy_weights(source, spec, model, style)
+            except ValueError as exc:
+                raise ImportFailure(path, "E905", f"the weights do not fit the {style} model: {exc}") from None
+            saved.append(os.path.join(folder, f"{style}.weights.h5"))
+            model.save_weights(saved[-1])
+        merged = os.path.join(folder, "merged.weights.h5")
+        conflict = merge(saved, merged)
+        if conflict:
+            raise ImportFailure(path, "E905", f"one weights file cannot serve every style ({', '.join(styles)}): "
+                                f"their layouts disagree at {conflict!r}",
+                                "import without --weights and copy the weights with "
+                                "tfspec.tools.importer.copy_weights")
+        for style in styles:
+            check_loads(source, spec, style, merged, path)
+        with open(merged, "rb") as handle:
+            return handle.read()
+
+
+def merge(files: list, target: str) -> str | None:
+    """Union of the groups and datasets of `files`; the path of a dataset that two files give
+    different values, if any."""
+    import h5py
+    import numpy as np
+
+    def visit(src, dst):
+        for key, value in src.attrs.items():
+            dst.attrs.setdefault(key, value)
+        for name, item in src.items():
+            if isinstance(item, h5py.Group):
+                found = visit(item, dst.require_group(name))
+                if found:
+                    return found
+            elif name in dst:
+                if not np.array_equal(dst[name][()], item[()]):
+                    return item.name
+            else:
+                src.copy(item, dst, name=name)
+        return None
+
+    with h5py.File(target, "w") as out:
+        for file in files:
+            with h5py.File(file, "r") as src:
+                found = visit(src, out)
+                if found:
+                    return found
+    return None
+
+
+def check_loads(source, spec, style, weights_path, path) -> None:
+    import numpy as np
+
+    from ...live import build
+
+    model = build(spec, style)
+    try:
+        model.load_weights(weights_path)
+    except Exception as exc:  # noqa: BLE001 - Keras reports a mismatch with several types
+        raise ImportFailure(path, "E905", f"the {style} model cannot load the weights file: "
+                            f"{str(exc).strip().splitlines()[0]}") from None
+    for old, new in matching(source, spec, model, style):
+        if not all(np.array_equal(a, b) for a, b in zip(old.get_weights(), new.get_weights(), strict=True)):
+            raise ImportFailure(path, "E905", f"the {style} model loads other weights than {old.name!r}'s from the "
+                                "weights file (its layers are laid out differently)")
