@@ -8,7 +8,7 @@ from .diagnostics import Collector, SpecError
 from .frontend.normalise import normalise
 from .frontend.parser import parse
 from .frontend.source import MAX_BYTES, decode, read_source
-from .ir.lower import Lowerer
+from .ir.lower import Lowerer, check_layer_names
 from .ir.nodes import Spec
 from .ir.shapes import infer
 
@@ -23,6 +23,8 @@ def loads(text: str, filename: str = "<string>") -> Spec:
     """Load and check spec text. Raises SpecError listing every problem found."""
     if isinstance(text, bytes):
         text = decode(text, filename)
+    elif text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark, as `load` drops it from files (open(..., encoding="utf-8") keeps it)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         from .diagnostics import Diagnostic, Span
 
@@ -39,6 +41,7 @@ def loads(text: str, filename: str = "<string>") -> Spec:
     training = None
     if not errors and model is not None:
         infer(model, errors)
+        check_layer_names(model, errors)
     if spec["train"] is not None:
         training = check_training(spec["train"], spans, filename, errors, model)
     if errors:

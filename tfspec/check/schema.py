@@ -163,7 +163,11 @@ def validate(spec: dict, spans: dict, path: str) -> list[Diagnostic]:
 
     found: dict[tuple, Diagnostic] = {}
     for error in _VALIDATOR.iter_errors(spec):
-        error = jsonschema.exceptions.best_match([error]) if error.context else error
+        if error.context:
+            # a value out of range in one branch of an anyOf (validation = 1.5) says more than
+            # "not valid under any of the given schemas"
+            ranged = [c for c in error.context if c.validator in RANGES]
+            error = ranged[0] if ranged else jsonschema.exceptions.best_match([error])
         where = tuple(error.absolute_path)
         for diag in describe(error, where, spec, spans, path):
             found.setdefault((diag.span.line, diag.span.column, diag.message), diag)
@@ -178,9 +182,28 @@ def span_for(spans: dict, where: tuple, path: str) -> Span:
     return Span(path, 1, 1)
 
 
-def label(where: tuple) -> str:
+RANGES = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+
+
+def label(where: tuple, spec: dict | None = None) -> str:
+    """What a schema path points at, in the words of the language."""
     if len(where) >= 2 and where[0] == "train":
         return f"training setting {where[1]!r}"
+    try:
+        if "body" in where:
+            at = where.index("body")
+            owner = spec["model"] if where[0] == "model" else spec["blocks"][where[1]]
+            body, rest = owner["body"], where[at + 1:]
+            if rest[:1] == ("inputs",) and len(rest) >= 3:
+                name = body["inputs"][rest[1]]["name"]
+                if rest[2] == "shape" and len(rest) >= 4:
+                    return f"dimension {rest[3] + 1} of input {name!r}"
+                if rest[2] == "dtype":
+                    return f"the dtype of input {name!r}"
+            if rest[:1] == ("chains",) and rest[-1:] == ("repeat",):
+                return "the repeat count (`* n`)"
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
     return "/".join(str(p) for p in where) or "spec"
 
 
@@ -194,7 +217,7 @@ def describe(error, where, spec, spans, path):
                              did_you_mean(key, TRAIN_KEYS) or "known settings: " + ", ".join(TRAIN_KEYS))
         return
     span = span_for(spans, where, path)
-    what = label(where)
+    what = label(where, spec)
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         sign = {"minimum": "≥", "exclusiveMinimum": ">", "maximum": "≤", "exclusiveMaximum": "<"}[v]
         yield Diagnostic("E203", f"{what} must be {sign} {error.validator_value}, got {error.instance!r}", span)

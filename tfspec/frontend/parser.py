@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from lark import Lark, Token, Tree
+from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..diagnostics import Diagnostic, Span, SpecError
@@ -35,9 +35,15 @@ def parse(text: str, path: str) -> Tree:
     """Parse spec text; raise SpecError with a positioned, friendly message on bad syntax."""
     check_nesting(text, path)
     try:
-        return parser().parse(text)
+        tree = parser().parse(text)
     except UnexpectedInput as exc:
         raise SpecError([syntax_diagnostic(exc, text, path)], text) from None
+    if not tree.children:  # nothing but whitespace and comments
+        raise SpecError([Diagnostic("E102", "the spec is empty" if not text.strip() else
+                                    "the spec holds only comments", Span(path, 1, 1),
+                                    "a spec holds a `model Name { ... }`, and optionally blocks and a `train` section")],
+                        text)
+    return tree
 
 
 TOKEN_WORDS = {
@@ -69,7 +75,7 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
                               "names are ASCII letters, digits and '_'; non-ASCII text belongs in strings")
         return Diagnostic("E101", f"unexpected character {char!r}", span)
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        lines = text.rstrip().splitlines() or [""]
+        lines = text.rstrip().split("\n")  # lines as the parser counts them
         end = Span(path, len(lines), len(lines[-1]) + 1)
         hint = "a '{' is not closed" if text.count("{") > text.count("}") else None
         return Diagnostic("E102", "unexpected end of file", end, hint)
@@ -77,7 +83,7 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     token = exc.token
     span = Span(path, line, column, getattr(token, "end_line", line) or line,
                 getattr(token, "end_column", column + len(str(token))) or column + 1)
-    label = exc.match_examples(parser().parse, EXAMPLES, use_accepts=True)
+    label = exc.match_examples(parser().parse, examples(), use_accepts=True)
     shown = str(token) if len(str(token)) <= 40 else str(token)[:40] + "..."
     message = f"unexpected {shown!r}"
     expected = describe_expected(exc.accepts or exc.expected)
@@ -86,6 +92,14 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if label:
         return Diagnostic("E100", message, span, label)
     return Diagnostic("E100", message, span)
+
+
+@lru_cache(maxsize=1)
+def examples() -> dict:
+    """EXAMPLES, each snippet also after a leading block: the LALR state of an error (which
+    match_examples compares) differs between the first top-level item and the ones after it."""
+    prelude = "block Prelude(n) { input p p -> Dense(n) -> q output q }\n"
+    return {label: snippets + [prelude + s for s in snippets] for label, snippets in EXAMPLES.items()}
 
 
 # A catalogue of typical mistakes (Lark's match_examples): the hint shown when a

@@ -71,6 +71,9 @@ class Lowerer:
                     self.error("E302", f"parameter {p['name']!r} is listed twice", where + ("params", j))
                 seen.add(p["name"])
                 default = from_json(p["default"], self.spans, where + ("params", j, "default")) if "default" in p else MISSING
+                if default is not MISSING:
+                    # a bare name in a default is neither a parameter nor a value (`kernel=three`)
+                    self.check_refs(default, where + ("params", j, "default"), None)
                 if default is MISSING and any(q[1] is not MISSING for q in params):
                     self.error("E107", f"parameter {p['name']!r} without a default follows one with a default",
                                where + ("params", j))
@@ -95,7 +98,7 @@ class Lowerer:
         return model
 
     def check_block_recursion(self):
-        uses = {name: {l.kind for l in b.graph.layers if l.block is not None or l.kind in self.blocks}
+        uses = {name: {layer.kind for layer in b.graph.layers if layer.block is not None or layer.kind in self.blocks}
                 for name, b in self.blocks.items() if b.graph is not None}
         state = {}
 
@@ -188,6 +191,7 @@ class Lowerer:
         # order chains so that every chain comes after the chains producing its sources
         order = self.order_chains(body["chains"], where, tensors, inputs)
         used_tensors = set()
+        placed = set()  # id() of the layers already in graph.layers
         for i in order:
             chain = body["chains"][i]
             w = where + ("chains", i)
@@ -218,7 +222,8 @@ class Lowerer:
                     node = Node(layer, tuple(current), out, self.span(sw), i, last)
                     graph.nodes.append(node)
                     layer.uses += 1
-                    if layer not in graph.layers:
+                    if id(layer) not in placed:  # identity, not dataclass equality: O(1), and never
+                        placed.add(id(layer))    # mistakes two equal-looking layers for one
                         graph.layers.append(layer)
                 current = [out] if current is not None else None
 
@@ -266,20 +271,34 @@ class Lowerer:
                     hint = did_you_mean(src, sorted(tensors))
                     self.error("E301", f"{src!r} is not defined", where + ("chains", i, "source", j),
                                hint or "a chain starts from an input or from the result of another chain")
-        order, done = [], set()
-        remaining = list(range(len(chains)))
-        while remaining:
-            ready = [i for i in remaining if deps[i] <= done]
-            if not ready:
-                first = remaining[0]
-                names = sorted(chains[i]["target"] for i in remaining if chains[i]["target"])
-                self.error("E303", "these tensors depend on each other in a cycle: " + ", ".join(names),
-                           where + ("chains", first), "a model is a directed acyclic graph")
-                break
-            for i in ready:
-                order.append(i)
-                done.add(i)
-            remaining = [i for i in remaining if i not in done]
+        # Wave order: a chain's wave is one more than the latest wave among the chains it
+        # depends on; chains run wave by wave, in source order within a wave. Computed with
+        # Kahn's algorithm (linear; the naive repeated scan was quadratic in the chain count).
+        dependents = {i: [] for i in deps}
+        pending = {i: len(d) for i, d in deps.items()}
+        for i, d in deps.items():
+            for j in d:
+                dependents[j].append(i)
+        wave = {}
+        frontier = [i for i in deps if pending[i] == 0]
+        level = 0
+        while frontier:
+            following = []
+            for i in frontier:
+                wave[i] = level
+                for k in dependents[i]:
+                    pending[k] -= 1
+                    if pending[k] == 0:
+                        following.append(k)
+            frontier = following
+            level += 1
+        order = sorted(wave, key=lambda i: (wave[i], i))
+        remaining = [i for i in range(len(chains)) if i not in wave]
+        if remaining:
+            first = remaining[0]
+            names = sorted(chains[i]["target"] for i in remaining if chains[i]["target"])
+            self.error("E303", "these tensors depend on each other in a cycle: " + ", ".join(names),
+                       where + ("chains", first), "a model is a directed acyclic graph")
         return order
 
     def check_arity(self, layer: Layer, count: int, where):
@@ -345,8 +364,8 @@ class Lowerer:
         return None
 
     def code_for(self, message: str) -> str:
-        if "has no argument" in message:
-            return "E402"
+        if "has no argument" in message or "given twice" in message:
+            return "E402"  # as for blocks (bind_block): an argument that does not fit the signature
         if "needs the argument" in message:
             return "E403"
         if "positional" in message:
@@ -399,6 +418,32 @@ class Lowerer:
                 self.check_refs(v, where, params)
             for _, v in value.kwargs:
                 self.check_refs(v, where, params)
+
+
+def check_layer_names(graph: Graph, errors: Collector) -> None:
+    """Keras refuses a model in which two layers (inputs included) carry the same name, and
+    the functional style puts the layers of every block use into one model: a `name=` given
+    twice, or the name of an input, is an error here rather than a ValueError at build time.
+    Run after shape inference, which makes the block instances (layer.body)."""
+    seen = {inp.name: ("input", inp.span) for inp in graph.inputs}
+
+    def walk(g: Graph, context: str) -> None:
+        for layer in g.layers:
+            if layer.block is not None:
+                if layer.body is not None:
+                    walk(layer.body, context or f" (in block {layer.kind} used at line {layer.span.line})")
+                continue
+            name = layer.values.get("name")
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                what, first = seen[name]
+                errors.error("E302", f"layer name {name!r} is used twice in the model{context}", layer.span,
+                             f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}")
+            else:
+                seen[name] = ("layer", layer.span)
+
+    walk(graph, "")
 
 
 def instantiate(block: Block, env: dict, errors: Collector, use_span: Span) -> Graph:

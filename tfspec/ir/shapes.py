@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..diagnostics import Collector
 from .catalog import REGISTRY, ShapeError
 from .layers import fmt
-from .nodes import Graph
 from .lower import instantiate
+from .nodes import Graph
 
 
 def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "") -> None:
@@ -47,16 +47,25 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "")
 def infer_block(layer, ins, errors: Collector, node):
     """Shapes through one application of a block instance; returns (output shape, params)."""
     context = f" (in block {layer.kind} used at line {node.span.line})"
+    before = len(errors.items)
     if layer.body is None:
         layer.body = instantiate(layer.block, layer.values, errors, node.span)
         body = layer.body
     else:  # a shared block applied again: check it on a fresh copy
         body = instantiate(layer.block, layer.values, errors, node.span)
-    before = len(errors.items)
-    infer(body, errors, ins, context)
-    if len(errors.items) > before:
+    # When its arguments are wrong (already reported), a shape rule may fail on them in ways
+    # that say nothing new (E500 on a string where an int belongs): infer quietly then, so
+    # that the chain after it is still checked when a shape does come out.
+    bad_arguments = len(errors.items) > before
+    sink = Collector(errors.path) if bad_arguments else errors
+    before = len(sink.items)
+    infer(body, sink, ins, context)
+    if len(sink.items) > before:
         return None, (0, 0)
     out = body.shapes.get(body.outputs[0]) if body.outputs else None
+    if bad_arguments:
+        plausible = out is not None and all(d is None or (type(d) is int and d >= 0) for d in out)
+        return (out if plausible else None), (0, 0)
     trainable = sum(p[0] for p in body.params.values())
     frozen = sum(p[1] for p in body.params.values())
     return out, (trainable, frozen)

@@ -1,0 +1,597 @@
+"""The .tfs language, construct by construct: what each piece of syntax means.
+
+Every test is a small spec and what tfspec makes of it: the normalised spec (the plain
+dict the JSON Schema describes, `spec.spec`), the IR graph (`spec.model`) or the training
+settings (`spec.training`). Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tfspec
+from tfspec import SpecError
+from tfspec.frontend.normalise import normalise
+from tfspec.frontend.parser import parse
+
+from .helpers import spec_names, spec_path
+
+
+def normalised(text: str) -> dict:
+    """Parse and normalise only: the spec dict before the schema and the semantic checks."""
+    spec, _spans = normalise(parse(text, "<test>"), "<test>", text)
+    return spec
+
+
+def value_of(text: str):
+    """The normalised form of a value written as a layer argument: `Dense(1, v=<text>)`."""
+    spec = normalised(f"model M {{ input x: [1] x -> Dense(1, v={text}) -> y output y }}")
+    return spec["model"]["body"]["chains"][0]["steps"][0]["call"]["kwargs"]["v"]
+
+
+def chain_calls(spec: tfspec.Spec) -> list[str]:
+    return [node.layer.kind for node in spec.model.nodes]
+
+
+# -- the shape of a spec ----------------------------------------------------------------
+
+
+def test_a_minimal_spec_is_a_named_model_with_an_input_a_chain_and_an_output():
+    spec = tfspec.loads("""
+        model Tiny {
+            input x: float32[4]
+            x -> Dense(2) -> y
+            output y
+        }
+    """)
+    assert spec.name == "Tiny"
+    assert [(i.name, i.shape, i.dtype) for i in spec.model.inputs] == [("x", (4,), "float32")]
+    assert spec.model.outputs == ["y"]
+    assert chain_calls(spec) == ["Dense"]
+    assert spec.model.shapes["y"] == (2,)
+    assert spec.training is None  # no train section
+
+
+def test_comments_run_from_hash_to_the_end_of_the_line_anywhere():
+    spec = tfspec.loads("""
+        # a comment before everything
+        model M {          # after a brace
+            input x: [4]   # after an input
+            x -> Dense(3)  # between two steps of a chain
+              # on a line of its own, inside a chain
+              -> Dense(2, name="not#a#comment")
+              -> y
+            output y       # after the output
+        }
+        # and at the very end""")
+    assert chain_calls(spec) == ["Dense", "Dense"]
+    assert spec.model.nodes[1].layer.call.kw["name"] == "not#a#comment"
+
+
+def test_newlines_are_insignificant_so_a_whole_spec_may_sit_on_one_line():
+    one_line = tfspec.loads("model M { input x: [4] x -> Dense(3) -> Dense(2) -> y output y }")
+    spread = tfspec.loads("""
+        model M
+        {
+            input
+                x
+                : [4]
+            x
+              -> Dense(3)
+              -> Dense(2)
+              -> y
+            output
+                y
+        }
+    """)
+    assert one_line.spec == spread.spec
+
+
+def test_sections_may_come_in_any_order():
+    spec = tfspec.loads("""
+        train { loss = mse }
+        model M { input x: [4] x -> B(2) -> y output y }
+        block B(n) { input x x -> Dense(n) -> y output y }
+    """)
+    assert spec.name == "M" and list(spec.blocks) == ["B"] and spec.training["loss"]["class_name"] == "MeanSquaredError"
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+
+def test_inputs_have_a_name_a_per_sample_shape_and_a_dtype_defaulting_to_float32():
+    spec = tfspec.loads("""
+        model M {
+            input image: float32[28, 28, 1]
+            input tokens: int32[None]          # None: a variable-length axis
+            input plain: [8]                   # no dtype: float32
+            input trailing: float64[2, 3,]     # a trailing comma is fine
+            image -> Flatten() -> a
+            tokens -> Embedding(100, 4) -> GlobalAveragePooling1D() -> b
+            trailing -> Flatten() -> c
+            [a, b, plain, c] -> Concatenate() -> y
+            output y
+        }
+    """)
+    assert [(i.name, i.shape, i.dtype) for i in spec.model.inputs] == [
+        ("image", (28, 28, 1), "float32"),
+        ("tokens", (None,), "int32"),
+        ("plain", (8,), "float32"),
+        ("trailing", (2, 3), "float64"),
+    ]
+    assert spec.model.shapes["y"] == (28 * 28 + 4 + 8 + 6,)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+                                   "uint8", "bool", "string"])
+def test_every_supported_input_dtype(dtype):
+    spec = tfspec.loads(f"model M {{ input x: {dtype}[3] x -> Identity() -> y output y }}")
+    assert spec.model.inputs[0].dtype == dtype
+
+
+def test_an_input_shape_may_mix_fixed_and_variable_axes():
+    spec = tfspec.loads("model M { input seq: [None, 16] seq -> LSTM(8) -> h output h }")
+    assert spec.model.inputs[0].shape == (None, 16)
+    assert spec.model.shapes["h"] == (8,)
+
+
+# -- chains, tensors, merges ---------------------------------------------------------------------
+
+
+def test_a_chain_may_run_over_several_lines_and_names_only_its_result():
+    spec = tfspec.loads("""
+        model M {
+            input x: [8]
+            x -> Dense(16, activation="relu")
+              -> Dropout(0.1)
+              -> Dense(4)
+              -> out
+            output out
+        }
+    """)
+    assert chain_calls(spec) == ["Dense", "Dropout", "Dense"]
+    named = [n.output for n in spec.model.nodes if n.named]
+    assert named == ["out"]  # intermediate results have no name of their own
+    assert spec.model.shapes["out"] == (4,)
+
+
+def test_named_tensors_connect_chains_into_a_graph():
+    spec = tfspec.loads("""
+        model M {
+            input x: [8]
+            x -> Dense(16) -> hidden
+            hidden -> Dense(4) -> a
+            hidden -> Dense(2) -> b
+            output a, b
+        }
+    """)
+    assert spec.model.outputs == ["a", "b"]
+    assert [n.inputs for n in spec.model.nodes] == [("x",), ("hidden",), ("hidden",)]
+    assert spec.model.shapes["a"] == (4,) and spec.model.shapes["b"] == (2,)
+
+
+def test_chains_may_be_written_in_any_order_they_run_in_dependency_order():
+    spec = tfspec.loads("""
+        model M {
+            input x: [8]
+            hidden -> Dense(4) -> y       # uses `hidden` before the chain that makes it
+            x -> Dense(16) -> hidden
+            output y
+        }
+    """)
+    assert [n.output for n in spec.model.nodes] == ["hidden", "y"]
+
+
+@pytest.mark.parametrize("merge,shape", [
+    ("Add()", (8,)), ("Subtract()", (8,)), ("Multiply()", (8,)), ("Average()", (8,)),
+    ("Maximum()", (8,)), ("Minimum()", (8,)), ("Concatenate()", (16,)), ("Concatenate(axis=-1)", (16,)),
+    ("Dot(axes=1)", (1,)),
+])
+def test_merges_take_a_list_of_tensors_as_their_source(merge, shape):
+    spec = tfspec.loads(f"""
+        model M {{
+            input a: [8]
+            input b: [8]
+            [a, b] -> {merge} -> c
+            output c
+        }}
+    """)
+    (node,) = spec.model.nodes
+    assert node.inputs == ("a", "b")
+    assert spec.model.shapes["c"] == shape
+
+
+def test_a_merge_can_take_more_than_two_tensors_and_feed_a_chain():
+    spec = tfspec.loads("""
+        model M {
+            input a: [4]
+            input b: [4]
+            input c: [4]
+            [a, b, c,] -> Add() -> Dense(2) -> y
+            output y
+        }
+    """)
+    assert spec.model.nodes[0].inputs == ("a", "b", "c")
+    assert spec.model.nodes[1].inputs == (spec.model.nodes[0].output,)
+
+
+def test_several_inputs_and_several_outputs():
+    spec = tfspec.load(spec_path("shared_embedding"))
+    assert [i.name for i in spec.model.inputs] == ["text_a", "text_b"]
+    assert spec.model.outputs == ["pred_a", "pred_b"]
+
+
+def test_a_declared_layer_applied_twice_is_one_layer_with_shared_weights():
+    spec = tfspec.loads("""
+        model M {
+            input a: int32[None]
+            input b: int32[None]
+            layer embed = Embedding(1000, 128)
+            a -> embed -> GlobalAveragePooling1D() -> ea
+            b -> embed -> GlobalAveragePooling1D() -> eb
+            [ea, eb] -> Concatenate() -> y
+            output y
+        }
+    """)
+    embeds = [n.layer for n in spec.model.nodes if n.layer.kind == "Embedding"]
+    assert len(embeds) == 2 and embeds[0] is embeds[1]
+    assert embeds[0].id == "embed" and embeds[0].uses == 2
+    # the weights are counted once
+    assert tfspec.summary(spec).total_params == 1000 * 128
+    (row,) = [r for r in tfspec.summary(spec).rows if r.name == "embed"]
+    assert row.shared == 2
+
+
+def test_language_words_are_ordinary_names_where_a_name_is_expected():
+    # `model`, `block` and `train` introduce top-level sections; inside a model they are
+    # plain names. (`input`, `output` and `layer` begin statements, so a chain cannot start
+    # with a tensor of that name.)
+    spec = tfspec.loads("model M { input model: [4] model -> Dense(3) -> block  block -> Dense(2) -> train "
+                        "output train }")
+    assert [i.name for i in spec.model.inputs] == ["model"]
+    assert spec.model.outputs == ["train"]
+
+
+# -- blocks ----------------------------------------------------------------------------------
+
+
+def test_a_block_is_a_reusable_parametric_sub_graph():
+    spec = tfspec.loads("""
+        block ConvBN(filters, kernel=3) {
+            input x
+            x -> Conv2D(filters, kernel, padding="same", use_bias=False)
+              -> BatchNormalization()
+              -> ReLU()
+              -> y
+            output y
+        }
+        model M {
+            input image: [8, 8, 1]
+            image -> ConvBN(4) -> a                # kernel takes its default, 3
+            a -> ConvBN(8, kernel=5) -> b          # arguments by keyword
+            b -> ConvBN(filters=2, kernel=1) -> c
+            output c
+        }
+    """)
+    block = spec.blocks["ConvBN"]
+    assert [p for p, _ in block.params] == ["filters", "kernel"]
+    assert [n.layer.kind for n in spec.model.nodes] == ["ConvBN"] * 3
+    assert [n.layer.values for n in spec.model.nodes] == [
+        {"filters": 4, "kernel": 3}, {"filters": 8, "kernel": 5}, {"filters": 2, "kernel": 1}]
+    assert spec.model.shapes["c"] == (8, 8, 2)
+    # parameters: conv (no bias) + batch norm (gamma, beta trainable; mean, variance not)
+    s = tfspec.summary(spec)
+    assert s.trainable_params == (9 * 1 * 4 + 2 * 4) + (25 * 4 * 8 + 2 * 8) + (1 * 8 * 2 + 2 * 2)
+    assert s.non_trainable_params == 2 * 4 + 2 * 8 + 2 * 2
+
+
+def test_repetition_applies_fresh_copies_of_a_layer_or_block_in_a_row():
+    spec = tfspec.loads("""
+        block Res(units) {
+            input x
+            x -> Dense(units, activation="relu") -> h
+            [x, h] -> Add() -> y
+            output y
+        }
+        model M {
+            input x: [16]
+            x -> Dense(16) * 3 -> Res(16) * 2 -> y
+            output y
+        }
+    """)
+    layers = [n.layer for n in spec.model.nodes]
+    assert [layer.kind for layer in layers] == ["Dense"] * 3 + ["Res"] * 2
+    assert len({id(layer) for layer in layers}) == 5  # five distinct layers, no sharing
+    assert len({layer.id for layer in layers}) == 5
+    assert tfspec.summary(spec).total_params == 3 * (16 * 16 + 16) + 2 * (16 * 16 + 16)
+
+
+def test_a_block_named_without_arguments_is_applied_like_a_layer():
+    spec = tfspec.loads("""
+        block Head() { input x x -> Dense(2) -> y output y }
+        model M { input x: [4] x -> Head -> y output y }
+    """)
+    assert [n.layer.kind for n in spec.model.nodes] == ["Head"]
+
+
+def test_a_block_may_take_several_inputs_from_a_list_source():
+    spec = tfspec.loads("""
+        block Fuse(units) {
+            input a
+            input b
+            [a, b] -> Concatenate() -> Dense(units) -> y
+            output y
+        }
+        model M {
+            input a: [4]
+            input b: [6]
+            [a, b] -> Fuse(3) -> y
+            output y
+        }
+    """)
+    assert spec.model.shapes["y"] == (3,)
+    assert tfspec.summary(spec).total_params == 10 * 3 + 3
+
+
+def test_blocks_may_use_other_blocks():
+    spec = tfspec.loads("""
+        block Inner(n) { input x x -> Dense(n) -> y output y }
+        block Outer(n) { input x x -> Inner(n) -> Inner(n) -> y output y }
+        model M { input x: [4] x -> Outer(3) -> y output y }
+    """)
+    assert spec.model.shapes["y"] == (3,)
+    assert tfspec.summary(spec).total_params == (4 * 3 + 3) + (3 * 3 + 3)
+
+
+# -- argument values ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,value", [
+    ("0", 0), ("42", 42), ("-3", -3), ("+3", 3),
+    ("1.5", 1.5), ("-0.25", -0.25), (".5", 0.5), ("2.", 2.0),
+    ("1e-3", 1e-3), ("1E3", 1000.0), ("-2.5e+2", -250.0), ("3e0", 3.0),
+])
+def test_numbers_are_ints_or_floats_as_written(text, value):
+    got = value_of(text)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("text,value", [
+    ('"relu"', "relu"), ("'relu'", "relu"), ('""', ""),
+    (r'"a\"b"', 'a"b'), (r"'a\'b'", "a'b"), (r'"it\'s"', "it's"), ("\"it's\"", "it's"), ("'say \"hi\"'", 'say "hi"'),
+    (r'"tab\there"', "tab\there"), (r'"line\nbreak"', "line\nbreak"), (r'"back\\slash"', "back\\slash"),
+    (r'"\u00e9t\u00e9"', "été"), (r'"\x41"', "A"), ('"été ✓"', "été ✓"), ('"# not a comment"', "# not a comment"),
+])
+def test_strings_take_either_quote_and_python_escapes(text, value):
+    assert value_of(text) == value
+
+
+@pytest.mark.parametrize("text,value", [
+    ("True", True), ("true", True), ("False", False), ("false", False), ("None", None),
+])
+def test_booleans_in_either_spelling_and_none(text, value):
+    assert value_of(text) is value
+
+
+@pytest.mark.parametrize("text,value", [
+    ("()", {"tuple": []}),
+    ("(1,)", {"tuple": [1]}),
+    ("(1, 2)", {"tuple": [1, 2]}),
+    ("(1, 2,)", {"tuple": [1, 2]}),
+    ("[]", []),
+    ("[1]", [1]),
+    ("[1, 'a', None,]", [1, "a", None]),
+    ("[(1, 2), [3]]", [{"tuple": [1, 2]}, [3]]),
+    ("{}", {"dict": {}}),
+    ('{a: 1, "b c": [2], \'d\': {e: None}}', {"dict": {"a": 1, "b c": [2], "d": {"dict": {"e": None}}}}),
+    ("L2(1e-4)", {"call": "L2", "args": [1e-4], "kwargs": {}}),
+    ("L1L2(l1=0.1, l2=0.2,)", {"call": "L1L2", "args": [], "kwargs": {"l1": 0.1, "l2": 0.2}}),
+    ("LSTM(8, return_sequences=True)", {"call": "LSTM", "args": [8], "kwargs": {"return_sequences": True}}),
+    ("relu", {"ref": "relu"}),  # a bare name: a block parameter or a symbol
+])
+def test_tuples_lists_dicts_calls_and_names(text, value):
+    assert value_of(text) == value
+
+
+def test_a_parenthesised_single_value_is_not_a_tuple_and_not_allowed():
+    with pytest.raises(SpecError) as info:
+        tfspec.loads("model M { input x: [4] x -> Dense((3)) -> y output y }")
+    assert info.value.diagnostics[0].code == "E100"
+
+
+def test_positional_and_keyword_arguments_bind_in_keras_order():
+    spec = tfspec.loads('model M { input x: [8, 8, 3] x -> Conv2D(16, (3, 3), strides=2, padding="same") -> y '
+                        "output y }")
+    values = spec.model.nodes[0].layer.values
+    assert values["filters"] == 16 and values["kernel_size"] == (3, 3)
+    assert values["strides"] == 2 and values["padding"] == "same"
+    assert spec.model.shapes["y"] == (4, 4, 16)
+
+
+# Any value the grammar can write survives the trip through text unchanged.
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(
+    lambda s: s not in {"true", "false"})
+scalars = st.one_of(
+    st.integers(min_value=-10**12, max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    st.booleans(),
+    st.none(),
+)
+
+
+def values_tree():
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.lists(inner, max_size=4).map(lambda xs: ("tuple", xs)),
+            st.dictionaries(names, inner, max_size=3).map(lambda d: ("dict", d)),
+        ),
+        max_leaves=12,
+    )
+
+
+def write(value) -> str:
+    """Spec text of a value (written independently of tfspec's own printers)."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(write(v) for v in value) + "]"
+    kind, inner = value
+    if kind == "tuple":
+        if len(inner) == 1:
+            return f"({write(inner[0])},)"
+        return "(" + ", ".join(write(v) for v in inner) + ")"
+    return "{" + ", ".join(f"{k}: {write(v)}" for k, v in inner.items()) + "}"
+
+
+def expected(value):
+    if isinstance(value, list):
+        return [expected(v) for v in value]
+    if isinstance(value, tuple):
+        kind, inner = value
+        if kind == "tuple":
+            return {"tuple": [expected(v) for v in inner]}
+        return {"dict": {k: expected(v) for k, v in inner.items()}}
+    return value
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values_tree())
+def test_any_value_survives_the_round_trip_through_spec_text(value):
+    got = value_of(write(value))
+    want = expected(value)
+    assert got == want
+    if isinstance(value, float):
+        assert isinstance(got, float) and (got == value or math.isclose(got, value))
+
+
+# -- the train section ------------------------------------------------------------------------------
+
+
+FULL_TRAIN = """
+model M {
+    input image: float32[8, 8, 1]
+    image -> Flatten() -> Dense(16, activation="relu") -> hidden
+    hidden -> Dense(10, activation="softmax") -> digit
+    hidden -> Dense(1) -> size
+    output digit, size
+}
+
+train {
+    optimizer    = Adam(learning_rate=ExponentialDecay(1e-3, 1000, 0.9), beta_1=0.85, clipnorm=1.0)
+    loss         = { digit: SparseCategoricalCrossentropy(from_logits=false), size: "mse" }
+    loss_weights = { digit: 1.0, size: 0.5 }
+    metrics      = { digit: [accuracy, SparseTopKCategoricalAccuracy(k=3)], size: [mae] }
+    epochs       = 7
+    batch        = 16
+    validation   = 0.2
+    callbacks    = [EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True),
+                    ReduceLROnPlateau(factor=0.5, patience=1)]
+    data         = npz("train.npz", x="image", y=["digit", "size"], limit=500)
+    seed         = 42
+    distribute   = mirrored
+    precision    = "mixed_bfloat16"
+    steps_per_call = 10
+    jit_compile  = true
+    deterministic = True
+}
+"""
+
+
+def test_the_train_section_holds_every_training_setting():
+    t = tfspec.loads(FULL_TRAIN).training
+    assert t["optimizer"] == {"class_name": "Adam", "config": {
+        "learning_rate": {"class_name": "ExponentialDecay",
+                          "config": {"initial_learning_rate": 1e-3, "decay_steps": 1000, "decay_rate": 0.9}},
+        "beta_1": 0.85, "clipnorm": 1.0}}
+    assert t["loss"] == {"digit": {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": False}},
+                         "size": {"class_name": "MeanSquaredError", "config": {}}}
+    assert t["loss_weights"] == {"digit": 1.0, "size": 0.5}
+    assert t["metrics"] == {"digit": [{"class_name": "accuracy", "config": {}},
+                                      {"class_name": "SparseTopKCategoricalAccuracy", "config": {"k": 3}}],
+                            "size": [{"class_name": "mae", "config": {}}]}
+    assert (t["epochs"], t["batch_size"], t["validation_split"], t["seed"]) == (7, 16, 0.2, 42)
+    assert [c["class_name"] for c in t["callbacks"]] == ["EarlyStopping", "ReduceLROnPlateau"]
+    assert t["callbacks"][0]["config"] == {"monitor": "val_loss", "patience": 2, "restore_best_weights": True}
+    assert t["data"] == {"source": "npz", "path": "train.npz", "x": "image", "y": ["digit", "size"], "limit": 500}
+    assert (t["distribute"], t["precision"]) == ("mirrored", "mixed_bfloat16")
+    assert (t["steps_per_call"], t["jit_compile"], t["deterministic"]) == (10, True, True)
+    assert t["inputs"] == [{"name": "image", "shape": [8, 8, 1], "dtype": "float32"}]
+    assert t["outputs"] == ["digit", "size"]
+
+
+def test_training_defaults():
+    t = tfspec.loads("model M { input x: [4] x -> Dense(1) -> y output y } train { loss = mse }").training
+    assert t["optimizer"] == {"class_name": "Adam", "config": {}}
+    assert (t["epochs"], t["batch_size"], t["validation_split"], t["validation_data"]) == (5, 32, None, None)
+    assert (t["callbacks"], t["data"], t["seed"], t["distribute"], t["precision"]) == ([], None, None, None, None)
+    assert (t["metrics"], t["loss_weights"]) == ([], None)
+
+
+@pytest.mark.parametrize("setting,key,value", [
+    ("optimizer = sgd", "optimizer", {"class_name": "SGD", "config": {}}),
+    ('optimizer = "rmsprop"', "optimizer", {"class_name": "RMSprop", "config": {}}),
+    ("optimizer = SGD(0.1, 0.9, True)", "optimizer",
+     {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}}),
+    ("loss = sparse_categorical_crossentropy", "loss", {"class_name": "SparseCategoricalCrossentropy", "config": {}}),
+    ("batch_size = 8", "batch_size", 8),
+    ('validation = npz("val.npz")', "validation_data", {"source": "npz", "path": "val.npz"}),
+    ('validation = "val.csv"', "validation_data", {"source": "csv", "path": "val.csv"}),
+    ("data = digits(limit=100)", "data", {"source": "digits", "limit": 100}),
+    ('data = csv("t.csv", label="y")', "data", {"source": "csv", "path": "t.csv", "label": "y"}),
+    ("distribute = none", "distribute", None),
+    ("precision = float32", "precision", None),
+    ('precision = "mixed_float16"', "precision", "mixed_float16"),
+    ("loss_weights = [2.0]", "loss_weights", {"y": 2.0}),
+])
+def test_training_setting_forms(setting, key, value):
+    settings = setting if setting.startswith("loss =") else "loss = mse " + setting
+    text = "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { " + settings + " }"
+    assert tfspec.loads(text).training[key] == value
+
+
+@pytest.mark.parametrize("schedule", [
+    "ExponentialDecay(1e-3, 1000, 0.9)",
+    "InverseTimeDecay(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=True)",
+    "PolynomialDecay(0.1, 100, end_learning_rate=1e-4)",
+    "PiecewiseConstantDecay(boundaries=[100, 200], values=[1e-2, 1e-3, 1e-4])",
+    "CosineDecay(1e-3, 1000)",
+    "CosineDecayRestarts(1e-3, 100)",
+])
+def test_a_learning_rate_schedule_is_given_as_the_optimizers_learning_rate(schedule):
+    text = ("model M { input x: [4] x -> Dense(1) -> y output y }\n"
+            f"train {{ loss = mse optimizer = SGD(learning_rate={schedule}) }}")
+    lr = tfspec.loads(text).training["optimizer"]["config"]["learning_rate"]
+    assert lr["class_name"] == schedule.split("(")[0]
+
+
+# -- the example specs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", spec_names())
+def test_every_example_spec_loads(name):
+    spec = tfspec.load(spec_path(name))
+    assert spec.model.outputs and spec.model.nodes
+    assert spec.path == spec_path(name)
+    with open(spec_path(name), encoding="utf-8") as handle:
+        assert tfspec.loads(handle.read()).spec == spec.spec  # load(path) == loads(text)
+
+
+def test_loads_accepts_bytes_and_a_byte_order_mark():
+    text = "model M { input x: [4] x -> Dense(1) -> y output y }"
+    assert tfspec.loads(text.encode("utf-8")).spec == tfspec.loads(text).spec
+    assert tfspec.loads("\ufeff" + text).spec == tfspec.loads(text).spec
