@@ -246,14 +246,13 @@ def test_a_declared_layer_applied_twice_is_one_layer_with_shared_weights():
     assert row.shared == 2
 
 
-def test_language_words_are_ordinary_names_where_a_name_is_expected():
-    # `model`, `block` and `train` introduce top-level sections; inside a model they are
-    # plain names. (`input`, `output` and `layer` begin statements, so a chain cannot start
-    # with a tensor of that name.)
-    spec = tfspec.loads("model M { input model: [4] model -> Dense(3) -> block  block -> Dense(2) -> train "
-                        "output train }")
-    assert [i.name for i in spec.model.inputs] == ["model"]
-    assert spec.model.outputs == ["train"]
+@pytest.mark.parametrize("word", ["model", "block", "train", "input", "output", "layer"])
+def test_language_words_cannot_name_things(word):
+    # The six statement words are reserved everywhere, so a reader (and a highlighter)
+    # never has to guess whether `layer` starts a statement or names a tensor.
+    with pytest.raises(tfspec.SpecError) as info:
+        tfspec.loads(f"model M {{ input x: [4] x -> Dense(3) -> {word} output {word} }}")
+    assert info.value.diagnostics[0].code in ("E307", "E100")
 
 
 # -- blocks ----------------------------------------------------------------------------------

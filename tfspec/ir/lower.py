@@ -13,6 +13,7 @@ from .nodes import MISSING, Block, Graph, Input, Layer, Node
 from .values import Call, Ref, from_json, show, substitute
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+STATEMENT_WORDS = frozenset({"model", "block", "train", "input", "output", "layer"})
 
 
 def snake(name: str) -> str:
@@ -44,6 +45,9 @@ class Lowerer:
     def check_name(self, name: str, where) -> None:
         if keyword.iskeyword(name) or name in ("True", "False", "None"):
             self.error("E307", f"{name!r} is a Python keyword and cannot name anything here", where,
+                       f"rename it, e.g. {name}_")
+        elif name in STATEMENT_WORDS:
+            self.error("E307", f"{name!r} is a tfspec keyword and cannot name anything", where,
                        f"rename it, e.g. {name}_")
         elif name.startswith("__"):
             self.error("E307", f"names starting with '__' are reserved: {name!r}", where)
@@ -189,7 +193,7 @@ class Lowerer:
                     return candidate
 
         # order chains so that every chain comes after the chains producing its sources
-        order = self.order_chains(body["chains"], where, tensors, inputs)
+        order = self.order_chains(body["chains"], where, tensors, inputs, set(declared))
         used_tensors = set()
         placed = set()  # id() of the layers already in graph.layers
         for i in order:
@@ -258,7 +262,7 @@ class Lowerer:
                 self.errors.error("E304", f"layer {n!r} is never used", defined[n][1], "apply it in a chain")
         return graph
 
-    def order_chains(self, chains, where, tensors, inputs):
+    def order_chains(self, chains, where, tensors, inputs, layer_names=()):
         producer = {c["target"]: i for i, c in enumerate(chains) if c["target"] is not None}
         input_names = {inp.name for inp in inputs}
         deps = {}
@@ -269,6 +273,8 @@ class Lowerer:
                     deps[i].add(producer[src])
                 elif src not in input_names:
                     hint = did_you_mean(src, sorted(tensors))
+                    if src in layer_names:
+                        hint = f"{src!r} is a layer; a chain starts from a tensor: `x -> {src} -> y`"
                     self.error("E301", f"{src!r} is not defined", where + ("chains", i, "source", j),
                                hint or "a chain starts from an input or from the result of another chain")
         # Wave order: a chain's wave is one more than the latest wave among the chains it
