@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup test demo golden bench fuzz lint clean
+.PHONY: setup test demo golden bench fuzz lint clean graphviz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: $(STAMP)
+# Graphviz renders `tfspec graph` pictures; best effort (the render tests skip without it).
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) ; } || \
+	  echo "note: Graphviz not installed; graph render tests will be skipped"
+
+test: $(STAMP) graphviz
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
@@ -31,6 +37,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_train.py
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --count 20000 --models 200
 
 lint: $(STAMP)
 	$(BIN)/ruff check tfspec tests benchmarks
