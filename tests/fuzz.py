@@ -183,10 +183,12 @@ def random_model(rng: random.Random, index: int) -> str:
 
 def check_against_keras(spec) -> list:
     """Problems found when the accepted spec is built in every style it allows."""
+    import keras
     import numpy as np
 
     from tfspec.backends import allowed_styles
 
+    keras.backend.clear_session()  # many models in one process: keep the global state small
     problems = []
     summary = tfspec.summary(spec)
     for style in allowed_styles(spec):

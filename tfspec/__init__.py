@@ -11,11 +11,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .diagnostics import Diagnostic, SpecError, Span  # noqa: E402
+from .diagnostics import Diagnostic, Span, SpecError  # noqa: E402
 from .ir.nodes import Spec  # noqa: E402
 from .loader import load, loads  # noqa: E402
 from .summary import Summary, summary  # noqa: E402
-
 
 
 def _spec(spec):
@@ -36,5 +35,15 @@ def build(spec, style: str = "functional"):
     return make(_spec(spec), style)
 
 
+def train(spec, *, style: str = "functional", model=None, data=None, **overrides):
+    """Train `spec` with the shared GradientTape runtime; returns the per-epoch history.
+
+    `data`: `(x, y)` arrays or a mapping with "train"/"validation"/"test" (default: the spec's
+    `data` setting). Overrides replace training settings: epochs=1, batch_size=64, seed=0, ..."""
+    from .training import train as run
+
+    return run(_spec(spec), style=style, model=model, data=data, **overrides)
+
+
 __all__ = ["Diagnostic", "Span", "Spec", "SpecError", "Summary", "build", "generate", "load", "loads", "summary",
-           "__version__"]
+           "train", "__version__"]

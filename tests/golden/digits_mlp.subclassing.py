@@ -32,12 +32,12 @@ def build_model():
 
 # Training settings from the spec, read by the tfspec runtime (`tfspec train`).
 TRAINING = {
-    "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}},
+    "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.002}},
     "loss": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
     "loss_weights": None,
     "metrics": [{"class_name": "accuracy", "config": {}}],
-    "epochs": 40,
-    "batch_size": 32,
+    "epochs": 100,
+    "batch_size": 64,
     "validation_split": None,
     "validation_data": None,
     "callbacks": [],

@@ -1,0 +1,91 @@
+"""`tfspec train` / `tfspec evaluate` and `tfspec.train`: the front end driving the runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from .helpers import ROOT, quiet_tensorflow, spec_path
+
+quiet_tensorflow()
+pytest.importorskip("keras")
+
+import tfspec  # noqa: E402
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def tfspec_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tfspec", *args], cwd=ROOT, env=ENV, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "digits"
+    result = tfspec_cli("train", spec_path("digits_mlp"), "--style", "subclassing", "--epochs", "3",
+                        "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_train_writes_a_complete_run(run_dir):
+    out, result = run_dir
+    assert {"model.keras", "model.py", "history.json", "history.csv", "checkpoints"} <= set(os.listdir(out))
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 3
+    assert "test" in result.stdout or "accuracy" in result.stdout
+    source = (out / "model.py").read_text()
+    assert source == tfspec.generate(tfspec.load(spec_path("digits_mlp")), "subclassing")
+
+
+def test_evaluate_a_saved_run(run_dir):
+    out, _ = run_dir
+    result = tfspec_cli("evaluate", str(out))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert 0.5 < metrics["accuracy"] <= 1.0
+
+
+def test_resume_refuses_a_changed_spec(run_dir, tmp_path):
+    out, _ = run_dir
+    changed = tmp_path / "digits_mlp.tfs"
+    changed.write_text(open(spec_path("digits_mlp")).read().replace("Dropout(0.1)", "Dropout(0.2)"))
+    result = tfspec_cli("train", str(changed), "--epochs", "4", "--out", str(out), "--resume")
+    assert result.returncode == 1
+    assert "another spec" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_spec_without_training_is_a_usage_error(tmp_path):
+    path = tmp_path / "m.tfs"
+    path.write_text("model M { input x: [4] x -> Dense(2) -> y output y }\n")
+    result = tfspec_cli("train", str(path))
+    assert result.returncode == 2 and "no `train" in result.stderr
+
+
+def test_offline_dataset_is_a_clear_error(tmp_path):
+    env = dict(ENV, KERAS_HOME=str(tmp_path / "empty-keras-home"))
+    result = subprocess.run([sys.executable, "-m", "tfspec", "train", spec_path("mnist_mlp"), "--epochs", "1",
+                             "--out", str(tmp_path / "run")], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1
+    assert "mnist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_override_is_a_usage_error():
+    result = tfspec_cli("train", spec_path("digits_mlp"), "--epochs", "0")
+    assert result.returncode == 2
+
+
+def test_train_api_with_arrays():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 8, 8)).astype("float32")
+    y = (x.reshape(256, -1).sum(axis=1) > 0).astype("int64")
+    history = tfspec.train(spec_path("digits_mlp"), style="functional", data=(x, y), epochs=2, batch_size=32,
+                           seed=1)
+    assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0] * 1.5

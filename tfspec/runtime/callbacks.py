@@ -1,0 +1,286 @@
+"""Callbacks applied by the training loop (keras.callbacks need model.fit, so these are our own).
+
+User interface: subclass `Callback`; the loop sets `self.loop` (model, optimizer, out_dir, history,
+learning_rate, stop_training) before `on_train_begin`. Set `self.loop.stop_training = True` to stop
+after the current epoch. Epochs are counted from 0; `logs` holds the epoch's loss, metrics, val_*
+entries and lr. On resume `loop.history` already holds the finished epochs.
+"""
+
+import csv
+import math
+import os
+import warnings
+
+from . import files
+
+
+class Callback:
+    loop = None
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+
+class Monitor:
+    """Tracks the best value of one logged quantity."""
+
+    MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou")
+
+    def __init__(self, monitor, mode="auto", min_delta=0.0, baseline=None):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be auto, min or max, not {mode!r}")
+        if mode == "auto":
+            mode = "max" if any(w in monitor for w in self.MAX_WORDS) else "min"
+        self.monitor, self.sign = monitor, (1.0 if mode == "max" else -1.0)
+        self.min_delta = abs(min_delta)
+        self.best = baseline if baseline is not None else -self.sign * math.inf
+        self._warned = False
+
+    def value(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None and not self._warned:
+            self._warned = True
+            warnings.warn(f"monitor {self.monitor!r} is not logged (logged: {', '.join(sorted(logs or {}))})",
+                          stacklevel=3)
+        return value
+
+    def improved(self, value):
+        """Whether `value` beats the best so far (and record it)."""
+        if self.sign * (value - self.best) > self.min_delta:
+            self.best = value
+            return True
+        return False
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` stops improving; optionally restore the best epoch's weights at the end."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0):
+        self.track = Monitor(monitor, mode, min_delta, baseline)
+        self.patience, self.restore_best_weights = patience, restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.wait, self.best_weights, self.best_epoch = 0, None, None
+
+    def on_train_begin(self, logs=None):
+        for epoch, past in enumerate(self.loop.history):  # resume: rebuild wait/best
+            self._observe(epoch, past, keep_weights=False)
+        if self.loop.history and self._exhausted():  # it had stopped the run that is resumed
+            self.loop.stop_training = True
+
+    def _exhausted(self):
+        return self.wait >= max(self.patience, 1)
+
+    def _observe(self, epoch, logs, keep_weights):
+        value = self.track.value(logs)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        if self.track.improved(value):
+            self.wait, self.best_epoch = 0, epoch
+            if keep_weights and self.restore_best_weights:
+                self.best_weights = [v.numpy() for v in self.loop.model.weights]
+        else:
+            self.wait += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._observe(epoch, logs, keep_weights=True)
+        if self._exhausted():
+            self.loop.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None and self.best_epoch != len(self.loop.history) - 1:
+            for variable, value in zip(self.loop.model.weights, self.best_weights):
+                variable.assign(value)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (`.keras`) or weights (`.weights.h5`) each epoch or when `monitor` improves.
+
+    `filepath` is relative to out_dir and may hold `{epoch}` and any logged name, e.g.
+    "model-{epoch:03d}-{val_loss:.3f}.keras".
+    """
+
+    def __init__(self, filepath=None, monitor="val_loss", mode="auto", save_best_only=False,
+                 save_weights_only=False):
+        suffix = ".weights.h5" if save_weights_only else ".keras"
+        self.filepath = filepath or ("best" + suffix if save_best_only else "model-{epoch:03d}" + suffix)
+        if not self.filepath.endswith(suffix):
+            raise ValueError(f"ModelCheckpoint filepath must end with {suffix}: {self.filepath!r}")
+        self.track = Monitor(monitor, mode)
+        self.save_best_only = save_best_only
+
+    def on_train_begin(self, logs=None):
+        for past in self.loop.history:
+            if self.track.value(past) is not None:
+                self.track.improved(self.track.value(past))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only:
+            value = self.track.value(logs)
+            if value is None or not self.track.improved(value):
+                return
+        if self.loop.is_chief:
+            path = self.loop.path(self.filepath.format(epoch=epoch + 1, **logs))
+            files.save_model(self.loop.model, path)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` after `patience` epochs without improvement."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        if not 0 < factor < 1:
+            raise ValueError("ReduceLROnPlateau factor must be in (0, 1)")
+        self.track = Monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
+        self.wait, self.cooling = 0, 0
+
+    def on_train_begin(self, logs=None):
+        for past in self.loop.history:  # resume: the lr itself comes back with the optimizer
+            self._step(past)
+
+    def _step(self, logs):
+        """Advance the plateau counters; True when the lr should drop now."""
+        value = self.track.value(logs)
+        if value is None:
+            return False
+        if self.cooling > 0:
+            self.cooling -= 1
+            self.wait = 0
+        if self.track.improved(value):
+            self.wait = 0
+        elif self.cooling == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.wait, self.cooling = 0, self.cooldown
+                return True
+        return False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._step(logs):
+            lr = self.loop.learning_rate
+            if lr > self.min_lr:
+                self.loop.learning_rate = max(lr * self.factor, self.min_lr)
+
+
+SCHEDULES = {
+    # name: (lr for epoch e from the initial lr, parameters with defaults)
+    "exponential": (lambda lr0, e, rate: lr0 * rate ** e, {"rate": 0.9}),
+    "step": (lambda lr0, e, factor, every: lr0 * factor ** (e // every), {"factor": 0.5, "every": 10}),
+    "cosine": (lambda lr0, e, epochs, min_lr: min_lr + (lr0 - min_lr) * 0.5 * (1 + math.cos(math.pi * min(e, epochs) / epochs)),
+               {"epochs": 10, "min_lr": 0.0}),
+    "inverse_time": (lambda lr0, e, rate: lr0 / (1 + rate * e), {"rate": 0.5}),
+    "piecewise": (lambda lr0, e, boundaries, values: values[sum(e >= b for b in boundaries)],
+                  {"boundaries": [], "values": None}),
+    "warmup": (lambda lr0, e, epochs: lr0 * min(1.0, (e + 1) / epochs), {"epochs": 5}),
+}
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch from a named schedule.
+
+    schedule: exponential (rate), step (factor, every), cosine (epochs, min_lr),
+    inverse_time (rate), piecewise (boundaries: epochs, values: lrs), warmup (epochs).
+    The initial lr is the optimizer's as configured in the spec (or `initial`).
+    """
+
+    def __init__(self, schedule="exponential", initial=None, **params):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {schedule!r} (one of {', '.join(SCHEDULES)})")
+        self.fn, defaults = SCHEDULES[schedule]
+        unknown = set(params) - set(defaults)
+        if unknown:
+            raise ValueError(f"schedule {schedule!r} takes {sorted(defaults)}, not {sorted(unknown)}")
+        self.params = {**defaults, **params}
+        if schedule == "piecewise" and len(self.params["values"] or []) != len(self.params["boundaries"]) + 1:
+            raise ValueError("piecewise schedule needs one more value than boundaries")
+        self.initial = initial
+
+    def on_epoch_begin(self, epoch, logs=None):
+        initial = self.loop.initial_learning_rate if self.initial is None else self.initial
+        self.loop.learning_rate = float(self.fn(initial, epoch, **self.params))
+
+
+class TensorBoard(Callback):
+    """Per-epoch scalars, <log_dir>/train and <log_dir>/validation, as TensorBoard's "scalars".
+
+    Written with tf.summary.write and the scalars plugin's metadata, which needs no tensorboard
+    package (tf.summary.scalar does).
+    """
+
+    def __init__(self, log_dir="logs"):
+        self.log_dir = log_dir
+        self.writers = {}
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        self._tf = tf
+        self._metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+        if self.loop.is_chief:
+            root = self.loop.path(self.log_dir)
+            self.writers = {name: tf.summary.create_file_writer(os.path.join(root, name))
+                            for name in ("train", "validation")}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            if split in self.writers:
+                with self.writers[split].as_default():
+                    self._tf.summary.write("epoch_" + name, self._tf.constant(value, self._tf.float32),
+                                           step=epoch + 1, metadata=self._metadata)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
+
+
+class CSVLogger(Callback):
+    """Write the history as CSV after each epoch (rewritten whole, atomically)."""
+
+    def __init__(self, filename="history.csv", separator=","):
+        self.filename, self.separator = filename, separator
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.loop.is_chief:
+            write_history_csv(self.loop.path(self.filename), self.loop.history + [logs], self.separator)
+
+
+def write_history_csv(path, history, separator=","):
+    """One row per epoch (numbered from 1), one column per logged name."""
+    keys = sorted({k for row in history for k in row})
+    with files.atomic_path(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, delimiter=separator)
+            writer.writerow(["epoch"] + keys)
+            for epoch, row in enumerate(history, 1):
+                writer.writerow([epoch] + ["" if row.get(k) is None else row[k] for k in keys])
+
+
+BUILTIN = {cls.__name__: cls for cls in (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
+                                          LearningRateScheduler, TensorBoard, CSVLogger)}
+
+
+def from_spec(spec):
+    """A callback from {"class_name", "config"}."""
+    name = spec["class_name"]
+    if name not in BUILTIN:
+        raise ValueError(f"unknown callback {name!r} (one of {', '.join(sorted(BUILTIN))})")
+    try:
+        return BUILTIN[name](**spec.get("config", {}))
+    except TypeError as e:
+        raise ValueError(f"callback {name}: {e}") from e
+

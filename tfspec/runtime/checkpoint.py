@@ -1,0 +1,123 @@
+"""Checkpoints for resuming: tf.train.Checkpoint + CheckpointManager under out_dir/checkpoints.
+
+Each checkpoint holds the model, the optimizer, the dropout/random-generator states, the metric
+accumulators and a TrainState (epoch, step in epoch, running sums, history so far), so a resumed
+run continues at step granularity. `run.json` beside them records the spec hash and the seed.
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import warnings
+
+import tensorflow as tf
+
+from . import files
+from .errors import CheckpointError
+
+RUN_INFO = "run.json"
+
+
+class TrainState:
+    """Loop counters kept in tf.Variables so they are saved atomically with the weights."""
+
+    def __init__(self, n_outputs):
+        with tf.device("/cpu:0"):
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+            self.count = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+            self.output_sums = tf.Variable(tf.zeros([n_outputs], tf.float64), trainable=False)
+            self.history = tf.Variable("[]", trainable=False)
+
+    def items(self):
+        return dict(epoch=self.epoch, step=self.step, loss_sum=self.loss_sum, count=self.count,
+                    output_sums=self.output_sums, history=self.history)
+
+    def set(self, epoch, step, loss_sum, count, output_sums, history):
+        self.epoch.assign(epoch)
+        self.step.assign(step)
+        self.loss_sum.assign(loss_sum)
+        self.count.assign(count)
+        self.output_sums.assign(output_sums)
+        self.history.assign(json.dumps(history))
+
+    def get(self):
+        return dict(epoch=int(self.epoch.numpy()), step=int(self.step.numpy()),
+                    loss_sum=float(self.loss_sum.numpy()), count=float(self.count.numpy()),
+                    output_sums=self.output_sums.numpy(), history=json.loads(self.history.numpy().decode()))
+
+
+def _number(prefix):
+    return int(re.search(r"-(\d+)$", prefix).group(1))
+
+
+class Checkpoints:
+    """Save every so often; restore the newest readable checkpoint."""
+
+    def __init__(self, directory, model, optimizer, metrics, state, *, max_to_keep=3, write_dir=None):
+        self.directory = directory
+        self.write_dir = write_dir or directory  # non-chief workers write to a scratch folder
+        rng = [v.value for v in model.non_trainable_variables if "seed_generator" in v.path]
+        metric_vars = [v.value for m in metrics for v in m.variables]
+        self.ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, rng=rng, metrics=metric_vars,
+                                        **state.items())
+        self.max_to_keep = max_to_keep
+        self.manager = None
+
+    def candidates(self):
+        """Checkpoint prefixes in the folder, newest first."""
+        prefixes = [p[:-len(".index")] for p in glob.glob(os.path.join(self.directory, "ckpt-*.index"))]
+        return sorted(prefixes, key=_number, reverse=True)
+
+    def restore_latest(self):
+        """Restore the newest checkpoint that reads back whole (the writer removes unreadable ones)."""
+        for prefix in self.candidates():
+            try:
+                self.ckpt.restore(prefix).assert_existing_objects_matched()
+                return prefix
+            except Exception as e:  # noqa: BLE001 - TF raises OpError, IndexError, ValueError... on bad files
+                warnings.warn(f"checkpoint {prefix} is unreadable ({type(e).__name__}: {e}); "
+                              "falling back to the previous one", stacklevel=2)
+                if self.write_dir == self.directory:
+                    for path in glob.glob(prefix + ".*"):
+                        os.remove(path)
+        return None
+
+    def save(self, number):
+        if self.manager is None:
+            os.makedirs(self.write_dir, exist_ok=True)
+            self.manager = tf.train.CheckpointManager(self.ckpt, self.write_dir, self.max_to_keep,
+                                                      checkpoint_name="ckpt")
+        return self.manager.save(checkpoint_number=number)
+
+
+def read_run_info(directory):
+    path = os.path.join(directory, RUN_INFO)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"cannot read {path}: {e}") from e
+
+
+def write_run_info(directory, info):
+    files.write_json(os.path.join(directory, RUN_INFO), info)
+
+
+def check_resumable(info, spec_hash, directory):
+    """Refuse to resume from checkpoints made from another spec."""
+    if info and spec_hash is not None and info.get("spec_hash") not in (None, spec_hash):
+        raise CheckpointError(
+            f"cannot resume from {directory}: its checkpoints were made from another spec "
+            f"(spec hash {info.get('spec_hash')}, this spec {spec_hash}); use a new output folder "
+            "or train without resume")
+
+
+def clear(directory):
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)

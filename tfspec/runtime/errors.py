@@ -1,0 +1,17 @@
+"""Errors raised by the training runtime."""
+
+
+class RuntimeErrorBase(Exception):
+    """Base class of the runtime's errors."""
+
+
+class DataError(RuntimeErrorBase):
+    """A data source cannot be found, read or matched to the model."""
+
+
+class TrainingError(RuntimeErrorBase):
+    """Training cannot go on (non-finite loss, bad settings)."""
+
+
+class CheckpointError(TrainingError):
+    """A checkpoint cannot be used to resume (other spec, unreadable files)."""

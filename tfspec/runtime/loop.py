@@ -1,0 +1,274 @@
+"""train_model / evaluate_model: the epoch loop around the traced steps of a Session."""
+
+import math
+import os
+import secrets
+import time
+import warnings
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import callbacks as callbacks_module
+from . import checkpoint, files
+from .distribute import get_strategy, is_chief, worker_rank
+from .errors import TrainingError
+from .objects import make_optimizer
+from .progress import Progress
+from .session import Session
+from .switches import op_determinism, precision_policy
+
+DEFAULTS = {
+    "optimizer": {"class_name": "Adam", "config": {}},
+    "loss": None,
+    "loss_weights": None,
+    "metrics": [],
+    "epochs": 1,
+    "batch_size": 32,
+    "validation_split": None,
+    "validation_data": None,
+    "callbacks": [],
+    "data": None,
+    "seed": None,
+    "distribute": None,
+    "precision": None,
+    "steps_per_call": 25,
+    "jit_compile": False,
+    "deterministic": False,
+    # optional: the model's inputs and outputs, and checkpoints between epochs
+    "inputs": None,
+    "outputs": None,
+    "checkpoint_every_steps": None,
+}
+
+
+def settings(training, overrides=None):
+    """The training dict with defaults filled in and keyword overrides applied."""
+    unknown = sorted(set(overrides or {}) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown training settings {unknown}")
+    merged = {**DEFAULTS, **(training or {}), **(overrides or {})}
+    if merged["loss"] is None:
+        raise TrainingError("training settings need a loss")
+    if merged["batch_size"] < 1 or merged["steps_per_call"] < 1:
+        raise TrainingError("batch_size and steps_per_call must be at least 1")
+    return merged
+
+
+@dataclass
+class TrainResult:
+    model: object
+    history: dict  # name -> one value per epoch
+    test: dict  # loss and metrics on the test split, or None
+    epochs: int
+    steps: int  # steps run by this call (not those before a resume)
+    seconds: float
+    out_dir: str = None
+    traces: int = 0  # tf.function traces: 1 train + 1 evaluation when nothing retraced
+
+
+class Loop:
+    """What callbacks see: the model, optimizer, history so far, and the stop flag."""
+
+    def __init__(self, model, optimizer, out_dir, chief, initial_learning_rate):
+        self.model, self.optimizer, self.out_dir = model, optimizer, out_dir
+        self.history = []
+        self.is_chief = chief
+        self.stop_training = False
+        self.initial_learning_rate = initial_learning_rate
+
+    @property
+    def learning_rate(self):
+        return float(np.asarray(self.optimizer.learning_rate))
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        try:
+            self.optimizer.learning_rate = value
+        except TypeError as e:
+            raise TrainingError("a callback cannot set the learning rate of an optimizer whose "
+                                "learning_rate is a schedule") from e
+
+    def path(self, relative):
+        return os.path.join(self.out_dir or ".", relative)
+
+
+def _seed(opts, info):
+    if opts["seed"] is not None:
+        return int(opts["seed"])
+    if info and info.get("seed") is not None:
+        return int(info["seed"])
+    return 0 if opts["distribute"] == "multi_worker" else secrets.randbelow(2**31)  # workers must agree
+
+
+def train_model(model, training, data=None, *, out_dir=None, resume=False, quiet=False, spec_hash=None,
+                source_text=None, callbacks=(), model_fn=None, base_dir=None, stream=None, **overrides):
+    """Train a built keras.Model, or the one `model_fn()` builds inside the strategy scope.
+
+    `training` is the spec's training dict; `data` is (x, y), {"train": (x, y), "validation": ...,
+    "test": ...}, a data-source dict, or None for training["data"] (relative paths against
+    `base_dir`); keyword overrides replace training keys (epochs=1, checkpoint_every_steps=50...).
+    With `out_dir`: checkpoints/ every epoch, then model.keras, history.json/.csv and model.py
+    (`source_text`). `resume=True` continues from the newest checkpoint there. Returns a TrainResult.
+    """
+    opts = settings(training, overrides)
+    strategy = get_strategy(opts["distribute"])  # before any other op (multi-worker needs it first)
+    ckpt_dir = os.path.join(out_dir, "checkpoints") if out_dir else None
+    info = checkpoint.read_run_info(ckpt_dir) if (ckpt_dir and resume) else None
+    checkpoint.check_resumable(info, spec_hash, ckpt_dir)
+    seed = _seed(opts, info)
+    if opts["seed"] is not None:
+        keras.utils.set_random_seed(seed)
+    with precision_policy(opts["precision"]), op_determinism(opts["deterministic"]):
+        if model_fn is not None:
+            with strategy.scope():
+                model = model_fn()
+        elif opts["distribute"]:
+            raise TrainingError("distributed training builds the model inside the strategy scope: pass model_fn")
+        if model is None:
+            raise TrainingError("train_model needs a model or a model_fn")
+        if opts["precision"] and model.dtype_policy.name != opts["precision"]:
+            raise TrainingError(f"precision {opts['precision']}: the model was built with the "
+                                f"{model.dtype_policy.name} policy; pass model_fn so it is built under the policy")
+        with strategy.scope():
+            optimizer = make_optimizer(opts["optimizer"], opts["precision"])
+        session = Session(model, opts, data, base_dir, strategy, optimizer)
+        trainer = Trainer(session, seed, out_dir=out_dir, quiet=quiet, stream=stream, callbacks=callbacks)
+        return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text)
+
+
+class Trainer:
+    """The epoch loop: calls, running sums, checkpoints, callbacks, progress, outputs."""
+
+    def __init__(self, session, seed, *, out_dir, quiet, stream, callbacks):
+        self.session, self.opts, self.seed, self.out_dir = session, session.opts, seed, out_dir
+        self.chief = is_chief(session.strategy)
+        self.n_outputs = len(session.objective.output_names)
+        self.loop = Loop(session.model, session.optimizer, out_dir, self.chief,
+                         float(np.asarray(session.optimizer.learning_rate)))
+        self.callbacks = [callbacks_module.from_spec(s) for s in self.opts["callbacks"] or []] + list(callbacks)
+        self.pipeline = session.pipeline("train")
+        self.per_epoch = session.steps_for(self.pipeline.size)
+        self.progress = Progress(self.opts["epochs"], self.per_epoch, quiet=quiet or not self.chief, stream=stream)
+        self.state = checkpoint.TrainState(self.n_outputs)
+        self.state.set(0, 0, 0.0, 0.0, np.zeros(self.n_outputs), [])
+        self.checkpoints = None
+
+    def _open_checkpoints(self, resume, spec_hash):
+        """Restore the newest readable checkpoint when resuming, else start a fresh folder."""
+        folder = os.path.join(self.out_dir, "checkpoints")
+        task, index = worker_rank(self.session.strategy)
+        scratch = None if self.chief else os.path.join(folder, f".worker-{task}-{index}")
+        self.checkpoints = checkpoint.Checkpoints(
+            folder, self.session.model, self.session.optimizer, [m for _, m in self.session.metrics], self.state,
+            write_dir=scratch)
+        if not (resume and self.checkpoints.restore_latest()) and self.chief:
+            checkpoint.clear(folder)
+        if self.chief:
+            checkpoint.write_run_info(folder, {"spec_hash": spec_hash, "seed": self.seed})
+
+    def _save(self, epoch, step, sums):
+        self.state.set(epoch, step, *sums, self.loop.history)
+        self.checkpoints.save(self.global_step)
+
+    def run(self, resume, spec_hash, source_text):
+        if self.out_dir:
+            self._open_checkpoints(resume, spec_hash)
+        start = self.state.get()
+        self.loop.history = start["history"]
+        if start["epoch"] or start["step"]:
+            self.progress.message(f"resuming at epoch {start['epoch'] + 1}, step {start['step']}")
+        for cb in self.callbacks:
+            cb.loop = self.loop
+            cb.on_train_begin({})
+        self.iterator = self.session.train_iterator(self.pipeline, self.seed, start["epoch"], start["step"])
+        self.global_step, self.steps_run = start["epoch"] * self.per_epoch + start["step"], 0
+        started = time.perf_counter()
+        epoch = start["epoch"]
+        while epoch < self.opts["epochs"] and not self.loop.stop_training:
+            if epoch == start["epoch"] and start["step"]:
+                self._epoch(epoch, start["step"], (start["loss_sum"], start["count"], start["output_sums"]))
+            else:
+                self._epoch(epoch, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
+            epoch += 1
+        for cb in self.callbacks:
+            cb.on_train_end({})
+        test = self.session.evaluate("test") if self.session.test is not None else None
+        seconds = time.perf_counter() - started
+        self.progress.summary(len(self.loop.history), seconds, self.steps_run, test)
+        if self.out_dir and self.chief:
+            write_outputs(self.out_dir, self.session.model, self.loop.history, source_text)
+        if self.checkpoints and not self.chief:
+            checkpoint.clear(self.checkpoints.write_dir)
+        return TrainResult(model=self.session.model, history=history_dict(self.loop.history), test=test,
+                           epochs=len(self.loop.history), steps=self.steps_run, seconds=seconds,
+                           out_dir=self.out_dir, traces=self.session.steps.trace_count())
+
+    def _epoch(self, epoch, step, sums):
+        """One epoch from `step`, with running (loss sum, sample count, per-output sums) `sums`."""
+        steps, every, k = self.session.steps, self.opts["checkpoint_every_steps"], self.opts["steps_per_call"]
+        loss_sum, count, output_sums = sums
+        if not step:
+            steps.reset_metrics()
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, {})
+        self.progress.epoch_begin(epoch, step)
+        out = {}
+        while step < self.per_epoch:
+            out = steps.train(self.iterator, min(k, self.per_epoch - step))
+            done = int(out["steps"])
+            step, self.global_step, self.steps_run = step + done, self.global_step + done, self.steps_run + done
+            loss_sum, count = loss_sum + float(out["loss_sum"]), count + float(out["count"])
+            output_sums = output_sums + out["output_sums"]
+            if not math.isfinite(float(out["loss_sum"])):
+                raise TrainingError(f"the loss became {float(out['loss_sum'])} at epoch {epoch + 1}, step {step}; "
+                                    "training stopped (the last good checkpoint is kept)")
+            self.progress.update(step, self.session.logs(out, loss_sum, count, output_sums))
+            if (self.checkpoints and every and step < self.per_epoch
+                    and self.global_step // every > (self.global_step - done) // every):
+                self._save(epoch, step, (loss_sum, count, output_sums))
+        logs = self.session.logs(out, loss_sum, count, output_sums)
+        if self.session.validation is not None:
+            logs.update(self.session.evaluate("validation", prefix="val_"))
+        logs["lr"] = self.loop.learning_rate
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+        self.loop.history.append(logs)
+        self.progress.epoch_end(logs)
+        if self.checkpoints:
+            self._save(epoch + 1, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
+
+
+def history_dict(history):
+    """[{name: value}] per epoch -> {name: [value per epoch]}."""
+    keys = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    return {k: [row.get(k) for row in history] for k in keys}
+
+
+def write_outputs(out_dir, model, history, source_text):
+    finite = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731 - JSON has no NaN
+    files.write_json(os.path.join(out_dir, "history.json"),
+                     {"epoch": list(range(1, len(history) + 1)),
+                      **{k: [finite(v) for v in vs] for k, vs in history_dict(history).items()}})
+    callbacks_module.write_history_csv(os.path.join(out_dir, "history.csv"), history)
+    if source_text is not None:
+        files.write_text(os.path.join(out_dir, "model.py"), source_text)
+    try:
+        files.save_model(model, os.path.join(out_dir, "model.keras"))
+    except (NotImplementedError, TypeError, ValueError) as e:
+        warnings.warn(f"cannot save the whole model ({e}); saving its weights as model.weights.h5", stacklevel=2)
+        files.save_model(model, os.path.join(out_dir, "model.weights.h5"))
+
+
+def evaluate_model(model, training, data=None, *, split="test", base_dir=None, **overrides):
+    """Loss and metrics of `model` on one split ("test", "validation" or "train") of the data."""
+    opts = settings(training, overrides)
+    opts["distribute"] = None
+    session = Session(model, opts, data, base_dir, tf.distribute.get_strategy())
+    if split not in ("train", "validation", "test") or getattr(session, split) is None:
+        raise TrainingError(f"the data has no {split!r} split")
+    return session.evaluate(split)
