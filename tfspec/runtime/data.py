@@ -84,7 +84,7 @@ def _require_cached(name):
             f"dataset {name!r} is not in the local Keras cache (missing {root / missing[0]}). "
             "tfspec never downloads data while training. On a machine with internet access run "
             f"`python -c \"import keras; keras.datasets.{name}.load_data()\"` and copy "
-            f"{root} here (or set KERAS_HOME), or use a {{source: npz}} file instead.")
+            f"{root} here (or set KERAS_HOME), or train on a file instead: data = npz(\"file.npz\").")
     return root
 
 
