@@ -4,7 +4,7 @@
     python benchmarks/bench_train.py --model cnn --xla --precision mixed_float16   # GPU runs
 
 MNIST-shaped random data (float32 28x28, labels 0..9), batch 32, Adam, sparse cross-entropy,
-accuracy; the MLP and CNN of the tutorials, built in plain Keras. The methods run in rounds: one
+accuracy; the models of specs/mnist_mlp.tfs and specs/mnist_cnn.tfs (the tutorials' MLP and CNN). The methods run in rounds: one
 runtime epoch of `--steps` steps, then (from a runtime callback) one `fit` epoch, one
 `fit(steps_per_execution=k)` epoch and `--tutorial-steps` steps of the tutorials' eager
 per-sample batching loop. Interleaving makes load drifts on a shared machine hit all methods
@@ -34,17 +34,16 @@ DEFAULT_STEPS = {"mlp": 300, "cnn": 30}
 DEFAULT_TUTORIAL_STEPS = {"mlp": 10, "cnn": 3}
 
 
+SPECS = {"mlp": "mnist_mlp.tfs", "cnn": "mnist_cnn.tfs"}
+
+
 def build(kind):
+    """The model of specs/mnist_mlp.tfs or specs/mnist_cnn.tfs (functional style)."""
+    import tfspec
+
     keras.utils.set_random_seed(0)
-    layers = keras.layers
-    if kind == "mlp":
-        body = [keras.Input((28, 28)), layers.Flatten(), layers.Dense(128, activation="relu"),
-                layers.Dropout(0.2), layers.Dense(10, activation="softmax", dtype="float32")]
-    else:
-        body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
-                layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-                layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax", dtype="float32")]
-    return keras.Sequential(body)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return tfspec.build(tfspec.load(os.path.join(root, "specs", SPECS[kind])), "functional")
 
 
 def data(kind, n):

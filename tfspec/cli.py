@@ -76,7 +76,8 @@ def cmd_build(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `command`, only the module providing it is imported."""
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="tfspec", description="Declarative model specs for TensorFlow/Keras.")
@@ -99,7 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of to stdout")
     p.set_defaults(run=cmd_build)
 
+    wanted = COMMANDS.get(command)
     for name in COMMAND_MODULES:
+        if command in ("check", "summary", "build") or (wanted and name != wanted):
+            continue
         import_module(name).register(sub)
     return parser
 
@@ -115,10 +119,27 @@ COMMAND_MODULES: tuple = (
     "tfspec.tools.importer",
     "tfspec.codes",
 )
+# Which module provides a command, so that running one imports only its module.
+COMMANDS = {
+    "train": "tfspec.tools.train_cmd", "evaluate": "tfspec.tools.train_cmd", "graph": "tfspec.tools.graph",
+    "export": "tfspec.tools.export", "fmt": "tfspec.tools.fmt", "schema": "tfspec.tools.schema_cmd",
+    "import": "tfspec.tools.importer", "explain": "tfspec.codes",
+}
+
+
+def command_of(argv) -> str | None:
+    """The command word of a command line (the first argument that is not an option)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+        if arg in ("-h", "--help", "--version"):
+            return None
+    return None
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage message
