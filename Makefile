@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup test demo golden bench fuzz lint clean graphviz
+.PHONY: setup test demo golden bench fuzz faults lint clean graphviz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(STAMP)
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --count 20000 --models 200
+
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults --runs 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check tfspec tests benchmarks
