@@ -262,3 +262,15 @@ def test_build_error_does_not_touch_output(tmp_path):
                           "sequential", "-o", str(target)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 1
     assert target.read_text() == "previous\n"
+
+
+def test_style_all_file_names_are_importable_whatever_the_spec_is_called(tmp_path):
+    hostile = tmp_path / "my model-v2 (final);rm -rf ~.tfs"
+    hostile.write_text(open(spec_path("mnist_mlp")).read())
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "tfspec", "build", str(hostile), "--style", "all", "-o", str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    names = sorted(os.listdir(out))
+    assert names == [f"my_model_v2__final__rm__rf___{s}.py" for s in ("functional", "sequential", "subclassing")]
+    assert all(n[:-3].isidentifier() for n in names)

@@ -7,6 +7,7 @@ import, export), never at module level.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 
@@ -45,9 +46,15 @@ def cmd_summary(args) -> int:
     return 0
 
 
-def cmd_build(args) -> int:
-    import os
+def module_stem(path: str) -> str:
+    """A file-name stem for generated modules: the spec's, made an importable Python name."""
+    import re
 
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", os.path.splitext(os.path.basename(path))[0])
+    return stem if stem[:1].isalpha() or stem[:1] == "_" else f"spec_{stem}"
+
+
+def cmd_build(args) -> int:
     from .backends import STYLES, allowed_styles, generate
     from .files import write_atomic
     from .loader import load
@@ -64,7 +71,7 @@ def cmd_build(args) -> int:
         raise UsageError("--style all writes one file per style: give a folder with -o DIR/")
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise UsageError(f"{args.output!r} is a file; --style all needs a folder")
-    stem = os.path.splitext(os.path.basename(args.file))[0]
+    stem = module_stem(args.file)
     styles = allowed_styles(spec)
     for style in STYLES:
         if style not in styles:
