@@ -93,8 +93,8 @@ def record_resume(output: str, stats: dict, resume: bool, before_kill=None) -> N
 
 
 def nan_stops(tmp: str) -> dict:
-    """A learning rate that blows the loss up: training stops, naming epoch and step, and the
-    last good checkpoint still restores."""
+    """A NaN in the data reaches the loss mid-epoch: training stops, naming epoch and step, and
+    the last good checkpoint holds only finite values."""
     import numpy as np
 
     from tfspec.runtime import TrainingError, train_model
@@ -102,10 +102,12 @@ def nan_stops(tmp: str) -> dict:
     from .test_runtime_support import digits, mlp, training
 
     x, y = digits()
+    x = np.concatenate([x] * 4)
+    x[5000, 3, 3] = np.nan  # one poisoned pixel, met somewhere in the first epoch
     out = os.path.join(tmp, "nan")
-    opts = training(epochs=50, optimizer={"class_name": "SGD", "config": {"learning_rate": 1e6}})
     try:
-        train_model(mlp(dropout=0), opts, (x * 1e3, y), out_dir=out, quiet=True, checkpoint_every_steps=5)
+        train_model(mlp(dropout=0), training(epochs=3), (x, np.concatenate([y] * 4)), out_dir=out, quiet=True,
+                    checkpoint_every_steps=5)
     except TrainingError as exc:
         message = str(exc)
         named = bool(re.search(r"epoch \d+", message) and re.search(r"step \d+", message))
@@ -117,7 +119,8 @@ def nan_stops(tmp: str) -> dict:
             reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", f"ckpt-{max(good)}"))
             readable = all(np.all(np.isfinite(reader.get_tensor(k))) for k, dtype in
                            reader.get_variable_to_dtype_map().items() if dtype.is_floating)
-        return {"stopped": True, "message_names_epoch_and_step": named, "last_checkpoint_finite": readable}
+        return {"stopped": True, "message": message, "message_names_epoch_and_step": named,
+                "checkpoints_kept": len(good), "last_checkpoint_finite": readable}
     return {"stopped": False}
 
 

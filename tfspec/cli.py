@@ -146,6 +146,7 @@ def command_of(argv) -> str | None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, for the commands that load it
     parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)
