@@ -46,7 +46,7 @@ faults: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tfspec tests benchmarks
-	$(BIN)/ruff format --check tfspec
+	$(BIN)/ruff format --check tfspec tests benchmarks
 
 clean:
 	rm -rf build dist runs .pytest_cache

@@ -23,8 +23,12 @@ def cli_seconds(spec: str, style: str, runs: int = 7) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "tfspec", "build", spec, "--style", style], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "tfspec", "build", spec, "--style", style],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -33,8 +37,15 @@ def by_hand_mlp():
     import keras
     from keras import layers
 
-    return keras.Sequential([keras.Input(shape=(28, 28)), layers.Flatten(), layers.Dense(128, activation="relu"),
-                             layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def by_hand_cnn_functional():
@@ -89,14 +100,22 @@ def live_ratio(spec_name: str, style: str, by_hand, rounds: int = 9) -> dict:
         by_hand()
         theirs.append(time.perf_counter() - start)
     a, b = statistics.median(ours), statistics.median(theirs)
-    return {"spec": spec_name, "style": style, "tfspec_s": round(a, 4), "by_hand_s": round(b, 4),
-            "ratio": round(a / b, 3)}
+    return {
+        "spec": spec_name,
+        "style": style,
+        "tfspec_s": round(a, 4),
+        "by_hand_s": round(b, 4),
+        "ratio": round(a / b, 3),
+    }
 
 
 def main() -> None:
     specs = ["mnist_mlp", "mnist_cnn", "residual_cnn", "shared_embedding"]
-    cli = {f"{s}/{st}": round(cli_seconds(os.path.join("specs", f"{s}.tfs"), st), 3)
-           for s in specs for st in ("functional", "subclassing")}
+    cli = {
+        f"{s}/{st}": round(cli_seconds(os.path.join("specs", f"{s}.tfs"), st), 3)
+        for s in specs
+        for st in ("functional", "subclassing")
+    }
     live = [
         live_ratio("mnist_mlp", "sequential", by_hand_mlp),
         live_ratio("mnist_cnn", "functional", by_hand_cnn_functional),

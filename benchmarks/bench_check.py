@@ -101,8 +101,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median reported)")
     args = parser.parse_args()
 
-    results = {"python": sys.version.split()[0], "runs": args.runs, "cpus": os.cpu_count(),
-               "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    results = {
+        "python": sys.version.split()[0],
+        "runs": args.runs,
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
     results["mnist_cnn_s"] = round(check_seconds(os.path.join(ROOT, "specs", "mnist_cnn.tfs"), args.runs), 4)
     empty = "model M { input x: [1] x -> Dense(1) -> y output y }\n"
     sizes = {}
@@ -116,15 +120,21 @@ def main() -> int:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(generated_spec(n))
             seconds = check_seconds(path, args.runs)
-            sizes[n] = {"layers": layer_count(path), "bytes": os.path.getsize(path), "seconds": round(seconds, 4),
-                        "loads_s": round(loads_seconds(generated_spec(n), args.runs), 4)}
+            sizes[n] = {
+                "layers": layer_count(path),
+                "bytes": os.path.getsize(path),
+                "seconds": round(seconds, 4),
+                "loads_s": round(loads_seconds(generated_spec(n), args.runs), 4),
+            }
     results["generated"] = {f"layers_{n}": v for n, v in sizes.items()}
     # growth: milliseconds per layer above the start-up cost, and between consecutive sizes
     base = results["one_layer_s"]
     per_layer = {f"layers_{n}": round(1000 * (v["seconds"] - base) / v["layers"], 4) for n, v in sizes.items()}
     steps = list(sizes.items())
-    marginal = {f"{a}->{b}": round(1000 * (vb["seconds"] - va["seconds"]) / (vb["layers"] - va["layers"]), 4)
-                for (a, va), (b, vb) in zip(steps, steps[1:])}
+    marginal = {
+        f"{a}->{b}": round(1000 * (vb["seconds"] - va["seconds"]) / (vb["layers"] - va["layers"]), 4)
+        for (a, va), (b, vb) in zip(steps, steps[1:])
+    }
     results["ms_per_layer_above_startup"] = per_layer
     results["marginal_ms_per_layer"] = marginal
     # linear growth: the in-process cost per layer stays flat from size to size (within 50%)

@@ -68,8 +68,13 @@ class EpochTimes(Callback, keras.callbacks.Callback):
 
 def compiled(kind, args, steps_per_execution):
     model = build(kind)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution, jit_compile=args.xla)
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+        jit_compile=args.xla,
+    )
     return model
 
 
@@ -87,7 +92,7 @@ def tutorial_loop(kind, x, y):
 
     def run(n_steps):
         x_batch, y_batch = [], []
-        for step, (xs, ys) in enumerate(zip(x[:n_steps * BATCH], y[:n_steps * BATCH])):
+        for step, (xs, ys) in enumerate(zip(x[: n_steps * BATCH], y[: n_steps * BATCH])):
             x_batch.append(xs)
             y_batch.append(ys)
             if step % BATCH == BATCH - 1:
@@ -124,8 +129,12 @@ def bench(kind, args):
         "optimizer": {"class_name": "Adam", "config": {}},
         "loss": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
         "metrics": [{"class_name": "accuracy", "config": {}}],
-        "epochs": args.rounds, "batch_size": BATCH, "steps_per_call": args.steps_per_call,
-        "jit_compile": args.xla, "precision": args.precision, "seed": 0,
+        "epochs": args.rounds,
+        "batch_size": BATCH,
+        "steps_per_call": args.steps_per_call,
+        "jit_compile": args.xla,
+        "precision": args.precision,
+        "seed": 0,
     }
     train_model(None, training, (x, y), model_fn=lambda: build(kind), quiet=True, callbacks=[timer, others])
     per_step = {"runtime": [t / args.steps for t in timer.times], **others.per_step}
@@ -133,8 +142,11 @@ def bench(kind, args):
     mine = per_step["runtime"]
     return {
         "steps_per_s": {name: round(1 / statistics.median(t), 1) for name, t in per_step.items()},
-        "runtime_speedup": {f"vs_{name}": round(statistics.median(o / m for o, m in zip(t, mine)), 2)
-                            for name, t in per_step.items() if name != "runtime"},
+        "runtime_speedup": {
+            f"vs_{name}": round(statistics.median(o / m for o, m in zip(t, mine)), 2)
+            for name, t in per_step.items()
+            if name != "runtime"
+        },
         "steps_per_epoch": args.steps,
         "rounds": args.rounds - 1,
     }
@@ -143,21 +155,33 @@ def bench(kind, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"runtime/fit steps per round (default {DEFAULT_STEPS})")
+    parser.add_argument(
+        "--steps", type=int, default=None, help=f"runtime/fit steps per round (default {DEFAULT_STEPS})"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="rounds, the first dropped (default mlp 13, cnn 7)")
     parser.add_argument("--steps-per-call", type=int, default=25)
-    parser.add_argument("--tutorial-steps", type=int, default=None,
-                        help=f"tutorial-loop steps per round (default {DEFAULT_TUTORIAL_STEPS})")
+    parser.add_argument(
+        "--tutorial-steps",
+        type=int,
+        default=None,
+        help=f"tutorial-loop steps per round (default {DEFAULT_TUTORIAL_STEPS})",
+    )
     parser.add_argument("--xla", action="store_true", help="jit_compile for the runtime and fit")
     parser.add_argument("--precision", choices=("mixed_float16", "mixed_bfloat16"), default=None)
     args = parser.parse_args(argv)
     if args.precision:
         keras.mixed_precision.set_global_policy(args.precision)
-    report = {"device": tf.config.list_logical_devices()[-1].device_type, "cpus": os.cpu_count(),
-              "machine": platform.machine(), "tensorflow": tf.__version__, "keras": keras.__version__,
-              "batch_size": BATCH, "steps_per_call": args.steps_per_call, "xla": args.xla,
-              "precision": args.precision}
+    report = {
+        "device": tf.config.list_logical_devices()[-1].device_type,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "batch_size": BATCH,
+        "steps_per_call": args.steps_per_call,
+        "xla": args.xla,
+        "precision": args.precision,
+    }
     for kind in ("mlp", "cnn") if args.model == "both" else (args.model,):
         run_args = argparse.Namespace(**vars(args))
         run_args.steps = args.steps or DEFAULT_STEPS[kind]

@@ -69,7 +69,7 @@ def killed_run(rng: random.Random, out_dir: str, truncate_every: int, stats: dic
         output = proc.communicate()[0]
         stats["kills"] += 1
         if resume:
-            record_resume(output, stats, resume, before_kill=None)
+            record_resume(output, stats, resume)
         stats["_complete_before"] = max(before) if before else 0
         if truncate_every and stats["kills"] % truncate_every == 0 and before:
             newest = glob.glob(os.path.join(ckpt_dir, f"ckpt-{max(before)}.data-*"))
@@ -82,14 +82,19 @@ def killed_run(rng: random.Random, out_dir: str, truncate_every: int, stats: dic
     raise AssertionError("the run never finished")
 
 
-def record_resume(output: str, stats: dict, resume: bool, before_kill=None) -> None:
+def record_resume(output: str, stats: dict, resume: bool) -> None:
+    """Judge one resumed child from its output: where did it restart, against what was saved?"""
     if not resume:
         return
     match = re.search(r"resuming at epoch (\d+), step (\d+)", output)
+    if match is None and "trained" not in output:
+        return  # killed while starting up, before it could say where it resumed: nothing to judge
     stats["resumes"] += 1
     restored = ((int(match.group(1)) - 1) * PER_EPOCH + int(match.group(2))) if match else 0
     if restored < stats.get("_complete_before", 0):
         stats["checkpoints_lost"] += 1
+        stats.setdefault("lost", []).append({"restored_step": restored, "newest_complete": stats["_complete_before"],
+                                            "output": output})
 
 
 def nan_stops(tmp: str) -> dict:
@@ -106,8 +111,14 @@ def nan_stops(tmp: str) -> dict:
     x[5000, 3, 3] = np.nan  # one poisoned pixel, met somewhere in the first epoch
     out = os.path.join(tmp, "nan")
     try:
-        train_model(mlp(dropout=0), training(epochs=3), (x, np.concatenate([y] * 4)), out_dir=out, quiet=True,
-                    checkpoint_every_steps=5)
+        train_model(
+            mlp(dropout=0),
+            training(epochs=3),
+            (x, np.concatenate([y] * 4)),
+            out_dir=out,
+            quiet=True,
+            checkpoint_every_steps=5,
+        )
     except TrainingError as exc:
         message = str(exc)
         named = bool(re.search(r"epoch \d+", message) and re.search(r"step \d+", message))
@@ -117,10 +128,18 @@ def nan_stops(tmp: str) -> dict:
             import tensorflow as tf
 
             reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", f"ckpt-{max(good)}"))
-            readable = all(np.all(np.isfinite(reader.get_tensor(k))) for k, dtype in
-                           reader.get_variable_to_dtype_map().items() if dtype.is_floating)
-        return {"stopped": True, "message": message, "message_names_epoch_and_step": named,
-                "checkpoints_kept": len(good), "last_checkpoint_finite": readable}
+            readable = all(
+                np.all(np.isfinite(reader.get_tensor(k)))
+                for k, dtype in reader.get_variable_to_dtype_map().items()
+                if dtype.is_floating
+            )
+        return {
+            "stopped": True,
+            "message": message,
+            "message_names_epoch_and_step": named,
+            "checkpoints_kept": len(good),
+            "last_checkpoint_finite": readable,
+        }
     return {"stopped": False}
 
 

@@ -64,13 +64,14 @@ def outcome(text) -> str:
 
 # -- mutations of the example specs ---------------------------------------------------------
 
+
 def mutations(rng: random.Random, text: str):
     data = text.encode("utf-8")
     lines = text.splitlines(keepends=True)
     kind = rng.choice(["flip", "truncate", "swap", "duplicate", "delete", "insert", "splice"])
     if kind == "flip":
         pos = rng.randrange(len(data))
-        return kind, data[:pos] + bytes([data[pos] ^ (1 << rng.randrange(8))]) + data[pos + 1:]
+        return kind, data[:pos] + bytes([data[pos] ^ (1 << rng.randrange(8))]) + data[pos + 1 :]
     if kind == "truncate":
         return kind, data[: rng.randrange(len(data))]
     if kind == "swap":
@@ -81,13 +82,39 @@ def mutations(rng: random.Random, text: str):
         return kind, " ".join(tokens)
     if kind == "duplicate":
         i = rng.randrange(len(lines))
-        return kind, "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+        return kind, "".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
     if kind == "delete":
         i = rng.randrange(len(lines))
-        return kind, "".join(lines[:i] + lines[i + 1:])
+        return kind, "".join(lines[:i] + lines[i + 1 :])
     if kind == "insert":
-        junk = rng.choice(["(", ")", "[", "]", "{", "}", "->", ",", "=", "*", '"', "#", "\x00", "\xff", "None",
-                           "-1", "1e309", "é", "\u2028", "model", "input", "output", "layer", "train"])
+        junk = rng.choice(
+            [
+                "(",
+                ")",
+                "[",
+                "]",
+                "{",
+                "}",
+                "->",
+                ",",
+                "=",
+                "*",
+                '"',
+                "#",
+                "\x00",
+                "\xff",
+                "None",
+                "-1",
+                "1e309",
+                "é",
+                "\u2028",
+                "model",
+                "input",
+                "output",
+                "layer",
+                "train",
+            ]
+        )
         pos = rng.randrange(len(text) + 1)
         return kind, text[:pos] + junk + text[pos:]
     other = open(rng.choice(SPECS), encoding="utf-8").read()
@@ -121,7 +148,7 @@ def layer_menu(rng: random.Random, rank: int):
             ("BatchNormalization()", 1),
             ("LayerNormalization()", 1),
             (f"RepeatVector({rng.randint(1, 4)})", 2),
-            ("Activation(\"softmax\")", 1),
+            ('Activation("softmax")', 1),
         ]
     elif rank == 2:
         options = [
@@ -137,18 +164,21 @@ def layer_menu(rng: random.Random, rank: int):
         ]
     else:
         options = [
-            (f"Conv2D({rng.randint(1, 8)}, {rng.choice([1, 3, '(3, 1)'])}, padding=\"same\", "
-             f"strides={rng.choice([1, 1, 2])})", 3),
-            (f"SeparableConv2D({rng.randint(1, 8)}, 3, padding=\"same\")", 3),
-            (f"DepthwiseConv2D(3, padding=\"same\", depth_multiplier={rng.randint(1, 2)})", 3),
-            ("MaxPooling2D(2, padding=\"same\")", 3),
-            ("AveragePooling2D(2, padding=\"same\")", 3),
+            (
+                f'Conv2D({rng.randint(1, 8)}, {rng.choice([1, 3, "(3, 1)"])}, padding="same", '
+                f"strides={rng.choice([1, 1, 2])})",
+                3,
+            ),
+            (f'SeparableConv2D({rng.randint(1, 8)}, 3, padding="same")', 3),
+            (f'DepthwiseConv2D(3, padding="same", depth_multiplier={rng.randint(1, 2)})', 3),
+            ('MaxPooling2D(2, padding="same")', 3),
+            ('AveragePooling2D(2, padding="same")', 3),
             ("BatchNormalization()", 3),
             ("ZeroPadding2D(1)", 3),
             ("UpSampling2D(2)", 3),
             ("GlobalMaxPooling2D()", 1),
             ("Flatten()", 1),
-            (f"Conv2DTranspose({rng.randint(1, 6)}, 3, strides={rng.choice([1, 2])}, padding=\"same\")", 3),
+            (f'Conv2DTranspose({rng.randint(1, 6)}, 3, strides={rng.choice([1, 2])}, padding="same")', 3),
         ]
     call, new_rank = rng.choice(options)
     if new_rank is None:
@@ -158,8 +188,11 @@ def layer_menu(rng: random.Random, rank: int):
 
 def random_model(rng: random.Random, index: int) -> str:
     rank = rng.choice([1, 2, 3])
-    shape = {1: f"[{rng.randint(2, 12)}]", 2: f"[{rng.randint(3, 8)}, {rng.randint(1, 6)}]",
-             3: f"[{rng.randint(4, 12)}, {rng.randint(4, 12)}, {rng.randint(1, 3)}]"}[rank]
+    shape = {
+        1: f"[{rng.randint(2, 12)}]",
+        2: f"[{rng.randint(3, 8)}, {rng.randint(1, 6)}]",
+        3: f"[{rng.randint(4, 12)}, {rng.randint(4, 12)}, {rng.randint(1, 3)}]",
+    }[rank]
     steps = []
     for _ in range(rng.randint(1, 6)):
         call, rank = layer_menu(rng, rank)
@@ -200,8 +233,10 @@ def check_against_keras(spec) -> list:
         trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
         frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
         if (trainable, frozen) != (summary.trainable_params, summary.non_trainable_params):
-            problems.append(f"{style}: params {(trainable, frozen)} != static "
-                            f"{(summary.trainable_params, summary.non_trainable_params)}")
+            problems.append(
+                f"{style}: params {(trainable, frozen)} != static "
+                f"{(summary.trainable_params, summary.non_trainable_params)}"
+            )
         shapes = [tuple(t.shape[1:]) for t in (model.outputs if style != "subclassing" else [])]
         want = [tuple(spec.model.shapes[o]) for o in spec.model.outputs]
         if shapes and shapes != want:
@@ -233,6 +268,7 @@ def semantic_campaign(count: int, seed: int = 0) -> dict:
 
 # -- text generated from the grammar ----------------------------------------------------------
 
+
 def grammar_campaign(count: int, seed: int = 0) -> dict:
     import lark
     from hypothesis import HealthCheck, given, settings
@@ -243,8 +279,9 @@ def grammar_campaign(count: int, seed: int = 0) -> dict:
     grammar = lark.Lark.open(grammar_path(), parser="lalr", lexer="contextual")
     counts = {"inputs": 0, "loaded": 0, "rejected": 0}
 
-    @settings(max_examples=count, database=None, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(from_lark(grammar, start="start", explicit={"NAME": _names()}))
     def run(text):
         counts["inputs"] += 1
@@ -257,8 +294,30 @@ def grammar_campaign(count: int, seed: int = 0) -> dict:
 def _names():
     from hypothesis import strategies as st
 
-    words = ["x", "y", "a", "b", "Dense", "Conv2D", "Flatten", "Add", "LSTM", "Embedding", "Adam", "accuracy",
-             "epochs", "batch", "loss", "optimizer", "probs", "filters", "units", "digits", "mnist", "class"]
+    words = [
+        "x",
+        "y",
+        "a",
+        "b",
+        "Dense",
+        "Conv2D",
+        "Flatten",
+        "Add",
+        "LSTM",
+        "Embedding",
+        "Adam",
+        "accuracy",
+        "epochs",
+        "batch",
+        "loss",
+        "optimizer",
+        "probs",
+        "filters",
+        "units",
+        "digits",
+        "mnist",
+        "class",
+    ]
     return st.one_of(st.sampled_from(words), st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,8}\Z"))
 
 

@@ -85,8 +85,9 @@ def test_deterministic_under_any_hash_seed():
     digests = set()
     for seed in ("0", "1", "42", "1234", "random"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
 
@@ -223,19 +224,29 @@ model M {
         source = tfspec.generate(spec, style)
         tree = ast.parse(source)
         assert [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))] == [
-            "import keras", "from keras import layers"]
+            "import keras",
+            "from keras import layers",
+        ]
         assert "keras_ = keras.Input" in source or "self.weights_layer" in source
 
 
 def test_cli_build_styles(tmp_path):
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "tfspec", "build", spec_path("residual_cnn"), "--style", "all",
-                          "-o", str(out)], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "tfspec", "build", spec_path("residual_cnn"), "--style", "all", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr
     assert sorted(os.listdir(out)) == ["residual_cnn_functional.py", "residual_cnn_subclassing.py"]
     assert "skipping sequential" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "tfspec", "build", spec_path("residual_cnn"), "--style",
-                          "sequential"], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "tfspec", "build", spec_path("residual_cnn"), "--style", "sequential"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 1 and "error[E701]" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -258,8 +269,22 @@ def test_failed_build_leaves_previous_output_intact(tmp_path, monkeypatch):
 def test_build_error_does_not_touch_output(tmp_path):
     target = tmp_path / "model.py"
     target.write_text("previous\n")
-    run = subprocess.run([sys.executable, "-m", "tfspec", "build", spec_path("residual_cnn"), "--style",
-                          "sequential", "-o", str(target)], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfspec",
+            "build",
+            spec_path("residual_cnn"),
+            "--style",
+            "sequential",
+            "-o",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 1
     assert target.read_text() == "previous\n"
 
@@ -268,8 +293,12 @@ def test_style_all_file_names_are_importable_whatever_the_spec_is_called(tmp_pat
     hostile = tmp_path / "my model-v2 (final);rm -rf ~.tfs"
     hostile.write_text(open(spec_path("mnist_mlp")).read())
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "tfspec", "build", str(hostile), "--style", "all", "-o", str(out)],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "tfspec", "build", str(hostile), "--style", "all", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr
     names = sorted(os.listdir(out))
     assert names == [f"my_model_v2__final__rm__rf___{s}.py" for s in ("functional", "sequential", "subclassing")]

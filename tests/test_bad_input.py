@@ -32,20 +32,30 @@ def make_files(folder) -> dict[str, tuple[str, str]]:
         "whitespace_only": (b"   \n\t\n  \r\n\n", "E102"),
         "only_comments": (b"# a spec about to be written\n# nothing yet\n", "E102"),
         "binary_garbage": (garbage + b"\x00", "E001"),
-        "invalid_utf8": (b"model M { input x: [4] x -> Dense(3, name=\"" + b"\xff\xfe\"" +
-                         b") -> y output y }\n", "E001"),
+        "invalid_utf8": (
+            b'model M { input x: [4] x -> Dense(3, name="' + b'\xff\xfe"' + b") -> y output y }\n",
+            "E001",
+        ),
         "latin1": ("# caf\u00e9\nmodel M { input x: [4] x -> Dense(1) -> y output y }\n".encode("latin-1"), "E001"),
-        "ten_megabytes": (b"model M { input x: [4] x -> Dense(1) -> y output y }\n" + b"# padding\n" * 1_000_000,
-                          "E001"),
-        "nested_brackets": (b"model M { input x: [4] x -> Dense(1, v=" + b"[" * 10_000 + b"]" * 10_000 +
-                            b") -> y output y }\n", "E104"),
+        "ten_megabytes": (
+            b"model M { input x: [4] x -> Dense(1) -> y output y }\n" + b"# padding\n" * 1_000_000,
+            "E001",
+        ),
+        "nested_brackets": (
+            b"model M { input x: [4] x -> Dense(1, v=" + b"[" * 10_000 + b"]" * 10_000 + b") -> y output y }\n",
+            "E104",
+        ),
         "nested_unclosed": (b"model M { input x: [4] x -> Dense(1, v=" + b"(" * 10_000 + b"\n", "E104"),
-        "unterminated_string": (b'model M {\n    input x: [4]\n    x -> Dense(3, activation="relu) -> y\n'
-                                b"    output y\n}\n", "E103"),
+        "unterminated_string": (
+            b'model M {\n    input x: [4]\n    x -> Dense(3, activation="relu) -> y\n    output y\n}\n',
+            "E103",
+        ),
         "unclosed_brace": (b"model M {\n    input x: [4]\n    x -> Dense(3) -> y\n    output y\n", "E102"),
         "stray_character": (b"model M { input x: [4] x -> Dense(3) -> y output y } $\n", "E101"),
-        "non_ascii_name": ("model M { input x: [4] x -> Dense(3) -> r\u00e9sultat output r\u00e9sultat }\n".encode(),
-                           "E101"),
+        "non_ascii_name": (
+            "model M { input x: [4] x -> Dense(3) -> r\u00e9sultat output r\u00e9sultat }\n".encode(),
+            "E101",
+        ),
         "truncated_mid_call": (b"model M { input x: [4] x -> Dense(3", "E102"),
     }
     out = {}
@@ -65,15 +75,31 @@ def bad_files(tmp_path_factory):
     return make_files(str(tmp_path_factory.mktemp("bad")))
 
 
-CASES = ["empty", "whitespace_only", "only_comments", "binary_garbage", "invalid_utf8", "latin1", "ten_megabytes",
-         "nested_brackets", "nested_unclosed", "unterminated_string", "unclosed_brace", "stray_character",
-         "non_ascii_name", "truncated_mid_call", "directory", "missing"]
+CASES = [
+    "empty",
+    "whitespace_only",
+    "only_comments",
+    "binary_garbage",
+    "invalid_utf8",
+    "latin1",
+    "ten_megabytes",
+    "nested_brackets",
+    "nested_unclosed",
+    "unterminated_string",
+    "unclosed_brace",
+    "stray_character",
+    "non_ascii_name",
+    "truncated_mid_call",
+    "directory",
+    "missing",
+]
 
 
 def run_cli(*args, timeout=TIMEOUT):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "tfspec", *args], capture_output=True, text=True, timeout=timeout,
-                          env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "tfspec", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -135,7 +161,10 @@ def test_several_files_are_each_reported_and_a_good_one_still_passes(bad_files):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert [line.split(": error[")[1][:4] for line in result.stderr.splitlines() if ": error[" in line] == [
-        "E102", "E001", "E102"]
+        "E102",
+        "E001",
+        "E102",
+    ]
     assert result.stdout.startswith(f"{good}: ok")
 
 
@@ -147,8 +176,10 @@ def test_text_passed_to_loads_is_limited_too():
 
 def test_nesting_just_under_the_limit_is_fine():
     deep = "[" * 60 + "]" * 60
-    spec = tfspec.loads(f"model M {{ input x: [4] x -> Dense(1) -> y output y }}\ntrain {{ loss = mse "
-                        f"callbacks = [] data = npz(\"d.npz\", x={deep}) }}")
+    spec = tfspec.loads(
+        f"model M {{ input x: [4] x -> Dense(1) -> y output y }}\ntrain {{ loss = mse "
+        f'callbacks = [] data = npz("d.npz", x={deep}) }}'
+    )
     value = spec.training["data"]["x"]
     for _ in range(59):
         (value,) = value
@@ -169,9 +200,43 @@ def test_a_long_but_sound_spec_is_no_problem():
 
 
 # Whatever the bytes, the answer is a spec or a SpecError: never another exception.
-TOKENS = ["model", "block", "train", "input", "output", "layer", "M", "x", "y", "Dense", "Add", "(", ")", "[", "]",
-          "{", "}", ",", ":", "=", "->", "*", "3", "-1", "0.5", "1e-3", '"s"', "'t'", "True", "None", "#c\n", "\n",
-          "float32", "B", "n"]
+TOKENS = [
+    "model",
+    "block",
+    "train",
+    "input",
+    "output",
+    "layer",
+    "M",
+    "x",
+    "y",
+    "Dense",
+    "Add",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "=",
+    "->",
+    "*",
+    "3",
+    "-1",
+    "0.5",
+    "1e-3",
+    '"s"',
+    "'t'",
+    "True",
+    "None",
+    "#c\n",
+    "\n",
+    "float32",
+    "B",
+    "n",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -204,8 +269,34 @@ def test_mutations_of_a_good_spec_never_crash(data):
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
         i = data.draw(st.integers(min_value=0, max_value=len(text)))
         j = data.draw(st.integers(min_value=i, max_value=min(len(text), i + 12)))
-        insert = data.draw(st.sampled_from(["", "(", ")", "[", "]", "{", "}", ",", "->", "0", "-1", '"', "x", "\t",
-                                            "#", "\n", "* 2", "None", "é", "\x00", "\\", "class"]))
+        insert = data.draw(
+            st.sampled_from(
+                [
+                    "",
+                    "(",
+                    ")",
+                    "[",
+                    "]",
+                    "{",
+                    "}",
+                    ",",
+                    "->",
+                    "0",
+                    "-1",
+                    '"',
+                    "x",
+                    "\t",
+                    "#",
+                    "\n",
+                    "* 2",
+                    "None",
+                    "é",
+                    "\x00",
+                    "\\",
+                    "class",
+                ]
+            )
+        )
         text = text[:i] + insert + text[j:]
     try:
         tfspec.loads(text)

@@ -42,14 +42,18 @@ def C(name, *args, **kwargs):
 
 # -- building the Keras twin ---------------------------------------------------------------------
 
+
 def to_keras(value):
     if isinstance(value, Call):
         args = [to_keras(v) for v in value.args]
         kwargs = {k: to_keras(v) for k, v in value.kwargs}
         if lookup(value.name) is not None:
             return getattr(keras.layers, value.name)(*args, **kwargs)
-        for module, known in ((keras.initializers, INITIALIZERS), (keras.regularizers, REGULARIZERS),
-                              (keras.constraints, CONSTRAINTS)):
+        for module, known in (
+            (keras.initializers, INITIALIZERS),
+            (keras.regularizers, REGULARIZERS),
+            (keras.constraints, CONSTRAINTS),
+        ):
             if value.name in known:
                 return getattr(module, value.name)(*args, **kwargs)
         raise AssertionError(f"no Keras object for {value.name}")
@@ -371,14 +375,16 @@ def test_every_entry_has_cases():
 
 # -- the argument lists against the Keras signatures -----------------------------------------------
 
+
 def own_args(definition):
     return [a for a in definition.args if a not in BASE_ARGS]
 
 
 def signature(name):
     params = list(inspect.signature(getattr(keras.layers, name).__init__).parameters.values())[1:]
-    return [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)], \
-        any(p.kind == p.VAR_KEYWORD for p in params)
+    return [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)], any(
+        p.kind == p.VAR_KEYWORD for p in params
+    )
 
 
 def plain(value):
@@ -522,6 +528,7 @@ def test_shape_error_messages():
 
 # -- bind: argument errors -----------------------------------------------------------------------
 
+
 def errors(name, *args, **kwargs):
     return bind(lookup(name), args, tuple(kwargs.items())).errors
 
@@ -549,46 +556,49 @@ def test_given_twice():
     assert "given twice" in errors("Dense", 8, units=4)[0][0]
 
 
-@pytest.mark.parametrize("call,expected", [
-    (("Dense", (), {"units": 0}), "Dense: units must be ≥ 1, got 0"),
-    (("Dense", (0,), {}), "Dense: units must be ≥ 1, got 0"),
-    (("Dense", ("8",), {}), "Dense: units: expected an integer"),
-    (("Dense", (True,), {}), "Dense: units: expected an integer"),
-    (("Dropout", (), {"rate": 1.0}), "Dropout: rate must be < 1, got 1.0"),
-    (("Dropout", (-0.1,), {}), "Dropout: rate must be ≥ 0"),
-    (("Dense", (8,), {"activation": "rellu"}), "Dense: activation: expected"),
-    (("Conv2D", (8, (3, 3, 3)), {}), "expected an integer or 2 integers"),
-    (("Conv2D", (8, 3), {"padding": "causal"}), "padding: expected one of"),
-    (("Dense", (8,), {"kernel_regularizer": C("L3", 0.1)}), "unknown regularizer 'L3'"),
-    (("Dense", (8,), {"kernel_regularizer": C("L2", l3=0.1)}), "L2 has no argument 'l3'"),
-    (("Dense", (8,), {"kernel_regularizer": "l1_l2"}), "did you mean 'l1l2'?"),
-    (("LSTM", (8,), {"return_state": True}), "return_state: True is not supported"),
-    (("LSTM", (8,), {"stateful": True}), "stateful: True is not supported"),
-    (("GRU", (8,), {"use_cudnn": True}), "use_cudnn: True is not supported"),
-    (("Bidirectional", (C("LSTM", 8),), {"merge_mode": None}), "merge_mode: None is not supported"),
-    (("Bidirectional", (C("LSTM", 8),), {"merge_mode": "avg"}), "merge_mode: expected one of"),
-    (("Bidirectional", (C("Dense", 8),), {}), "expected one of SimpleRNN, LSTM, GRU"),
-    (("Bidirectional", (C("LSTM", unitz=8),), {}), "in LSTM(...): LSTM has no argument 'unitz'"),
-    (("Bidirectional", (C("LSTM", 8, go_backwards=True),), {}), "must not set go_backwards"),
-    (("TimeDistributed", (C("Add"),), {}), "Add takes several inputs"),
-    (("TimeDistributed", (C("Dens", 3),), {}), "did you mean 'Dense'?"),
-    (("TimeDistributed", (3,), {}), "expected a layer call"),
-    (("Concatenate", (), {"axis": 0}), "axis=0 is the batch axis"),
-    (("Conv2D", (8, 3), {"strides": 2, "dilation_rate": 2}), "strides > 1 together with dilation_rate > 1"),
-    (("Conv2DTranspose", (8, 3), {"strides": 2, "output_padding": 2}), "must be smaller than strides"),
-    (("Conv1D", (4, 3), {"groups": 3}), "filters=4 must be divisible by groups=3"),
-    (("Reshape", ((-1, -1),), {}), "at most one -1"),
-    (("Permute", ((1, 3),), {}), "permutation of 1..2"),
-    (("Dense", (8,), {"lora_rank": 2, "kernel_constraint": "non_neg"}), "lora_rank cannot be combined"),
-    (("GaussianNoise", (2.0,), {}), "stddev must be ≤ 1"),
-    (("MultiHeadAttention", (2, 4), {"flash_attention": True}), "flash_attention: True is not supported"),
-    (("MultiHeadAttention", (2, 4), {"attention_axes": ()}), "attends over no axis"),
-    (("Embedding", (10, 4), {"weights": [1, 2]}), "weights: [1, 2] is not supported"),
-    (("Cropping1D", (), {"data_format": "channels_last"}), "Cropping1D has no argument 'data_format'"),
-    (("SpatialDropout1D", (0.1,), {"trainable": False}), "SpatialDropout1D has no argument 'trainable'"),
-    (("BatchNormalization", (), {"axis": (1, 2)}), "axis: expected an integer"),
-    (("ZeroPadding2D", ((1, 2, 3),), {}), "expected an integer or 2 entries"),
-])
+@pytest.mark.parametrize(
+    "call,expected",
+    [
+        (("Dense", (), {"units": 0}), "Dense: units must be ≥ 1, got 0"),
+        (("Dense", (0,), {}), "Dense: units must be ≥ 1, got 0"),
+        (("Dense", ("8",), {}), "Dense: units: expected an integer"),
+        (("Dense", (True,), {}), "Dense: units: expected an integer"),
+        (("Dropout", (), {"rate": 1.0}), "Dropout: rate must be < 1, got 1.0"),
+        (("Dropout", (-0.1,), {}), "Dropout: rate must be ≥ 0"),
+        (("Dense", (8,), {"activation": "rellu"}), "Dense: activation: expected"),
+        (("Conv2D", (8, (3, 3, 3)), {}), "expected an integer or 2 integers"),
+        (("Conv2D", (8, 3), {"padding": "causal"}), "padding: expected one of"),
+        (("Dense", (8,), {"kernel_regularizer": C("L3", 0.1)}), "unknown regularizer 'L3'"),
+        (("Dense", (8,), {"kernel_regularizer": C("L2", l3=0.1)}), "L2 has no argument 'l3'"),
+        (("Dense", (8,), {"kernel_regularizer": "l1_l2"}), "did you mean 'l1l2'?"),
+        (("LSTM", (8,), {"return_state": True}), "return_state: True is not supported"),
+        (("LSTM", (8,), {"stateful": True}), "stateful: True is not supported"),
+        (("GRU", (8,), {"use_cudnn": True}), "use_cudnn: True is not supported"),
+        (("Bidirectional", (C("LSTM", 8),), {"merge_mode": None}), "merge_mode: None is not supported"),
+        (("Bidirectional", (C("LSTM", 8),), {"merge_mode": "avg"}), "merge_mode: expected one of"),
+        (("Bidirectional", (C("Dense", 8),), {}), "expected one of SimpleRNN, LSTM, GRU"),
+        (("Bidirectional", (C("LSTM", unitz=8),), {}), "in LSTM(...): LSTM has no argument 'unitz'"),
+        (("Bidirectional", (C("LSTM", 8, go_backwards=True),), {}), "must not set go_backwards"),
+        (("TimeDistributed", (C("Add"),), {}), "Add takes several inputs"),
+        (("TimeDistributed", (C("Dens", 3),), {}), "did you mean 'Dense'?"),
+        (("TimeDistributed", (3,), {}), "expected a layer call"),
+        (("Concatenate", (), {"axis": 0}), "axis=0 is the batch axis"),
+        (("Conv2D", (8, 3), {"strides": 2, "dilation_rate": 2}), "strides > 1 together with dilation_rate > 1"),
+        (("Conv2DTranspose", (8, 3), {"strides": 2, "output_padding": 2}), "must be smaller than strides"),
+        (("Conv1D", (4, 3), {"groups": 3}), "filters=4 must be divisible by groups=3"),
+        (("Reshape", ((-1, -1),), {}), "at most one -1"),
+        (("Permute", ((1, 3),), {}), "permutation of 1..2"),
+        (("Dense", (8,), {"lora_rank": 2, "kernel_constraint": "non_neg"}), "lora_rank cannot be combined"),
+        (("GaussianNoise", (2.0,), {}), "stddev must be ≤ 1"),
+        (("MultiHeadAttention", (2, 4), {"flash_attention": True}), "flash_attention: True is not supported"),
+        (("MultiHeadAttention", (2, 4), {"attention_axes": ()}), "attends over no axis"),
+        (("Embedding", (10, 4), {"weights": [1, 2]}), "weights: [1, 2] is not supported"),
+        (("Cropping1D", (), {"data_format": "channels_last"}), "Cropping1D has no argument 'data_format'"),
+        (("SpatialDropout1D", (0.1,), {"trainable": False}), "SpatialDropout1D has no argument 'trainable'"),
+        (("BatchNormalization", (), {"axis": (1, 2)}), "axis: expected an integer"),
+        (("ZeroPadding2D", ((1, 2, 3),), {}), "expected an integer or 2 entries"),
+    ],
+)
 def test_argument_errors(call, expected):
     name, args, kwargs = call
     found = errors(name, *args, **kwargs)
@@ -639,8 +649,13 @@ def test_block_parameters_are_not_checked_until_bound():
 
 
 def test_nested_values_accepted():
-    assert not errors("Dense", 8, kernel_initializer="GlorotUniform", kernel_regularizer="L2",
-                      kernel_constraint=C("MinMaxNorm", 0.0, 1.0, axis=0))
+    assert not errors(
+        "Dense",
+        8,
+        kernel_initializer="GlorotUniform",
+        kernel_regularizer="L2",
+        kernel_constraint=C("MinMaxNorm", 0.0, 1.0, axis=0),
+    )
     assert not errors("TimeDistributed", C("Conv2D", 4, 3, padding="same"))
     assert not errors("Embedding", 10, 4, embeddings_initializer="uniform")
 
@@ -652,6 +667,7 @@ def test_frozen_layers_count_as_non_trainable():
 
 
 # -- the value vocabularies: every name the catalog accepts resolves in Keras ------------------------
+
 
 def test_activation_names_resolve_and_keep_the_shape():
     from tfspec.ir.catalog import ACTIVATIONS
@@ -676,10 +692,14 @@ def test_object_names_resolve():
         assert CONSTRAINT.check(name) is None and keras.constraints.get(name) is not None, name
 
 
-@pytest.mark.parametrize("module,known", [("initializers", INITIALIZERS), ("regularizers", REGULARIZERS),
-                                          ("constraints", CONSTRAINTS)])
+@pytest.mark.parametrize(
+    "module,known", [("initializers", INITIALIZERS), ("regularizers", REGULARIZERS), ("constraints", CONSTRAINTS)]
+)
 def test_object_arguments_match_signatures(module, known):
     for name, allowed in known.items():
-        params = [p.name for p in inspect.signature(getattr(getattr(keras, module), name).__init__).parameters.values()
-                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)][1:]
+        params = [
+            p.name
+            for p in inspect.signature(getattr(getattr(keras, module), name).__init__).parameters.values()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        ][1:]
         assert list(allowed) == params[: len(allowed)], name

@@ -67,10 +67,12 @@ def test_check_prints_diagnostics_to_stderr_and_exits_1(capsys, bad_spec):
     assert main(["check", bad_spec]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == (f"{bad_spec}:3:10: error[E401]: unknown layer 'Dens'\n"
-                   "        x -> Dens(3) -> y\n"
-                   "             ^^^^\n"
-                   "hint: did you mean 'Dense'?\n")
+    assert err == (
+        f"{bad_spec}:3:10: error[E401]: unknown layer 'Dens'\n"
+        "        x -> Dens(3) -> y\n"
+        "             ^^^^\n"
+        "hint: did you mean 'Dense'?\n"
+    )
 
 
 def test_check_goes_through_every_file_and_fails_if_any_fails(capsys, bad_spec):
@@ -92,16 +94,19 @@ def test_check_as_a_process_uses_the_streams_and_exit_codes(bad_spec):
 # -- usage errors: exit 2 --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [
-    [],  # no command
-    ["frobnicate"],  # unknown command
-    ["check"],  # missing SPEC
-    ["summary"],  # missing SPEC
-    ["build"],  # missing SPEC
-    ["build", GOOD, "--style", "procedural"],  # not a style
-    ["check", "--no-such-option", GOOD],
-    ["summary", GOOD, GOOD],  # one spec only
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],  # no command
+        ["frobnicate"],  # unknown command
+        ["check"],  # missing SPEC
+        ["summary"],  # missing SPEC
+        ["build"],  # missing SPEC
+        ["build", GOOD, "--style", "procedural"],  # not a style
+        ["check", "--no-such-option", GOOD],
+        ["summary", GOOD, GOOD],  # one spec only
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv):
     assert main(argv) == 2
     out, err = capsys.readouterr()
@@ -227,8 +232,10 @@ def tfspec_script():
     return here if os.path.exists(here) else shutil.which("tfspec")
 
 
-@pytest.mark.skipif(tfspec_script() is None, reason="the `tfspec` script is not installed here "
-                                                     "(test_packaging installs it from a wheel)")
+@pytest.mark.skipif(
+    tfspec_script() is None,
+    reason="the `tfspec` script is not installed here (test_packaging installs it from a wheel)",
+)
 def test_the_tfspec_script_behaves_like_python_m_tfspec(bad_spec):
     script = tfspec_script()
     ok = run("check", GOOD, script=script)

@@ -15,8 +15,15 @@ SEEDS = ("0", "1", "7", "4242", "random")
 
 def run_digests(seed: str) -> dict:
     env = dict(os.environ, PYTHONHASHSEED=seed)
-    out = subprocess.run([sys.executable, "-m", "tests.determinism_digest"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.determinism_digest"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 

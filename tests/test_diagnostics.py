@@ -44,7 +44,7 @@ def caret_target(diag: Diagnostic, rendered_block: list[str]) -> str:
     shown, carets = rendered_block[1], rendered_block[2]
     assert set(carets.strip()) == {"^"}, carets
     start = len(carets) - len(carets.lstrip())
-    return shown[start:len(carets)]
+    return shown[start : len(carets)]
 
 
 # -- the parts of a diagnostic ------------------------------------------------------------------
@@ -138,7 +138,14 @@ def test_all_errors_of_the_schema_pass_are_reported():
 train { loss = mse epochs = 0 batch = -1 validation = 2.0 epoch = 3 }
 """)
     assert [(d.line, d.code) for d in err.diagnostics] == [
-        (2, "E203"), (3, "E202"), (4, "E203"), (7, "E203"), (7, "E203"), (7, "E203"), (7, "E201")]
+        (2, "E203"),
+        (3, "E202"),
+        (4, "E203"),
+        (7, "E203"),
+        (7, "E203"),
+        (7, "E203"),
+        (7, "E201"),
+    ]
 
 
 def test_all_errors_of_the_training_checks_are_reported_with_the_model_errors():
@@ -154,7 +161,12 @@ train {
 }
 """)
     assert [(d.line, d.code) for d in err.diagnostics] == [
-        (3, "E405"), (7, "E601"), (8, "E602"), (8, "E602"), (9, "E601")]
+        (3, "E405"),
+        (7, "E601"),
+        (8, "E602"),
+        (8, "E602"),
+        (9, "E601"),
+    ]
 
 
 def test_a_syntax_error_stops_at_the_first_one():
@@ -207,7 +219,7 @@ def test_terminal_escapes_in_the_source_are_shown_escaped_not_executed():
     err = failure('model M { input x: [4] x -> Dense(3, name="\x1b[2J", activation="rleu") -> y output y }')
     rendered = err.render()
     assert "\x1b" not in rendered
-    assert '\\x1b[2J' in rendered
+    assert "\\x1b[2J" in rendered
     (block,) = blocks_of(rendered)
     assert caret_target(err.diagnostics[0], block) == '"rleu"'
 
@@ -229,12 +241,16 @@ def test_an_error_at_the_end_of_the_file_points_just_past_the_last_character():
     assert block[3] == "hint: a '{' is not closed"
 
 
-@pytest.mark.parametrize("newline,extra", [
-    ("\n", ""), ("\r\n", ""),
-    ("\n", "\f"),  # a form feed is whitespace, not a line break
-    ("\n", "  # caf\u2028e"),  # nor is a Unicode line separator in a comment
-    ("\n", "  # \x0b\x1c\x85"),
-])
+@pytest.mark.parametrize(
+    "newline,extra",
+    [
+        ("\n", ""),
+        ("\r\n", ""),
+        ("\n", "\f"),  # a form feed is whitespace, not a line break
+        ("\n", "  # caf\u2028e"),  # nor is a Unicode line separator in a comment
+        ("\n", "  # \x0b\x1c\x85"),
+    ],
+)
 def test_the_source_line_shown_is_the_line_reported(newline, extra):
     text = newline.join(["model M {" + extra, "    input x: [4]", "    x -> Dense(0) -> y", "    output y", "}"])
     (block,) = blocks_of(failure(text).render())
@@ -260,19 +276,42 @@ def test_a_very_long_source_line_is_cut_short():
 # -- positions of schema errors map back to the source --------------------------------------------------
 
 
-@pytest.mark.parametrize("text,code,line,column,underlined", [
-    ("model M {\n  input x: [4, 0]\n  x -> Flatten() -> y\n  output y\n}", "E203", 2, 16, "0"),
-    ("model M {\n  input x: complex[4]\n  x -> Flatten() -> y\n  output y\n}", "E202", 2, 12, "complex"),
-    ("model M {\n  input x: [4]\n  x -> Dense(2) * 0 -> y\n  output y\n}", "E203", 3, 19, "0"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  epochs = -2\n}",
-     "E203", 4, 12, "-2"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  batch = \"32\"\n}",
-     "E202", 4, 11, '"32"'),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  epoch = 3\n}",
-     "E201", 4, 3, "epoch"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  precision = half\n}",
-     "E202", 4, 15, "half"),
-])
+@pytest.mark.parametrize(
+    "text,code,line,column,underlined",
+    [
+        ("model M {\n  input x: [4, 0]\n  x -> Flatten() -> y\n  output y\n}", "E203", 2, 16, "0"),
+        ("model M {\n  input x: complex[4]\n  x -> Flatten() -> y\n  output y\n}", "E202", 2, 12, "complex"),
+        ("model M {\n  input x: [4]\n  x -> Dense(2) * 0 -> y\n  output y\n}", "E203", 3, 19, "0"),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  epochs = -2\n}",
+            "E203",
+            4,
+            12,
+            "-2",
+        ),
+        (
+            'model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  batch = "32"\n}',
+            "E202",
+            4,
+            11,
+            '"32"',
+        ),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  epoch = 3\n}",
+            "E201",
+            4,
+            3,
+            "epoch",
+        ),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain {\n  loss = mse\n  precision = half\n}",
+            "E202",
+            4,
+            15,
+            "half",
+        ),
+    ],
+)
 def test_schema_errors_point_at_the_offending_token(text, code, line, column, underlined):
     err = failure(text)
     (d,) = err.diagnostics

@@ -196,12 +196,15 @@ def test_unknown_format(runs, capsys):
     assert "invalid choice: 'onnx'" in err
 
 
-@pytest.mark.parametrize("argv, code, message", [
-    (["--weights", "missing.weights.h5"], 1, "no such weights file"),
-    (["--weights", "weights.npz"], 2, "ending in .weights.h5"),
-    (["-o", "model.h5"], 2, "must end in .keras"),
-    (["--style", "sequential"], 1, "Sequential"),
-])
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (["--weights", "missing.weights.h5"], 1, "no such weights file"),
+        (["--weights", "weights.npz"], 2, "ending in .weights.h5"),
+        (["-o", "model.h5"], 2, "must end in .keras"),
+        (["--style", "sequential"], 1, "Sequential"),
+    ],
+)
 def test_bad_spec_exports(tmp_path, capsys, argv, code, message):
     err = error_of(capsys, ["export", spec_path("residual_cnn"), "--format", "keras", *argv], code)
     assert message in err

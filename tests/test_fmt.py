@@ -136,7 +136,9 @@ def test_layout_basics(name, text):
 
 def test_canonical_layout():
     got = format_text(MESSY["spacing"] + MESSY["block_defaults_and_lists"].replace("model M", "model N"))
-    assert got == """model Tiny {
+    assert (
+        got
+        == """model Tiny {
     input x: float32[4]
     x -> Dense(3, activation="relu") -> Dense(2) -> y
     output y
@@ -164,6 +166,7 @@ model N {
     output d
 }
 """
+    )
 
 
 def test_long_chain_breaks_before_each_arrow():
@@ -185,11 +188,17 @@ def test_chain_of_exactly_the_width_stays_on_one_line():
 
 
 def test_tokens_are_kept_as_written_and_constants_capitalised():
-    text = ("model M { input x: float32[4] x -> Dense(+2, use_bias=true) -> Dropout(.5) -> y output y }\n"
-            "train { optimizer = Adam(learning_rate=1e-3, amsgrad=false) loss = 'mse' epochs = 3 }")
+    text = (
+        "model M { input x: float32[4] x -> Dense(+2, use_bias=true) -> Dropout(.5) -> y output y }\n"
+        "train { optimizer = Adam(learning_rate=1e-3, amsgrad=false) loss = 'mse' epochs = 3 }"
+    )
     out = format_text(text)
-    for piece in ("Dense(+2, use_bias=True)", "Dropout(.5)", "Adam(learning_rate=1e-3, amsgrad=False)",
-                  "loss      = 'mse'"):
+    for piece in (
+        "Dense(+2, use_bias=True)",
+        "Dropout(.5)",
+        "Adam(learning_rate=1e-3, amsgrad=False)",
+        "loss      = 'mse'",
+    ):
         assert piece in out
 
 
@@ -209,7 +218,10 @@ def test_comments_keep_their_kind():
 
 def test_a_comment_inside_brackets_breaks_them_one_item_per_line():
     out = format_text("model M { input x: float32[4] x -> Dense(2, # two units\n activation='relu') -> y output y }")
-    assert "    x -> Dense(\n             2,  # two units\n             activation='relu',\n         )\n      -> y\n" in out
+    assert (
+        "    x -> Dense(\n             2,  # two units\n             activation='relu',\n         )\n      -> y\n"
+        in out
+    )
 
 
 def test_empty_sections():
@@ -223,8 +235,10 @@ def test_syntax_errors_are_spec_errors():
 
 
 # -- property: the layout depends on the tokens only; comments anywhere survive -----------------
-TOKEN = re.compile(r"""#[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|->|[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"""
-                   r"""|[A-Za-z_][A-Za-z0-9_]*|\S""")
+TOKEN = re.compile(
+    r"""#[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|->|[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"""
+    r"""|[A-Za-z_][A-Za-z0-9_]*|\S"""
+)
 
 
 def tokens(text: str) -> list[str]:
@@ -236,8 +250,9 @@ def join(parts: list[str], gaps: list[str]) -> str:
 
 
 GAP = st.sampled_from([" ", "  ", "\t", "\n", " \n   "])
-GAP_OR_COMMENT = st.one_of(GAP, GAP, st.integers(0, 99).map(lambda n: f"  # note {n}\n"),
-                           st.integers(0, 99).map(lambda n: f"\n# line {n}\n"))
+GAP_OR_COMMENT = st.one_of(
+    GAP, GAP, st.integers(0, 99).map(lambda n: f"  # note {n}\n"), st.integers(0, 99).map(lambda n: f"\n# line {n}\n")
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -28,12 +28,24 @@ def test_random_models_agree_with_keras():
     assert counts["mismatches"] == 0, counts["failures"]
 
 
-@pytest.mark.parametrize("text", [
-    "", " \n\t\n", "# only a comment\n", "model", "model M {", "model M { input x: [", "\x00\x01\x02",
-    "model M { input x: [1e309] }", "model M { input x: [99999999999999999999999] x -> Dense(1) -> y output y }",
-    "model M { input x: [4] x -> Dense(99999999999999999999999) -> y output y }",
-    "model M { input x: [4] x -> Dense(1) * 99999999 -> y output y }",
-    "train { epochs = 1e999 }", "[" * 5000, "model M { input x: [4] x -> Dense(" + "(" * 3000 + ") -> y }",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " \n\t\n",
+        "# only a comment\n",
+        "model",
+        "model M {",
+        "model M { input x: [",
+        "\x00\x01\x02",
+        "model M { input x: [1e309] }",
+        "model M { input x: [99999999999999999999999] x -> Dense(1) -> y output y }",
+        "model M { input x: [4] x -> Dense(99999999999999999999999) -> y output y }",
+        "model M { input x: [4] x -> Dense(1) * 99999999 -> y output y }",
+        "train { epochs = 1e999 }",
+        "[" * 5000,
+        "model M { input x: [4] x -> Dense(" + "(" * 3000 + ") -> y }",
+    ],
+)
 def test_edge_cases(text):
     fuzz.outcome(text)

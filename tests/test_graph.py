@@ -37,7 +37,7 @@ def tokens(text: str) -> list:
     text = text.rstrip()
     while pos < len(text):
         match = TOKEN.match(text, pos)
-        assert match and match.end() > pos, f"cannot tokenise DOT at {text[pos:pos + 40]!r}"
+        assert match and match.end() > pos, f"cannot tokenise DOT at {text[pos : pos + 40]!r}"
         out.append(next(g for g in match.groups() if g is not None))
         pos = match.end()
     return out
@@ -159,8 +159,7 @@ def test_blocks_are_clusters_and_merges_have_several_edges():
     clusters = dot["clusters"]
     assert sorted(clusters) == ["cluster_conv_bn", "cluster_conv_bn_1", "cluster_conv_bn_2", "cluster_conv_bn_3"]
     assert clusters["cluster_conv_bn_3"]["label"].startswith("conv_bn_3: ConvBN(64)")
-    assert clusters["cluster_conv_bn"]["members"] == ["conv_bn/conv2d", "conv_bn/batch_normalization",
-                                                      "conv_bn/re_lu"]
+    assert clusters["cluster_conv_bn"]["members"] == ["conv_bn/conv2d", "conv_bn/batch_normalization", "conv_bn/re_lu"]
     into_add = sorted(tail for tail, head, _ in dot["edges"] if head == "add")
     assert into_add == ["conv_bn/re_lu", "conv_bn_2/re_lu"]
     assert ("input:image", "conv_bn/conv2d") in [(t, h) for t, h, _ in dot["edges"]]
@@ -192,18 +191,23 @@ def test_shared_block_is_one_cluster_drawn_once():
     edges = [(t, h, a.get("label")) for t, h, a in dot["edges"]]
     assert ("input:a", "pair/dense", "#1") in edges and ("input:b", "pair/dense", "#2") in edges
     assert [e for e in edges if e[:2] == ("pair/dense", "pair/dense_1")] == [("pair/dense", "pair/dense_1", None)]
-    assert sorted(e for e in edges if e[1] == "concatenate") == [("pair/dense_1", "concatenate", "#1"),
-                                                                 ("pair/dense_1", "concatenate", "#2")]
+    assert sorted(e for e in edges if e[1] == "concatenate") == [
+        ("pair/dense_1", "concatenate", "#1"),
+        ("pair/dense_1", "concatenate", "#2"),
+    ]
 
 
 def test_dot_is_deterministic_across_hash_seeds():
-    script = ("import sys, tfspec\nfrom tfspec.tools.graph import to_dot\n"
-              "sys.stdout.write(''.join(to_dot(tfspec.load(p)) for p in sys.argv[1:]))")
+    script = (
+        "import sys, tfspec\nfrom tfspec.tools.graph import to_dot\n"
+        "sys.stdout.write(''.join(to_dot(tfspec.load(p)) for p in sys.argv[1:]))"
+    )
     outputs = set()
     for seed in ("0", "1", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        done = subprocess.run([sys.executable, "-c", script, *SPECS], cwd=ROOT, env=env, capture_output=True,
-                              check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", script, *SPECS], cwd=ROOT, env=env, capture_output=True, check=True
+        )
         outputs.add(done.stdout)
     assert len(outputs) == 1
     assert outputs.pop().decode("utf-8") == "".join(to_dot(tfspec.load(p)) for p in SPECS)
@@ -219,7 +223,7 @@ def test_graph_module_does_not_import_tensorflow():
 
 
 NASTY = 'q"uote back\\slash\nnew line <b>bold</b> }brace| pipe {x} &amp; \\n \\" end'
-INJECTION = r'''
+INJECTION = r"""
 block Tagged(tag) {
     input x
     x -> Dense(3) -> y
@@ -231,7 +235,7 @@ model Injection {
     h -> Tagged("q\"uote back\\slash\nnew line <b>bold</b> }brace| pipe {x} &amp; \\n \\\" end") -> y
     output y
 }
-'''
+"""
 
 
 def injection_spec():
@@ -267,7 +271,7 @@ def test_injected_labels_render_with_graphviz():
     for text in (f"name: {NASTY}", f"tagged: Tagged({show(NASTY)})"):
         expected = text.split("\n")
         start = lines.index(expected[0])
-        assert lines[start:start + len(expected)] == expected
+        assert lines[start : start + len(expected)] == expected
 
 
 @needs_dot

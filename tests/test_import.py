@@ -28,6 +28,7 @@ from tfspec.tools.importer import ImportFailure, copy_weights, import_file  # no
 
 # -- helpers -------------------------------------------------------------------------------------
 
+
 def sample_inputs(spec, seed=0):
     rng = np.random.default_rng(seed)
     xs = []
@@ -88,6 +89,7 @@ def assert_same_model(original, spec, weights=None):
 
 # -- the specs of specs/, round trip ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", spec_names())
 def test_spec_round_trip(name, tmp_path):
     spec = tfspec.load(spec_path(name))
@@ -118,21 +120,31 @@ def test_round_trip_keeps_the_spec_readable(tmp_path):
 
 # -- models written in Keras ---------------------------------------------------------------------
 
+
 def sequential_cnn():
-    return keras.Sequential([
-        keras.Input((16, 16, 3)),
-        layers.Conv2D(8, 3, padding="same", kernel_regularizer=keras.regularizers.L2(1e-4),
-                      kernel_initializer="he_normal"),
-        layers.BatchNormalization(momentum=0.9),
-        layers.ReLU(),
-        layers.MaxPooling2D(),
-        layers.Conv2D(16, (3, 3), strides=2, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-                      bias_regularizer=keras.regularizers.L1(1e-5)),
-        layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(32, activation="relu", kernel_constraint=keras.constraints.MaxNorm(3)),
-        layers.Dense(10, activation="softmax", name="probs"),
-    ], name="small_cnn")
+    return keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            layers.Conv2D(
+                8, 3, padding="same", kernel_regularizer=keras.regularizers.L2(1e-4), kernel_initializer="he_normal"
+            ),
+            layers.BatchNormalization(momentum=0.9),
+            layers.ReLU(),
+            layers.MaxPooling2D(),
+            layers.Conv2D(
+                16,
+                (3, 3),
+                strides=2,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
+                bias_regularizer=keras.regularizers.L1(1e-5),
+            ),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(32, activation="relu", kernel_constraint=keras.constraints.MaxNorm(3)),
+            layers.Dense(10, activation="softmax", name="probs"),
+        ],
+        name="small_cnn",
+    )
 
 
 def two_inputs_two_outputs():
@@ -145,15 +157,17 @@ def two_inputs_two_outputs():
 
 
 def nested_sequential():
-    encoder = keras.Sequential([keras.Input((12,)), layers.Dense(16, activation="relu"), layers.Dense(8)],
-                               name="encoder")
+    encoder = keras.Sequential(
+        [keras.Input((12,)), layers.Dense(16, activation="relu"), layers.Dense(8)], name="encoder"
+    )
     x = keras.Input((12,), name="features")
     return keras.Model(x, layers.Dense(2, activation="softmax")(layers.Dropout(0.1)(encoder(x))), name="nested")
 
 
 def shared_nested():
-    tower = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="tanh"), layers.LayerNormalization()],
-                             name="tower")
+    tower = keras.Sequential(
+        [keras.Input((6,)), layers.Dense(8, activation="tanh"), layers.LayerNormalization()], name="tower"
+    )
     a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
     return keras.Model([a, b], layers.Dot(axes=1)([tower(a), tower(b)]), name="siamese")
 
@@ -183,6 +197,7 @@ def attention_model():
 
 def clashing_names():
     """Two nested models, each with a layer named "head": Keras needs names unique once inlined."""
+
     def tower(name, units):
         return keras.Sequential([keras.Input((6,)), layers.Dense(units, activation="tanh", name="head")], name=name)
 
@@ -190,8 +205,16 @@ def clashing_names():
     return keras.Model([a, b], layers.Concatenate()([tower("t1", 3)(a), tower("t2", 5)(b)]), name="clash")
 
 
-KERAS_MODELS = [sequential_cnn, two_inputs_two_outputs, nested_sequential, shared_nested, twin_nested, text_model,
-                attention_model, clashing_names]
+KERAS_MODELS = [
+    sequential_cnn,
+    two_inputs_two_outputs,
+    nested_sequential,
+    shared_nested,
+    twin_nested,
+    text_model,
+    attention_model,
+    clashing_names,
+]
 
 
 @pytest.mark.parametrize("make", KERAS_MODELS, ids=lambda f: f.__name__)
@@ -246,8 +269,15 @@ def test_nested_model_weights_file(tmp_path):
 
 
 def test_json_config(tmp_path):
-    original = keras.Sequential([keras.Input((5,)), layers.Dense(7, activation="elu", use_bias=False),
-                                 layers.GaussianNoise(0.1), layers.Dense(2)], name="from_json")
+    original = keras.Sequential(
+        [
+            keras.Input((5,)),
+            layers.Dense(7, activation="elu", use_bias=False),
+            layers.GaussianNoise(0.1),
+            layers.Dense(2),
+        ],
+        name="from_json",
+    )
     path = tmp_path / "model.json"
     path.write_text(original.to_json(), encoding="utf-8")
     text = import_cli(path, tmp_path / "model.tfs", "--name", "FromJson")
@@ -264,6 +294,7 @@ def test_stdout_and_name(tmp_path, capsys):
 
 
 # -- refusals --------------------------------------------------------------------------------------
+
 
 @keras.saving.register_keras_serializable(package="test_import")
 class Twice(layers.Layer):
@@ -299,11 +330,14 @@ def assert_refused(capsys, tmp_path, model_path, *words):
     return err
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda_model, ("'double'", "Lambda", "E902")),
-    (custom_model, ("'twice'", "Twice", "E902")),
-    (unknown_model, ("'penalty'", "ActivityRegularization", "E902")),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda_model, ("'double'", "Lambda", "E902")),
+        (custom_model, ("'twice'", "Twice", "E902")),
+        (unknown_model, ("'penalty'", "ActivityRegularization", "E902")),
+    ],
+)
 def test_refused_layers(make, words, tmp_path, capsys):
     make().save(tmp_path / "bad.keras")
     assert_refused(capsys, tmp_path, tmp_path / "bad.keras", *words)

@@ -21,14 +21,66 @@ from tfspec.backends import allowed_styles
 from tfspec.ir.catalog import CONSTRAINTS, INITIALIZERS, REGISTRY, REGULARIZERS
 
 HOSTILE_STRINGS = [
-    'a"b', "a'b", '"""', "'''", "\\", "\\\\n", "\n", "line\nbreak", "\u2028", "\u2029", "\x1b[2J", "\x00",
-    "{x}", "{{", "}", "__import__('os').system('echo pwned')", "'); import os; os.system('x'); ('",
-    '"); import os #', "\\x27", "\r\n", "\t", "#", "é한글", "\ud7ff", "${HOME}", "%s%d", "\\N{BULLET}",
+    'a"b',
+    "a'b",
+    '"""',
+    "'''",
+    "\\",
+    "\\\\n",
+    "\n",
+    "line\nbreak",
+    "\u2028",
+    "\u2029",
+    "\x1b[2J",
+    "\x00",
+    "{x}",
+    "{{",
+    "}",
+    "__import__('os').system('echo pwned')",
+    "'); import os; os.system('x'); ('",
+    '"); import os #',
+    "\\x27",
+    "\r\n",
+    "\t",
+    "#",
+    "é한글",
+    "\ud7ff",
+    "${HOME}",
+    "%s%d",
+    "\\N{BULLET}",
 ]
 
-HOSTILE_NAMES = ["class", "def", "import", "lambda", "__import__", "__class__", "_private", "self", "super",
-                 "keras", "layers", "build_model", "TRAINING", "training", "inputs", "config", "kwargs", "model",
-                 "print", "eval", "exec", "open", "weights", "name", "None_", "x1", "_", "async", "await"]
+HOSTILE_NAMES = [
+    "class",
+    "def",
+    "import",
+    "lambda",
+    "__import__",
+    "__class__",
+    "_private",
+    "self",
+    "super",
+    "keras",
+    "layers",
+    "build_model",
+    "TRAINING",
+    "training",
+    "inputs",
+    "config",
+    "kwargs",
+    "model",
+    "print",
+    "eval",
+    "exec",
+    "open",
+    "weights",
+    "name",
+    "None_",
+    "x1",
+    "_",
+    "async",
+    "await",
+]
 
 
 def escape(text: str) -> str:
@@ -169,7 +221,8 @@ def allowed_call(node: ast.Call, defined: set) -> bool:
         return len(parts) == 2 and (
             (parts[0] == "initializers" and parts[1] in INITIALIZERS)
             or (parts[0] == "regularizers" and parts[1] in REGULARIZERS)
-            or (parts[0] == "constraints" and parts[1] in CONSTRAINTS))
+            or (parts[0] == "constraints" and parts[1] in CONSTRAINTS)
+        )
     if func.id == "config":
         return parts == ["update"]
     return True  # self.<layer>(...) and model(...) call layers the module made

@@ -52,8 +52,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_load_summary_and_generate_import_no_tensorflow():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                            env=env())
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env()
+    )
     assert result.returncode == 0, result.stderr
     import json
 
@@ -63,8 +64,14 @@ def test_load_summary_and_generate_import_no_tensorflow():
 
 
 def imported_by(*args) -> list[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "tfspec", *args], capture_output=True,
-                            text=True, timeout=120, cwd=ROOT, env=env())
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tfspec", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env(),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     names = []
     for line in result.stderr.splitlines():
@@ -76,11 +83,14 @@ def imported_by(*args) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("args", [
-    ("check", "specs/mnist_cnn.tfs"),
-    ("summary", "specs/residual_cnn.tfs"),
-    ("build", "specs/mnist_cnn.tfs", "--style", "subclassing"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "specs/mnist_cnn.tfs"),
+        ("summary", "specs/residual_cnn.tfs"),
+        ("build", "specs/mnist_cnn.tfs", "--style", "subclassing"),
+    ],
+)
 def test_the_cli_compile_commands_import_no_tensorflow(args):
     names = imported_by(*args)
     assert "tfspec.loader" in names

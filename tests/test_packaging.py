@@ -66,8 +66,15 @@ def test_the_wheel_holds_the_package_and_its_grammar(wheel):
         scripts = archive.read(entry_points).decode()
     with open(os.path.join(ROOT, "grammar", "tfspec.lark"), "rb") as handle:
         assert grammar == handle.read()
-    for module in ("tfspec/__init__.py", "tfspec/__main__.py", "tfspec/cli.py", "tfspec/loader.py",
-                   "tfspec/frontend/parser.py", "tfspec/check/schema.py", "tfspec/ir/lower.py"):
+    for module in (
+        "tfspec/__init__.py",
+        "tfspec/__main__.py",
+        "tfspec/cli.py",
+        "tfspec/loader.py",
+        "tfspec/frontend/parser.py",
+        "tfspec/check/schema.py",
+        "tfspec/ir/lower.py",
+    ):
         assert module in names
     assert not [n for n in names if n.startswith("tests/")]
     assert "tfspec = tfspec.cli:main" in scripts
@@ -89,8 +96,12 @@ def test_python_m_tfspec_runs_the_installed_copy(venv, tmp_path):
     python = os.path.join(venv, BIN, "python")
     result = sh(python, "-m", "tfspec", "check", spec_path("mnist_cnn"), cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr
-    where = sh(python, "-c", "import tfspec, tfspec.frontend.parser as p; print(tfspec.__file__); "
-                             "print(p.grammar_path())", cwd=str(tmp_path))
+    where = sh(
+        python,
+        "-c",
+        "import tfspec, tfspec.frontend.parser as p; print(tfspec.__file__); print(p.grammar_path())",
+        cwd=str(tmp_path),
+    )
     assert where.returncode == 0, where.stderr
     module, grammar = where.stdout.split()
     site = os.path.realpath(venv)

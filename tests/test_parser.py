@@ -126,8 +126,9 @@ def test_inputs_have_a_name_a_per_sample_shape_and_a_dtype_defaulting_to_float32
     assert spec.model.shapes["y"] == (28 * 28 + 4 + 8 + 6,)
 
 
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-                                   "uint8", "bool", "string"])
+@pytest.mark.parametrize(
+    "dtype", ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "string"]
+)
 def test_every_supported_input_dtype(dtype):
     spec = tfspec.loads(f"model M {{ input x: {dtype}[3] x -> Identity() -> y output y }}")
     assert spec.model.inputs[0].dtype == dtype
@@ -186,11 +187,20 @@ def test_chains_may_be_written_in_any_order_they_run_in_dependency_order():
     assert [n.output for n in spec.model.nodes] == ["hidden", "y"]
 
 
-@pytest.mark.parametrize("merge,shape", [
-    ("Add()", (8,)), ("Subtract()", (8,)), ("Multiply()", (8,)), ("Average()", (8,)),
-    ("Maximum()", (8,)), ("Minimum()", (8,)), ("Concatenate()", (16,)), ("Concatenate(axis=-1)", (16,)),
-    ("Dot(axes=1)", (1,)),
-])
+@pytest.mark.parametrize(
+    "merge,shape",
+    [
+        ("Add()", (8,)),
+        ("Subtract()", (8,)),
+        ("Multiply()", (8,)),
+        ("Average()", (8,)),
+        ("Maximum()", (8,)),
+        ("Minimum()", (8,)),
+        ("Concatenate()", (16,)),
+        ("Concatenate(axis=-1)", (16,)),
+        ("Dot(axes=1)", (1,)),
+    ],
+)
 def test_merges_take_a_list_of_tensors_as_their_source(merge, shape):
     spec = tfspec.loads(f"""
         model M {{
@@ -280,7 +290,10 @@ def test_a_block_is_a_reusable_parametric_sub_graph():
     assert [p for p, _ in block.params] == ["filters", "kernel"]
     assert [n.layer.kind for n in spec.model.nodes] == ["ConvBN"] * 3
     assert [n.layer.values for n in spec.model.nodes] == [
-        {"filters": 4, "kernel": 3}, {"filters": 8, "kernel": 5}, {"filters": 2, "kernel": 1}]
+        {"filters": 4, "kernel": 3},
+        {"filters": 8, "kernel": 5},
+        {"filters": 2, "kernel": 1},
+    ]
     assert spec.model.shapes["c"] == (8, 8, 2)
     # parameters: conv (no bias) + batch norm (gamma, beta trainable; mean, variance not)
     s = tfspec.summary(spec)
@@ -349,49 +362,85 @@ def test_blocks_may_use_other_blocks():
 # -- argument values ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,value", [
-    ("0", 0), ("42", 42), ("-3", -3), ("+3", 3),
-    ("1.5", 1.5), ("-0.25", -0.25), (".5", 0.5), ("2.", 2.0),
-    ("1e-3", 1e-3), ("1E3", 1000.0), ("-2.5e+2", -250.0), ("3e0", 3.0),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("0", 0),
+        ("42", 42),
+        ("-3", -3),
+        ("+3", 3),
+        ("1.5", 1.5),
+        ("-0.25", -0.25),
+        (".5", 0.5),
+        ("2.", 2.0),
+        ("1e-3", 1e-3),
+        ("1E3", 1000.0),
+        ("-2.5e+2", -250.0),
+        ("3e0", 3.0),
+    ],
+)
 def test_numbers_are_ints_or_floats_as_written(text, value):
     got = value_of(text)
     assert got == value and type(got) is type(value)
 
 
-@pytest.mark.parametrize("text,value", [
-    ('"relu"', "relu"), ("'relu'", "relu"), ('""', ""),
-    (r'"a\"b"', 'a"b'), (r"'a\'b'", "a'b"), (r'"it\'s"', "it's"), ("\"it's\"", "it's"), ("'say \"hi\"'", 'say "hi"'),
-    (r'"tab\there"', "tab\there"), (r'"line\nbreak"', "line\nbreak"), (r'"back\\slash"', "back\\slash"),
-    (r'"\u00e9t\u00e9"', "été"), (r'"\x41"', "A"), ('"été ✓"', "été ✓"), ('"# not a comment"', "# not a comment"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ('"relu"', "relu"),
+        ("'relu'", "relu"),
+        ('""', ""),
+        (r'"a\"b"', 'a"b'),
+        (r"'a\'b'", "a'b"),
+        (r'"it\'s"', "it's"),
+        ('"it\'s"', "it's"),
+        ("'say \"hi\"'", 'say "hi"'),
+        (r'"tab\there"', "tab\there"),
+        (r'"line\nbreak"', "line\nbreak"),
+        (r'"back\\slash"', "back\\slash"),
+        (r'"\u00e9t\u00e9"', "été"),
+        (r'"\x41"', "A"),
+        ('"été ✓"', "été ✓"),
+        ('"# not a comment"', "# not a comment"),
+    ],
+)
 def test_strings_take_either_quote_and_python_escapes(text, value):
     assert value_of(text) == value
 
 
-@pytest.mark.parametrize("text,value", [
-    ("True", True), ("true", True), ("False", False), ("false", False), ("None", None),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("True", True),
+        ("true", True),
+        ("False", False),
+        ("false", False),
+        ("None", None),
+    ],
+)
 def test_booleans_in_either_spelling_and_none(text, value):
     assert value_of(text) is value
 
 
-@pytest.mark.parametrize("text,value", [
-    ("()", {"tuple": []}),
-    ("(1,)", {"tuple": [1]}),
-    ("(1, 2)", {"tuple": [1, 2]}),
-    ("(1, 2,)", {"tuple": [1, 2]}),
-    ("[]", []),
-    ("[1]", [1]),
-    ("[1, 'a', None,]", [1, "a", None]),
-    ("[(1, 2), [3]]", [{"tuple": [1, 2]}, [3]]),
-    ("{}", {"dict": {}}),
-    ('{a: 1, "b c": [2], \'d\': {e: None}}', {"dict": {"a": 1, "b c": [2], "d": {"dict": {"e": None}}}}),
-    ("L2(1e-4)", {"call": "L2", "args": [1e-4], "kwargs": {}}),
-    ("L1L2(l1=0.1, l2=0.2,)", {"call": "L1L2", "args": [], "kwargs": {"l1": 0.1, "l2": 0.2}}),
-    ("LSTM(8, return_sequences=True)", {"call": "LSTM", "args": [8], "kwargs": {"return_sequences": True}}),
-    ("relu", {"ref": "relu"}),  # a bare name: a block parameter or a symbol
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("()", {"tuple": []}),
+        ("(1,)", {"tuple": [1]}),
+        ("(1, 2)", {"tuple": [1, 2]}),
+        ("(1, 2,)", {"tuple": [1, 2]}),
+        ("[]", []),
+        ("[1]", [1]),
+        ("[1, 'a', None,]", [1, "a", None]),
+        ("[(1, 2), [3]]", [{"tuple": [1, 2]}, [3]]),
+        ("{}", {"dict": {}}),
+        ("{a: 1, \"b c\": [2], 'd': {e: None}}", {"dict": {"a": 1, "b c": [2], "d": {"dict": {"e": None}}}}),
+        ("L2(1e-4)", {"call": "L2", "args": [1e-4], "kwargs": {}}),
+        ("L1L2(l1=0.1, l2=0.2,)", {"call": "L1L2", "args": [], "kwargs": {"l1": 0.1, "l2": 0.2}}),
+        ("LSTM(8, return_sequences=True)", {"call": "LSTM", "args": [8], "kwargs": {"return_sequences": True}}),
+        ("relu", {"ref": "relu"}),  # a bare name: a block parameter or a symbol
+    ],
+)
 def test_tuples_lists_dicts_calls_and_names(text, value):
     assert value_of(text) == value
 
@@ -403,8 +452,9 @@ def test_a_parenthesised_single_value_is_not_a_tuple_and_not_allowed():
 
 
 def test_positional_and_keyword_arguments_bind_in_keras_order():
-    spec = tfspec.loads('model M { input x: [8, 8, 3] x -> Conv2D(16, (3, 3), strides=2, padding="same") -> y '
-                        "output y }")
+    spec = tfspec.loads(
+        'model M { input x: [8, 8, 3] x -> Conv2D(16, (3, 3), strides=2, padding="same") -> y output y }'
+    )
     values = spec.model.nodes[0].layer.values
     assert values["filters"] == 16 and values["kernel_size"] == (3, 3)
     assert values["strides"] == 2 and values["padding"] == "same"
@@ -412,10 +462,9 @@ def test_positional_and_keyword_arguments_bind_in_keras_order():
 
 
 # Any value the grammar can write survives the trip through text unchanged.
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(
-    lambda s: s not in {"true", "false"})
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s not in {"true", "false"})
 scalars = st.one_of(
-    st.integers(min_value=-10**12, max_value=10**12),
+    st.integers(min_value=-(10**12), max_value=10**12),
     st.floats(allow_nan=False, allow_infinity=False, width=64),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
     st.booleans(),
@@ -513,16 +562,29 @@ train {
 
 def test_the_train_section_holds_every_training_setting():
     t = tfspec.loads(FULL_TRAIN).training
-    assert t["optimizer"] == {"class_name": "Adam", "config": {
-        "learning_rate": {"class_name": "ExponentialDecay",
-                          "config": {"initial_learning_rate": 1e-3, "decay_steps": 1000, "decay_rate": 0.9}},
-        "beta_1": 0.85, "clipnorm": 1.0}}
-    assert t["loss"] == {"digit": {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": False}},
-                         "size": {"class_name": "MeanSquaredError", "config": {}}}
+    assert t["optimizer"] == {
+        "class_name": "Adam",
+        "config": {
+            "learning_rate": {
+                "class_name": "ExponentialDecay",
+                "config": {"initial_learning_rate": 1e-3, "decay_steps": 1000, "decay_rate": 0.9},
+            },
+            "beta_1": 0.85,
+            "clipnorm": 1.0,
+        },
+    }
+    assert t["loss"] == {
+        "digit": {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": False}},
+        "size": {"class_name": "MeanSquaredError", "config": {}},
+    }
     assert t["loss_weights"] == {"digit": 1.0, "size": 0.5}
-    assert t["metrics"] == {"digit": [{"class_name": "accuracy", "config": {}},
-                                      {"class_name": "SparseTopKCategoricalAccuracy", "config": {"k": 3}}],
-                            "size": [{"class_name": "mae", "config": {}}]}
+    assert t["metrics"] == {
+        "digit": [
+            {"class_name": "accuracy", "config": {}},
+            {"class_name": "SparseTopKCategoricalAccuracy", "config": {"k": 3}},
+        ],
+        "size": [{"class_name": "mae", "config": {}}],
+    }
     assert (t["epochs"], t["batch_size"], t["validation_split"], t["seed"]) == (7, 16, 0.2, 42)
     assert [c["class_name"] for c in t["callbacks"]] == ["EarlyStopping", "ReduceLROnPlateau"]
     assert t["callbacks"][0]["config"] == {"monitor": "val_loss", "patience": 2, "restore_best_weights": True}
@@ -541,39 +603,54 @@ def test_training_defaults():
     assert (t["metrics"], t["loss_weights"]) == ([], None)
 
 
-@pytest.mark.parametrize("setting,key,value", [
-    ("optimizer = sgd", "optimizer", {"class_name": "SGD", "config": {}}),
-    ('optimizer = "rmsprop"', "optimizer", {"class_name": "RMSprop", "config": {}}),
-    ("optimizer = SGD(0.1, 0.9, True)", "optimizer",
-     {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}}),
-    ("loss = sparse_categorical_crossentropy", "loss", {"class_name": "SparseCategoricalCrossentropy", "config": {}}),
-    ("batch_size = 8", "batch_size", 8),
-    ('validation = npz("val.npz")', "validation_data", {"source": "npz", "path": "val.npz"}),
-    ('validation = "val.csv"', "validation_data", {"source": "csv", "path": "val.csv"}),
-    ("data = digits(limit=100)", "data", {"source": "digits", "limit": 100}),
-    ('data = csv("t.csv", label="y")', "data", {"source": "csv", "path": "t.csv", "label": "y"}),
-    ("distribute = none", "distribute", None),
-    ("precision = float32", "precision", None),
-    ('precision = "mixed_float16"', "precision", "mixed_float16"),
-    ("loss_weights = [2.0]", "loss_weights", {"y": 2.0}),
-])
+@pytest.mark.parametrize(
+    "setting,key,value",
+    [
+        ("optimizer = sgd", "optimizer", {"class_name": "SGD", "config": {}}),
+        ('optimizer = "rmsprop"', "optimizer", {"class_name": "RMSprop", "config": {}}),
+        (
+            "optimizer = SGD(0.1, 0.9, True)",
+            "optimizer",
+            {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}},
+        ),
+        (
+            "loss = sparse_categorical_crossentropy",
+            "loss",
+            {"class_name": "SparseCategoricalCrossentropy", "config": {}},
+        ),
+        ("batch_size = 8", "batch_size", 8),
+        ('validation = npz("val.npz")', "validation_data", {"source": "npz", "path": "val.npz"}),
+        ('validation = "val.csv"', "validation_data", {"source": "csv", "path": "val.csv"}),
+        ("data = digits(limit=100)", "data", {"source": "digits", "limit": 100}),
+        ('data = csv("t.csv", label="y")', "data", {"source": "csv", "path": "t.csv", "label": "y"}),
+        ("distribute = none", "distribute", None),
+        ("precision = float32", "precision", None),
+        ('precision = "mixed_float16"', "precision", "mixed_float16"),
+        ("loss_weights = [2.0]", "loss_weights", {"y": 2.0}),
+    ],
+)
 def test_training_setting_forms(setting, key, value):
     settings = setting if setting.startswith("loss =") else "loss = mse " + setting
     text = "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { " + settings + " }"
     assert tfspec.loads(text).training[key] == value
 
 
-@pytest.mark.parametrize("schedule", [
-    "ExponentialDecay(1e-3, 1000, 0.9)",
-    "InverseTimeDecay(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=True)",
-    "PolynomialDecay(0.1, 100, end_learning_rate=1e-4)",
-    "PiecewiseConstantDecay(boundaries=[100, 200], values=[1e-2, 1e-3, 1e-4])",
-    "CosineDecay(1e-3, 1000)",
-    "CosineDecayRestarts(1e-3, 100)",
-])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "ExponentialDecay(1e-3, 1000, 0.9)",
+        "InverseTimeDecay(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=True)",
+        "PolynomialDecay(0.1, 100, end_learning_rate=1e-4)",
+        "PiecewiseConstantDecay(boundaries=[100, 200], values=[1e-2, 1e-3, 1e-4])",
+        "CosineDecay(1e-3, 1000)",
+        "CosineDecayRestarts(1e-3, 100)",
+    ],
+)
 def test_a_learning_rate_schedule_is_given_as_the_optimizers_learning_rate(schedule):
-    text = ("model M { input x: [4] x -> Dense(1) -> y output y }\n"
-            f"train {{ loss = mse optimizer = SGD(learning_rate={schedule}) }}")
+    text = (
+        "model M { input x: [4] x -> Dense(1) -> y output y }\n"
+        f"train {{ loss = mse optimizer = SGD(learning_rate={schedule}) }}"
+    )
     lr = tfspec.loads(text).training["optimizer"]["config"]["learning_rate"]
     assert lr["class_name"] == schedule.split("(")[0]
 

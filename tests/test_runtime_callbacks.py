@@ -45,18 +45,28 @@ def test_user_callback_hooks_and_stop():
     recorder = Recorder()
     result = train_model(mlp(), training(epochs=5), quiet=True, callbacks=[recorder, StopAfter()])
     assert result.epochs == 2
-    assert recorder.events == ["begin", "epoch 0", "end 0 ['accuracy', 'loss', 'lr']", "epoch 1",
-                               "end 1 ['accuracy', 'loss', 'lr']", "done"]
+    assert recorder.events == [
+        "begin",
+        "epoch 0",
+        "end 0 ['accuracy', 'loss', 'lr']",
+        "epoch 1",
+        "end 1 ['accuracy', 'loss', 'lr']",
+        "done",
+    ]
 
 
 def test_early_stopping_restores_the_best_weights():
     x, y = digits(600)
     noisy = np.random.default_rng(0).integers(0, 10, 100)  # random labels: val_loss soon gets worse
-    opts = training(epochs=30, optimizer={"class_name": "Adam", "config": {"learning_rate": 0.05}},
-                    callbacks=[spec("EarlyStopping", monitor="val_loss", patience=2, restore_best_weights=True)])
+    opts = training(
+        epochs=30,
+        optimizer={"class_name": "Adam", "config": {"learning_rate": 0.05}},
+        callbacks=[spec("EarlyStopping", monitor="val_loss", patience=2, restore_best_weights=True)],
+    )
     recorder = Recorder()
-    result = train_model(mlp(), opts, {"train": (x[:500], y[:500]), "validation": (x[500:], noisy)}, quiet=True,
-                         callbacks=[recorder])
+    result = train_model(
+        mlp(), opts, {"train": (x[:500], y[:500]), "validation": (x[500:], noisy)}, quiet=True, callbacks=[recorder]
+    )
     losses = result.history["val_loss"]
     best = int(np.argmin(losses))
     assert result.epochs == best + 3 < 30
@@ -65,8 +75,7 @@ def test_early_stopping_restores_the_best_weights():
 
 
 def test_reduce_lr_on_plateau_and_scheduler():
-    opts = training(epochs=4, callbacks=[spec("ReduceLROnPlateau", monitor="loss", mode="max", factor=0.5,
-                                              patience=1)])
+    opts = training(epochs=4, callbacks=[spec("ReduceLROnPlateau", monitor="loss", mode="max", factor=0.5, patience=1)])
     lrs = train_model(mlp(), opts, digits(200), quiet=True).history["lr"]
     assert lrs == pytest.approx([0.003, 0.003, 0.0015, 0.00075])  # "max" on a falling loss: never better
     opts = training(epochs=3, callbacks=[spec("LearningRateScheduler", schedule="exponential", rate=0.5)])
@@ -74,11 +83,13 @@ def test_reduce_lr_on_plateau_and_scheduler():
 
 
 def test_named_schedules():
-    cases = {("step", (("factor", 0.1), ("every", 2))): [1.0, 1.0, 0.1, 0.1],
-             ("cosine", (("epochs", 2),)): [1.0, 0.5, 0.0, 0.0],
-             ("piecewise", (("boundaries", (1, 3)), ("values", (1.0, 0.5, 0.25)))): [1.0, 0.5, 0.5, 0.25],
-             ("warmup", (("epochs", 2),)): [0.5, 1.0, 1.0, 1.0],
-             ("inverse_time", (("rate", 1.0),)): [1.0, 0.5, 1 / 3, 0.25]}
+    cases = {
+        ("step", (("factor", 0.1), ("every", 2))): [1.0, 1.0, 0.1, 0.1],
+        ("cosine", (("epochs", 2),)): [1.0, 0.5, 0.0, 0.0],
+        ("piecewise", (("boundaries", (1, 3)), ("values", (1.0, 0.5, 0.25)))): [1.0, 0.5, 0.5, 0.25],
+        ("warmup", (("epochs", 2),)): [0.5, 1.0, 1.0, 1.0],
+        ("inverse_time", (("rate", 1.0),)): [1.0, 0.5, 1 / 3, 0.25],
+    }
     for (name, params), expected in cases.items():
         params = {k: list(v) if isinstance(v, tuple) else v for k, v in params}
         cb = LearningRateScheduler(name, initial=1.0, **params)
@@ -91,11 +102,16 @@ def test_named_schedules():
 
 
 def test_checkpoint_tensorboard_and_csv_files(tmp_path):
-    opts = training(epochs=3, validation_split=0.2, callbacks=[
-        spec("ModelCheckpoint", save_best_only=True, monitor="val_accuracy"),
-        spec("ModelCheckpoint", filepath="weights/e{epoch:02d}.weights.h5", save_weights_only=True),
-        spec("TensorBoard", log_dir="tb"),
-        spec("CSVLogger", filename="log.csv")])
+    opts = training(
+        epochs=3,
+        validation_split=0.2,
+        callbacks=[
+            spec("ModelCheckpoint", save_best_only=True, monitor="val_accuracy"),
+            spec("ModelCheckpoint", filepath="weights/e{epoch:02d}.weights.h5", save_weights_only=True),
+            spec("TensorBoard", log_dir="tb"),
+            spec("CSVLogger", filename="log.csv"),
+        ],
+    )
     train_model(mlp(), opts, out_dir=str(tmp_path), quiet=True)
     assert (tmp_path / "best.keras").is_file()
     assert sorted(p.name for p in (tmp_path / "weights").iterdir()) == [f"e0{i}.weights.h5" for i in (1, 2, 3)]
@@ -104,11 +120,17 @@ def test_checkpoint_tensorboard_and_csv_files(tmp_path):
     for split in ("train", "validation"):
         events = list((tmp_path / "tb" / split).iterdir())
         assert events
-        values = {(v.tag, e.step): tf.make_ndarray(v.tensor)
-                  for e in tf.compat.v1.train.summary_iterator(str(events[0])) for v in e.summary.value}
+        values = {
+            (v.tag, e.step): tf.make_ndarray(v.tensor)
+            for e in tf.compat.v1.train.summary_iterator(str(events[0]))
+            for v in e.summary.value
+        }
         assert {("epoch_loss", 3), ("epoch_accuracy", 1)} <= set(values)
-        assert all(v.metadata.plugin_data.plugin_name == "scalars"
-                   for e in tf.compat.v1.train.summary_iterator(str(events[0])) for v in e.summary.value)
+        assert all(
+            v.metadata.plugin_data.plugin_name == "scalars"
+            for e in tf.compat.v1.train.summary_iterator(str(events[0]))
+            for v in e.summary.value
+        )
 
 
 def test_bad_callbacks():
@@ -118,7 +140,14 @@ def test_bad_callbacks():
         from_spec(spec("EarlyStopping", patience=1, bogus=True))
     with pytest.raises(ValueError, match="must end with .keras"):
         from_spec(spec("ModelCheckpoint", filepath="model.h5"))
-    schedule_opt = {"class_name": "Adam", "config": {"learning_rate": {
-        "class_name": "CosineDecay", "config": {"initial_learning_rate": 0.01, "decay_steps": 100}}}}
+    schedule_opt = {
+        "class_name": "Adam",
+        "config": {
+            "learning_rate": {
+                "class_name": "CosineDecay",
+                "config": {"initial_learning_rate": 0.01, "decay_steps": 100},
+            }
+        },
+    }
     with pytest.raises(Exception, match="schedule"):
         train_model(mlp(), training(optimizer=schedule_opt, callbacks=[spec("LearningRateScheduler")]), quiet=True)

@@ -50,8 +50,7 @@ def test_corrupted_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     newest = tmp_path / "checkpoints" / f"ckpt-{steps[-1]}.data-00000-of-00001"
     newest.write_bytes(newest.read_bytes()[:100])  # truncated, as by a crash mid-write
     with pytest.warns(UserWarning, match="unreadable"):
-        result = train_model(mlp(), training(epochs=4), out_dir=str(tmp_path), quiet=True, resume=True,
-                             spec_hash="s")
+        result = train_model(mlp(), training(epochs=4), out_dir=str(tmp_path), quiet=True, resume=True, spec_hash="s")
     assert result.epochs == 4 and result.steps == 2 * 45  # epochs 3 and 4 run again
     index = tmp_path / "checkpoints" / f"ckpt-{max(checkpoint_steps(tmp_path / 'checkpoints'))}.index"
     index.write_bytes(b"garbage")

@@ -42,8 +42,9 @@ def test_npz_source_with_keys_and_native_split(tmp_path):
     np.savez(tmp_path / "a.npz", feats=rng.random((20, 3)), labels=np.arange(20) % 2)
     (x, y), test = load_source({"source": "npz", "path": "a.npz", "x": "feats", "y": "labels"}, tmp_path)
     assert x.shape == (20, 3) and test is None
-    np.savez(tmp_path / "b.npz", x_train=np.zeros((8, 2)), y_train=np.zeros(8), x_test=np.ones((4, 2)),
-             y_test=np.ones(4))
+    np.savez(
+        tmp_path / "b.npz", x_train=np.zeros((8, 2)), y_train=np.zeros(8), x_test=np.ones((4, 2)), y_test=np.ones(4)
+    )
     splits = split_data({"source": "npz", "path": str(tmp_path / "b.npz")}, training())
     assert len(splits.train[0]) == 8 and len(splits.test[0]) == 4  # the file's own test split
     with pytest.raises(DataError, match="no array named 'nope'"):
@@ -73,9 +74,13 @@ def test_keras_dataset_offline_error_is_immediate(tmp_path, monkeypatch):
 def test_keras_dataset_from_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     (tmp_path / "datasets").mkdir()
-    np.savez(tmp_path / "datasets" / "mnist.npz", x_train=np.full((6, 28, 28), 255, np.uint8),
-             y_train=np.arange(6, dtype=np.uint8), x_test=np.zeros((2, 28, 28), np.uint8),
-             y_test=np.zeros(2, np.uint8))
+    np.savez(
+        tmp_path / "datasets" / "mnist.npz",
+        x_train=np.full((6, 28, 28), 255, np.uint8),
+        y_train=np.arange(6, dtype=np.uint8),
+        x_test=np.zeros((2, 28, 28), np.uint8),
+        y_test=np.zeros(2, np.uint8),
+    )
     splits = split_data({"source": "mnist"}, training())
     assert splits.train[0].shape == (6, 28, 28) and splits.train[0].max() == 1.0  # 1/255 by default
     assert len(splits.test[0]) == 2
@@ -83,8 +88,10 @@ def test_keras_dataset_from_cache(tmp_path, monkeypatch):
 
 def test_validation_data_source_and_mapping():
     x = np.zeros((10, 8, 8), np.float32)
-    splits = split_data({"train": (x, np.zeros(10)), "test": (x[:3], np.zeros(3))},
-                        training(validation_data={"source": "digits", "limit": 50}))
+    splits = split_data(
+        {"train": (x, np.zeros(10)), "test": (x[:3], np.zeros(3))},
+        training(validation_data={"source": "digits", "limit": 50}),
+    )
     assert len(splits.validation[0]) == 50 and len(splits.test[0]) == 3
     with pytest.raises(DataError, match="unknown data source"):
         split_data({"source": "imagenet"}, training())
@@ -120,8 +127,11 @@ def test_cifar100_from_cache_with_label_mode(tmp_path, monkeypatch):
     folder = tmp_path / "datasets" / "cifar-100-python-target" / "cifar-100-python"
     folder.mkdir(parents=True)
     for name, n in (("train", 5), ("test", 3)):
-        batch = {b"data": np.arange(n * 3072, dtype=np.uint32).astype(np.uint8).reshape(n, 3072),
-                 b"fine_labels": list(range(n)), b"coarse_labels": [7] * n}
+        batch = {
+            b"data": np.arange(n * 3072, dtype=np.uint32).astype(np.uint8).reshape(n, 3072),
+            b"fine_labels": list(range(n)),
+            b"coarse_labels": [7] * n,
+        }
         (folder / name).write_bytes(pickle.dumps(batch))
     (x, y), (xt, yt) = load_source({"source": "cifar100", "label_mode": "coarse"})
     assert x.shape == (5, 32, 32, 3) and x[0, 0, 1, 0] == 1 and x[0, 0, 0, 1] == 1024 % 256  # channels last

@@ -71,8 +71,9 @@ class OptimizerKind(Callback):
 def test_mixed_precision(precision):
     seen = OptimizerKind()
     try:
-        result = train_model(None, training(epochs=2, precision=precision), model_fn=lambda: mlp(units=32),
-                             quiet=True, callbacks=[seen])
+        result = train_model(
+            None, training(epochs=2, precision=precision), model_fn=lambda: mlp(units=32), quiet=True, callbacks=[seen]
+        )
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
         pytest.skip(f"{precision} kernels unavailable on this CPU: {e}")
     assert result.model.dtype_policy.name == precision

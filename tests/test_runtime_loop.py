@@ -21,8 +21,14 @@ SGD0 = {"class_name": "SGD", "config": {"learning_rate": 0.0}}  # no update: los
 
 def test_trains_digits_and_writes_outputs(tmp_path):
     model = mlp()
-    result = train_model(model, training(epochs=3, validation_split=0.1), out_dir=str(tmp_path), quiet=True,
-                         source_text="# generated\n", spec_hash="abc")
+    result = train_model(
+        model,
+        training(epochs=3, validation_split=0.1),
+        out_dir=str(tmp_path),
+        quiet=True,
+        source_text="# generated\n",
+        spec_hash="abc",
+    )
     assert result.model is model and result.epochs == 3
     assert result.test["accuracy"] > 0.85 and result.history["loss"][2] < result.history["loss"][0]
     assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
@@ -54,8 +60,9 @@ def test_steps_per_call_does_not_change_the_result():
     x, y = digits(300)
     weights = []
     for k in (1, 7, 25):
-        result = train_model(mlp(seed=4), training(epochs=2, steps_per_call=k, seed=4, deterministic=True), (x, y),
-                             quiet=True)
+        result = train_model(
+            mlp(seed=4), training(epochs=2, steps_per_call=k, seed=4, deterministic=True), (x, y), quiet=True
+        )
         weights.append(result.model.get_weights())
     for other in weights[1:]:
         for a, b in zip(weights[0], other):
@@ -65,17 +72,26 @@ def test_steps_per_call_does_not_change_the_result():
 def test_regularisation_losses_are_included():
     x, y = digits(64)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
-                              keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(0.1)),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(0.1)),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     result = train_model(model, training(epochs=1, optimizer=SGD0), (x, y), quiet=True)
     data_loss = float(keras.losses.SparseCategoricalCrossentropy()(y, model(x)))
     penalty = float(sum(model.losses))
     assert penalty > 0.1
     assert math.isclose(result.history["loss"][0], data_loss + penalty, rel_tol=1e-5)
     before = model.get_weights()
-    train_model(model, training(epochs=1, optimizer={"class_name": "SGD", "config": {"learning_rate": 0.5}}),
-                (np.zeros_like(x), np.zeros_like(y)), quiet=True)
+    train_model(
+        model,
+        training(epochs=1, optimizer={"class_name": "SGD", "config": {"learning_rate": 0.5}}),
+        (np.zeros_like(x), np.zeros_like(y)),
+        quiet=True,
+    )
     assert np.abs(model.get_weights()[0]).sum() < np.abs(before[0]).sum()  # the penalty shrinks the kernel
 
 
@@ -91,18 +107,27 @@ def two_output_model():
 def test_multi_output_losses_weights_and_metrics():
     x, y = digits(400)
     labels = {"digit": y, "big": (y >= 5).astype("float32")}
-    opts = training(epochs=3, outputs=["digit", "big"],
-                    loss={"digit": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
-                          "big": {"class_name": "BinaryCrossentropy", "config": {}}},
-                    loss_weights={"digit": 1.0, "big": 0.5})
+    opts = training(
+        epochs=3,
+        outputs=["digit", "big"],
+        loss={
+            "digit": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
+            "big": {"class_name": "BinaryCrossentropy", "config": {}},
+        },
+        loss_weights={"digit": 1.0, "big": 0.5},
+    )
     result = train_model(two_output_model(), opts, {"train": (x, labels)}, quiet=True)
     h = result.history
     assert {"digit_loss", "big_loss", "digit_accuracy", "big_accuracy"} <= set(h)
     for epoch in range(3):
         assert math.isclose(h["loss"][epoch], h["digit_loss"][epoch] + 0.5 * h["big_loss"][epoch], rel_tol=1e-5)
     assert h["big_loss"][-1] < h["big_loss"][0] and h["digit_accuracy"][-1] > 0.6
-    only = train_model(two_output_model(), dict(opts, epochs=1, metrics={"big": [{"class_name": "AUC", "config": {}}]}),
-                       {"train": (x, [labels["digit"], labels["big"]])}, quiet=True)
+    only = train_model(
+        two_output_model(),
+        dict(opts, epochs=1, metrics={"big": [{"class_name": "AUC", "config": {}}]}),
+        {"train": (x, [labels["digit"], labels["big"]])},
+        quiet=True,
+    )
     assert "big_auc" in only.history and "digit_accuracy" not in only.history
 
 
@@ -121,10 +146,15 @@ def test_subclassed_model_with_logits_and_inputs_key():
     keras.utils.set_random_seed(0)
     model = Subclassed()
     model(np.zeros((1, 64), "float32"))
-    opts = training(epochs=3, inputs=[{"name": "x", "shape": [64], "dtype": "float32"}],
-                    loss={"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}},
-                    metrics=[{"class_name": "acc", "config": {}}, {"class_name": "SparseTopKCategoricalAccuracy",
-                                                                   "config": {"k": 3}}])
+    opts = training(
+        epochs=3,
+        inputs=[{"name": "x", "shape": [64], "dtype": "float32"}],
+        loss={"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}},
+        metrics=[
+            {"class_name": "acc", "config": {}},
+            {"class_name": "SparseTopKCategoricalAccuracy", "config": {"k": 3}},
+        ],
+    )
     result = train_model(model, opts, quiet=True)  # digits 8x8 reshaped to the declared 64
     assert result.test["acc"] > 0.8 and result.test["sparse_top_k_categorical_accuracy"] > result.test["acc"]
 
@@ -142,9 +172,18 @@ def test_two_input_model_and_categorical_one_hot():
 
 
 def test_schedule_learning_rate_is_logged():
-    opts = training(epochs=3, optimizer={"class_name": "Adam", "config": {"learning_rate": {
-        "class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.01, "decay_steps": 10,
-                                                     "decay_rate": 0.5}}}})
+    opts = training(
+        epochs=3,
+        optimizer={
+            "class_name": "Adam",
+            "config": {
+                "learning_rate": {
+                    "class_name": "ExponentialDecay",
+                    "config": {"initial_learning_rate": 0.01, "decay_steps": 10, "decay_rate": 0.5},
+                }
+            },
+        },
+    )
     lrs = train_model(mlp(), opts, digits(320), quiet=True).history["lr"]
     assert lrs[0] == pytest.approx(0.005) and lrs[1] == pytest.approx(0.0025)  # 10 steps per epoch
 
@@ -160,8 +199,9 @@ class Poison(Callback):
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path):
     model = mlp()
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 2, step 1\b"):
-        train_model(model, training(epochs=3, steps_per_call=5), out_dir=str(tmp_path), quiet=True,
-                    callbacks=[Poison()])
+        train_model(
+            model, training(epochs=3, steps_per_call=5), out_dir=str(tmp_path), quiet=True, callbacks=[Poison()]
+        )
     assert not (tmp_path / "model.keras").exists()
     reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints"))
     epoch = [k for k in reader.get_variable_to_shape_map() if k.startswith("epoch/")][0]
@@ -187,8 +227,12 @@ def test_fused_adam_matches_keras_adam():
     rng = np.random.default_rng(0)
     start = [rng.normal(size=(20, 7)).astype("float32"), rng.normal(size=(7,)).astype("float32")]
     results = []
-    for fused, cls in ((False, keras.optimizers.Adam), (True, keras.optimizers.Adam),
-                       (False, keras.optimizers.AdamW), (True, keras.optimizers.AdamW)):
+    for fused, cls in (
+        (False, keras.optimizers.Adam),
+        (True, keras.optimizers.Adam),
+        (False, keras.optimizers.AdamW),
+        (True, keras.optimizers.AdamW),
+    ):
         variables = [keras.Variable(w) for w in start]
         optimizer = cls(learning_rate=0.01)
         optimizer.build(variables)

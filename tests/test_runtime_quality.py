@@ -17,8 +17,15 @@ L = keras.layers
 
 
 def digits_mlp():
-    return keras.Sequential([keras.Input((8, 8)), L.Flatten(), L.Dense(128, activation="relu"), L.Dropout(0.1),
-                             L.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8)),
+            L.Flatten(),
+            L.Dense(128, activation="relu"),
+            L.Dropout(0.1),
+            L.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def test_the_example_specs_train_in_every_style():

@@ -1,6 +1,6 @@
 """Helpers shared by the runtime tests (no tests here), and the child processes they start.
 
-    python -m tests.test_runtime_support <role> <json args>     # run from the repository root
+python -m tests.test_runtime_support <role> <json args>     # run from the repository root
 """
 
 import json
@@ -57,8 +57,12 @@ def digits(n=None):
 
 
 def env(**extra):
-    e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-             TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    e = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+    )
     e.pop("TF_CONFIG", None)
     e.update(extra)
     return e
@@ -66,9 +70,14 @@ def env(**extra):
 
 def child(role, args, **extra_env):
     """Start `python -m tests.test_runtime_support role args` (a Popen)."""
-    return subprocess.Popen([sys.executable, "-m", "tests.test_runtime_support", role, json.dumps(args)],
-                            cwd=ROOT, env=env(**extra_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.test_runtime_support", role, json.dumps(args)],
+        cwd=ROOT,
+        env=env(**extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finish(proc, timeout):
@@ -99,6 +108,7 @@ def kill_when(proc, condition, timeout):
 
 # ------------------------------------------------------------------ child roles
 
+
 def role_resume(args):
     """Train the digits MLP deterministically, checkpointing every few steps; save final weights."""
     import numpy as np
@@ -108,9 +118,16 @@ def role_resume(args):
     x, y = digits()
     x, y = np.concatenate([x] * args["repeat"]), np.concatenate([y] * args["repeat"])
     opts = training(epochs=args["epochs"], steps_per_call=args["steps_per_call"], deterministic=True, seed=3)
-    result = train_model(None, opts, (x, y), model_fn=lambda: mlp(units=32, seed=3), out_dir=args["out_dir"],
-                         resume=args["resume"], spec_hash="h1",
-                         checkpoint_every_steps=args["every"])
+    result = train_model(
+        None,
+        opts,
+        (x, y),
+        model_fn=lambda: mlp(units=32, seed=3),
+        out_dir=args["out_dir"],
+        resume=args["resume"],
+        spec_hash="h1",
+        checkpoint_every_steps=args["every"],
+    )
     np.savez(os.path.join(args["out_dir"], "final.npz"), *result.model.get_weights())
     print(json.dumps(result.history))
 
@@ -127,8 +144,13 @@ def role_mirrored(args):
     x, y = digits(args["n"])
     weights, histories = {}, {}
     for mode in ("mirrored", None):
-        opts = training(epochs=args["epochs"], distribute=mode, seed=1, validation_split=0.2,
-                        optimizer={"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9}})
+        opts = training(
+            epochs=args["epochs"],
+            distribute=mode,
+            seed=1,
+            validation_split=0.2,
+            optimizer={"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9}},
+        )
         result = train_model(None, opts, (x, y), model_fn=lambda: mlp(dropout=0, seed=1), quiet=True)
         weights[mode] = result.model.get_weights()
         histories[str(mode)] = result.history
@@ -145,8 +167,9 @@ def role_multi_worker(args):
 
     x, y = digits(args["n"])
     opts = training(epochs=args["epochs"], distribute="multi_worker", seed=2)
-    result = train_model(None, opts, (x, y), model_fn=lambda: mlp(dropout=0, seed=2), quiet=True,
-                         out_dir=args["out_dir"])
+    result = train_model(
+        None, opts, (x, y), model_fn=lambda: mlp(dropout=0, seed=2), quiet=True, out_dir=args["out_dir"]
+    )
     np.savez(args["weights"], *result.model.get_weights())
     replicas = get_strategy("multi_worker").num_replicas_in_sync
     print("RESULT " + json.dumps({"history": result.history, "replicas": replicas}))
@@ -154,4 +177,5 @@ def role_multi_worker(args):
 
 if __name__ == "__main__":
     {"resume": role_resume, "mirrored": role_mirrored, "multi_worker": role_multi_worker}[sys.argv[1]](
-        json.loads(sys.argv[2]))
+        json.loads(sys.argv[2])
+    )

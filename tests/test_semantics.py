@@ -1,13 +1,13 @@
 """The checks a spec must pass, one by one, each with its code and its position.
 
-    E1xx  syntax             E105 duplicate argument, E106 bad escape, E107 argument order
-    E2xx  schema             E201 unknown setting, E202 wrong type/value, E203 out of range
-    E3xx  names and graph    E301 undefined, E302 duplicate, E303 cycle, E304 unused,
-                             E305 no output, E306 unnamed result, E307 bad name, E308 missing part
-    E4xx  layers/arguments   E401 unknown layer, E402 unknown argument, E403 missing argument,
-                             E404 wrong type, E405 out of range, E406 too many positional, E407 arity
-    E5xx  static shapes      E501 shape error, E502 shared layer on another shape
-    E6xx  training           E601 unknown optimizer/loss/metric/..., E602 losses vs outputs
+E1xx  syntax             E105 duplicate argument, E106 bad escape, E107 argument order
+E2xx  schema             E201 unknown setting, E202 wrong type/value, E203 out of range
+E3xx  names and graph    E301 undefined, E302 duplicate, E303 cycle, E304 unused,
+                         E305 no output, E306 unnamed result, E307 bad name, E308 missing part
+E4xx  layers/arguments   E401 unknown layer, E402 unknown argument, E403 missing argument,
+                         E404 wrong type, E405 out of range, E406 too many positional, E407 arity
+E5xx  static shapes      E501 shape error, E502 shared layer on another shape
+E6xx  training           E601 unknown optimizer/loss/metric/..., E602 losses vs outputs
 """
 
 from __future__ import annotations
@@ -80,15 +80,16 @@ def test_an_output_must_name_a_tensor_not_a_layer():
 
 
 def test_a_bare_name_in_an_argument_must_be_a_block_parameter():
-    text = model('    x -> Dense(3, activation=relu) -> y\n    output y')
+    text = model("    x -> Dense(3, activation=relu) -> y\n    output y")
     d = only(text)
     assert (d.code, (d.line, d.column)) == ("E301", at(text, "relu"))
     assert d.hint == 'strings are quoted: "relu"'
 
 
 def test_a_misspelt_block_parameter_inside_the_block():
-    d = only("block B(units) { input x x -> Dense(unit) -> y output y }\n"
-             "model M { input x: [4] x -> B(3) -> y output y }")
+    d = only(
+        "block B(units) { input x x -> Dense(unit) -> y output y }\nmodel M { input x: [4] x -> B(3) -> y output y }"
+    )
     assert (d.code, d.hint) == ("E301", "did you mean 'units'?")
 
 
@@ -96,8 +97,11 @@ def test_a_misspelt_block_parameter_inside_the_block():
 def test_a_bare_name_in_a_block_parameter_default(params, name):
     text = f"block B({params}) {{ input x x -> Dense(3) -> y output y }}\nmodel M {{ input x: [4] x -> B(1) -> y output y }}"
     d = only(text)
-    assert (d.code, d.message, (d.line, d.column)) == ("E301", f"{name!r} is not defined", at(text, name, 1 if
-                                                        params.startswith("a,") else 0))
+    assert (d.code, d.message, (d.line, d.column)) == (
+        "E301",
+        f"{name!r} is not defined",
+        at(text, name, 1 if params.startswith("a,") else 0),
+    )
 
 
 def test_a_step_naming_no_layer():
@@ -108,12 +112,15 @@ def test_a_step_naming_no_layer():
 # -- E302 duplicates ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body,needle,nth", [
-    ("    x -> Dense(3) -> y\n    y -> Dense(3) -> z\n    x -> Dense(2) -> z\n    output z", "z", 1),
-    ("    input x: [4]\n    x -> Dense(3) -> y\n    output y", "x: [4]", 1),
-    ("    layer y = Dense(3)\n    x -> Dense(3) -> y\n    output y", "y\n", 0),
-    ("    x -> Dense(3) -> y\n    output y, y", "y", 2),
-])
+@pytest.mark.parametrize(
+    "body,needle,nth",
+    [
+        ("    x -> Dense(3) -> y\n    y -> Dense(3) -> z\n    x -> Dense(2) -> z\n    output z", "z", 1),
+        ("    input x: [4]\n    x -> Dense(3) -> y\n    output y", "x: [4]", 1),
+        ("    layer y = Dense(3)\n    x -> Dense(3) -> y\n    output y", "y\n", 0),
+        ("    x -> Dense(3) -> y\n    output y, y", "y", 2),
+    ],
+)
 def test_a_name_defined_twice(body, needle, nth):
     text = model(body)
     found = diagnostics(text)
@@ -123,43 +130,78 @@ def test_a_name_defined_twice(body, needle, nth):
 
 
 def test_the_hint_for_a_duplicate_points_at_the_first_definition():
-    d = next(d for d in diagnostics(model("    x -> Dense(3) -> y\n    x -> Dense(2) -> y\n    output y"))
-             if d.code == "E302")
+    d = next(
+        d
+        for d in diagnostics(model("    x -> Dense(3) -> y\n    x -> Dense(2) -> y\n    output y"))
+        if d.code == "E302"
+    )
     assert d.message == "'y' is defined twice" and d.hint == "the first definition (tensor) is at line 3"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("block B() { input x x -> Dense(1) -> y output y }\nblock B() { input x x -> Dense(2) -> y output y }\n"
-     "model M { input x: [4] x -> B() -> y output y }", "block 'B' is defined twice"),
-    ("block Dense(n) { input x x -> Dropout(0.1) -> y output y }\n"
-     "model M { input x: [4] x -> Flatten() -> y output y }", "block 'Dense' has the name of a Keras layer"),
-    ("block B(n, n) { input x x -> Dense(n) -> y output y }\nmodel M { input x: [4] x -> B(1, 2) -> y output y }",
-     "parameter 'n' is listed twice"),
-    ("block B(x) { input x x -> Dense(2) -> y output y }\nmodel M { input x: [4] x -> B(1) -> y output y }",
-     "'x' is already a parameter of this block"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\nmodel N { input x: [4] x -> Dense(1) -> y output y }",
-     "a spec holds one model; this is a second one"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = mse }\ntrain { epochs = 1 }",
-     "a spec holds one train section; this is a second one"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = mse epochs = 1 epochs = 2 }",
-     "epochs is set twice"),
-    ("model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = mse batch = 1 batch_size = 2 }",
-     "give either batch or batch_size, not both"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "block B() { input x x -> Dense(1) -> y output y }\nblock B() { input x x -> Dense(2) -> y output y }\n"
+            "model M { input x: [4] x -> B() -> y output y }",
+            "block 'B' is defined twice",
+        ),
+        (
+            "block Dense(n) { input x x -> Dropout(0.1) -> y output y }\n"
+            "model M { input x: [4] x -> Flatten() -> y output y }",
+            "block 'Dense' has the name of a Keras layer",
+        ),
+        (
+            "block B(n, n) { input x x -> Dense(n) -> y output y }\nmodel M { input x: [4] x -> B(1, 2) -> y output y }",
+            "parameter 'n' is listed twice",
+        ),
+        (
+            "block B(x) { input x x -> Dense(2) -> y output y }\nmodel M { input x: [4] x -> B(1) -> y output y }",
+            "'x' is already a parameter of this block",
+        ),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\nmodel N { input x: [4] x -> Dense(1) -> y output y }",
+            "a spec holds one model; this is a second one",
+        ),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = mse }\ntrain { epochs = 1 }",
+            "a spec holds one train section; this is a second one",
+        ),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = mse epochs = 1 epochs = 2 }",
+            "epochs is set twice",
+        ),
+        (
+            "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = mse batch = 1 batch_size = 2 }",
+            "give either batch or batch_size, not both",
+        ),
+    ],
+)
 def test_other_duplicates(text, message):
     assert ("E302", message) in [(d.code, d.message) for d in diagnostics(text)]
 
 
-@pytest.mark.parametrize("text,message,hint", [
-    ('model M { input x: [4] x -> Dense(3, name="a") -> Dense(3, name="a") -> y output y }',
-     "layer name 'a' is used twice in the model", "Keras needs unique layer names; the layer named 'a' is at line 1"),
-    ('model M { input x: [4] x -> Dense(3, name="x") -> y output y }',
-     "layer name 'x' is used twice in the model", "Keras needs unique layer names; the input named 'x' is at line 1"),
-    ('block B() { input x x -> Dense(4, name="head") -> y output y }\n'
-     "model M { input x: [4] x -> B() -> B() -> y output y }",
-     "layer name 'head' is used twice in the model (in block B used at line 2)",
-     "Keras needs unique layer names; the layer named 'head' is at line 1"),
-])
+@pytest.mark.parametrize(
+    "text,message,hint",
+    [
+        (
+            'model M { input x: [4] x -> Dense(3, name="a") -> Dense(3, name="a") -> y output y }',
+            "layer name 'a' is used twice in the model",
+            "Keras needs unique layer names; the layer named 'a' is at line 1",
+        ),
+        (
+            'model M { input x: [4] x -> Dense(3, name="x") -> y output y }',
+            "layer name 'x' is used twice in the model",
+            "Keras needs unique layer names; the input named 'x' is at line 1",
+        ),
+        (
+            'block B() { input x x -> Dense(4, name="head") -> y output y }\n'
+            "model M { input x: [4] x -> B() -> B() -> y output y }",
+            "layer name 'head' is used twice in the model (in block B used at line 2)",
+            "Keras needs unique layer names; the layer named 'head' is at line 1",
+        ),
+    ],
+)
 def test_a_keras_layer_name_given_twice(text, message, hint):
     """Keras refuses a model whose layers share a name; say so before it is built."""
     d = only(text)
@@ -184,9 +226,11 @@ def test_tensors_that_depend_on_each_other():
 
 
 def test_blocks_that_use_each_other():
-    text = ("block A(n) { input x x -> C(n) -> y output y }\n"
-            "block C(n) { input x x -> A(n) -> y output y }\n"
-            "model M { input x: [4] x -> A(3) -> y output y }")
+    text = (
+        "block A(n) { input x x -> C(n) -> y output y }\n"
+        "block C(n) { input x x -> A(n) -> y output y }\n"
+        "model M { input x: [4] x -> A(3) -> y output y }"
+    )
     d = next(d for d in diagnostics(text) if d.code == "E303")
     assert d.message == "blocks use each other in a cycle: A -> C -> A"
 
@@ -208,7 +252,9 @@ def test_an_unused_input():
 def test_an_unused_tensor_and_an_unused_layer():
     text = model("    layer spare = Dense(2)\n    x -> Dense(3) -> y\n    x -> Dense(2) -> dangling\n    output y")
     assert [(d.code, d.message) for d in diagnostics(text)] == [
-        ("E304", "layer 'spare' is never used"), ("E304", "tensor 'dangling' is never used")]
+        ("E304", "layer 'spare' is never used"),
+        ("E304", "tensor 'dangling' is never used"),
+    ]
 
 
 def test_unused_names_are_not_reported_while_worse_errors_stand():
@@ -225,8 +271,10 @@ def test_a_model_without_output():
 
 
 def test_a_block_returns_one_tensor():
-    text = ("block B() { input x x -> Dense(2) -> y x -> Dense(3) -> z output y, z }\n"
-            "model M { input x: [4] x -> B() -> y output y }")
+    text = (
+        "block B() { input x x -> Dense(2) -> y x -> Dense(3) -> z output y, z }\n"
+        "model M { input x: [4] x -> B() -> y output y }"
+    )
     assert ("E305", "block 'B' has more than one output") in [(d.code, d.message) for d in diagnostics(text)]
 
 
@@ -236,14 +284,19 @@ def test_a_chain_must_name_its_result():
     assert d.code == "E306" and d.hint == "end it with `-> name`, e.g. `x -> Dense(10) -> y`"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("block B() { input x x -> Dense(1) -> y output y }", "the spec has no model"),
-    ("model M { input x x -> Dense(1) -> y output y }", "model input 'x' needs a shape"),
-    ("block B() { input x: [4] x -> Dense(1) -> y output y }\nmodel M { input x: [4] x -> B() -> y output y }",
-     "block inputs take their shape from the caller"),
-    ("block B() { output y }\nmodel M { input x: [4] x -> B() -> y output y }", "block 'B' has no input"),
-    ("model M { }", "model 'M' is empty"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("block B() { input x x -> Dense(1) -> y output y }", "the spec has no model"),
+        ("model M { input x x -> Dense(1) -> y output y }", "model input 'x' needs a shape"),
+        (
+            "block B() { input x: [4] x -> Dense(1) -> y output y }\nmodel M { input x: [4] x -> B() -> y output y }",
+            "block inputs take their shape from the caller",
+        ),
+        ("block B() { output y }\nmodel M { input x: [4] x -> B() -> y output y }", "block 'B' has no input"),
+        ("model M { }", "model 'M' is empty"),
+    ],
+)
 def test_missing_parts(text, message):
     assert ("E308", message) in [(d.code, d.message) for d in diagnostics(text)]
 
@@ -251,8 +304,24 @@ def test_missing_parts(text, message):
 # -- E307 names that would break the generated Python -------------------------------------------------
 
 
-KEYWORDS = ["class", "def", "lambda", "import", "return", "for", "if", "None", "True", "False", "async", "await",
-            "yield", "pass", "global", "with"]
+KEYWORDS = [
+    "class",
+    "def",
+    "lambda",
+    "import",
+    "return",
+    "for",
+    "if",
+    "None",
+    "True",
+    "False",
+    "async",
+    "await",
+    "yield",
+    "pass",
+    "global",
+    "with",
+]
 assert all(keyword.iskeyword(k) for k in KEYWORDS)
 
 POSITIONS = {
@@ -262,7 +331,7 @@ POSITIONS = {
     "model": "model {k} {{ input x: [4] x -> Dense(2) -> y output y }}",
     "block": "block {k}(n) {{ input x x -> Dense(n) -> y output y }}\nmodel M {{ input x: [4] x -> Dense(2) -> y output y }}",
     "parameter": "block B({k}) {{ input x x -> Dense(2) -> y output y }}\n"
-                 "model M {{ input x: [4] x -> B(1) -> y output y }}",
+    "model M {{ input x: [4] x -> B(1) -> y output y }}",
 }
 
 
@@ -285,8 +354,9 @@ def test_names_starting_with_two_underscores_are_reserved():
 
 
 def test_soft_keywords_and_builtins_are_fine_names():
-    spec = tfspec.loads("model M { input match: [4] match -> Dense(2) -> type  type -> Dense(1) -> print "
-                        "output print }")
+    spec = tfspec.loads(
+        "model M { input match: [4] match -> Dense(2) -> type  type -> Dense(1) -> print output print }"
+    )
     assert spec.model.outputs == ["print"]
 
 
@@ -297,7 +367,11 @@ def test_an_unknown_layer_with_a_suggestion():
     text = model("    x -> Dens(3) -> y\n    output y")
     d = only(text)
     assert (d.code, d.message, d.hint, (d.line, d.column)) == (
-        "E401", "unknown layer 'Dens'", "did you mean 'Dense'?", at(text, "Dens"))
+        "E401",
+        "unknown layer 'Dens'",
+        "did you mean 'Dense'?",
+        at(text, "Dens"),
+    )
 
 
 def test_layer_names_are_case_sensitive_but_the_suggestion_is_not():
@@ -312,12 +386,15 @@ def test_keras_aliases_are_accepted():
 
 def test_a_layer_kind_used_without_parentheses():
     d = only(model("    x -> Flatten -> y\n    output y", "[2, 2]"))
-    assert (d.code, d.message, d.hint) == ("E401", "Flatten is a layer kind; call it to make a layer",
-                                           "write Flatten()")
+    assert (d.code, d.message, d.hint) == (
+        "E401",
+        "Flatten is a layer kind; call it to make a layer",
+        "write Flatten()",
+    )
 
 
 def test_an_unknown_argument_with_a_suggestion():
-    text = model("    x -> Dense(3, activaton=\"relu\") -> y\n    output y")
+    text = model('    x -> Dense(3, activaton="relu") -> y\n    output y')
     d = only(text)
     assert (d.code, d.message, d.hint) == ("E402", "Dense has no argument 'activaton'", "did you mean 'activation'?")
     assert (d.line, d.column) == at(text, '"relu"')
@@ -333,29 +410,35 @@ def test_a_missing_required_argument():
     assert (d.code, d.message, d.hint) == ("E403", "Dense needs the argument 'units'", "e.g. Dense(units=...)")
 
 
-@pytest.mark.parametrize("call,message", [
-    ("Dense(2.5)", "Dense: units: expected an integer, got 2.5"),
-    ('Dense("8")', 'Dense: units: expected an integer, got "8"'),
-    ('Dense(3, use_bias="yes")', 'Dense: use_bias: expected True or False, got "yes"'),
-    ("Dense(True)", "Dense: units: expected an integer, got True"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        ("Dense(2.5)", "Dense: units: expected an integer, got 2.5"),
+        ('Dense("8")', 'Dense: units: expected an integer, got "8"'),
+        ('Dense(3, use_bias="yes")', 'Dense: use_bias: expected True or False, got "yes"'),
+        ("Dense(True)", "Dense: units: expected an integer, got True"),
+    ],
+)
 def test_argument_types(call, message):
     d = only(model(f"    x -> {call} -> y\n    output y"))
     assert (d.code, d.message) == ("E404", message)
 
 
-@pytest.mark.parametrize("call,message", [
-    ("Dense(0)", "Dense: units must be ≥ 1, got 0"),
-    ("Dense(-8)", "Dense: units must be ≥ 1, got -8"),
-    ("Dropout(1.0)", "Dropout: rate must be < 1, got 1.0"),
-    ("Dropout(1)", "Dropout: rate must be < 1, got 1"),
-    ("Dropout(-0.1)", "Dropout: rate must be ≥ 0, got -0.1"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        ("Dense(0)", "Dense: units must be ≥ 1, got 0"),
+        ("Dense(-8)", "Dense: units must be ≥ 1, got -8"),
+        ("Dropout(1.0)", "Dropout: rate must be < 1, got 1.0"),
+        ("Dropout(1)", "Dropout: rate must be < 1, got 1"),
+        ("Dropout(-0.1)", "Dropout: rate must be ≥ 0, got -0.1"),
+    ],
+)
 def test_argument_ranges(call, message):
     text = model(f"    x -> {call} -> y\n    output y")
     d = only(text)
     assert (d.code, d.message) == ("E405", message)
-    assert (d.line, d.column) == at(text, call[call.index("(") + 1:-1])
+    assert (d.line, d.column) == at(text, call[call.index("(") + 1 : -1])
 
 
 @pytest.mark.parametrize("call", ["Dropout(0)", "Dropout(0.0)", "Dropout(0.999)", "Dense(1)"])
@@ -372,8 +455,11 @@ def test_too_many_positional_arguments():
 def test_a_positional_argument_after_keyword_arguments():
     text = model('    x -> Dense(units=3, "relu") -> y\n    output y')
     d = only(text)
-    assert (d.code, d.message, d.hint) == ("E107", "positional argument after keyword arguments",
-                                           "put positional arguments first")
+    assert (d.code, d.message, d.hint) == (
+        "E107",
+        "positional argument after keyword arguments",
+        "put positional arguments first",
+    )
     assert (d.line, d.column) == at(text, '"relu"')
 
 
@@ -381,12 +467,14 @@ def test_a_keyword_argument_given_twice():
     text = model('    x -> Dense(3, activation="relu", activation="tanh") -> y\n    output y')
     d = only(text)
     assert (d.code, d.message, (d.line, d.column)) == (
-        "E105", "argument activation is given twice", at(text, "activation", 1))
+        "E105",
+        "argument activation is given twice",
+        at(text, "activation", 1),
+    )
 
 
 def test_a_dict_key_given_twice():
-    text = ("model M { input x: [4] x -> Dense(1) -> y output y }\n"
-            "train { loss = { y: mse, y: mae } }")
+    text = "model M { input x: [4] x -> Dense(1) -> y output y }\ntrain { loss = { y: mse, y: mae } }"
     assert "E105" in codes(text)
 
 
@@ -403,20 +491,26 @@ def test_an_invalid_escape_is_a_diagnostic_not_a_python_warning(recwarn):
 
 
 def test_a_block_parameter_without_default_after_one_with_a_default():
-    text = "block B(a=1, b) { input x x -> Dense(b) -> y output y }\nmodel M { input x: [4] x -> B(1, 2) -> y output y }"
+    text = (
+        "block B(a=1, b) { input x x -> Dense(b) -> y output y }\nmodel M { input x: [4] x -> B(1, 2) -> y output y }"
+    )
     assert "E107" in codes(text)
 
 
 def test_block_arguments_are_checked_like_layer_arguments():
-    text = ("block B(n) { input x x -> Dense(n) -> y output y }\n"
-            "model M { input x: [4]\n x -> B() -> a\n a -> B(3, m=2) -> b\n b -> B(1, 2) -> c\n output c }")
+    text = (
+        "block B(n) { input x x -> Dense(n) -> y output y }\n"
+        "model M { input x: [4]\n x -> B() -> a\n a -> B(3, m=2) -> b\n b -> B(1, 2) -> c\n output c }"
+    )
     assert [(d.code, d.line) for d in diagnostics(text)] == [("E403", 3), ("E402", 4), ("E406", 5)]
 
 
 def test_argument_errors_inside_a_block_name_the_use_that_caused_them():
-    text = ("block B(n, rate=0.5) {\n    input x\n    x -> Dense(n) -> Dropout(rate) -> y\n    output y\n}\n"
-            "model M {\n    input x: [4]\n    x -> B(0) -> a\n    a -> B(3, rate=1.5) -> b\n"
-            "    b -> B(\"x\") -> c\n    output c\n}\n")
+    text = (
+        "block B(n, rate=0.5) {\n    input x\n    x -> Dense(n) -> Dropout(rate) -> y\n    output y\n}\n"
+        "model M {\n    input x: [4]\n    x -> B(0) -> a\n    a -> B(3, rate=1.5) -> b\n"
+        '    b -> B("x") -> c\n    output c\n}\n'
+    )
     found = diagnostics(text)
     assert [(d.code, d.message) for d in found] == [
         ("E405", "Dense: units must be ≥ 1, got 0 (in block B used at line 8)"),
@@ -426,13 +520,16 @@ def test_argument_errors_inside_a_block_name_the_use_that_caused_them():
     assert all(d.line == 3 for d in found)
 
 
-@pytest.mark.parametrize("source,merge,count,message", [
-    ("[a]", "Add()", 1, "Add takes at least 2 inputs, got 1"),
-    ("a", "Concatenate()", 1, "Concatenate takes at least 2 inputs, got 1"),
-    ("[a, b, c]", "Subtract()", 3, "Subtract takes 2 inputs, got 3"),
-    ("[a, b, c]", "Dot(axes=1)", 3, "Dot takes 2 inputs, got 3"),
-    ("[a, b]", "Dense(2)", 2, "Dense takes 1 input, got 2"),
-])
+@pytest.mark.parametrize(
+    "source,merge,count,message",
+    [
+        ("[a]", "Add()", 1, "Add takes at least 2 inputs, got 1"),
+        ("a", "Concatenate()", 1, "Concatenate takes at least 2 inputs, got 1"),
+        ("[a, b, c]", "Subtract()", 3, "Subtract takes 2 inputs, got 3"),
+        ("[a, b, c]", "Dot(axes=1)", 3, "Dot takes 2 inputs, got 3"),
+        ("[a, b]", "Dense(2)", 2, "Dense takes 1 input, got 2"),
+    ],
+)
 def test_merge_arity(source, merge, count, message):
     text = f"model M {{ input a: [4] input b: [4] input c: [4] {source} -> {merge} -> y output y }}"
     found = [d for d in diagnostics(text) if d.code == "E407"]
@@ -440,8 +537,10 @@ def test_merge_arity(source, merge, count, message):
 
 
 def test_a_block_called_with_the_wrong_number_of_tensors():
-    text = ("block Two() { input a input b [a, b] -> Add() -> y output y }\n"
-            "model M { input x: [4] x -> Two() -> y output y }")
+    text = (
+        "block Two() { input a input b [a, b] -> Add() -> y output y }\n"
+        "model M { input x: [4] x -> Two() -> y output y }"
+    )
     assert [d.message for d in diagnostics(text) if d.code == "E407"] == ["Two takes 2 inputs, got 1"]
 
 
@@ -481,21 +580,27 @@ def test_a_reshape_must_keep_the_number_of_values():
 
 
 def test_a_shape_error_inside_a_block_names_the_use():
-    text = ("block C(f) {\n    input x\n    x -> Conv2D(f, 3) -> y\n    output y\n}\n"
-            "model M {\n    input a: [4]\n    a -> C(8) -> c\n    output c\n}")
+    text = (
+        "block C(f) {\n    input x\n    x -> Conv2D(f, 3) -> y\n    output y\n}\n"
+        "model M {\n    input a: [4]\n    a -> C(8) -> c\n    output c\n}"
+    )
     d = only(text)
     assert d.code == "E501" and d.line == 3 and d.message.endswith("(in block C used at line 8)")
 
 
 def test_several_independent_shape_errors_are_all_reported():
-    text = ("model M {\n input a: [4]\n input b: [5]\n input s: [None]\n"
-            " [a, b] -> Add() -> c\n s -> Dense(2) -> d\n a -> Conv1D(2, 3) -> e\n output c, d, e\n}")
+    text = (
+        "model M {\n input a: [4]\n input b: [5]\n input s: [None]\n"
+        " [a, b] -> Add() -> c\n s -> Dense(2) -> d\n a -> Conv1D(2, 3) -> e\n output c, d, e\n}"
+    )
     assert [(d.code, d.line) for d in diagnostics(text)] == [("E501", 5), ("E501", 6), ("E501", 7)]
 
 
 def test_a_shared_layer_must_see_the_same_shape_everywhere():
-    text = ("model M {\n    input a: [4]\n    input b: [8]\n    layer d = Dense(3)\n"
-            "    a -> d -> c\n    b -> d -> e\n    [c, e] -> Add() -> f\n    output f\n}")
+    text = (
+        "model M {\n    input a: [4]\n    input b: [8]\n    layer d = Dense(3)\n"
+        "    a -> d -> c\n    b -> d -> e\n    [c, e] -> Add() -> f\n    output f\n}"
+    )
     d = only(text)
     assert d.code == "E502" and (d.line, d.column) == at(text, "d -> e")
     assert d.hint == "a shared layer needs the same input shape everywhere it is applied"
@@ -523,20 +628,23 @@ def test_an_unknown_setting_without_a_close_match_lists_the_known_ones():
     assert d.code == "E201" and d.hint.startswith("known settings: optimizer, loss,")
 
 
-@pytest.mark.parametrize("setting,code,message", [
-    ("epochs = 0", "E203", "training setting 'epochs' must be ≥ 1, got 0"),
-    ("batch = -1", "E203", "training setting 'batch' must be ≥ 1, got -1"),
-    ("seed = -3", "E203", "training setting 'seed' must be ≥ 0, got -3"),
-    ("validation = 0", "E203", "training setting 'validation' must be > 0, got 0"),
-    ("validation = 1.0", "E203", "training setting 'validation' must be < 1, got 1.0"),
-    ("epochs = 2.5", "E202", "training setting 'epochs' has the wrong type of value"),
-    ('batch = "32"', "E202", "training setting 'batch' has the wrong type of value"),
-    ("jit_compile = 1", "E202", "training setting 'jit_compile' has the wrong type of value"),
-    ("loss_weights = [1, -1]", "E203", "training setting 'loss_weights' must be ≥ 0, got -1"),
-    ('distribute = "tpu"', "E202", "training setting 'distribute' has an unsupported value"),
-    ("precision = half", "E202", "training setting 'precision' has an unsupported value"),
-    ("steps_per_call = 0", "E203", "training setting 'steps_per_call' must be ≥ 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "setting,code,message",
+    [
+        ("epochs = 0", "E203", "training setting 'epochs' must be ≥ 1, got 0"),
+        ("batch = -1", "E203", "training setting 'batch' must be ≥ 1, got -1"),
+        ("seed = -3", "E203", "training setting 'seed' must be ≥ 0, got -3"),
+        ("validation = 0", "E203", "training setting 'validation' must be > 0, got 0"),
+        ("validation = 1.0", "E203", "training setting 'validation' must be < 1, got 1.0"),
+        ("epochs = 2.5", "E202", "training setting 'epochs' has the wrong type of value"),
+        ('batch = "32"', "E202", "training setting 'batch' has the wrong type of value"),
+        ("jit_compile = 1", "E202", "training setting 'jit_compile' has the wrong type of value"),
+        ("loss_weights = [1, -1]", "E203", "training setting 'loss_weights' must be ≥ 0, got -1"),
+        ('distribute = "tpu"', "E202", "training setting 'distribute' has an unsupported value"),
+        ("precision = half", "E202", "training setting 'precision' has an unsupported value"),
+        ("steps_per_call = 0", "E203", "training setting 'steps_per_call' must be ≥ 1, got 0"),
+    ],
+)
 def test_bad_training_values(setting, code, message):
     text = train("    loss = mse\n    " + setting)
     d = only(text)
@@ -546,14 +654,20 @@ def test_bad_training_values(setting, code, message):
     assert (d.line, d.column) == (line, column + setting.rindex(value))
 
 
-@pytest.mark.parametrize("setting,message,hint", [
-    ("optimizer = Adamm()", "unknown optimizer 'Adamm'", "did you mean 'Adam', 'AdamW' or 'Adamax'?"),
-    ("optimizer = Adam(learning_rate=ExponentialDecy(1e-3, 100, 0.9))", "unknown learning-rate schedule "
-     "'ExponentialDecy'", "did you mean 'ExponentialDecay' or 'PolynomialDecay'?"),
-    ("metrics = [acuracy]", "unknown metric 'acuracy'", "did you mean 'accuracy', 'Accuracy' or 'top_k_accuracy'?"),
-    ("callbacks = [EarlyStoping()]", "unknown callback 'EarlyStoping'", "did you mean 'EarlyStopping'?"),
-    ("data = mnistt", "unknown data source 'mnistt'", "did you mean 'mnist'?"),
-])
+@pytest.mark.parametrize(
+    "setting,message,hint",
+    [
+        ("optimizer = Adamm()", "unknown optimizer 'Adamm'", "did you mean 'Adam', 'AdamW' or 'Adamax'?"),
+        (
+            "optimizer = Adam(learning_rate=ExponentialDecy(1e-3, 100, 0.9))",
+            "unknown learning-rate schedule 'ExponentialDecy'",
+            "did you mean 'ExponentialDecay' or 'PolynomialDecay'?",
+        ),
+        ("metrics = [acuracy]", "unknown metric 'acuracy'", "did you mean 'accuracy', 'Accuracy' or 'top_k_accuracy'?"),
+        ("callbacks = [EarlyStoping()]", "unknown callback 'EarlyStoping'", "did you mean 'EarlyStopping'?"),
+        ("data = mnistt", "unknown data source 'mnistt'", "did you mean 'mnist'?"),
+    ],
+)
 def test_unknown_training_objects(setting, message, hint):
     d = only(train("    loss = mse\n    " + setting))
     assert (d.code, d.message, d.hint) == ("E601", message, hint)
@@ -564,19 +678,24 @@ def test_an_unknown_loss():
     assert (d.code, d.message) == ("E601", "unknown loss 'CrossEntropy'")
 
 
-@pytest.mark.parametrize("setting,message", [
-    ("optimizer = Adam(learning_rat=0.1)", "Adam has no argument 'learning_rat'"),
-    ("optimizer = Adam(learning_rate=ExponentialDecay(1e-3, 100, 0.9, decay=2))",
-     "ExponentialDecay has no argument 'decay'"),
-    ("callbacks = [EarlyStopping(patiense=2)]", "EarlyStopping has no argument 'patiense'"),
-])
+@pytest.mark.parametrize(
+    "setting,message",
+    [
+        ("optimizer = Adam(learning_rat=0.1)", "Adam has no argument 'learning_rat'"),
+        (
+            "optimizer = Adam(learning_rate=ExponentialDecay(1e-3, 100, 0.9, decay=2))",
+            "ExponentialDecay has no argument 'decay'",
+        ),
+        ("callbacks = [EarlyStopping(patiense=2)]", "EarlyStopping has no argument 'patiense'"),
+    ],
+)
 def test_unknown_arguments_of_training_objects(setting, message):
     d = only(train("    loss = mse\n    " + setting))
     assert (d.code, d.message) == ("E402", message)
 
 
 def test_a_data_source_missing_its_path():
-    d = only(train("    loss = mse\n    data = csv(label=\"y\")"))
+    d = only(train('    loss = mse\n    data = csv(label="y")'))
     assert (d.code, d.message) == ("E403", "data source csv needs 'path'")
 
 
@@ -627,8 +746,7 @@ def test_chains_are_laid_out_wave_by_wave_in_source_order(data):
     """Layer numbering (dense, dense_1, ...) follows this order, so it must not drift."""
     n = data.draw(st.integers(min_value=1, max_value=12))
     # chain k makes t{k} from the input and/or earlier tensors; then the chains are shuffled
-    sources = [data.draw(st.sets(st.integers(min_value=-1, max_value=k - 1), min_size=1, max_size=3))
-               for k in range(n)]
+    sources = [data.draw(st.sets(st.integers(min_value=-1, max_value=k - 1), min_size=1, max_size=3)) for k in range(n)]
     permutation = data.draw(st.permutations(range(n)))
     lines = []
     for k in permutation:

@@ -139,8 +139,13 @@ def perceptron():
     return keras.Model(pixels, probs)
 
 
-HAND_WRITTEN = {"mnist_mlp": mnist_mlp, "mnist_cnn": mnist_cnn, "cifar100_cnn": cifar100_cnn,
-                "shared_embedding": shared_embedding, "perceptron": perceptron}
+HAND_WRITTEN = {
+    "mnist_mlp": mnist_mlp,
+    "mnist_cnn": mnist_cnn,
+    "cifar100_cnn": cifar100_cnn,
+    "shared_embedding": shared_embedding,
+    "perceptron": perceptron,
+}
 
 
 @pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
@@ -152,7 +157,8 @@ def test_hand_written_keras_models_agree_with_the_summary(built, name):
     assert spec_output_shapes(spec) == output_shapes(model)
     # layer by layer, in order: the summary rows are the hand-written layers
     assert [(r.kind, r.shape, r.params) for r in s.rows] == [
-        (type(layer).__name__, shape_of(layer), layer.count_params()) for layer in model.layers]
+        (type(layer).__name__, shape_of(layer), layer.count_params()) for layer in model.layers
+    ]
 
 
 def test_the_known_totals_of_the_example_specs(built):
@@ -364,7 +370,7 @@ def test_a_block_row_adds_up_the_rows_nested_under_it(inline_built):
         if row.kind not in spec.blocks:
             continue
         children = []
-        for below in rows[i + 1:]:
+        for below in rows[i + 1 :]:
             if below.depth <= row.depth:
                 break
             if below.depth == row.depth + 1:
@@ -410,9 +416,34 @@ def random_specs(count: int, seed: int = 11, attempts: int = 4000):
     from tfspec.ir.catalog import REGISTRY
 
     rng = random.Random(seed)
-    values = ["0", "1", "2", "3", "-1", "0.5", "1.5", "None", "True", "False", '"same"', '"valid"', '"relu"',
-              "(2, 2)", "(1, 2, 3)", "[2]", "()", "(0,)", "(None, 4)", '"x"', "L2(0.1)", "LSTM(4)", "Dense(2)",
-              "(-1,)", "((1, 1), (1, 1))", "64"]
+    values = [
+        "0",
+        "1",
+        "2",
+        "3",
+        "-1",
+        "0.5",
+        "1.5",
+        "None",
+        "True",
+        "False",
+        '"same"',
+        '"valid"',
+        '"relu"',
+        "(2, 2)",
+        "(1, 2, 3)",
+        "[2]",
+        "()",
+        "(0,)",
+        "(None, 4)",
+        '"x"',
+        "L2(0.1)",
+        "LSTM(4)",
+        "Dense(2)",
+        "(-1,)",
+        "((1, 1), (1, 1))",
+        "64",
+    ]
     shapes = ["[8]", "[None]", "[6, 8]", "[None, 8]", "[8, 8, 3]", "[4, 4, 4, 2]", "int32[10]", "[1]"]
     kinds = sorted(REGISTRY)
     found = []

@@ -182,9 +182,11 @@ def test_lexing_a_spec_round_trips_without_errors(lex, path):
 def test_token_types(lex):
     from pygments.token import Comment, Keyword, Name, Number, Operator, String
 
-    text = ('# a comment\nblock B(n=1e-3) { input x x -> Dense(n) * 2 -> y output y }\n'
-            'model M { input x: float32[4] layer d = MaxPool2D(2) x -> B() -> Custom("s", \'t\', true) -> y }\n'
-            "train { loss = mse }")
+    text = (
+        "# a comment\nblock B(n=1e-3) { input x x -> Dense(n) * 2 -> y output y }\n"
+        "model M { input x: float32[4] layer d = MaxPool2D(2) x -> B() -> Custom(\"s\", 't', true) -> y }\n"
+        "train { loss = mse }"
+    )
     found = [(kind, value) for kind, value in lex(text) if not value.isspace()]
     assert found[0] == (Comment.Single, "# a comment")
     assert (Keyword.Declaration, "block") in found and (Name.Class, "B") in found
@@ -220,7 +222,8 @@ def test_pygments_finds_the_lexer():
     pygmentize = shutil.which("pygmentize", path=os.path.dirname(sys.executable)) or shutil.which("pygmentize")
     if pygmentize is None:
         pytest.skip("pygmentize is not on PATH")
-    out = subprocess.run([pygmentize, "-l", "tfspec", "-f", "html", SPECS[0]], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [pygmentize, "-l", "tfspec", "-f", "html", SPECS[0]], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert '<span class="k' in out.stdout and '<span class="c1"># ' in out.stdout

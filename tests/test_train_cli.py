@@ -21,15 +21,15 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def tfspec_cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "tfspec", *args], cwd=ROOT, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tfspec", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "digits"
-    result = tfspec_cli("train", spec_path("digits_mlp"), "--style", "subclassing", "--epochs", "3",
-                        "--out", str(out))
+    result = tfspec_cli("train", spec_path("digits_mlp"), "--style", "subclassing", "--epochs", "3", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -70,9 +70,24 @@ def test_spec_without_training_is_a_usage_error(tmp_path):
 
 def test_offline_dataset_is_a_clear_error(tmp_path):
     env = dict(ENV, KERAS_HOME=str(tmp_path / "empty-keras-home"))
-    result = subprocess.run([sys.executable, "-m", "tfspec", "train", spec_path("mnist_mlp"), "--epochs", "1",
-                             "--out", str(tmp_path / "run")], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfspec",
+            "train",
+            spec_path("mnist_mlp"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "mnist" in result.stderr and "Traceback" not in result.stderr
 
@@ -86,6 +101,5 @@ def test_train_api_with_arrays():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((256, 8, 8)).astype("float32")
     y = (x.reshape(256, -1).sum(axis=1) > 0).astype("int64")
-    history = tfspec.train(spec_path("digits_mlp"), style="functional", data=(x, y), epochs=2, batch_size=32,
-                           seed=1)
+    history = tfspec.train(spec_path("digits_mlp"), style="functional", data=(x, y), epochs=2, batch_size=32, seed=1)
     assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0] * 1.5

@@ -1,10 +1,10 @@
 """tfspec: declarative model specs for TensorFlow/Keras.
 
-    spec = tfspec.load("specs/mnist_cnn.tfs")        # parse + validate (no TensorFlow)
-    print(tfspec.summary(spec).render())             # static shapes and parameter counts
-    source = tfspec.generate(spec, "functional")     # Keras source (no TensorFlow)
-    model = tfspec.build(spec, "subclassing")        # a live keras.Model
-    history = tfspec.train(spec)                     # the shared GradientTape runtime
+spec = tfspec.load("specs/mnist_cnn.tfs")        # parse + validate (no TensorFlow)
+print(tfspec.summary(spec).render())             # static shapes and parameter counts
+source = tfspec.generate(spec, "functional")     # Keras source (no TensorFlow)
+model = tfspec.build(spec, "subclassing")        # a live keras.Model
+history = tfspec.train(spec)                     # the shared GradientTape runtime
 """
 
 from __future__ import annotations
@@ -45,5 +45,17 @@ def train(spec, *, style: str = "functional", model=None, data=None, **overrides
     return run(_spec(spec), style=style, model=model, data=data, **overrides)
 
 
-__all__ = ["Diagnostic", "Span", "Spec", "SpecError", "Summary", "build", "generate", "load", "loads", "summary",
-           "train", "__version__"]
+__all__ = [
+    "Diagnostic",
+    "Span",
+    "Spec",
+    "SpecError",
+    "Summary",
+    "build",
+    "generate",
+    "load",
+    "loads",
+    "summary",
+    "train",
+    "__version__",
+]

@@ -102,8 +102,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="print Keras source for a spec (sequential, functional or subclassing)")
     p.add_argument("file", metavar="SPEC")
-    p.add_argument("--style", default="functional", choices=["sequential", "functional", "subclassing", "all"],
-                   help="Keras style (default: functional); `all` writes every style the model allows into -o DIR")
+    p.add_argument(
+        "--style",
+        default="functional",
+        choices=["sequential", "functional", "subclassing", "all"],
+        help="Keras style (default: functional); `all` writes every style the model allows into -o DIR",
+    )
     p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of to stdout")
     p.set_defaults(run=cmd_build)
 
@@ -128,9 +132,14 @@ COMMAND_MODULES: tuple = (
 )
 # Which module provides a command, so that running one imports only its module.
 COMMANDS = {
-    "train": "tfspec.tools.train_cmd", "evaluate": "tfspec.tools.train_cmd", "graph": "tfspec.tools.graph",
-    "export": "tfspec.tools.export", "fmt": "tfspec.tools.fmt", "schema": "tfspec.tools.schema_cmd",
-    "import": "tfspec.tools.importer", "explain": "tfspec.codes",
+    "train": "tfspec.tools.train_cmd",
+    "evaluate": "tfspec.tools.train_cmd",
+    "graph": "tfspec.tools.graph",
+    "export": "tfspec.tools.export",
+    "fmt": "tfspec.tools.fmt",
+    "schema": "tfspec.tools.schema_cmd",
+    "import": "tfspec.tools.importer",
+    "explain": "tfspec.codes",
 }
 
 

@@ -34,213 +34,346 @@ INPUT = "input x: float32[4]"
 TRAIN_OK = "    loss   = mse\n    epochs = 3\n"
 
 CODES = [
-    Code("E001", "the file cannot be read",
-         "The path does not name a readable spec: it is missing, a directory, unreadable, larger than "
-         "1 MiB, binary (it holds a NUL byte) or not UTF-8.",
-         "$ tfspec check specs/mnist.tfs     # no such file",
-         "$ tfspec check specs/mnist_mlp.tfs  # the path of a UTF-8 .tfs file", check=None),
-    Code("E100", "syntax error",
-         "The parser met a token where the grammar does not allow one. The message says what it "
-         "expected there; the hint names the usual mistake (a missing comma, `:` for `=`, ...).",
-         model(INPUT, 'x -> Dense(10 activation="relu") -> y', "output y"),
-         model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y")),
-    Code("E101", "unexpected character",
-         "A character that no token of the language starts with, such as `;` or a non-ASCII letter "
-         "outside a string. Names are ASCII letters, digits and `_`; statements need no terminator.",
-         model(INPUT, "x -> Dense(10) -> y;", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E102", "unexpected end of file",
-         "The file ends inside a section (a `{` is not closed), or holds nothing but blanks and "
-         "comments.",
-         "model M {\n    input x: float32[4]\n    x -> Dense(10) -> y\n    output y\n",
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E103", "unterminated string",
-         "A string has no closing quote on its line. Strings use \"...\" or '...' and cannot span lines.",
-         model(INPUT, 'x -> Dense(10, activation="relu) -> y', "output y"),
-         model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y")),
-    Code("E104", "brackets nested too deep",
-         "Brackets are nested more than 64 deep. Such a value is refused before parsing; no real "
-         "argument needs it.",
-         model(INPUT, "x -> Dense(10, name=" + "[" * 65 + "]" * 65 + ") -> y", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E105", "given twice",
-         "An argument of a call, or a key of a dict, appears twice.",
-         model(INPUT, 'x -> Dense(10, activation="relu", activation="tanh") -> y', "output y"),
-         model(INPUT, 'x -> Dense(10, activation="tanh") -> y', "output y")),
-    Code("E106", "invalid escape sequence",
-         "A backslash in a string starts an escape Python does not know (such as \\q). Write \\\\ for "
-         "a backslash.",
-         model(INPUT, 'x -> Dense(10, activation="re\\lu") -> y', "output y"),
-         model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y")),
-    Code("E107", "positional argument after keyword arguments",
-         "As in Python, positional arguments come first; and a block parameter without a default "
-         "cannot follow one with a default.",
-         model(INPUT, 'x -> Dense(activation="relu", 10) -> y', "output y"),
-         model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y")),
-    Code("E200", "the normalised spec does not fit the schema",
-         "The plain-JSON form of the spec breaks a rule of the JSON Schema (`tfspec schema`) that "
-         "has no more specific code. Text written in the language does not get here; a spec dict "
-         "built by a program and passed to the checker can.",
-         'tfspec.check.schema.validate({"blocks": [], "model": None, "train": None, "extra": 1}, {}, "x")',
-         'tfspec.check.schema.validate({"blocks": [], "model": None, "train": None}, {}, "x")', check=None),
-    Code("E201", "unknown training setting",
-         "The train section holds a setting tfspec does not know; the hint suggests the closest "
-         "known one. `tfspec schema` lists them all.",
-         model(INPUT, "x -> Dense(10) -> y", "output y", train="    loss  = mse\n    epoch = 3\n"),
-         model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK)),
-    Code("E202", "wrong type of value",
-         "A value has the wrong type for its place: a string where a number belongs, an unknown "
-         "dtype, a call where a literal is needed, ...",
-         model(INPUT, "x -> Dense(10) -> y", "output y", train='    loss   = mse\n    epochs = "three"\n'),
-         model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK)),
-    Code("E203", "value out of range",
-         "A number is outside its allowed range: a dimension or repeat count below 1, epochs = 0, "
-         "validation not between 0 and 1, ...",
-         model(INPUT, "x -> Dense(10) -> y", "output y", train="    loss   = mse\n    epochs = 0\n"),
-         model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK)),
-    Code("E301", "not defined",
-         "A chain source, an output, a layer reference or an argument names something that nothing "
-         "defines. Inputs, chain results, `layer` declarations and block parameters define names.",
-         model(INPUT, "x -> Dense(10) -> y", "output z"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E302", "defined twice",
-         "A name is defined twice in one body, a setting is given twice, or the spec holds a second "
-         "model or train section. Each name stands for one thing.",
-         model(INPUT, "x -> Dense(10) -> y", "x -> Dense(5) -> y", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "y -> Dense(5) -> z", "output z")),
-    Code("E303", "cycle",
-         "Tensors depend on each other in a loop, or a block uses itself. A model is a directed "
-         "acyclic graph.",
-         model(INPUT, "[x, b] -> Add() -> a", "a -> Dense(4) -> b", "output b"),
-         model(INPUT, "x -> Dense(4) -> a", "[x, a] -> Add() -> b", "output b")),
-    Code("E304", "never used",
-         "An input, a chain result or a declared layer takes no part in computing the outputs. "
-         "Use it, list it in `output`, or delete it.",
-         model(INPUT, "input unused: float32[4]", "x -> Dense(10) -> y", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E305", "no output",
-         "A model or block declares no `output`, or a block declares more than one (a block "
-         "returns one tensor).",
-         model(INPUT, "x -> Dense(10) -> y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E306", "chain without a result",
-         "A chain must end with the name of its result (`-> y`) and hold at least one layer.",
-         model(INPUT, "x -> Dense(10)", "output x"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E307", "invalid name",
-         "A name is a Python keyword (class, lambda, ...), starts with `__`, or is not a plain "
-         "identifier; it would break the generated Python.",
-         model(INPUT, "x -> Dense(10) -> lambda", "output lambda"),
-         model(INPUT, "x -> Dense(10) -> lambda_", "output lambda_")),
-    Code("E308", "missing part",
-         "Something the spec needs is absent: a model, a shape on a model input, an input in a "
-         "block; or present where it is not allowed (a shape on a block input).",
-         model("input x", "x -> Dense(10) -> y", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E401", "unknown layer",
-         "A call names no Keras layer tfspec knows and no block of the spec; or a layer kind is "
-         "used without parentheses.",
-         model(INPUT, "x -> Dense2(10) -> y", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E402", "no such argument",
-         "A keyword argument that the layer, block, optimizer, loss, metric or callback does not "
-         "take (or one given twice).",
-         model(INPUT, 'x -> Dense(10, activaton="relu") -> y', "output y"),
-         model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y")),
-    Code("E403", "missing argument",
-         "A required argument is not given: a layer's (Dense needs units), a block parameter without "
-         "a default, or a data source's (csv needs a path and a label).",
-         model(INPUT, "x -> Dense() -> y", "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E404", "wrong type of argument",
-         "An argument has a type the layer does not accept.",
-         model(INPUT, 'x -> Dense("ten") -> y', "output y"),
-         model(INPUT, "x -> Dense(10) -> y", "output y")),
-    Code("E405", "argument out of range",
-         "An argument has the right type but a value the layer does not accept.",
-         model(INPUT, "x -> Dense(0) -> y", "output y"),
-         model(INPUT, "x -> Dense(1) -> y", "output y")),
-    Code("E406", "too many positional arguments",
-         "A call passes more positional arguments than it takes; pass the later ones by name.",
-         model(INPUT, "x -> Dropout(0.5, None, 1, 2) -> y", "output y"),
-         model(INPUT, "x -> Dropout(0.5, seed=1) -> y", "output y")),
-    Code("E407", "wrong number of inputs",
-         "A layer gets more or fewer tensors than it takes. Merge layers (Add, Concatenate, ...) "
-         "take a list source; the others take one tensor.",
-         model(INPUT, "x -> Add() -> y", "output y"),
-         model(INPUT, "x -> Dense(4) -> h", "[x, h] -> Add() -> y", "output y")),
-    Code("E500", "shape inference failed",
-         "A layer's static shape rule failed on its inputs in a way it does not describe. This "
-         "points at a gap in tfspec's layer catalog rather than at the spec; please report it "
-         "with the spec.",
-         "(no example: a spec that gets here is a bug report)",
-         "(check the layer's arguments against the Keras documentation)", check=None),
-    Code("E501", "shape mismatch",
-         "A layer cannot take the shape of its input(s): Conv2D on a flat vector, Add on tensors of "
-         "different shapes, a Reshape that changes the number of values, ...",
-         model(INPUT, "x -> Conv2D(8, 3) -> y", "output y"),
-         model("input x: float32[8, 8, 1]", "x -> Conv2D(8, 3) -> y", "output y")),
-    Code("E502", "shared layer on different shapes",
-         "A layer applied more than once shares its weights, so every application needs the same "
-         "input shape.",
-         model("input a: float32[4]", "input b: float32[3]", "layer d = Dense(2)", "a -> d -> y",
-               "b -> d -> z", "output y, z"),
-         model("input a: float32[4]", "input b: float32[4]", "layer d = Dense(2)", "a -> d -> y",
-               "b -> d -> z", "output y, z")),
-    Code("E601", "unknown optimizer, loss, metric, callback or data source",
-         "The train section names an object tfspec does not know; the hint suggests the closest "
-         "known one.",
-         model(INPUT, "x -> Dense(10) -> y", "output y", train="    optimizer = Adamm()\n    loss      = mse\n"),
-         model(INPUT, "x -> Dense(10) -> y", "output y", train="    optimizer = Adam()\n    loss      = mse\n")),
-    Code("E602", "loss does not fit the outputs",
-         "The train section has no loss, or its per-output losses, loss weights or metrics do not "
-         "match the model's outputs.",
-         model(INPUT, "x -> Dense(10) -> y", "output y", train="    epochs = 3\n"),
-         model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK)),
-    Code("E701", "cannot be a Sequential model",
-         "keras.Sequential holds one chain: one input, one output, each layer applied once to the "
-         "result of the one before. Generate the functional or subclassing style instead, or make "
-         "the model a single chain.",
-         model("input a: float32[4]", "input b: float32[4]", "[a, b] -> Add() -> y", "output y"),
-         model("input a: float32[4]", "a -> Dense(4) -> y", "output y"), check="sequential"),
-    Code("E702", "a block instance is shared in the functional style",
-         "The functional style writes a block as a helper function that makes new layers on each "
-         "call, so one block instance cannot be applied twice. Use the subclassing style, or "
-         "create one instance per use.",
-         "block B(n) {\n    input x\n    x -> Dense(n) -> y\n    output y\n}\n\n"
-         + model(INPUT, "layer b = B(4)", "x -> b -> h", "h -> b -> y", "output y"),
-         "block B(n) {\n    input x\n    x -> Dense(n) -> y\n    output y\n}\n\n"
-         + model(INPUT, "x -> B(4) -> h", "h -> B(4) -> y", "output y"), check="functional"),
+    Code(
+        "E001",
+        "the file cannot be read",
+        "The path does not name a readable spec: it is missing, a directory, unreadable, larger than "
+        "1 MiB, binary (it holds a NUL byte) or not UTF-8.",
+        "$ tfspec check specs/mnist.tfs     # no such file",
+        "$ tfspec check specs/mnist_mlp.tfs  # the path of a UTF-8 .tfs file",
+        check=None,
+    ),
+    Code(
+        "E100",
+        "syntax error",
+        "The parser met a token where the grammar does not allow one. The message says what it "
+        "expected there; the hint names the usual mistake (a missing comma, `:` for `=`, ...).",
+        model(INPUT, 'x -> Dense(10 activation="relu") -> y', "output y"),
+        model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y"),
+    ),
+    Code(
+        "E101",
+        "unexpected character",
+        "A character that no token of the language starts with, such as `;` or a non-ASCII letter "
+        "outside a string. Names are ASCII letters, digits and `_`; statements need no terminator.",
+        model(INPUT, "x -> Dense(10) -> y;", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E102",
+        "unexpected end of file",
+        "The file ends inside a section (a `{` is not closed), or holds nothing but blanks and comments.",
+        "model M {\n    input x: float32[4]\n    x -> Dense(10) -> y\n    output y\n",
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E103",
+        "unterminated string",
+        "A string has no closing quote on its line. Strings use \"...\" or '...' and cannot span lines.",
+        model(INPUT, 'x -> Dense(10, activation="relu) -> y', "output y"),
+        model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y"),
+    ),
+    Code(
+        "E104",
+        "brackets nested too deep",
+        "Brackets are nested more than 64 deep. Such a value is refused before parsing; no real argument needs it.",
+        model(INPUT, "x -> Dense(10, name=" + "[" * 65 + "]" * 65 + ") -> y", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E105",
+        "given twice",
+        "An argument of a call, or a key of a dict, appears twice.",
+        model(INPUT, 'x -> Dense(10, activation="relu", activation="tanh") -> y', "output y"),
+        model(INPUT, 'x -> Dense(10, activation="tanh") -> y', "output y"),
+    ),
+    Code(
+        "E106",
+        "invalid escape sequence",
+        "A backslash in a string starts an escape Python does not know (such as \\q). Write \\\\ for a backslash.",
+        model(INPUT, 'x -> Dense(10, activation="re\\lu") -> y', "output y"),
+        model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y"),
+    ),
+    Code(
+        "E107",
+        "positional argument after keyword arguments",
+        "As in Python, positional arguments come first; and a block parameter without a default "
+        "cannot follow one with a default.",
+        model(INPUT, 'x -> Dense(activation="relu", 10) -> y', "output y"),
+        model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y"),
+    ),
+    Code(
+        "E200",
+        "the normalised spec does not fit the schema",
+        "The plain-JSON form of the spec breaks a rule of the JSON Schema (`tfspec schema`) that "
+        "has no more specific code. Text written in the language does not get here; a spec dict "
+        "built by a program and passed to the checker can.",
+        'tfspec.check.schema.validate({"blocks": [], "model": None, "train": None, "extra": 1}, {}, "x")',
+        'tfspec.check.schema.validate({"blocks": [], "model": None, "train": None}, {}, "x")',
+        check=None,
+    ),
+    Code(
+        "E201",
+        "unknown training setting",
+        "The train section holds a setting tfspec does not know; the hint suggests the closest "
+        "known one. `tfspec schema` lists them all.",
+        model(INPUT, "x -> Dense(10) -> y", "output y", train="    loss  = mse\n    epoch = 3\n"),
+        model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK),
+    ),
+    Code(
+        "E202",
+        "wrong type of value",
+        "A value has the wrong type for its place: a string where a number belongs, an unknown "
+        "dtype, a call where a literal is needed, ...",
+        model(INPUT, "x -> Dense(10) -> y", "output y", train='    loss   = mse\n    epochs = "three"\n'),
+        model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK),
+    ),
+    Code(
+        "E203",
+        "value out of range",
+        "A number is outside its allowed range: a dimension or repeat count below 1, epochs = 0, "
+        "validation not between 0 and 1, ...",
+        model(INPUT, "x -> Dense(10) -> y", "output y", train="    loss   = mse\n    epochs = 0\n"),
+        model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK),
+    ),
+    Code(
+        "E301",
+        "not defined",
+        "A chain source, an output, a layer reference or an argument names something that nothing "
+        "defines. Inputs, chain results, `layer` declarations and block parameters define names.",
+        model(INPUT, "x -> Dense(10) -> y", "output z"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E302",
+        "defined twice",
+        "A name is defined twice in one body, a setting is given twice, or the spec holds a second "
+        "model or train section. Each name stands for one thing.",
+        model(INPUT, "x -> Dense(10) -> y", "x -> Dense(5) -> y", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "y -> Dense(5) -> z", "output z"),
+    ),
+    Code(
+        "E303",
+        "cycle",
+        "Tensors depend on each other in a loop, or a block uses itself. A model is a directed acyclic graph.",
+        model(INPUT, "[x, b] -> Add() -> a", "a -> Dense(4) -> b", "output b"),
+        model(INPUT, "x -> Dense(4) -> a", "[x, a] -> Add() -> b", "output b"),
+    ),
+    Code(
+        "E304",
+        "never used",
+        "An input, a chain result or a declared layer takes no part in computing the outputs. "
+        "Use it, list it in `output`, or delete it.",
+        model(INPUT, "input unused: float32[4]", "x -> Dense(10) -> y", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E305",
+        "no output",
+        "A model or block declares no `output`, or a block declares more than one (a block returns one tensor).",
+        model(INPUT, "x -> Dense(10) -> y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E306",
+        "chain without a result",
+        "A chain must end with the name of its result (`-> y`) and hold at least one layer.",
+        model(INPUT, "x -> Dense(10)", "output x"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E307",
+        "invalid name",
+        "A name is a Python keyword (class, lambda, ...), starts with `__`, or is not a plain "
+        "identifier; it would break the generated Python.",
+        model(INPUT, "x -> Dense(10) -> lambda", "output lambda"),
+        model(INPUT, "x -> Dense(10) -> lambda_", "output lambda_"),
+    ),
+    Code(
+        "E308",
+        "missing part",
+        "Something the spec needs is absent: a model, a shape on a model input, an input in a "
+        "block; or present where it is not allowed (a shape on a block input).",
+        model("input x", "x -> Dense(10) -> y", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E401",
+        "unknown layer",
+        "A call names no Keras layer tfspec knows and no block of the spec; or a layer kind is "
+        "used without parentheses.",
+        model(INPUT, "x -> Dense2(10) -> y", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E402",
+        "no such argument",
+        "A keyword argument that the layer, block, optimizer, loss, metric or callback does not "
+        "take (or one given twice).",
+        model(INPUT, 'x -> Dense(10, activaton="relu") -> y', "output y"),
+        model(INPUT, 'x -> Dense(10, activation="relu") -> y', "output y"),
+    ),
+    Code(
+        "E403",
+        "missing argument",
+        "A required argument is not given: a layer's (Dense needs units), a block parameter without "
+        "a default, or a data source's (csv needs a path and a label).",
+        model(INPUT, "x -> Dense() -> y", "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E404",
+        "wrong type of argument",
+        "An argument has a type the layer does not accept.",
+        model(INPUT, 'x -> Dense("ten") -> y', "output y"),
+        model(INPUT, "x -> Dense(10) -> y", "output y"),
+    ),
+    Code(
+        "E405",
+        "argument out of range",
+        "An argument has the right type but a value the layer does not accept.",
+        model(INPUT, "x -> Dense(0) -> y", "output y"),
+        model(INPUT, "x -> Dense(1) -> y", "output y"),
+    ),
+    Code(
+        "E406",
+        "too many positional arguments",
+        "A call passes more positional arguments than it takes; pass the later ones by name.",
+        model(INPUT, "x -> Dropout(0.5, None, 1, 2) -> y", "output y"),
+        model(INPUT, "x -> Dropout(0.5, seed=1) -> y", "output y"),
+    ),
+    Code(
+        "E407",
+        "wrong number of inputs",
+        "A layer gets more or fewer tensors than it takes. Merge layers (Add, Concatenate, ...) "
+        "take a list source; the others take one tensor.",
+        model(INPUT, "x -> Add() -> y", "output y"),
+        model(INPUT, "x -> Dense(4) -> h", "[x, h] -> Add() -> y", "output y"),
+    ),
+    Code(
+        "E500",
+        "shape inference failed",
+        "A layer's static shape rule failed on its inputs in a way it does not describe. This "
+        "points at a gap in tfspec's layer catalog rather than at the spec; please report it "
+        "with the spec.",
+        "(no example: a spec that gets here is a bug report)",
+        "(check the layer's arguments against the Keras documentation)",
+        check=None,
+    ),
+    Code(
+        "E501",
+        "shape mismatch",
+        "A layer cannot take the shape of its input(s): Conv2D on a flat vector, Add on tensors of "
+        "different shapes, a Reshape that changes the number of values, ...",
+        model(INPUT, "x -> Conv2D(8, 3) -> y", "output y"),
+        model("input x: float32[8, 8, 1]", "x -> Conv2D(8, 3) -> y", "output y"),
+    ),
+    Code(
+        "E502",
+        "shared layer on different shapes",
+        "A layer applied more than once shares its weights, so every application needs the same input shape.",
+        model(
+            "input a: float32[4]",
+            "input b: float32[3]",
+            "layer d = Dense(2)",
+            "a -> d -> y",
+            "b -> d -> z",
+            "output y, z",
+        ),
+        model(
+            "input a: float32[4]",
+            "input b: float32[4]",
+            "layer d = Dense(2)",
+            "a -> d -> y",
+            "b -> d -> z",
+            "output y, z",
+        ),
+    ),
+    Code(
+        "E601",
+        "unknown optimizer, loss, metric, callback or data source",
+        "The train section names an object tfspec does not know; the hint suggests the closest known one.",
+        model(INPUT, "x -> Dense(10) -> y", "output y", train="    optimizer = Adamm()\n    loss      = mse\n"),
+        model(INPUT, "x -> Dense(10) -> y", "output y", train="    optimizer = Adam()\n    loss      = mse\n"),
+    ),
+    Code(
+        "E602",
+        "loss does not fit the outputs",
+        "The train section has no loss, or its per-output losses, loss weights or metrics do not "
+        "match the model's outputs.",
+        model(INPUT, "x -> Dense(10) -> y", "output y", train="    epochs = 3\n"),
+        model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK),
+    ),
+    Code(
+        "E701",
+        "cannot be a Sequential model",
+        "keras.Sequential holds one chain: one input, one output, each layer applied once to the "
+        "result of the one before. Generate the functional or subclassing style instead, or make "
+        "the model a single chain.",
+        model("input a: float32[4]", "input b: float32[4]", "[a, b] -> Add() -> y", "output y"),
+        model("input a: float32[4]", "a -> Dense(4) -> y", "output y"),
+        check="sequential",
+    ),
+    Code(
+        "E702",
+        "a block instance is shared in the functional style",
+        "The functional style writes a block as a helper function that makes new layers on each "
+        "call, so one block instance cannot be applied twice. Use the subclassing style, or "
+        "create one instance per use.",
+        "block B(n) {\n    input x\n    x -> Dense(n) -> y\n    output y\n}\n\n"
+        + model(INPUT, "layer b = B(4)", "x -> b -> h", "h -> b -> y", "output y"),
+        "block B(n) {\n    input x\n    x -> Dense(n) -> y\n    output y\n}\n\n"
+        + model(INPUT, "x -> B(4) -> h", "h -> B(4) -> y", "output y"),
+        check="functional",
+    ),
     # `tfspec import` reads Keras model files, not specs: its examples are commands.
-    Code("E901", "the model file cannot be imported",
-         "`tfspec import` cannot read the file as a Keras model: it is missing, a folder, a legacy "
-         "HDF5 file, a damaged .keras archive, or JSON that is not a model config.",
-         "$ tfspec import model.h5",
-         "# in Python: model.save('model.keras'); then\n$ tfspec import model.keras", check=None),
-    Code("E902", "a layer or model class that cannot be imported",
-         "The model holds a subclassed model, a Lambda layer, a custom layer class or a Keras layer "
-         "that is not in tfspec's layer catalog; a spec cannot express its Python code.",
-         "$ tfspec import with_lambda.keras     # keras.layers.Lambda(lambda t: t * 2)",
-         "$ tfspec import with_rescaling.keras  # keras.layers.Rescaling(2.0)", check=None),
-    Code("E903", "an argument or call that cannot be expressed",
-         "A layer is called with something other than input tensors (a constant, a keyword such "
-         "as mask=...), or an input is sparse, ragged or has an impossible shape.",
-         "$ tfspec import masked.keras     # layer(x, mask=m)",
-         "$ tfspec import unmasked.keras   # layer(x)", check=None),
-    Code("E904", "a graph structure that cannot be expressed",
-         "The model's graph has a shape a spec cannot write: a Sequential model that was never "
-         "built (no input shape) or has no layers, an input layer that is not a model input, a "
-         "layer applied to no tensor, ...",
-         "$ tfspec import unbuilt.keras    # keras.Sequential([keras.layers.Dense(10)])",
-         "$ tfspec import built.keras      # keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])",
-         check=None),
-    Code("E905", "the weights cannot be carried over",
-         "`tfspec import --weights` needs a .keras archive (a JSON config from model.to_json() holds "
-         "the architecture only), and the weights must load into the model of every style the spec "
-         "allows, layer for layer.",
-         "$ tfspec import model.json -o model.tfs --weights",
-         "# in Python: model.save('model.keras'); then\n$ tfspec import model.keras -o model.tfs --weights",
-         check=None),
+    Code(
+        "E901",
+        "the model file cannot be imported",
+        "`tfspec import` cannot read the file as a Keras model: it is missing, a folder, a legacy "
+        "HDF5 file, a damaged .keras archive, or JSON that is not a model config.",
+        "$ tfspec import model.h5",
+        "# in Python: model.save('model.keras'); then\n$ tfspec import model.keras",
+        check=None,
+    ),
+    Code(
+        "E902",
+        "a layer or model class that cannot be imported",
+        "The model holds a subclassed model, a Lambda layer, a custom layer class or a Keras layer "
+        "that is not in tfspec's layer catalog; a spec cannot express its Python code.",
+        "$ tfspec import with_lambda.keras     # keras.layers.Lambda(lambda t: t * 2)",
+        "$ tfspec import with_rescaling.keras  # keras.layers.Rescaling(2.0)",
+        check=None,
+    ),
+    Code(
+        "E903",
+        "an argument or call that cannot be expressed",
+        "A layer is called with something other than input tensors (a constant, a keyword such "
+        "as mask=...), or an input is sparse, ragged or has an impossible shape.",
+        "$ tfspec import masked.keras     # layer(x, mask=m)",
+        "$ tfspec import unmasked.keras   # layer(x)",
+        check=None,
+    ),
+    Code(
+        "E904",
+        "a graph structure that cannot be expressed",
+        "The model's graph has a shape a spec cannot write: a Sequential model that was never "
+        "built (no input shape) or has no layers, an input layer that is not a model input, a "
+        "layer applied to no tensor, ...",
+        "$ tfspec import unbuilt.keras    # keras.Sequential([keras.layers.Dense(10)])",
+        "$ tfspec import built.keras      # keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])",
+        check=None,
+    ),
+    Code(
+        "E905",
+        "the weights cannot be carried over",
+        "`tfspec import --weights` needs a .keras archive (a JSON config from model.to_json() holds "
+        "the architecture only), and the weights must load into the model of every style the spec "
+        "allows, layer for layer.",
+        "$ tfspec import model.json -o model.tfs --weights",
+        "# in Python: model.save('model.keras'); then\n$ tfspec import model.keras -o model.tfs --weights",
+        check=None,
+    ),
 ]
 
 TABLE = {entry.code: entry for entry in CODES}
@@ -271,8 +404,10 @@ def indented(text: str) -> str:
 
 
 def explain(entry: Code) -> str:
-    return (f"{entry.code}: {entry.title}\n\n{textwrap.fill(entry.explanation, 88)}\n\n"
-            f"Example:\n\n{indented(entry.bad)}\n\nFix:\n\n{indented(entry.fix)}\n")
+    return (
+        f"{entry.code}: {entry.title}\n\n{textwrap.fill(entry.explanation, 88)}\n\n"
+        f"Example:\n\n{indented(entry.bad)}\n\nFix:\n\n{indented(entry.fix)}\n"
+    )
 
 
 def listing() -> str:

@@ -28,8 +28,10 @@ def loads(text: str, filename: str = "<string>") -> Spec:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         from .diagnostics import Diagnostic, Span
 
-        raise SpecError([Diagnostic("E001", f"spec text is too large (the limit is {MAX_BYTES:,} bytes)",
-                                    Span(filename, 1, 1))], None)
+        raise SpecError(
+            [Diagnostic("E001", f"spec text is too large (the limit is {MAX_BYTES:,} bytes)", Span(filename, 1, 1))],
+            None,
+        )
     tree = parse(text, filename)
     spec, spans = normalise(tree, filename, text)
     problems = validate(spec, spans, filename)

@@ -70,8 +70,18 @@ def graph_rows(graph: Graph, depth: int) -> list:
         rows.append(Row(layer.id, layer.kind, shape, trainable + frozen, trainable, depth))
         if layer.body is not None:
             rows.extend(graph_rows(layer.body, depth + 1))
-    return [Row(r.name, r.kind, r.shape, r.params, r.trainable, r.depth, seen.get(r.name, 1) if r.depth == depth else r.shared)
-            for r in rows]
+    return [
+        Row(
+            r.name,
+            r.kind,
+            r.shape,
+            r.params,
+            r.trainable,
+            r.depth,
+            seen.get(r.name, 1) if r.depth == depth else r.shared,
+        )
+        for r in rows
+    ]
 
 
 def summary(spec: Spec) -> Summary:

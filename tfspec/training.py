@@ -9,20 +9,50 @@ class NoTrainingSection(ValueError):
     """The spec has no `train { ... }` section."""
 
 
-def train(spec, *, style: str = "functional", model=None, data=None, out_dir=None, resume: bool = False,
-          quiet: bool = True, callbacks=(), **overrides):
+def train(
+    spec,
+    *,
+    style: str = "functional",
+    model=None,
+    data=None,
+    out_dir=None,
+    resume: bool = False,
+    quiet: bool = True,
+    callbacks=(),
+    **overrides,
+):
     """Train `spec` with the shared GradientTape runtime; returns the per-epoch history.
 
     The model is the generated source of `style`, executed (or `model`, if given). `data` may
     be `(x, y)` arrays or a mapping with "train"/"validation"/"test"; without it the spec's
     `data` setting is used. Keyword overrides replace training settings (epochs=1, batch_size=64,
     seed=0, steps_per_call=50, jit_compile=True, ...)."""
-    return train_run(spec, style=style, model=model, data=data, out_dir=out_dir, resume=resume, quiet=quiet,
-                     callbacks=callbacks, **overrides).history
+    return train_run(
+        spec,
+        style=style,
+        model=model,
+        data=data,
+        out_dir=out_dir,
+        resume=resume,
+        quiet=quiet,
+        callbacks=callbacks,
+        **overrides,
+    ).history
 
 
-def train_run(spec, *, style="functional", model=None, data=None, out_dir=None, resume=False, quiet=True,
-              callbacks=(), stream=None, **overrides):
+def train_run(
+    spec,
+    *,
+    style="functional",
+    model=None,
+    data=None,
+    out_dir=None,
+    resume=False,
+    quiet=True,
+    callbacks=(),
+    stream=None,
+    **overrides,
+):
     """Like `train`, returning the runtime's full result (model, history, test metrics, timing)."""
     from . import load
     from .backends import generate
@@ -37,8 +67,17 @@ def train_run(spec, *, style="functional", model=None, data=None, out_dir=None, 
     source = generate(spec, style)
     module = load_module(source, f"tfspec_{spec.name}_{style}")
     return train_model(
-        model, module.TRAINING, data,
+        model,
+        module.TRAINING,
+        data,
         model_fn=None if model is not None else module.build_model,
-        out_dir=out_dir, resume=resume, quiet=quiet, spec_hash=spec.digest, source_text=source,
-        callbacks=callbacks, base_dir=os.path.dirname(os.path.abspath(spec.path)) if os.path.exists(spec.path)
-        else None, stream=stream, **overrides)
+        out_dir=out_dir,
+        resume=resume,
+        quiet=quiet,
+        spec_hash=spec.digest,
+        source_text=source,
+        callbacks=callbacks,
+        base_dir=os.path.dirname(os.path.abspath(spec.path)) if os.path.exists(spec.path) else None,
+        stream=stream,
+        **overrides,
+    )

@@ -22,7 +22,8 @@ WIDTH = 88
 INDENT = "    "
 
 # Attributes of keras.Model / keras.layers.Layer that a layer attribute must not replace.
-KERAS_ATTRIBUTES = frozenset("""
+KERAS_ATTRIBUTES = frozenset(
+    """
 add_loss add_metric add_variable add_weight autocast build build_from_config built call compile
 compile_from_config compiled_loss compiled_metrics compute_dtype compute_loss compute_mask compute_metrics
 compute_output_shape compute_output_spec count_params distribute_reduction_method distribute_strategy dtype
@@ -36,11 +37,28 @@ save_own_variables save_weights seed_generator set_state_tree set_weights statel
 stateless_compute_loss steps_per_execution stop_training summary supports_masking symbolic_call
 test_on_batch test_step to_json train_on_batch train_step trainable trainable_variables trainable_weights
 variable_dtype variables weights
-""".split())
+""".split()
+)
 
-MODULE_NAMES = frozenset({"keras", "layers", "build_model", "TRAINING", "np", "tf", "self", "training",
-                          "inputs", "config", "kwargs", "cls", "name", "model"}
-                         | {n for n in dir(builtins) if not n.startswith("_")})
+MODULE_NAMES = frozenset(
+    {
+        "keras",
+        "layers",
+        "build_model",
+        "TRAINING",
+        "np",
+        "tf",
+        "self",
+        "training",
+        "inputs",
+        "config",
+        "kwargs",
+        "cls",
+        "name",
+        "model",
+    }
+    | {n for n in dir(builtins) if not n.startswith("_")}
+)
 
 
 class Scope:
@@ -87,6 +105,7 @@ def snake(name: str) -> str:
 
 
 # -- literals ----------------------------------------------------------------------------
+
 
 def pystr(text: str) -> str:
     """A string literal the way `ruff format` writes it (double quotes unless more of them
@@ -142,8 +161,9 @@ def call_name(call: Call, arg: str | None) -> str:
 class Code:
     """An expression that can be laid out on one line or exploded over several."""
 
-    def __init__(self, head: str, items=(), tail: str = "", open_: str = "(", close: str = ")",
-                 single_comma=False, explode=False):
+    def __init__(
+        self, head: str, items=(), tail: str = "", open_: str = "(", close: str = ")", single_comma=False, explode=False
+    ):
         self.head, self.items, self.tail = head, list(items), tail
         self.open, self.close = open_, close
         self.single_comma = single_comma  # a one-tuple keeps its comma
@@ -210,8 +230,7 @@ def expr(value, arg: str | None = None, env=None) -> Code:
     if isinstance(value, list):
         return Code("", [expr(v, None, env) for v in value], open_="[", close="]")
     if isinstance(value, dict):
-        return Code("", [KeyValue(pystr(k) + ": ", expr(v, None, env)) for k, v in value.items()],
-                    open_="{", close="}")
+        return Code("", [KeyValue(pystr(k) + ": ", expr(v, None, env)) for k, v in value.items()], open_="{", close="}")
     if isinstance(value, Call):
         return call_code(call_name(value, arg), value.args, value.kwargs, env)
     raise TypeError(f"cannot print {type(value).__name__}")
@@ -239,6 +258,7 @@ def data(value) -> Code:
 
 
 # -- the writer ---------------------------------------------------------------------------
+
 
 class Writer:
     def __init__(self):

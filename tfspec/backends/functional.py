@@ -48,8 +48,17 @@ def generate(spec) -> str:
         body(w, spec.model, scope, functions, env=None)
         ins = inputs_code(scope, [i.name for i in spec.model.inputs])
         outs = inputs_code(scope, spec.model.outputs)
-        w.code(Code("keras.Model", [KeyValue("inputs=", Atom(ins)), KeyValue("outputs=", Atom(outs)),
-                                    KeyValue("name=", Atom(pystr(spec.name)))]), "return ")
+        w.code(
+            Code(
+                "keras.Model",
+                [
+                    KeyValue("inputs=", Atom(ins)),
+                    KeyValue("outputs=", Atom(outs)),
+                    KeyValue("name=", Atom(pystr(spec.name))),
+                ],
+            ),
+            "return ",
+        )
     training_constant(w, spec)
     return w.text()
 
@@ -61,7 +70,9 @@ def block_function(w: Writer, block, functions, module: Scope) -> None:
     env = {}
     for pname, default in block.params:
         env[pname] = scope.add(pname)
-        params.append(env[pname] if default.__class__.__name__ == "_Missing" else f"{env[pname]}={expr(default).flat()}")
+        params.append(
+            env[pname] if default.__class__.__name__ == "_Missing" else f"{env[pname]}={expr(default).flat()}"
+        )
     with w.block(f"def {functions[block.name]}({', '.join(params)}):"):
         w.line(f'"""The {block.name} block: fresh layers applied to the input."""')
         body(w, graph, scope, functions, env)
@@ -85,7 +96,9 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, env) -> None:
         elif layer.id in declared:
             w.line(f"{out} = {declared[layer.id]}({inputs_code(scope, node.inputs, positional_inputs(layer))})")
         else:
-            w.code(constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})")
+            w.code(
+                constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
+            )
 
 
 def block_kwargs(layer):

@@ -27,34 +27,54 @@ def problems(spec, style: str) -> list[Diagnostic]:
 def sequential_problem(graph: Graph, top: bool) -> Diagnostic | None:
     hint = "use --style functional (or subclassing)"
     if len(graph.inputs) != 1:
-        return Diagnostic("E701", f"a Sequential model has one input; {graph.name} has {len(graph.inputs)}",
-                          graph.inputs[1].span if len(graph.inputs) > 1 else graph.span, hint)
+        return Diagnostic(
+            "E701",
+            f"a Sequential model has one input; {graph.name} has {len(graph.inputs)}",
+            graph.inputs[1].span if len(graph.inputs) > 1 else graph.span,
+            hint,
+        )
     if len(graph.outputs) != 1:
         span = graph.output_spans[1] if len(graph.output_spans) > 1 else graph.span
-        return Diagnostic("E701", f"a Sequential model has one output; {graph.name} has {len(graph.outputs)}",
-                          span, hint)
+        return Diagnostic(
+            "E701", f"a Sequential model has one output; {graph.name} has {len(graph.outputs)}", span, hint
+        )
     previous = graph.inputs[0].name
     seen = set()
     for node in graph.nodes:
         if len(node.inputs) != 1:
-            return Diagnostic("E701", f"{node.layer.kind} merges {len(node.inputs)} tensors; Sequential "
-                              "models are a single chain", node.span, hint)
+            return Diagnostic(
+                "E701",
+                f"{node.layer.kind} merges {len(node.inputs)} tensors; Sequential models are a single chain",
+                node.span,
+                hint,
+            )
         if node.inputs[0] != previous:
-            return Diagnostic("E701", f"this chain starts from {node.inputs[0]!r}, not from the result of the "
-                              "layer before it; Sequential models are a single chain", node.span, hint)
+            return Diagnostic(
+                "E701",
+                f"this chain starts from {node.inputs[0]!r}, not from the result of the "
+                "layer before it; Sequential models are a single chain",
+                node.span,
+                hint,
+            )
         if node.layer.id in seen:
-            return Diagnostic("E701", f"layer {node.layer.id!r} is shared (applied more than once); "
-                              "Sequential models cannot share layers", node.span, hint)
+            return Diagnostic(
+                "E701",
+                f"layer {node.layer.id!r} is shared (applied more than once); Sequential models cannot share layers",
+                node.span,
+                hint,
+            )
         seen.add(node.layer.id)
         if node.layer.body is not None:
             inner = sequential_problem(node.layer.body, top=False)
             if inner:
-                return Diagnostic(inner.code, inner.message + f" (block {node.layer.kind} is inlined here)",
-                                  inner.span, inner.hint)
+                return Diagnostic(
+                    inner.code, inner.message + f" (block {node.layer.kind} is inlined here)", inner.span, inner.hint
+                )
         previous = node.output
     if graph.outputs[0] != previous:
-        return Diagnostic("E701", f"the output {graph.outputs[0]!r} is not the end of the chain", graph.output_spans[0],
-                          hint)
+        return Diagnostic(
+            "E701", f"the output {graph.outputs[0]!r} is not the end of the chain", graph.output_spans[0], hint
+        )
     return None
 
 
@@ -64,9 +84,13 @@ def shared_block(graph: Graph) -> Diagnostic | None:
         layer = node.layer
         if layer.block is not None:
             if layer.id in seen:
-                return Diagnostic("E702", f"block instance {layer.id!r} is applied twice (shared weights); "
-                                  "functional blocks are helper functions that make new layers on each call",
-                                  node.span, "use --style subclassing, or share the layers inside the block")
+                return Diagnostic(
+                    "E702",
+                    f"block instance {layer.id!r} is applied twice (shared weights); "
+                    "functional blocks are helper functions that make new layers on each call",
+                    node.span,
+                    "use --style subclassing, or share the layers inside the block",
+                )
             seen.add(layer.id)
             if layer.body is not None:
                 inner = shared_block(layer.body)

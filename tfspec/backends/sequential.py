@@ -16,8 +16,14 @@ def generate(spec) -> str:
     items = [Atom(input_code(spec.model.inputs[0], with_name=False))]
     items += chain_layers(spec.model)
     with w.block("def build_model():"):
-        w.code(Code("keras.Sequential", [Code("", items, open_="[", close="]", explode=True),
-                                         KeyValue("name=", Atom(pystr(spec.name)))], explode=True), "return ")
+        w.code(
+            Code(
+                "keras.Sequential",
+                [Code("", items, open_="[", close="]", explode=True), KeyValue("name=", Atom(pystr(spec.name)))],
+                explode=True,
+            ),
+            "return ",
+        )
     training_constant(w, spec)
     return w.text()
 

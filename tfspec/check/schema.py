@@ -22,11 +22,19 @@ DEFS = {
             {"$ref": "#/$defs/call"},
         ]
     },
-    "tuple": {"type": "object", "properties": {"tuple": {"type": "array", "items": {"$ref": "#/$defs/value"}}},
-              "required": ["tuple"], "additionalProperties": False},
+    "tuple": {
+        "type": "object",
+        "properties": {"tuple": {"type": "array", "items": {"$ref": "#/$defs/value"}}},
+        "required": ["tuple"],
+        "additionalProperties": False,
+    },
     "ref": {"type": "object", "properties": {"ref": NAME}, "required": ["ref"], "additionalProperties": False},
-    "dict": {"type": "object", "properties": {"dict": {"type": "object", "additionalProperties": {"$ref": "#/$defs/value"}}},
-             "required": ["dict"], "additionalProperties": False},
+    "dict": {
+        "type": "object",
+        "properties": {"dict": {"type": "object", "additionalProperties": {"$ref": "#/$defs/value"}}},
+        "required": ["dict"],
+        "additionalProperties": False,
+    },
     "call": {
         "type": "object",
         "properties": {
@@ -41,32 +49,79 @@ DEFS = {
     "body": {
         "type": "object",
         "properties": {
-            "inputs": {"type": "array", "items": {
-                "type": "object",
-                "properties": {
-                    "name": NAME,
-                    "shape": {"anyOf": [{"type": "null"},
-                                        {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1},
-                                                                               {"type": "null"}]}}]},
-                    "dtype": {"enum": ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32",
-                                       "int64", "uint8", "bool", "string"]},
+            "inputs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": NAME,
+                        "shape": {
+                            "anyOf": [
+                                {"type": "null"},
+                                {
+                                    "type": "array",
+                                    "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+                                },
+                            ]
+                        },
+                        "dtype": {
+                            "enum": [
+                                "float16",
+                                "bfloat16",
+                                "float32",
+                                "float64",
+                                "int8",
+                                "int16",
+                                "int32",
+                                "int64",
+                                "uint8",
+                                "bool",
+                                "string",
+                            ]
+                        },
+                    },
+                    "required": ["name", "shape", "dtype"],
+                    "additionalProperties": False,
                 },
-                "required": ["name", "shape", "dtype"], "additionalProperties": False}},
-            "layers": {"type": "array", "items": {
-                "type": "object", "properties": {"name": NAME, "layer": {"$ref": "#/$defs/call"}},
-                "required": ["name", "layer"], "additionalProperties": False}},
-            "chains": {"type": "array", "items": {
-                "type": "object",
-                "properties": {
-                    "source": {"type": "array", "items": NAME, "minItems": 1},
-                    "steps": {"type": "array", "items": {"anyOf": [
-                        {"type": "object", "properties": {"call": {"$ref": "#/$defs/call"},
-                                                          "repeat": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                         "required": ["call", "repeat"], "additionalProperties": False},
-                        {"$ref": "#/$defs/ref"}]}},
-                    "target": {"anyOf": [NAME, {"type": "null"}]},
+            },
+            "layers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"name": NAME, "layer": {"$ref": "#/$defs/call"}},
+                    "required": ["name", "layer"],
+                    "additionalProperties": False,
                 },
-                "required": ["source", "steps", "target"], "additionalProperties": False}},
+            },
+            "chains": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "source": {"type": "array", "items": NAME, "minItems": 1},
+                        "steps": {
+                            "type": "array",
+                            "items": {
+                                "anyOf": [
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "call": {"$ref": "#/$defs/call"},
+                                            "repeat": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                        },
+                                        "required": ["call", "repeat"],
+                                        "additionalProperties": False,
+                                    },
+                                    {"$ref": "#/$defs/ref"},
+                                ]
+                            },
+                        },
+                        "target": {"anyOf": [NAME, {"type": "null"}]},
+                    },
+                    "required": ["source", "steps", "target"],
+                    "additionalProperties": False,
+                },
+            },
             "outputs": {"type": "array", "items": NAME},
         },
         "required": ["inputs", "layers", "chains", "outputs"],
@@ -79,35 +134,77 @@ TRAIN = {
     "type": ["object", "null"],
     "properties": {
         "optimizer": {"$ref": "#/$defs/named"},
-        "loss": {"anyOf": [{"$ref": "#/$defs/named"},
-                           {"type": "object", "properties": {"dict": {"type": "object",
-                                                                      "additionalProperties": {"$ref": "#/$defs/named"}}},
-                            "required": ["dict"], "additionalProperties": False}]},
-        "loss_weights": {"anyOf": [
-            {"type": "array", "items": {"type": "number", "minimum": 0}},
-            {"type": "object", "properties": {"dict": {"type": "object",
-                                                       "additionalProperties": {"type": "number", "minimum": 0}}},
-             "required": ["dict"], "additionalProperties": False}]},
-        "metrics": {"anyOf": [
-            {"type": "array", "items": {"$ref": "#/$defs/named"}},
-            {"type": "object", "properties": {"dict": {"type": "object", "additionalProperties": {
-                "type": "array", "items": {"$ref": "#/$defs/named"}}}},
-             "required": ["dict"], "additionalProperties": False}]},
+        "loss": {
+            "anyOf": [
+                {"$ref": "#/$defs/named"},
+                {
+                    "type": "object",
+                    "properties": {"dict": {"type": "object", "additionalProperties": {"$ref": "#/$defs/named"}}},
+                    "required": ["dict"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "loss_weights": {
+            "anyOf": [
+                {"type": "array", "items": {"type": "number", "minimum": 0}},
+                {
+                    "type": "object",
+                    "properties": {
+                        "dict": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}}
+                    },
+                    "required": ["dict"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "metrics": {
+            "anyOf": [
+                {"type": "array", "items": {"$ref": "#/$defs/named"}},
+                {
+                    "type": "object",
+                    "properties": {
+                        "dict": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": {"$ref": "#/$defs/named"}},
+                        }
+                    },
+                    "required": ["dict"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
         "epochs": {"$ref": "#/$defs/count"},
         "batch": {"$ref": "#/$defs/count"},
         "batch_size": {"$ref": "#/$defs/count"},
-        "validation": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-                                 {"$ref": "#/$defs/named"}]},
+        "validation": {
+            "anyOf": [{"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, {"$ref": "#/$defs/named"}]
+        },
         "callbacks": {"type": "array", "items": {"$ref": "#/$defs/named"}},
         "data": {"$ref": "#/$defs/named"},
         "seed": {"type": "integer", "minimum": 0},
-        "distribute": {"anyOf": [{"enum": ["mirrored", "multi_worker", "none", None]},
-                                 {"type": "object", "properties": {"ref": {"enum": ["mirrored", "multi_worker", "none"]}},
-                                  "required": ["ref"], "additionalProperties": False}]},
-        "precision": {"anyOf": [{"enum": ["float32", "mixed_float16", "mixed_bfloat16"]},
-                                {"type": "object", "properties": {"ref": {"enum": ["float32", "mixed_float16",
-                                                                                   "mixed_bfloat16"]}},
-                                 "required": ["ref"], "additionalProperties": False}]},
+        "distribute": {
+            "anyOf": [
+                {"enum": ["mirrored", "multi_worker", "none", None]},
+                {
+                    "type": "object",
+                    "properties": {"ref": {"enum": ["mirrored", "multi_worker", "none"]}},
+                    "required": ["ref"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "precision": {
+            "anyOf": [
+                {"enum": ["float32", "mixed_float16", "mixed_bfloat16"]},
+                {
+                    "type": "object",
+                    "properties": {"ref": {"enum": ["float32", "mixed_float16", "mixed_bfloat16"]}},
+                    "required": ["ref"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
         "steps_per_call": {"type": "integer", "minimum": 1, "maximum": 10000},
         "jit_compile": {"type": "boolean"},
         "deterministic": {"type": "boolean"},
@@ -122,18 +219,33 @@ SCHEMA = {
     "description": "The plain-JSON form of a .tfs file that tfspec validates and lowers.",
     "type": "object",
     "properties": {
-        "blocks": {"type": "array", "items": {
-            "type": "object",
-            "properties": {
-                "name": NAME,
-                "params": {"type": "array", "items": {
-                    "type": "object", "properties": {"name": NAME, "default": {"$ref": "#/$defs/value"}},
-                    "required": ["name"], "additionalProperties": False}},
-                "body": {"$ref": "#/$defs/body"},
+        "blocks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": NAME,
+                    "params": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"name": NAME, "default": {"$ref": "#/$defs/value"}},
+                            "required": ["name"],
+                            "additionalProperties": False,
+                        },
+                    },
+                    "body": {"$ref": "#/$defs/body"},
+                },
+                "required": ["name", "params", "body"],
+                "additionalProperties": False,
             },
-            "required": ["name", "params", "body"], "additionalProperties": False}},
-        "model": {"type": ["object", "null"], "properties": {"name": NAME, "body": {"$ref": "#/$defs/body"}},
-                  "required": ["name", "body"], "additionalProperties": False},
+        },
+        "model": {
+            "type": ["object", "null"],
+            "properties": {"name": NAME, "body": {"$ref": "#/$defs/body"}},
+            "required": ["name", "body"],
+            "additionalProperties": False,
+        },
         "train": TRAIN,
     },
     "required": ["blocks", "model", "train"],
@@ -193,7 +305,7 @@ def label(where: tuple, spec: dict | None = None) -> str:
         if "body" in where:
             at = where.index("body")
             owner = spec["model"] if where[0] == "model" else spec["blocks"][where[1]]
-            body, rest = owner["body"], where[at + 1:]
+            body, rest = owner["body"], where[at + 1 :]
             if rest[:1] == ("inputs",) and len(rest) >= 3:
                 name = body["inputs"][rest[1]]["name"]
                 if rest[2] == "shape" and len(rest) >= 4:
@@ -213,8 +325,12 @@ def describe(error, where, spec, spans, path):
         extra = sorted(set(error.instance) - set(TRAIN_KEYS))
         for key in extra:
             span = spans.get(("train", key, "@name")) or span_for(spans, ("train", key), path)
-            yield Diagnostic("E201", f"unknown training setting {key!r}", span,
-                             did_you_mean(key, TRAIN_KEYS) or "known settings: " + ", ".join(TRAIN_KEYS))
+            yield Diagnostic(
+                "E201",
+                f"unknown training setting {key!r}",
+                span,
+                did_you_mean(key, TRAIN_KEYS) or "known settings: " + ", ".join(TRAIN_KEYS),
+            )
         return
     span = span_for(spans, where, path)
     what = label(where, spec)
@@ -222,12 +338,19 @@ def describe(error, where, spec, spans, path):
         sign = {"minimum": "≥", "exclusiveMinimum": ">", "maximum": "≤", "exclusiveMaximum": "<"}[v]
         yield Diagnostic("E203", f"{what} must be {sign} {error.validator_value}, got {error.instance!r}", span)
     elif v == "pattern":
-        yield Diagnostic("E307", f"{error.instance!r} is not a valid name", span,
-                         "names are ASCII letters, digits and '_', not starting with a digit")
+        yield Diagnostic(
+            "E307",
+            f"{error.instance!r} is not a valid name",
+            span,
+            "names are ASCII letters, digits and '_', not starting with a digit",
+        )
     elif v == "enum" or (v == "anyOf" and where[:1] == ("train",) and where[1:2] in (("distribute",), ("precision",))):
         choices = TRAIN["properties"].get(where[1], {}) if where[:1] == ("train",) else {}
-        options = ", ".join(str(o) for o in (error.validator_value if v == "enum" else
-                                             choices.get("anyOf", [{}])[0].get("enum", [])) if o is not None)
+        options = ", ".join(
+            str(o)
+            for o in (error.validator_value if v == "enum" else choices.get("anyOf", [{}])[0].get("enum", []))
+            if o is not None
+        )
         yield Diagnostic("E202", f"{what} has an unsupported value", span, f"use one of: {options}")
     elif v == "type" or v == "anyOf":
         yield Diagnostic("E202", f"{what} has the wrong type of value", span, expected_hint(where))
@@ -239,12 +362,17 @@ def expected_hint(where) -> str | None:
     if where[:1] != ("train",) or len(where) < 2:
         return None
     return {
-        "epochs": "e.g. epochs = 5", "batch": "e.g. batch = 32", "batch_size": "e.g. batch_size = 32",
-        "seed": "e.g. seed = 42", "optimizer": "e.g. optimizer = Adam(learning_rate=1e-3)",
+        "epochs": "e.g. epochs = 5",
+        "batch": "e.g. batch = 32",
+        "batch_size": "e.g. batch_size = 32",
+        "seed": "e.g. seed = 42",
+        "optimizer": "e.g. optimizer = Adam(learning_rate=1e-3)",
         "loss": "e.g. loss = SparseCategoricalCrossentropy() or { out_a: ..., out_b: ... }",
-        "metrics": "e.g. metrics = [accuracy]", "callbacks": "e.g. callbacks = [EarlyStopping(patience=2)]",
-        "validation": "a fraction (validation = 0.1) or a data source (validation = npz(\"val.npz\"))",
-        "data": "e.g. data = digits, data = npz(\"train.npz\"), data = csv(\"train.csv\", label=\"y\")",
+        "metrics": "e.g. metrics = [accuracy]",
+        "callbacks": "e.g. callbacks = [EarlyStopping(patience=2)]",
+        "validation": 'a fraction (validation = 0.1) or a data source (validation = npz("val.npz"))',
+        "data": 'e.g. data = digits, data = npz("train.npz"), data = csv("train.csv", label="y")',
         "loss_weights": "e.g. loss_weights = { out_a: 1.0, out_b: 0.5 }",
-        "jit_compile": "True or False", "deterministic": "True or False",
+        "jit_compile": "True or False",
+        "deterministic": "True or False",
     }.get(where[1])

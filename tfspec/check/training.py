@@ -19,12 +19,25 @@ OPTIMIZERS = {
     "Adadelta": ("learning_rate", "rho", "epsilon"),
     "Adamax": ("learning_rate", "beta_1", "beta_2", "epsilon"),
     "Nadam": ("learning_rate", "beta_1", "beta_2", "epsilon"),
-    "Ftrl": ("learning_rate", "learning_rate_power", "initial_accumulator_value",
-             "l1_regularization_strength", "l2_regularization_strength"),
+    "Ftrl": (
+        "learning_rate",
+        "learning_rate_power",
+        "initial_accumulator_value",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+    ),
     "Lion": ("learning_rate", "beta_1", "beta_2"),
 }
-OPTIMIZER_COMMON = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
-                    "gradient_accumulation_steps", "name")
+OPTIMIZER_COMMON = (
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "use_ema",
+    "ema_momentum",
+    "gradient_accumulation_steps",
+    "name",
+)
 SCHEDULES = {
     "ExponentialDecay": ("initial_learning_rate", "decay_steps", "decay_rate", "staircase"),
     "InverseTimeDecay": ("initial_learning_rate", "decay_steps", "decay_rate", "staircase"),
@@ -39,34 +52,85 @@ LOSSES = {
     "BinaryCrossentropy": ("from_logits", "label_smoothing", "axis"),
     "BinaryFocalCrossentropy": ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing"),
     "CategoricalFocalCrossentropy": ("alpha", "gamma", "from_logits", "label_smoothing"),
-    "MeanSquaredError": (), "MeanAbsoluteError": (), "MeanAbsolutePercentageError": (),
-    "MeanSquaredLogarithmicError": (), "Huber": ("delta",), "LogCosh": (), "Poisson": (),
-    "KLDivergence": (), "Hinge": (), "SquaredHinge": (), "CategoricalHinge": (), "CosineSimilarity": ("axis",),
+    "MeanSquaredError": (),
+    "MeanAbsoluteError": (),
+    "MeanAbsolutePercentageError": (),
+    "MeanSquaredLogarithmicError": (),
+    "Huber": ("delta",),
+    "LogCosh": (),
+    "Poisson": (),
+    "KLDivergence": (),
+    "Hinge": (),
+    "SquaredHinge": (),
+    "CategoricalHinge": (),
+    "CosineSimilarity": ("axis",),
 }
 LOSS_ALIASES = {
     "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy", "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy", "mse": "MeanSquaredError",
-    "mean_squared_error": "MeanSquaredError", "mae": "MeanAbsoluteError", "mean_absolute_error": "MeanAbsoluteError",
-    "mape": "MeanAbsolutePercentageError", "msle": "MeanSquaredLogarithmicError", "huber": "Huber",
-    "log_cosh": "LogCosh", "poisson": "Poisson", "kl_divergence": "KLDivergence", "hinge": "Hinge",
-    "squared_hinge": "SquaredHinge", "categorical_hinge": "CategoricalHinge", "cosine_similarity": "CosineSimilarity",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "binary_crossentropy": "BinaryCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "mse": "MeanSquaredError",
+    "mean_squared_error": "MeanSquaredError",
+    "mae": "MeanAbsoluteError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mape": "MeanAbsolutePercentageError",
+    "msle": "MeanSquaredLogarithmicError",
+    "huber": "Huber",
+    "log_cosh": "LogCosh",
+    "poisson": "Poisson",
+    "kl_divergence": "KLDivergence",
+    "hinge": "Hinge",
+    "squared_hinge": "SquaredHinge",
+    "categorical_hinge": "CategoricalHinge",
+    "cosine_similarity": "CosineSimilarity",
 }
 METRICS = {
-    "Accuracy": (), "BinaryAccuracy": ("threshold",), "CategoricalAccuracy": (), "SparseCategoricalAccuracy": (),
-    "TopKCategoricalAccuracy": ("k",), "SparseTopKCategoricalAccuracy": ("k",),
-    "AUC": ("num_thresholds", "curve", "multi_label", "from_logits"), "Precision": ("thresholds", "top_k", "class_id"),
-    "Recall": ("thresholds", "top_k", "class_id"), "MeanAbsoluteError": (), "MeanSquaredError": (),
-    "RootMeanSquaredError": (), "MeanAbsolutePercentageError": (), "BinaryCrossentropy": ("from_logits",),
-    "CategoricalCrossentropy": ("from_logits",), "SparseCategoricalCrossentropy": ("from_logits",),
+    "Accuracy": (),
+    "BinaryAccuracy": ("threshold",),
+    "CategoricalAccuracy": (),
+    "SparseCategoricalAccuracy": (),
+    "TopKCategoricalAccuracy": ("k",),
+    "SparseTopKCategoricalAccuracy": ("k",),
+    "AUC": ("num_thresholds", "curve", "multi_label", "from_logits"),
+    "Precision": ("thresholds", "top_k", "class_id"),
+    "Recall": ("thresholds", "top_k", "class_id"),
+    "MeanAbsoluteError": (),
+    "MeanSquaredError": (),
+    "RootMeanSquaredError": (),
+    "MeanAbsolutePercentageError": (),
+    "BinaryCrossentropy": ("from_logits",),
+    "CategoricalCrossentropy": ("from_logits",),
+    "SparseCategoricalCrossentropy": ("from_logits",),
 }
 METRIC_COMMON = ("name",)
-METRIC_ALIASES = ("accuracy", "acc", "mae", "mse", "auc", "precision", "recall", "rmse", "top_k_accuracy",
-                  "sparse_top_k_categorical_accuracy", "binary_accuracy", "categorical_accuracy",
-                  "sparse_categorical_accuracy", "mean_absolute_error", "mean_squared_error")
+METRIC_ALIASES = (
+    "accuracy",
+    "acc",
+    "mae",
+    "mse",
+    "auc",
+    "precision",
+    "recall",
+    "rmse",
+    "top_k_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "mean_absolute_error",
+    "mean_squared_error",
+)
 CALLBACKS = {
-    "EarlyStopping": ("monitor", "min_delta", "patience", "mode", "restore_best_weights", "start_from_epoch",
-                      "baseline"),
+    "EarlyStopping": (
+        "monitor",
+        "min_delta",
+        "patience",
+        "mode",
+        "restore_best_weights",
+        "start_from_epoch",
+        "baseline",
+    ),
     "ModelCheckpoint": ("monitor", "mode", "save_best_only", "every_n_steps", "max_to_keep"),
     "ReduceLROnPlateau": ("monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr"),
     "LearningRateScheduler": ("schedule", "rate", "step_size", "epochs"),
@@ -75,8 +139,10 @@ CALLBACKS = {
 }
 DATASETS = {
     "digits": ("limit", "scale", "test_split"),
-    "mnist": ("limit", "scale"), "fashion_mnist": ("limit", "scale"),
-    "cifar10": ("limit", "scale"), "cifar100": ("limit", "scale", "label_mode"),
+    "mnist": ("limit", "scale"),
+    "fashion_mnist": ("limit", "scale"),
+    "cifar10": ("limit", "scale"),
+    "cifar100": ("limit", "scale", "label_mode"),
     "npz": ("path", "x", "y", "limit", "scale", "test_split"),
     "csv": ("path", "label", "limit", "scale", "test_split"),
 }
@@ -127,15 +193,23 @@ class TrainingChecker:
             name = value.name if isinstance(value, Ref) else value
             if name in table or name in aliases:
                 return {"class_name": aliases.get(name, name) if isinstance(aliases, dict) else name, "config": {}}
-            self.error("E601", f"unknown {kind} {name!r}", where,
-                       did_you_mean(name, list(table) + list(aliases)) or f"known: {', '.join(sorted(table))}")
+            self.error(
+                "E601",
+                f"unknown {kind} {name!r}",
+                where,
+                did_you_mean(name, list(table) + list(aliases)) or f"known: {', '.join(sorted(table))}",
+            )
             return None
         if not isinstance(value, Call):
             self.error("E202", f"expected a {kind}, got {show(value)}", where)
             return None
         if value.name not in table:
-            self.error("E601", f"unknown {kind} {value.name!r}", where,
-                       did_you_mean(value.name, list(table)) or f"known: {', '.join(sorted(table))}")
+            self.error(
+                "E601",
+                f"unknown {kind} {value.name!r}",
+                where,
+                did_you_mean(value.name, list(table)) or f"known: {', '.join(sorted(table))}",
+            )
             return None
         allowed = table[value.name] + tuple(common)
         config = {}
@@ -145,8 +219,12 @@ class TrainingChecker:
             config[name] = arg
         for key, arg in value.kwargs:
             if key not in allowed:
-                self.error("E402", f"{value.name} has no argument {key!r}", where,
-                           did_you_mean(key, allowed) or f"its arguments: {', '.join(allowed) or 'none'}")
+                self.error(
+                    "E402",
+                    f"{value.name} has no argument {key!r}",
+                    where,
+                    did_you_mean(key, allowed) or f"its arguments: {', '.join(allowed) or 'none'}",
+                )
             config[key] = arg
         for key, arg in list(config.items()):
             if nested and isinstance(arg, Call):
@@ -167,8 +245,18 @@ class TrainingChecker:
         opt = {"class_name": "Adam", "config": {}}
         if optimizer is not None:
             aliases = {k.lower(): k for k in OPTIMIZERS}
-            opt = self.obj(optimizer, ("train", "optimizer"), "optimizer", OPTIMIZERS, aliases, OPTIMIZER_COMMON,
-                           nested=self.schedule) or opt
+            opt = (
+                self.obj(
+                    optimizer,
+                    ("train", "optimizer"),
+                    "optimizer",
+                    OPTIMIZERS,
+                    aliases,
+                    OPTIMIZER_COMMON,
+                    nested=self.schedule,
+                )
+                or opt
+            )
         loss = self.losses()
         out = {
             "optimizer": opt,
@@ -187,8 +275,9 @@ class TrainingChecker:
             "steps_per_call": s.get("steps_per_call", 25),
             "jit_compile": s.get("jit_compile", False),
             "deterministic": s.get("deterministic", False),
-            "inputs": [{"name": i.name, "shape": list(i.shape) if i.shape else i.shape, "dtype": i.dtype}
-                       for i in self.inputs],
+            "inputs": [
+                {"name": i.name, "shape": list(i.shape) if i.shape else i.shape, "dtype": i.dtype} for i in self.inputs
+            ],
             "outputs": list(self.outputs),
         }
         if "batch" in s and "batch_size" in s:
@@ -219,17 +308,24 @@ class TrainingChecker:
         value = self.value("loss")
         where = ("train", "loss")
         if value is None:
-            self.errors.error("E602", "the train section needs a loss", self.span(("train",)),
-                              "e.g. loss = SparseCategoricalCrossentropy()")
+            self.errors.error(
+                "E602",
+                "the train section needs a loss",
+                self.span(("train",)),
+                "e.g. loss = SparseCategoricalCrossentropy()",
+            )
             return None
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():
                 at = where + ("dict", key)
                 if key not in self.outputs:
-                    self.errors.error("E602", f"loss for {key!r}, which is not an output of the model",
-                                      self.spans.get(at + ("@name",)) or self.span(at),
-                                      did_you_mean(key, self.outputs) or f"outputs: {', '.join(self.outputs)}")
+                    self.errors.error(
+                        "E602",
+                        f"loss for {key!r}, which is not an output of the model",
+                        self.spans.get(at + ("@name",)) or self.span(at),
+                        did_you_mean(key, self.outputs) or f"outputs: {', '.join(self.outputs)}",
+                    )
                     continue
                 out[key] = self.obj(item, at, "loss", LOSSES, LOSS_ALIASES)
             for name in self.outputs:
@@ -249,9 +345,12 @@ class TrainingChecker:
             return dict(zip(self.outputs, value))
         for key in value:
             if key not in self.outputs:
-                self.errors.error("E602", f"loss weight for {key!r}, which is not an output of the model",
-                                  self.spans.get(where + ("dict", key, "@name")) or self.span(where),
-                                  did_you_mean(key, self.outputs))
+                self.errors.error(
+                    "E602",
+                    f"loss weight for {key!r}, which is not an output of the model",
+                    self.spans.get(where + ("dict", key, "@name")) or self.span(where),
+                    did_you_mean(key, self.outputs),
+                )
         return dict(value)
 
     def metrics(self):
@@ -264,14 +363,24 @@ class TrainingChecker:
             for key, items in value.items():
                 at = where + ("dict", key)
                 if key not in self.outputs:
-                    self.errors.error("E602", f"metrics for {key!r}, which is not an output of the model",
-                                      self.spans.get(at + ("@name",)) or self.span(at), did_you_mean(key, self.outputs))
+                    self.errors.error(
+                        "E602",
+                        f"metrics for {key!r}, which is not an output of the model",
+                        self.spans.get(at + ("@name",)) or self.span(at),
+                        did_you_mean(key, self.outputs),
+                    )
                     continue
-                out[key] = [m for i, item in enumerate(items)
-                            if (m := self.obj(item, at + (i,), "metric", METRICS, METRIC_ALIASES, METRIC_COMMON))]
+                out[key] = [
+                    m
+                    for i, item in enumerate(items)
+                    if (m := self.obj(item, at + (i,), "metric", METRICS, METRIC_ALIASES, METRIC_COMMON))
+                ]
             return out
-        return [m for i, item in enumerate(value)
-                if (m := self.obj(item, where + (i,), "metric", METRICS, METRIC_ALIASES, METRIC_COMMON))]
+        return [
+            m
+            for i, item in enumerate(value)
+            if (m := self.obj(item, where + (i,), "metric", METRICS, METRIC_ALIASES, METRIC_COMMON))
+        ]
 
     def data(self, value, where):
         if isinstance(value, str):
@@ -283,13 +392,17 @@ class TrainingChecker:
         source = {"source": entry["class_name"], **entry["config"]}
         for key in DATA_REQUIRED.get(source["source"], ()):
             if key not in source:
-                self.error("E403", f"data source {source['source']} needs {key!r}", where,
-                           'e.g. csv("train.csv", label="target")' if source["source"] == "csv" else
-                           'e.g. npz("train.npz")')
+                self.error(
+                    "E403",
+                    f"data source {source['source']} needs {key!r}",
+                    where,
+                    'e.g. csv("train.csv", label="target")' if source["source"] == "csv" else 'e.g. npz("train.npz")',
+                )
         return source
 
 
 def check_training(settings: dict, spans: dict, path: str, errors: Collector, model) -> dict:
-    checker = TrainingChecker(settings, spans, path, errors, list(model.outputs) if model else [],
-                              list(model.inputs) if model else [])
+    checker = TrainingChecker(
+        settings, spans, path, errors, list(model.outputs) if model else [], list(model.inputs) if model else []
+    )
     return checker.training()

@@ -53,8 +53,12 @@ class Normaliser:
                 out["blocks"].append(self.block(item, ("blocks", index)))
             elif kind == "model":
                 if out["model"] is not None:
-                    self.errors.error("E302", "a spec holds one model; this is a second one", self.span(item.children[0]),
-                                      "move shared parts into a `block` and keep one `model`")
+                    self.errors.error(
+                        "E302",
+                        "a spec holds one model; this is a second one",
+                        self.span(item.children[0]),
+                        "move shared parts into a `block` and keep one `model`",
+                    )
                     continue
                 self.mark(("model",), item.children[0])
                 name = item.children[0]
@@ -161,8 +165,12 @@ class Normaliser:
             name, value = setting.children
             at = where + (str(name),)
             if str(name) in settings:
-                self.errors.error("E302", f"{name!s} is set twice", self.span(name),
-                                  f"the first `{name} = ...` is at line {self.spans[at].line}")
+                self.errors.error(
+                    "E302",
+                    f"{name!s} is set twice",
+                    self.span(name),
+                    f"the first `{name} = ...` is at line {self.spans[at].line}",
+                )
                 continue
             self.mark(at, setting)
             settings[str(name)] = self.value(value, at)
@@ -189,8 +197,12 @@ class Normaliser:
             else:
                 at = where + ("args", len(args))
                 if kwargs:
-                    self.errors.error("E107", "positional argument after keyword arguments", self.span(arg),
-                                      "put positional arguments first")
+                    self.errors.error(
+                        "E107",
+                        "positional argument after keyword arguments",
+                        self.span(arg),
+                        "put positional arguments first",
+                    )
                 args.append(self.value(arg, at))
         return {"call": str(name), "args": args, "kwargs": kwargs}
 
@@ -242,8 +254,7 @@ class Normaliser:
                 warnings.simplefilter("error")
                 value = ast.literal_eval(text)
         except (SyntaxError, ValueError, Warning):
-            self.errors.error("E106", "invalid escape sequence in string", self.span(token),
-                              "use \\\\ for a backslash")
+            self.errors.error("E106", "invalid escape sequence in string", self.span(token), "use \\\\ for a backslash")
             return str(token)[1:-1]
         if not isinstance(value, str):  # pragma: no cover - the token regex only admits strings
             return str(token)[1:-1]

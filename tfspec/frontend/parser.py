@@ -27,8 +27,9 @@ def grammar_path() -> str:
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark.open(grammar_path(), parser="lalr", lexer="contextual", propagate_positions=True,
-                     maybe_placeholders=True, cache=True)
+    return Lark.open(
+        grammar_path(), parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True, cache=True
+    )
 
 
 def parse(text: str, path: str) -> Tree:
@@ -39,19 +40,46 @@ def parse(text: str, path: str) -> Tree:
     except UnexpectedInput as exc:
         raise SpecError([syntax_diagnostic(exc, text, path)], text) from None
     if not tree.children:  # nothing but whitespace and comments
-        raise SpecError([Diagnostic("E102", "the spec is empty" if not text.strip() else
-                                    "the spec holds only comments", Span(path, 1, 1),
-                                    "a spec holds a `model Name { ... }`, and optionally blocks and a `train` section")],
-                        text)
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E102",
+                    "the spec is empty" if not text.strip() else "the spec holds only comments",
+                    Span(path, 1, 1),
+                    "a spec holds a `model Name { ... }`, and optionally blocks and a `train` section",
+                )
+            ],
+            text,
+        )
     return tree
 
 
 TOKEN_WORDS = {
-    "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
-    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
-    "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "STAR": "'*'", "__ANON_0": "'->'",
-    "MODEL": "'model'", "BLOCK": "'block'", "TRAIN": "'train'", "INPUT": "'input'", "OUTPUT": "'output'",
-    "LAYER": "'layer'", "NONE": "'None'", "TRUE": "'True'", "FALSE": "'False'", "$END": "end of file",
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "STAR": "'*'",
+    "__ANON_0": "'->'",
+    "MODEL": "'model'",
+    "BLOCK": "'block'",
+    "TRAIN": "'train'",
+    "INPUT": "'input'",
+    "OUTPUT": "'output'",
+    "LAYER": "'layer'",
+    "NONE": "'None'",
+    "TRUE": "'True'",
+    "FALSE": "'False'",
+    "$END": "end of file",
 }
 
 
@@ -71,8 +99,12 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         if char in "\"'":
             return Diagnostic("E103", "unterminated string", span, "close the string on the same line")
         if not char.isascii():
-            return Diagnostic("E101", f"unexpected character {char!r}", span,
-                              "names are ASCII letters, digits and '_'; non-ASCII text belongs in strings")
+            return Diagnostic(
+                "E101",
+                f"unexpected character {char!r}",
+                span,
+                "names are ASCII letters, digits and '_'; non-ASCII text belongs in strings",
+            )
         return Diagnostic("E101", f"unexpected character {char!r}", span)
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         lines = text.rstrip().split("\n")  # lines as the parser counts them
@@ -81,8 +113,13 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         return Diagnostic("E102", "unexpected end of file", end, hint)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
-    span = Span(path, line, column, getattr(token, "end_line", line) or line,
-                getattr(token, "end_column", column + len(str(token))) or column + 1)
+    span = Span(
+        path,
+        line,
+        column,
+        getattr(token, "end_line", line) or line,
+        getattr(token, "end_column", column + len(str(token))) or column + 1,
+    )
     label = exc.match_examples(parser().parse, examples(), use_accepts=True)
     shown = str(token) if len(str(token)) <= 40 else str(token)[:40] + "..."
     message = f"unexpected {shown!r}"
@@ -109,15 +146,15 @@ EXAMPLES = {
         "model M { input x: [4] Dense(10) }",
         "model M { input x: [4] x Dense(10) -> y }",
     ],
-    "arguments are separated by commas: `Conv2D(32, 3, padding=\"same\")`": [
+    'arguments are separated by commas: `Conv2D(32, 3, padding="same")`': [
         "model M { input x: [4] x -> Dense(10 20) -> y }",
-        "model M { input x: [4] x -> Dense(units=10 activation=\"relu\") -> y }",
+        'model M { input x: [4] x -> Dense(units=10 activation="relu") -> y }',
     ],
     "a layer is written as a call, with parentheses: `Flatten()`": [
         "model M { input x: [4] x -> Flatten -> Dense(10) -> y }",
     ],
     "keyword arguments use '=': `Dense(10, activation=\"relu\")`": [
-        "model M { input x: [4] x -> Dense(10, activation: \"relu\") -> y }",
+        'model M { input x: [4] x -> Dense(10, activation: "relu") -> y }',
     ],
     "an input needs a shape, e.g. `input image: float32[28, 28, 1]`": [
         "model M { input x: float32 }",

@@ -15,12 +15,21 @@ def read_source(path: str) -> str:
     where = Span(path, 1, 1)
     try:
         if os.path.isdir(path):
-            raise SpecError([Diagnostic("E001", f"{path!r} is a directory, not a spec file", where,
-                                        "give the path of a .tfs file")])
+            raise SpecError(
+                [Diagnostic("E001", f"{path!r} is a directory, not a spec file", where, "give the path of a .tfs file")]
+            )
         size = os.path.getsize(path)
         if size > MAX_BYTES:
-            raise SpecError([Diagnostic("E001", f"file is too large ({size:,} bytes; the limit is {MAX_BYTES:,})",
-                                        where, "a spec describes one model; split generated specs into blocks")])
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "E001",
+                        f"file is too large ({size:,} bytes; the limit is {MAX_BYTES:,})",
+                        where,
+                        "a spec describes one model; split generated specs into blocks",
+                    )
+                ]
+            )
         with open(path, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -37,14 +46,30 @@ def decode(data: bytes, path: str) -> str:
         raise SpecError([Diagnostic("E001", f"file is too large (more than {MAX_BYTES:,} bytes)", Span(path, 1, 1))])
     if b"\x00" in data:
         line, col = position_of(data, data.index(b"\x00"))
-        raise SpecError([Diagnostic("E001", "this looks like a binary file (it contains a NUL byte)",
-                                    Span(path, line, col), "a spec is UTF-8 text")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    "this looks like a binary file (it contains a NUL byte)",
+                    Span(path, line, col),
+                    "a spec is UTF-8 text",
+                )
+            ]
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = position_of(data, exc.start)
-        raise SpecError([Diagnostic("E001", f"invalid UTF-8 (byte 0x{data[exc.start]:02x})",
-                                    Span(path, line, col), "save the file as UTF-8")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"invalid UTF-8 (byte 0x{data[exc.start]:02x})",
+                    Span(path, line, col),
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -85,8 +110,16 @@ def check_nesting(text: str, path: str) -> None:
         elif ch in "([{":
             depth += 1
             if depth > MAX_DEPTH:
-                raise SpecError([Diagnostic("E104", f"brackets nested more than {MAX_DEPTH} deep",
-                                            Span(path, line, col, line, col + 1),
-                                            "flatten the value or give it a name")], text)
+                raise SpecError(
+                    [
+                        Diagnostic(
+                            "E104",
+                            f"brackets nested more than {MAX_DEPTH} deep",
+                            Span(path, line, col, line, col + 1),
+                            "flatten the value or give it a name",
+                        )
+                    ],
+                    text,
+                )
         elif ch in ")]}":
             depth = max(0, depth - 1)

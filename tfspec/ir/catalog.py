@@ -162,30 +162,85 @@ DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32",
 DTYPE = one_of(NONE, choice(*DTYPES), name="dtype")
 
 ACTIVATIONS = (
-    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish", "sigmoid",
-    "hard_sigmoid", "hard_silu", "hard_swish", "softmax", "log_softmax", "softplus", "softsign", "tanh",
-    "exponential", "celu", "hard_shrink", "hard_tanh", "log_sigmoid", "soft_shrink", "sparse_plus",
-    "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink",
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "softmax",
+    "log_softmax",
+    "softplus",
+    "softsign",
+    "tanh",
+    "exponential",
+    "celu",
+    "hard_shrink",
+    "hard_tanh",
+    "log_sigmoid",
+    "soft_shrink",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
+    "squareplus",
+    "tanh_shrink",
 )
 # Not offered: "glu" halves the last axis at run time while Keras's static shape keeps it (a wrong
 # summary), and "threshold" needs arguments that a name cannot carry.
 ACTIVATION = one_of(NONE, choice(*ACTIVATIONS, name="activation name"), name="activation")
 
 INITIALIZERS = {
-    "Zeros": (), "Ones": (), "Constant": ("value",), "RandomNormal": ("mean", "stddev", "seed"),
-    "RandomUniform": ("minval", "maxval", "seed"), "TruncatedNormal": ("mean", "stddev", "seed"),
-    "GlorotUniform": ("seed",), "GlorotNormal": ("seed",), "HeUniform": ("seed",), "HeNormal": ("seed",),
-    "LecunUniform": ("seed",), "LecunNormal": ("seed",), "Orthogonal": ("gain", "seed"),
-    "Identity": ("gain",), "VarianceScaling": ("scale", "mode", "distribution", "seed"),
+    "Zeros": (),
+    "Ones": (),
+    "Constant": ("value",),
+    "RandomNormal": ("mean", "stddev", "seed"),
+    "RandomUniform": ("minval", "maxval", "seed"),
+    "TruncatedNormal": ("mean", "stddev", "seed"),
+    "GlorotUniform": ("seed",),
+    "GlorotNormal": ("seed",),
+    "HeUniform": ("seed",),
+    "HeNormal": ("seed",),
+    "LecunUniform": ("seed",),
+    "LecunNormal": ("seed",),
+    "Orthogonal": ("gain", "seed"),
+    "Identity": ("gain",),
+    "VarianceScaling": ("scale", "mode", "distribution", "seed"),
 }
 INITIALIZER_NAMES = (
-    "zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-    "lecun_normal", "orthogonal", "identity", "random_normal", "random_uniform", "truncated_normal",
-    "variance_scaling", "uniform", "normal", "one", "zero",
+    "zeros",
+    "ones",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "orthogonal",
+    "identity",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
+    "uniform",
+    "normal",
+    "one",
+    "zero",
 )
 REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2"), "OrthogonalRegularizer": ("factor", "mode")}
-CONSTRAINTS = {"MaxNorm": ("max_value", "axis"), "MinMaxNorm": ("min_value", "max_value", "rate", "axis"),
-               "NonNeg": (), "UnitNorm": ("axis",)}
+CONSTRAINTS = {
+    "MaxNorm": ("max_value", "axis"),
+    "MinMaxNorm": ("min_value", "max_value", "rate", "axis"),
+    "NonNeg": (),
+    "UnitNorm": ("axis",),
+}
 
 
 def object_type(name: str, classes: dict, strings: tuple = ()) -> Type:
@@ -222,12 +277,15 @@ def object_type(name: str, classes: dict, strings: tuple = ()) -> Type:
 
 # Class names work as strings too ("GlorotUniform", "L2"), except Constant, which Keras cannot
 # make without its value.
-INITIALIZER = object_type("initializer", INITIALIZERS,
-                          INITIALIZER_NAMES + tuple(n for n in INITIALIZERS if n != "Constant"))
-REGULARIZER = object_type("regularizer", REGULARIZERS,
-                          ("l1", "l2", "l1l2", "orthogonal_regularizer") + tuple(REGULARIZERS))
-CONSTRAINT = object_type("constraint", CONSTRAINTS,
-                         ("max_norm", "non_neg", "unit_norm", "min_max_norm") + tuple(CONSTRAINTS))
+INITIALIZER = object_type(
+    "initializer", INITIALIZERS, INITIALIZER_NAMES + tuple(n for n in INITIALIZERS if n != "Constant")
+)
+REGULARIZER = object_type(
+    "regularizer", REGULARIZERS, ("l1", "l2", "l1l2", "orthogonal_regularizer") + tuple(REGULARIZERS)
+)
+CONSTRAINT = object_type(
+    "constraint", CONSTRAINTS, ("max_norm", "non_neg", "unit_norm", "min_max_norm") + tuple(CONSTRAINTS)
+)
 
 
 # -- layer definitions ------------------------------------------------------------
@@ -277,16 +335,36 @@ REGISTRY: dict[str, LayerDef] = {}
 ALIASES: dict[str, str] = {}
 
 
-def layer(name: str, args=(), shape=None, params=None, inputs=(1, 1), training=False, aliases=(), doc="",
-          check=None, base_args=BASE_ARGS, positional_inputs=False):
+def layer(
+    name: str,
+    args=(),
+    shape=None,
+    params=None,
+    inputs=(1, 1),
+    training=False,
+    aliases=(),
+    doc="",
+    check=None,
+    base_args=BASE_ARGS,
+    positional_inputs=False,
+):
     """Register a layer kind in the catalog.
 
     `base_args` are the keyword arguments the class takes besides its own (a few Keras classes,
     e.g. SpatialDropout1D, take only name and dtype). `trainable=False` is applied to the
     params rule here: every weight of a frozen layer counts as non-trainable.
     """
-    definition = LayerDef(name, tuple(args) + tuple(base_args), shape, _frozen_aware(params),
-                          inputs, training, doc, check, positional_inputs)
+    definition = LayerDef(
+        name,
+        tuple(args) + tuple(base_args),
+        shape,
+        _frozen_aware(params),
+        inputs,
+        training,
+        doc,
+        check,
+        positional_inputs,
+    )
     REGISTRY[name] = definition
     for alias in aliases:
         ALIASES[alias] = name
@@ -384,16 +462,22 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
     positional = [a for a in definition.args if a not in BASE_ARGS]
     for i, value in enumerate(args):
         if i >= len(positional):
-            errors.append((f"{definition.name} takes at most {len(positional)} positional arguments, got {len(args)}",
-                           "pass the rest by keyword", ("args", i)))
+            errors.append(
+                (
+                    f"{definition.name} takes at most {len(positional)} positional arguments, got {len(args)}",
+                    "pass the rest by keyword",
+                    ("args", i),
+                )
+            )
             break
         given[positional[i].name] = (value, ("args", i))
     for key, value in kwargs:
         if definition.arg(key) is None:
             from ..diagnostics import did_you_mean
 
-            errors.append((f"{definition.name} has no argument {key!r}",
-                           did_you_mean(key, definition.arg_names), ("kwargs", key)))
+            errors.append(
+                (f"{definition.name} has no argument {key!r}", did_you_mean(key, definition.arg_names), ("kwargs", key))
+            )
             continue
         if key in given:
             errors.append((f"argument {key!r} of {definition.name} is given twice", None, ("kwargs", key)))
@@ -401,15 +485,21 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
         given[key] = (value, ("kwargs", key))
     for a in definition.args:
         if a.required and a.name not in given:
-            errors.append((f"{definition.name} needs the argument {a.name!r}",
-                           f"e.g. {definition.name}({a.name}=...)", None))
+            errors.append(
+                (f"{definition.name} needs the argument {a.name!r}", f"e.g. {definition.name}({a.name}=...)", None)
+            )
     for key, (value, where) in given.items():
         if contains_ref(value):
             continue  # a block parameter: checked when the block is used
         err = definition.arg(key).type.check(value)
         if err:
-            errors.append((f"{definition.name}: {key} {err}" if err.startswith("must") else f"{definition.name}: {key}: {err}",
-                           None, where))
+            errors.append(
+                (
+                    f"{definition.name}: {key} {err}" if err.startswith("must") else f"{definition.name}: {key}: {err}",
+                    None,
+                    where,
+                )
+            )
     values.update({k: v for k, (v, _) in given.items()})
     if definition.check is not None and not errors and not any(contains_ref(v) for v, _ in given.values()):
         for message, hint, key in definition.check(values):

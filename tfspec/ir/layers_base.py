@@ -45,25 +45,28 @@ def need_rank(shape, rank, kind, what=None):
     if len(shape) != rank:
         raise ShapeError(
             f"{kind} expects {what or f'samples of rank {rank}'}, got shape {fmt(shape)} (rank {len(shape)})",
-            rank_hint(kind, rank, shape))
+            rank_hint(kind, rank, shape),
+        )
 
 
 def need_min_rank(shape, rank, kind, what=None):
     if len(shape) < rank:
         raise ShapeError(
-            f"{kind} expects {what or f'samples of rank {rank} or more'}, got shape {fmt(shape)} "
-            f"(rank {len(shape)})", rank_hint(kind, rank, shape))
+            f"{kind} expects {what or f'samples of rank {rank} or more'}, got shape {fmt(shape)} (rank {len(shape)})",
+            rank_hint(kind, rank, shape),
+        )
 
 
 def last_dim(shape, kind):
     if not shape:
-        raise ShapeError(f"{kind} needs at least one axis, got a scalar per sample",
-                         "Reshape the input to [1] first")
+        raise ShapeError(f"{kind} needs at least one axis, got a scalar per sample", "Reshape the input to [1] first")
     if shape[-1] is None:
-        raise ShapeError(f"{kind} needs a known size on the last axis, got shape {fmt(shape)}",
-                         "Flatten of variable-size samples has an unknown size: pool them instead "
-                         "(e.g. GlobalAveragePooling2D)" if len(shape) == 1 else
-                         "give the input a fixed size on its last axis")
+        raise ShapeError(
+            f"{kind} needs a known size on the last axis, got shape {fmt(shape)}",
+            "Flatten of variable-size samples has an unknown size: pool them instead (e.g. GlobalAveragePooling2D)"
+            if len(shape) == 1
+            else "give the input a fixed size on its last axis",
+        )
     return shape[-1]
 
 
@@ -106,8 +109,10 @@ def put_spatial(dims, channels, first):
 def known_channels(shape, first, kind):
     channels = spatial(shape, first)[1]
     if channels is None:
-        raise ShapeError(f"{kind} needs a known channels axis ({'first' if first else 'last'}), got {fmt(shape)}",
-                         "give the input a fixed number of channels")
+        raise ShapeError(
+            f"{kind} needs a known channels axis ({'first' if first else 'last'}), got {fmt(shape)}",
+            "give the input a fixed number of channels",
+        )
     return channels
 
 
@@ -120,11 +125,15 @@ def sample_axis(axis, shape, kind, what="axis"):
     rank = len(shape) + 1
     pos = axis if axis >= 0 else rank + axis
     if pos == 0:
-        raise ShapeError(f"{kind}: {what} {axis} is the batch axis of samples of shape {fmt(shape)}",
-                         "sample axes are numbered from 1 (or from -1 at the end)")
+        raise ShapeError(
+            f"{kind}: {what} {axis} is the batch axis of samples of shape {fmt(shape)}",
+            "sample axes are numbered from 1 (or from -1 at the end)",
+        )
     if pos < 0 or pos >= rank:
-        raise ShapeError(f"{kind}: {what} {axis} is out of range for samples of shape {fmt(shape)} "
-                         f"(axes 1..{rank - 1} or -1..-{rank - 1})")
+        raise ShapeError(
+            f"{kind}: {what} {axis} is out of range for samples of shape {fmt(shape)} "
+            f"(axes 1..{rank - 1} or -1..-{rank - 1})"
+        )
     return pos - 1
 
 
@@ -145,8 +154,9 @@ def known_sizes(shape, axes, kind):
     sizes = []
     for ax, i in zip(axes, sample_axes(axes, shape, kind), strict=True):
         if shape[i] is None:
-            raise ShapeError(f"{kind} needs a known size on axis {ax}, got shape {fmt(shape)}",
-                             "give that axis a fixed size")
+            raise ShapeError(
+                f"{kind} needs a known size on axis {ax}, got shape {fmt(shape)}", "give that axis a fixed size"
+            )
         sizes.append(shape[i])
     return sizes
 
@@ -162,8 +172,9 @@ def no_batch_axis(*names):
         out = []
         for name in names:
             if a[name] is not None and 0 in axes_of(a[name]):
-                out.append((f"{name}=0 is the batch axis", "sample axes are numbered from 1 (or from -1 at the end)",
-                            name))
+                out.append(
+                    (f"{name}=0 is the batch axis", "sample axes are numbered from 1 (or from -1 at the end)", name)
+                )
         return out
 
     return check
@@ -181,9 +192,14 @@ def all_checks(*checks):
 def one_dilation_or_stride(a):
     """Keras's Conv and ConvTranspose refuse strides > 1 together with dilation_rate > 1."""
     if max(axes_of(a["strides"])) > 1 and max(axes_of(a["dilation_rate"])) > 1:
-        return [(f"strides={show(a['strides'])} with dilation_rate={show(a['dilation_rate'])}: "
-                 "Keras does not support strides > 1 together with dilation_rate > 1",
-                 "use strides or dilation_rate, not both", "dilation_rate")]
+        return [
+            (
+                f"strides={show(a['strides'])} with dilation_rate={show(a['dilation_rate'])}: "
+                "Keras does not support strides > 1 together with dilation_rate > 1",
+                "use strides or dilation_rate, not both",
+                "dilation_rate",
+            )
+        ]
     return []
 
 
@@ -213,9 +229,12 @@ def weight_args(kernel="kernel"):
 def norm_weight_args():
     """beta/gamma initializers, regularizers, constraints (the normalisation layers' order)."""
     return (
-        Arg("beta_initializer", INITIALIZER, "zeros"), Arg("gamma_initializer", INITIALIZER, "ones"),
-        Arg("beta_regularizer", REGULARIZER), Arg("gamma_regularizer", REGULARIZER),
-        Arg("beta_constraint", CONSTRAINT), Arg("gamma_constraint", CONSTRAINT),
+        Arg("beta_initializer", INITIALIZER, "zeros"),
+        Arg("gamma_initializer", INITIALIZER, "ones"),
+        Arg("beta_regularizer", REGULARIZER),
+        Arg("gamma_regularizer", REGULARIZER),
+        Arg("beta_constraint", CONSTRAINT),
+        Arg("gamma_constraint", CONSTRAINT),
     )
 
 
@@ -247,4 +266,3 @@ def pad_pairs(value, rank):
     if rank == 1:
         return (tuple(value),)
     return tuple(tuple(item) if isinstance(item, (tuple, list)) else (item, item) for item in value)
-

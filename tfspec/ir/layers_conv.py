@@ -74,10 +74,13 @@ def conv_rule(rank, kind, out_channels):
         for n, kk, ss, dd in zip(dims, k, s, d, strict=True):
             length = conv_length(n, kk, ss, a["padding"], dd)
             if length is not None and length < 1:
-                span = f"kernel {show(a['kernel_size'])}" + (f" with dilation {show(a['dilation_rate'])}"
-                                                             if max(d) > 1 else "")
-                raise ShapeError(f"{kind}: the {span} does not fit the input {fmt(x)} with padding=\"valid\"",
-                                 "use padding=\"same\", a smaller kernel or a larger input")
+                span = f"kernel {show(a['kernel_size'])}" + (
+                    f" with dilation {show(a['dilation_rate'])}" if max(d) > 1 else ""
+                )
+                raise ShapeError(
+                    f'{kind}: the {span} does not fit the input {fmt(x)} with padding="valid"',
+                    'use padding="same", a smaller kernel or a larger input',
+                )
             out.append(length)
         return put_spatial(out, out_channels(channels, a), first)
 
@@ -87,8 +90,10 @@ def conv_rule(rank, kind, out_channels):
 def conv_out_channels(kind):
     def out(channels, a):
         if channels % a["groups"]:
-            raise ShapeError(f"{kind}: groups={a['groups']} must divide the {channels} input channels",
-                             "choose groups that divides both the input channels and filters")
+            raise ShapeError(
+                f"{kind}: groups={a['groups']} must divide the {channels} input channels",
+                "choose groups that divides both the input channels and filters",
+            )
         return a["filters"]
 
     return out
@@ -112,12 +117,23 @@ def groups_check(a):
 
 for _rank in (1, 2, 3):
     _kind = f"Conv{_rank}D"
-    layer(_kind,
-          args=(Arg("filters", POS_INT, required=True), *window_args(_rank, causal=_rank == 1),
-                Arg("data_format", DATA_FORMAT), Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
-                Arg("groups", POS_INT, 1), Arg("activation", ACTIVATION), Arg("use_bias", BOOL, True), *weight_args()),
-          shape=conv_rule(_rank, _kind, conv_out_channels(_kind)), params=conv_params(_rank),
-          check=all_checks(one_dilation_or_stride, groups_check), aliases=(f"Convolution{_rank}D",))
+    layer(
+        _kind,
+        args=(
+            Arg("filters", POS_INT, required=True),
+            *window_args(_rank, causal=_rank == 1),
+            Arg("data_format", DATA_FORMAT),
+            Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
+            Arg("groups", POS_INT, 1),
+            Arg("activation", ACTIVATION),
+            Arg("use_bias", BOOL, True),
+            *weight_args(),
+        ),
+        shape=conv_rule(_rank, _kind, conv_out_channels(_kind)),
+        params=conv_params(_rank),
+        check=all_checks(one_dilation_or_stride, groups_check),
+        aliases=(f"Convolution{_rank}D",),
+    )
 
 
 def transpose_length(n, k, s, padding, output_padding, d):
@@ -140,8 +156,10 @@ def conv_transpose_rule(rank, kind):
         known_channels(x, first, kind)
         k, s, d = (tuple_of(a[key], rank) for key in ("kernel_size", "strides", "dilation_rate"))
         op = (None,) * rank if a["output_padding"] is None else tuple_of(a["output_padding"], rank)
-        out = [transpose_length(n, kk, ss, a["padding"], oo, dd)
-               for n, kk, ss, oo, dd in zip(dims, k, s, op, d, strict=True)]
+        out = [
+            transpose_length(n, kk, ss, a["padding"], oo, dd)
+            for n, kk, ss, oo, dd in zip(dims, k, s, op, d, strict=True)
+        ]
         return put_spatial(out, a["filters"], first)
 
     return rule
@@ -153,8 +171,13 @@ def output_padding_check(rank):
             return []
         op, s = tuple_of(a["output_padding"], rank), tuple_of(a["strides"], rank)
         if any(o >= ss for o, ss in zip(op, s, strict=True)):
-            return [(f"output_padding {show(a['output_padding'])} must be smaller than strides {show(a['strides'])}",
-                     None, "output_padding")]
+            return [
+                (
+                    f"output_padding {show(a['output_padding'])} must be smaller than strides {show(a['strides'])}",
+                    None,
+                    "output_padding",
+                )
+            ]
         return []
 
     return check
@@ -164,14 +187,22 @@ for _rank in (1, 2, 3):
     _kind = f"Conv{_rank}DTranspose"
     _op = Arg("output_padding", one_of(NONE, int_tuple(_rank, minimum=0)))
     _df = Arg("data_format", DATA_FORMAT)
-    layer(_kind,
-          args=(Arg("filters", POS_INT, required=True), *window_args(_rank),
-                *((_df, _op) if _rank == 3 else (_op, _df)),  # Keras swaps them in Conv3DTranspose
-                Arg("dilation_rate", int_tuple(_rank), ones(_rank)), Arg("activation", ACTIVATION),
-                Arg("use_bias", BOOL, True), *weight_args()),
-          shape=conv_transpose_rule(_rank, _kind), params=conv_params(_rank, grouped=False),
-          check=all_checks(one_dilation_or_stride, output_padding_check(_rank)),
-          aliases=(f"Convolution{_rank}DTranspose",))
+    layer(
+        _kind,
+        args=(
+            Arg("filters", POS_INT, required=True),
+            *window_args(_rank),
+            *((_df, _op) if _rank == 3 else (_op, _df)),  # Keras swaps them in Conv3DTranspose
+            Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
+            Arg("activation", ACTIVATION),
+            Arg("use_bias", BOOL, True),
+            *weight_args(),
+        ),
+        shape=conv_transpose_rule(_rank, _kind),
+        params=conv_params(_rank, grouped=False),
+        check=all_checks(one_dilation_or_stride, output_padding_check(_rank)),
+        aliases=(f"Convolution{_rank}DTranspose",),
+    )
 
 
 def separable_params(rank):
@@ -186,19 +217,31 @@ def separable_params(rank):
 
 for _rank in (1, 2):
     _kind = f"SeparableConv{_rank}D"
-    layer(_kind,
-          args=(Arg("filters", POS_INT, required=True), *window_args(_rank), Arg("data_format", DATA_FORMAT),
-                Arg("dilation_rate", int_tuple(_rank), ones(_rank)), Arg("depth_multiplier", POS_INT, 1),
-                Arg("activation", ACTIVATION), Arg("use_bias", BOOL, True),
-                Arg("depthwise_initializer", INITIALIZER, "glorot_uniform"),
-                Arg("pointwise_initializer", INITIALIZER, "glorot_uniform"),
-                Arg("bias_initializer", INITIALIZER, "zeros"),
-                Arg("depthwise_regularizer", REGULARIZER), Arg("pointwise_regularizer", REGULARIZER),
-                Arg("bias_regularizer", REGULARIZER), Arg("activity_regularizer", REGULARIZER),
-                Arg("depthwise_constraint", CONSTRAINT), Arg("pointwise_constraint", CONSTRAINT),
-                Arg("bias_constraint", CONSTRAINT)),
-          shape=conv_rule(_rank, _kind, lambda c, a: a["filters"]), params=separable_params(_rank),
-          aliases=(f"SeparableConvolution{_rank}D",))
+    layer(
+        _kind,
+        args=(
+            Arg("filters", POS_INT, required=True),
+            *window_args(_rank),
+            Arg("data_format", DATA_FORMAT),
+            Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
+            Arg("depth_multiplier", POS_INT, 1),
+            Arg("activation", ACTIVATION),
+            Arg("use_bias", BOOL, True),
+            Arg("depthwise_initializer", INITIALIZER, "glorot_uniform"),
+            Arg("pointwise_initializer", INITIALIZER, "glorot_uniform"),
+            Arg("bias_initializer", INITIALIZER, "zeros"),
+            Arg("depthwise_regularizer", REGULARIZER),
+            Arg("pointwise_regularizer", REGULARIZER),
+            Arg("bias_regularizer", REGULARIZER),
+            Arg("activity_regularizer", REGULARIZER),
+            Arg("depthwise_constraint", CONSTRAINT),
+            Arg("pointwise_constraint", CONSTRAINT),
+            Arg("bias_constraint", CONSTRAINT),
+        ),
+        shape=conv_rule(_rank, _kind, lambda c, a: a["filters"]),
+        params=separable_params(_rank),
+        aliases=(f"SeparableConvolution{_rank}D",),
+    )
 
 
 def depthwise_params(rank):
@@ -213,17 +256,30 @@ def depthwise_params(rank):
 
 for _rank in (1, 2):
     _kind = f"DepthwiseConv{_rank}D"
-    layer(_kind,
-          args=(*window_args(_rank), Arg("depth_multiplier", POS_INT, 1), Arg("data_format", DATA_FORMAT),
-                Arg("dilation_rate", int_tuple(_rank), ones(_rank)), Arg("activation", ACTIVATION),
-                Arg("use_bias", BOOL, True), Arg("depthwise_initializer", INITIALIZER, "glorot_uniform"),
-                Arg("bias_initializer", INITIALIZER, "zeros"), Arg("depthwise_regularizer", REGULARIZER),
-                Arg("bias_regularizer", REGULARIZER), Arg("activity_regularizer", REGULARIZER),
-                Arg("depthwise_constraint", CONSTRAINT), Arg("bias_constraint", CONSTRAINT)),
-          shape=conv_rule(_rank, _kind, lambda c, a: c * a["depth_multiplier"]), params=depthwise_params(_rank))
+    layer(
+        _kind,
+        args=(
+            *window_args(_rank),
+            Arg("depth_multiplier", POS_INT, 1),
+            Arg("data_format", DATA_FORMAT),
+            Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
+            Arg("activation", ACTIVATION),
+            Arg("use_bias", BOOL, True),
+            Arg("depthwise_initializer", INITIALIZER, "glorot_uniform"),
+            Arg("bias_initializer", INITIALIZER, "zeros"),
+            Arg("depthwise_regularizer", REGULARIZER),
+            Arg("bias_regularizer", REGULARIZER),
+            Arg("activity_regularizer", REGULARIZER),
+            Arg("depthwise_constraint", CONSTRAINT),
+            Arg("bias_constraint", CONSTRAINT),
+        ),
+        shape=conv_rule(_rank, _kind, lambda c, a: c * a["depth_multiplier"]),
+        params=depthwise_params(_rank),
+    )
 
 
 # -- pooling ----------------------------------------------------------------------------------------
+
 
 def pool_rule(rank, kind):
     def rule(ins, a):
@@ -237,8 +293,10 @@ def pool_rule(rank, kind):
         for n, pp, ss in zip(dims, p, s, strict=True):
             length = conv_length(n, pp, ss, a["padding"])
             if length is not None and length < 1:
-                raise ShapeError(f"{kind}: pool_size {show(a['pool_size'])} does not fit the input {fmt(x)}",
-                                 "use a smaller pool_size or padding=\"same\"")
+                raise ShapeError(
+                    f"{kind}: pool_size {show(a['pool_size'])} does not fit the input {fmt(x)}",
+                    'use a smaller pool_size or padding="same"',
+                )
             out.append(length)
         return put_spatial(out, channels, first)
 
@@ -248,12 +306,22 @@ def pool_rule(rank, kind):
 for _rank in (1, 2, 3):
     for _op, _short in (("Max", "Max"), ("Average", "Avg")):
         _kind = f"{_op}Pooling{_rank}D"
-        _pool = Arg("pool_size", int_tuple(_rank), 2 if _rank == 1 else (2,) * _rank) if _op == "Max" else \
-            Arg("pool_size", int_tuple(_rank), required=True)  # Keras gives AveragePooling no default
-        layer(_kind,
-              args=(_pool, Arg("strides", one_of(NONE, int_tuple(_rank))), Arg("padding", PADDING, "valid"),
-                    Arg("data_format", DATA_FORMAT)),
-              shape=pool_rule(_rank, _kind), aliases=(f"{_short}Pool{_rank}D",))
+        _pool = (
+            Arg("pool_size", int_tuple(_rank), 2 if _rank == 1 else (2,) * _rank)
+            if _op == "Max"
+            else Arg("pool_size", int_tuple(_rank), required=True)
+        )  # Keras gives AveragePooling no default
+        layer(
+            _kind,
+            args=(
+                _pool,
+                Arg("strides", one_of(NONE, int_tuple(_rank))),
+                Arg("padding", PADDING, "valid"),
+                Arg("data_format", DATA_FORMAT),
+            ),
+            shape=pool_rule(_rank, _kind),
+            aliases=(f"{_short}Pool{_rank}D",),
+        )
 
 
 def global_pool_rule(rank, kind):
@@ -272,11 +340,16 @@ def global_pool_rule(rank, kind):
 for _rank in (1, 2, 3):
     for _op, _short in (("Max", "Max"), ("Average", "Avg")):
         _kind = f"Global{_op}Pooling{_rank}D"
-        layer(_kind, args=(Arg("data_format", DATA_FORMAT), Arg("keepdims", BOOL, False)),
-              shape=global_pool_rule(_rank, _kind), aliases=(f"Global{_short}Pool{_rank}D",))
+        layer(
+            _kind,
+            args=(Arg("data_format", DATA_FORMAT), Arg("keepdims", BOOL, False)),
+            shape=global_pool_rule(_rank, _kind),
+            aliases=(f"Global{_short}Pool{_rank}D",),
+        )
 
 
 # -- padding, cropping, upsampling ---------------------------------------------------------------
+
 
 def pad_rule(rank, kind, sign):
     key = "padding" if sign > 0 else "cropping"
@@ -290,8 +363,10 @@ def pad_rule(rank, kind, sign):
         for n, (lo, hi) in zip(dims, pad_pairs(a[key], rank), strict=True):
             length = None if n is None else n + sign * (lo + hi)
             if length is not None and length < 1:
-                raise ShapeError(f"{kind}: cropping {show(a[key])} removes all of the input {fmt(x)}",
-                                 "crop less than the size of each spatial axis")
+                raise ShapeError(
+                    f"{kind}: cropping {show(a[key])} removes all of the input {fmt(x)}",
+                    "crop less than the size of each spatial axis",
+                )
             out.append(length)
         return put_spatial(out, channels, first)
 
@@ -301,13 +376,17 @@ def pad_rule(rank, kind, sign):
 _PAD_DEFAULTS = {1: 1, 2: (1, 1), 3: ((1, 1), (1, 1), (1, 1))}
 _CROP_DEFAULTS = {1: (1, 1), 2: ((0, 0), (0, 0)), 3: ((1, 1), (1, 1), (1, 1))}
 for _rank in (1, 2, 3):
-    layer(f"ZeroPadding{_rank}D",
-          args=(Arg("padding", pad_type(_rank, "padding"), _PAD_DEFAULTS[_rank]), Arg("data_format", DATA_FORMAT)),
-          shape=pad_rule(_rank, f"ZeroPadding{_rank}D", +1))
+    layer(
+        f"ZeroPadding{_rank}D",
+        args=(Arg("padding", pad_type(_rank, "padding"), _PAD_DEFAULTS[_rank]), Arg("data_format", DATA_FORMAT)),
+        shape=pad_rule(_rank, f"ZeroPadding{_rank}D", +1),
+    )
     _crop = (Arg("cropping", pad_type(_rank, "cropping"), _CROP_DEFAULTS[_rank]),)
-    layer(f"Cropping{_rank}D",  # Keras's Cropping1D has no data_format
-          args=_crop + ((Arg("data_format", DATA_FORMAT),) if _rank > 1 else ()),
-          shape=pad_rule(_rank, f"Cropping{_rank}D", -1))
+    layer(
+        f"Cropping{_rank}D",  # Keras's Cropping1D has no data_format
+        args=_crop + ((Arg("data_format", DATA_FORMAT),) if _rank > 1 else ()),
+        shape=pad_rule(_rank, f"Cropping{_rank}D", -1),
+    )
 
 
 def upsample_rule(rank, kind):
@@ -324,10 +403,21 @@ def upsample_rule(rank, kind):
 
 
 layer("UpSampling1D", args=(Arg("size", POS_INT, 2),), shape=upsample_rule(1, "UpSampling1D"))
-layer("UpSampling2D",
-      args=(Arg("size", int_tuple(2), (2, 2)), Arg("data_format", DATA_FORMAT),
-            Arg("interpolation", choice("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area",
-                                        name="interpolation"), "nearest")),
-      shape=upsample_rule(2, "UpSampling2D"))
-layer("UpSampling3D", args=(Arg("size", int_tuple(3), (2, 2, 2)), Arg("data_format", DATA_FORMAT)),
-      shape=upsample_rule(3, "UpSampling3D"))
+layer(
+    "UpSampling2D",
+    args=(
+        Arg("size", int_tuple(2), (2, 2)),
+        Arg("data_format", DATA_FORMAT),
+        Arg(
+            "interpolation",
+            choice("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area", name="interpolation"),
+            "nearest",
+        ),
+    ),
+    shape=upsample_rule(2, "UpSampling2D"),
+)
+layer(
+    "UpSampling3D",
+    args=(Arg("size", int_tuple(3), (2, 2, 2)), Arg("data_format", DATA_FORMAT)),
+    shape=upsample_rule(3, "UpSampling3D"),
+)

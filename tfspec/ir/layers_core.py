@@ -70,20 +70,33 @@ def lora_params(n_in, n_out, a, bias=0):
 def lora_check(constraint):
     def check(a):
         if a["lora_rank"] and a[constraint] is not None:
-            return [(f"lora_rank cannot be combined with {constraint} (Keras refuses it)",
-                     f"remove {constraint} or lora_rank", "lora_rank")]
+            return [
+                (
+                    f"lora_rank cannot be combined with {constraint} (Keras refuses it)",
+                    f"remove {constraint} or lora_rank",
+                    "lora_rank",
+                )
+            ]
         return []
 
     return check
 
 
-layer("Dense",
-      args=(Arg("units", POS_INT, required=True), Arg("activation", ACTIVATION), Arg("use_bias", BOOL, True),
-            *weight_args(), Arg("lora_rank", LORA_RANK), Arg("lora_alpha", LORA_ALPHA)),
-      shape=dense_shape,
-      params=lambda ins, a, out: lora_params(ins[0][-1], a["units"], a, bias_count(a, a["units"])),
-      check=lora_check("kernel_constraint"),  # training=False: Dense.call takes `training` but ignores it
-      doc="fully connected layer on the last axis")
+layer(
+    "Dense",
+    args=(
+        Arg("units", POS_INT, required=True),
+        Arg("activation", ACTIVATION),
+        Arg("use_bias", BOOL, True),
+        *weight_args(),
+        Arg("lora_rank", LORA_RANK),
+        Arg("lora_alpha", LORA_ALPHA),
+    ),
+    shape=dense_shape,
+    params=lambda ins, a, out: lora_params(ins[0][-1], a["units"], a, bias_count(a, a["units"])),
+    check=lora_check("kernel_constraint"),  # training=False: Dense.call takes `training` but ignores it
+    doc="fully connected layer on the last axis",
+)
 
 
 def flatten_shape(ins, a):
@@ -103,6 +116,7 @@ layer("Rescaling", args=(Arg("scale", FLOAT, required=True), Arg("offset", FLOAT
 
 # -- regularisation ---------------------------------------------------------------------------
 
+
 def noise_shape_rule(kind):
     def rule(ins, a):
         (x,) = ins
@@ -110,26 +124,38 @@ def noise_shape_rule(kind):
         if noise is None:
             return x
         if len(noise) != len(x) + 1:
-            raise ShapeError(f"{kind}: noise_shape {show(noise)} needs {len(x) + 1} entries for samples of shape "
-                             f"{fmt(x)}: the batch axis first, then one per sample axis",
-                             f"e.g. noise_shape={show((None,) + tuple(1 for _ in x[:-1]) + x[-1:])}")
+            raise ShapeError(
+                f"{kind}: noise_shape {show(noise)} needs {len(x) + 1} entries for samples of shape "
+                f"{fmt(x)}: the batch axis first, then one per sample axis",
+                f"e.g. noise_shape={show((None,) + tuple(1 for _ in x[:-1]) + x[-1:])}",
+            )
         for n, d in zip(noise[1:], x, strict=True):
             if n is not None and n != 1 and d is not None and n != d:
-                raise ShapeError(f"{kind}: noise_shape {show(noise)} does not broadcast to samples of shape {fmt(x)}",
-                                 "each entry is None, 1 or the size of that axis")
+                raise ShapeError(
+                    f"{kind}: noise_shape {show(noise)} does not broadcast to samples of shape {fmt(x)}",
+                    "each entry is None, 1 or the size of that axis",
+                )
         return x
 
     return rule
 
 
-layer("Dropout", args=(Arg("rate", RATE, required=True), Arg("noise_shape", NOISE_SHAPE), Arg("seed", SEED)),
-      shape=noise_shape_rule("Dropout"), training=True)
-layer("AlphaDropout", args=(Arg("rate", RATE, required=True), Arg("noise_shape", NOISE_SHAPE), Arg("seed", SEED)),
-      shape=noise_shape_rule("AlphaDropout"), training=True)
-layer("GaussianDropout", args=(Arg("rate", RATE, required=True), Arg("seed", SEED)), shape=same_shape,
-      training=True)
-layer("GaussianNoise", args=(Arg("stddev", UNIT_RATE, required=True), Arg("seed", SEED)), shape=same_shape,
-      training=True)
+layer(
+    "Dropout",
+    args=(Arg("rate", RATE, required=True), Arg("noise_shape", NOISE_SHAPE), Arg("seed", SEED)),
+    shape=noise_shape_rule("Dropout"),
+    training=True,
+)
+layer(
+    "AlphaDropout",
+    args=(Arg("rate", RATE, required=True), Arg("noise_shape", NOISE_SHAPE), Arg("seed", SEED)),
+    shape=noise_shape_rule("AlphaDropout"),
+    training=True,
+)
+layer("GaussianDropout", args=(Arg("rate", RATE, required=True), Arg("seed", SEED)), shape=same_shape, training=True)
+layer(
+    "GaussianNoise", args=(Arg("stddev", UNIT_RATE, required=True), Arg("seed", SEED)), shape=same_shape, training=True
+)
 
 
 def spatial_dropout_rule(rank):
@@ -144,20 +170,32 @@ def spatial_dropout_rule(rank):
 
 # SpatialDropout takes only name and dtype besides its own arguments (no **kwargs, no `trainable`).
 _NAME_DTYPE = tuple(a for a in BASE_ARGS if a.name in ("name", "dtype"))
-layer("SpatialDropout1D", args=(Arg("rate", RATE, required=True), Arg("seed", SEED)), shape=spatial_dropout_rule(1),
-      training=True, base_args=_NAME_DTYPE)
+layer(
+    "SpatialDropout1D",
+    args=(Arg("rate", RATE, required=True), Arg("seed", SEED)),
+    shape=spatial_dropout_rule(1),
+    training=True,
+    base_args=_NAME_DTYPE,
+)
 for _rank in (2, 3):
-    layer(f"SpatialDropout{_rank}D",
-          args=(Arg("rate", RATE, required=True), Arg("data_format", DATA_FORMAT), Arg("seed", SEED)),
-          shape=spatial_dropout_rule(_rank), training=True, base_args=_NAME_DTYPE)
+    layer(
+        f"SpatialDropout{_rank}D",
+        args=(Arg("rate", RATE, required=True), Arg("data_format", DATA_FORMAT), Arg("seed", SEED)),
+        shape=spatial_dropout_rule(_rank),
+        training=True,
+        base_args=_NAME_DTYPE,
+    )
 
 
 # -- activations ------------------------------------------------------------------------------
 
 NONNEG = float_type(minimum=0, name="number ≥ 0")
 layer("Activation", args=(Arg("activation", ACTIVATION, required=True),), shape=same_shape)
-layer("ReLU", args=(Arg("max_value", one_of(NONE, NONNEG)), Arg("negative_slope", NONNEG, 0.0),
-                    Arg("threshold", NONNEG, 0.0)), shape=same_shape)
+layer(
+    "ReLU",
+    args=(Arg("max_value", one_of(NONE, NONNEG)), Arg("negative_slope", NONNEG, 0.0), Arg("threshold", NONNEG, 0.0)),
+    shape=same_shape,
+)
 layer("LeakyReLU", args=(Arg("negative_slope", NONNEG, 0.3),), shape=same_shape)
 layer("ELU", args=(Arg("alpha", FLOAT, 1.0),), shape=same_shape)
 
@@ -174,12 +212,16 @@ def prelu_alpha_shape(x, a):
     shared = axes_of(a["shared_axes"]) if a["shared_axes"] is not None else ()
     for ax in shared:
         if ax > len(x):
-            raise ShapeError(f"PReLU: shared axis {ax} is out of range for samples of shape {fmt(x)}",
-                             f"axes are numbered 1..{len(x)}")
+            raise ShapeError(
+                f"PReLU: shared axis {ax} is out of range for samples of shape {fmt(x)}",
+                f"axes are numbered 1..{len(x)}",
+            )
     dims = [1 if i + 1 in shared else d for i, d in enumerate(x)]
     if any(d is None for d in dims):
-        raise ShapeError(f"PReLU needs known sizes on the axes it does not share, got shape {fmt(x)}",
-                         "share the variable axes, e.g. shared_axes=(1,) for sequences of variable length")
+        raise ShapeError(
+            f"PReLU needs known sizes on the axes it does not share, got shape {fmt(x)}",
+            "share the variable axes, e.g. shared_axes=(1,) for sequences of variable length",
+        )
     return dims
 
 
@@ -188,13 +230,21 @@ def prelu_shape(ins, a):
     return ins[0]
 
 
-layer("PReLU",
-      args=(Arg("alpha_initializer", INITIALIZER, "Zeros"), Arg("alpha_regularizer", REGULARIZER),
-            Arg("alpha_constraint", CONSTRAINT), Arg("shared_axes", one_of(NONE, POS_INT, seq_of(POS_INT)))),
-      shape=prelu_shape, params=lambda ins, a, out: (math.prod(prelu_alpha_shape(ins[0], a)), 0))
+layer(
+    "PReLU",
+    args=(
+        Arg("alpha_initializer", INITIALIZER, "Zeros"),
+        Arg("alpha_regularizer", REGULARIZER),
+        Arg("alpha_constraint", CONSTRAINT),
+        Arg("shared_axes", one_of(NONE, POS_INT, seq_of(POS_INT))),
+    ),
+    shape=prelu_shape,
+    params=lambda ins, a, out: (math.prod(prelu_alpha_shape(ins[0], a)), 0),
+)
 
 
 # -- reshaping --------------------------------------------------------------------------------
+
 
 def reshape_shape(ins, a):
     """Keras's compute_reshape_output_shape on the per-sample shape."""
@@ -206,12 +256,15 @@ def reshape_shape(ins, a):
     if -1 in target:
         fixed = math.prod(d for d in target if d != -1)
         if total % fixed:
-            raise ShapeError(f"Reshape cannot fit {fmt(x)} ({total} values) into {fmt(target)}: "
-                             f"{total} is not a multiple of {fixed}")
+            raise ShapeError(
+                f"Reshape cannot fit {fmt(x)} ({total} values) into {fmt(target)}: {total} is not a multiple of {fixed}"
+            )
         return tuple(total // fixed if d == -1 else d for d in target)
     if math.prod(target) != total:
-        raise ShapeError(f"Reshape cannot turn {fmt(x)} ({total} values) into {fmt(target)} "
-                         f"({math.prod(target)} values)", "the number of values per sample must stay the same")
+        raise ShapeError(
+            f"Reshape cannot turn {fmt(x)} ({total} values) into {fmt(target)} ({math.prod(target)} values)",
+            "the number of values per sample must stay the same",
+        )
     return target
 
 
@@ -221,15 +274,24 @@ def reshape_check(a):
     return []
 
 
-layer("Reshape", args=(Arg("target_shape", seq_of(one_of(POS_INT, choice(-1))), required=True),),
-      shape=reshape_shape, check=reshape_check)
+layer(
+    "Reshape",
+    args=(Arg("target_shape", seq_of(one_of(POS_INT, choice(-1))), required=True),),
+    shape=reshape_shape,
+    check=reshape_check,
+)
 
 
 def permute_check(a):
     dims = list(a["dims"])
     if sorted(dims) != list(range(1, len(dims) + 1)):
-        return [(f"dims {show(a['dims'])} must be a permutation of 1..{len(dims)}",
-                 "axes are numbered from 1 (the batch axis is not counted)", "dims")]
+        return [
+            (
+                f"dims {show(a['dims'])} must be a permutation of 1..{len(dims)}",
+                "axes are numbered from 1 (the batch axis is not counted)",
+                "dims",
+            )
+        ]
     return []
 
 
@@ -254,19 +316,27 @@ layer("RepeatVector", args=(Arg("n", POS_INT, required=True),), shape=repeat_vec
 
 # -- embedding ----------------------------------------------------------------------------------
 
-layer("Embedding",
-      args=(Arg("input_dim", POS_INT, required=True), Arg("output_dim", POS_INT, required=True),
-            Arg("embeddings_initializer", INITIALIZER, "uniform"), Arg("embeddings_regularizer", REGULARIZER),
-            Arg("embeddings_constraint", CONSTRAINT), Arg("mask_zero", BOOL, False),
-            Arg("weights", unsupported(None, "initial weights cannot be written in a spec; use "
-                                       "embeddings_initializer")),
-            Arg("lora_rank", LORA_RANK), Arg("lora_alpha", LORA_ALPHA)),
-      shape=lambda ins, a: ins[0] + (a["output_dim"],),
-      params=lambda ins, a, out: lora_params(a["input_dim"], a["output_dim"], a),
-      check=lora_check("embeddings_constraint"))
+layer(
+    "Embedding",
+    args=(
+        Arg("input_dim", POS_INT, required=True),
+        Arg("output_dim", POS_INT, required=True),
+        Arg("embeddings_initializer", INITIALIZER, "uniform"),
+        Arg("embeddings_regularizer", REGULARIZER),
+        Arg("embeddings_constraint", CONSTRAINT),
+        Arg("mask_zero", BOOL, False),
+        Arg("weights", unsupported(None, "initial weights cannot be written in a spec; use embeddings_initializer")),
+        Arg("lora_rank", LORA_RANK),
+        Arg("lora_alpha", LORA_ALPHA),
+    ),
+    shape=lambda ins, a: ins[0] + (a["output_dim"],),
+    params=lambda ins, a, out: lora_params(a["input_dim"], a["output_dim"], a),
+    check=lora_check("embeddings_constraint"),
+)
 
 
 # -- normalisation --------------------------------------------------------------------------------
+
 
 def centred_scaled(a):
     return int(bool(a["center"])) + int(bool(a["scale"]))
@@ -302,18 +372,32 @@ def renorm_clipping_test(v):
 
 MOMENTUM = float_type(minimum=0, maximum=1, name="momentum in [0, 1]")
 EPSILON = float_type(above=0, name="epsilon > 0")
-layer("BatchNormalization",
-      args=(Arg("axis", INT, -1), Arg("momentum", MOMENTUM, 0.99), Arg("epsilon", EPSILON, 1e-3),
-            Arg("center", BOOL, True), Arg("scale", BOOL, True),
-            Arg("beta_initializer", INITIALIZER, "zeros"), Arg("gamma_initializer", INITIALIZER, "ones"),
-            Arg("moving_mean_initializer", INITIALIZER, "zeros"),
-            Arg("moving_variance_initializer", INITIALIZER, "ones"),
-            Arg("beta_regularizer", REGULARIZER), Arg("gamma_regularizer", REGULARIZER),
-            Arg("beta_constraint", CONSTRAINT), Arg("gamma_constraint", CONSTRAINT),
-            Arg("renorm", BOOL, False), Arg("renorm_clipping", Type("renorm clipping", renorm_clipping_test)),
-            Arg("renorm_momentum", MOMENTUM, 0.99), Arg("synchronized", BOOL, False)),
-      shape=norm_shape("BatchNormalization"), params=batchnorm_params, training=True,
-      check=no_batch_axis("axis"))
+layer(
+    "BatchNormalization",
+    args=(
+        Arg("axis", INT, -1),
+        Arg("momentum", MOMENTUM, 0.99),
+        Arg("epsilon", EPSILON, 1e-3),
+        Arg("center", BOOL, True),
+        Arg("scale", BOOL, True),
+        Arg("beta_initializer", INITIALIZER, "zeros"),
+        Arg("gamma_initializer", INITIALIZER, "ones"),
+        Arg("moving_mean_initializer", INITIALIZER, "zeros"),
+        Arg("moving_variance_initializer", INITIALIZER, "ones"),
+        Arg("beta_regularizer", REGULARIZER),
+        Arg("gamma_regularizer", REGULARIZER),
+        Arg("beta_constraint", CONSTRAINT),
+        Arg("gamma_constraint", CONSTRAINT),
+        Arg("renorm", BOOL, False),
+        Arg("renorm_clipping", Type("renorm clipping", renorm_clipping_test)),
+        Arg("renorm_momentum", MOMENTUM, 0.99),
+        Arg("synchronized", BOOL, False),
+    ),
+    shape=norm_shape("BatchNormalization"),
+    params=batchnorm_params,
+    training=True,
+    check=no_batch_axis("axis"),
+)
 
 
 def distinct_axes(a):
@@ -327,27 +411,47 @@ def layernorm_params(ins, a, out):
     return (math.prod(known_sizes(ins[0], axes_of(a["axis"]), "LayerNormalization")) * centred_scaled(a), 0)
 
 
-layer("LayerNormalization",
-      args=(Arg("axis", AXES, -1), Arg("epsilon", EPSILON, 1e-3), Arg("center", BOOL, True),
-            Arg("scale", BOOL, True), *norm_weight_args()),
-      shape=norm_shape("LayerNormalization"), params=layernorm_params,
-      check=all_checks(no_batch_axis("axis"), distinct_axes))
+layer(
+    "LayerNormalization",
+    args=(
+        Arg("axis", AXES, -1),
+        Arg("epsilon", EPSILON, 1e-3),
+        Arg("center", BOOL, True),
+        Arg("scale", BOOL, True),
+        *norm_weight_args(),
+    ),
+    shape=norm_shape("LayerNormalization"),
+    params=layernorm_params,
+    check=all_checks(no_batch_axis("axis"), distinct_axes),
+)
 
 
 def group_size(ins, a):
     (dim,) = known_sizes(ins[0], (a["axis"],), "GroupNormalization")
     groups = dim if a["groups"] == -1 else a["groups"]
     if groups > dim or dim % groups:
-        raise ShapeError(f"GroupNormalization: groups={a['groups']} must divide the {dim} channels on axis "
-                         f"{a['axis']} of {fmt(ins[0])}", "pick a divisor of the channel count, or groups=-1")
+        raise ShapeError(
+            f"GroupNormalization: groups={a['groups']} must divide the {dim} channels on axis "
+            f"{a['axis']} of {fmt(ins[0])}",
+            "pick a divisor of the channel count, or groups=-1",
+        )
     return dim
 
 
-layer("GroupNormalization",
-      args=(Arg("groups", one_of(POS_INT, choice(-1), name="positive int or -1"), 32), Arg("axis", INT, -1),
-            Arg("epsilon", EPSILON, 1e-3), Arg("center", BOOL, True), Arg("scale", BOOL, True), *norm_weight_args()),
-      shape=lambda ins, a: (group_size(ins, a), ins[0])[1],
-      params=lambda ins, a, out: (group_size(ins, a) * centred_scaled(a), 0), check=no_batch_axis("axis"))
+layer(
+    "GroupNormalization",
+    args=(
+        Arg("groups", one_of(POS_INT, choice(-1), name="positive int or -1"), 32),
+        Arg("axis", INT, -1),
+        Arg("epsilon", EPSILON, 1e-3),
+        Arg("center", BOOL, True),
+        Arg("scale", BOOL, True),
+        *norm_weight_args(),
+    ),
+    shape=lambda ins, a: (group_size(ins, a), ins[0])[1],
+    params=lambda ins, a, out: (group_size(ins, a) * centred_scaled(a), 0),
+    check=no_batch_axis("axis"),
+)
 
 
 def unit_norm_shape(ins, a):
@@ -355,8 +459,14 @@ def unit_norm_shape(ins, a):
     return ins[0]
 
 
-layer("UnitNormalization", args=(Arg("axis", AXES, -1),), shape=unit_norm_shape,
-      check=all_checks(no_batch_axis("axis"), distinct_axes))
+layer(
+    "UnitNormalization",
+    args=(Arg("axis", AXES, -1),),
+    shape=unit_norm_shape,
+    check=all_checks(no_batch_axis("axis"), distinct_axes),
+)
+
+
 def rms_norm_shape(ins, a):
     """Keras sizes the scale by the axes in sorted order and multiplies it in by broadcasting, so
     only the trailing axes (e.g. -1, or (-2, -1)) work at run time."""
@@ -364,13 +474,18 @@ def rms_norm_shape(ins, a):
     axes = sorted(axes_of(a["axis"]))
     known_sizes(x, axes, "RMSNormalization")
     if sample_axes(axes, x, "RMSNormalization") != list(range(len(x) - len(axes), len(x))):
-        raise ShapeError(f"RMSNormalization: axis {show(a['axis'])} of samples {fmt(x)} must be the last "
-                         f"{len(axes)} ax{'is' if len(axes) == 1 else 'es'} (Keras broadcasts its scale from the end)",
-                         "use axis=-1, or axis=(-2, -1) for the last two axes")
+        raise ShapeError(
+            f"RMSNormalization: axis {show(a['axis'])} of samples {fmt(x)} must be the last "
+            f"{len(axes)} ax{'is' if len(axes) == 1 else 'es'} (Keras broadcasts its scale from the end)",
+            "use axis=-1, or axis=(-2, -1) for the last two axes",
+        )
     return x
 
 
-layer("RMSNormalization", args=(Arg("axis", AXES, -1), Arg("epsilon", EPSILON, 1e-6)),
-      shape=rms_norm_shape,
-      params=lambda ins, a, out: (math.prod(known_sizes(ins[0], axes_of(a["axis"]), "RMSNormalization")), 0),
-      check=all_checks(no_batch_axis("axis"), distinct_axes))
+layer(
+    "RMSNormalization",
+    args=(Arg("axis", AXES, -1), Arg("epsilon", EPSILON, 1e-6)),
+    shape=rms_norm_shape,
+    params=lambda ins, a, out: (math.prod(known_sizes(ins[0], axes_of(a["axis"]), "RMSNormalization")), 0),
+    check=all_checks(no_batch_axis("axis"), distinct_axes),
+)

@@ -16,14 +16,16 @@ def broadcast(kind, shape1, shape2):
     if not shape2:
         return tuple(shape1)
     out = list(shape1[: len(shape1) - len(shape2)])
-    for i, j in zip(shape1[len(shape1) - len(shape2):], shape2, strict=True):
+    for i, j in zip(shape1[len(shape1) - len(shape2) :], shape2, strict=True):
         if i is None or j is None:
             out.append(None)
         elif i == 1 or j == 1:
             out.append(j if i == 1 else i)
         elif i != j:
-            raise ShapeError(f"{kind} needs inputs of equal shape, got {shown}",
-                             "project one side with Dense/Conv to match, or use Concatenate")
+            raise ShapeError(
+                f"{kind} needs inputs of equal shape, got {shown}",
+                "project one side with Dense/Conv to match, or use Concatenate",
+            )
         else:
             out.append(i)
     return tuple(out)
@@ -53,17 +55,17 @@ def concat_shape(ins, a):
     for i in range(len(first)):
         known = {s[i] for s in ins if s[i] is not None}
         if i != pos and len(known) > 1:
-            raise ShapeError(f"Concatenate on axis {a['axis']} needs the other axes equal, got "
-                             f"{', '.join(fmt(s) for s in ins)}",
-                             "only the concatenation axis may differ")
+            raise ShapeError(
+                f"Concatenate on axis {a['axis']} needs the other axes equal, got {', '.join(fmt(s) for s in ins)}",
+                "only the concatenation axis may differ",
+            )
     sizes = [s[pos] for s in ins]
     out = list(first)
     out[pos] = None if None in sizes else sum(sizes)
     return tuple(out)
 
 
-layer("Concatenate", args=(Arg("axis", INT, -1),), shape=concat_shape, inputs=(2, None),
-      check=no_batch_axis("axis"))
+layer("Concatenate", args=(Arg("axis", INT, -1),), shape=concat_shape, inputs=(2, None), check=no_batch_axis("axis"))
 
 
 def _axes(v):
@@ -80,12 +82,19 @@ def dot_shape(ins, a):
     px = sample_axis(ax[0], x, "Dot", "axis")
     py = sample_axis(ax[1], y, "Dot", "axis")
     if x[px] != y[py]:  # Keras compares them as they are: None against a size is refused too
-        raise ShapeError(f"Dot needs equal sizes on the contracted axes {show(a['axes'])}, got {fmt(x)} and {fmt(y)}",
-                         "an unknown (None) size only matches another unknown size" if None in (x[px], y[py])
-                         else None)
-    out = x[:px] + x[px + 1:] + y[:py] + y[py + 1:]
+        raise ShapeError(
+            f"Dot needs equal sizes on the contracted axes {show(a['axes'])}, got {fmt(x)} and {fmt(y)}",
+            "an unknown (None) size only matches another unknown size" if None in (x[px], y[py]) else None,
+        )
+    out = x[:px] + x[px + 1 :] + y[:py] + y[py + 1 :]
     return out or (1,)
 
 
-layer("Dot", args=(Arg("axes", Type("axes", _axes), required=True), Arg("normalize", BOOL, False)),
-      shape=dot_shape, inputs=(2, 2), check=no_batch_axis("axes"), doc="batched dot product over the given axes")
+layer(
+    "Dot",
+    args=(Arg("axes", Type("axes", _axes), required=True), Arg("normalize", BOOL, False)),
+    shape=dot_shape,
+    inputs=(2, 2),
+    check=no_batch_axis("axes"),
+    doc="batched dot product over the given axes",
+)

@@ -35,16 +35,19 @@ def _use_cudnn(v):
     if v == "auto" or v is False:
         return None
     if v is True:
-        return ('True is not supported: Keras then fails on machines without cuDNN; '
-                '"auto" uses cuDNN whenever it can')
+        return 'True is not supported: Keras then fails on machines without cuDNN; "auto" uses cuDNN whenever it can'
     return f'expected "auto" or False, got {show(v)}'
 
 
 USE_CUDNN = Type('"auto" or False', _use_cudnn, {"enum": ["auto", False]})
-RETURN_STATE = unsupported(False, "a layer yields one tensor in a spec, the states would be lost",
-                           name="False (return_state is not supported)")
-STATEFUL = unsupported(False, "a stateful RNN needs a fixed batch size, which a spec does not give",
-                       name="False (stateful is not supported)")
+RETURN_STATE = unsupported(
+    False, "a layer yields one tensor in a spec, the states would be lost", name="False (return_state is not supported)"
+)
+STATEFUL = unsupported(
+    False,
+    "a stateful RNN needs a fixed batch size, which a spec does not give",
+    name="False (stateful is not supported)",
+)
 
 
 def rnn_args(kind):
@@ -53,17 +56,32 @@ def rnn_args(kind):
     args = [Arg("units", POS_INT, required=True), Arg("activation", ACTIVATION, "tanh")]
     if gated:
         args.append(Arg("recurrent_activation", ACTIVATION, "sigmoid"))
-    args += [Arg("use_bias", BOOL, True), Arg("kernel_initializer", INITIALIZER, "glorot_uniform"),
-             Arg("recurrent_initializer", INITIALIZER, "orthogonal"), Arg("bias_initializer", INITIALIZER, "zeros")]
+    args += [
+        Arg("use_bias", BOOL, True),
+        Arg("kernel_initializer", INITIALIZER, "glorot_uniform"),
+        Arg("recurrent_initializer", INITIALIZER, "orthogonal"),
+        Arg("bias_initializer", INITIALIZER, "zeros"),
+    ]
     if kind == "LSTM":
         args.append(Arg("unit_forget_bias", BOOL, True))
-    args += [Arg("kernel_regularizer", REGULARIZER), Arg("recurrent_regularizer", REGULARIZER),
-             Arg("bias_regularizer", REGULARIZER), Arg("activity_regularizer", REGULARIZER),
-             Arg("kernel_constraint", CONSTRAINT), Arg("recurrent_constraint", CONSTRAINT),
-             Arg("bias_constraint", CONSTRAINT),
-             Arg("dropout", UNIT_RATE, 0.0), Arg("recurrent_dropout", UNIT_RATE, 0.0)]
-    tail = [Arg("return_sequences", BOOL, False), Arg("return_state", RETURN_STATE, False),
-            Arg("go_backwards", BOOL, False), Arg("stateful", STATEFUL, False), Arg("unroll", BOOL, False)]
+    args += [
+        Arg("kernel_regularizer", REGULARIZER),
+        Arg("recurrent_regularizer", REGULARIZER),
+        Arg("bias_regularizer", REGULARIZER),
+        Arg("activity_regularizer", REGULARIZER),
+        Arg("kernel_constraint", CONSTRAINT),
+        Arg("recurrent_constraint", CONSTRAINT),
+        Arg("bias_constraint", CONSTRAINT),
+        Arg("dropout", UNIT_RATE, 0.0),
+        Arg("recurrent_dropout", UNIT_RATE, 0.0),
+    ]
+    tail = [
+        Arg("return_sequences", BOOL, False),
+        Arg("return_state", RETURN_STATE, False),
+        Arg("go_backwards", BOOL, False),
+        Arg("stateful", STATEFUL, False),
+        Arg("unroll", BOOL, False),
+    ]
     if not gated:
         return tuple(args + tail + [Arg("seed", SEED)])
     args += [Arg("seed", SEED)] + tail
@@ -99,6 +117,7 @@ for _kind, _gates in (("SimpleRNN", 1), ("LSTM", 4), ("GRU", 3)):
 
 # -- wrappers --------------------------------------------------------------------------------------
 
+
 def wrapped(kind, call, ins, where=""):
     """The wrapped layer's entry, bound values and output shape; its ShapeErrors name the wrapper."""
     inner, values = bind_call(call)
@@ -131,18 +150,30 @@ MERGE_MODE = Type("merge mode", _merge_mode, {"enum": ["concat", "sum", "mul", "
 
 def bidirectional_check(a):
     if bind_call(a["layer"])[1]["go_backwards"]:
-        return [("the wrapped layer must not set go_backwards=True: Bidirectional makes the backward copy itself",
-                 None, "layer")]
+        return [
+            (
+                "the wrapped layer must not set go_backwards=True: Bidirectional makes the backward copy itself",
+                None,
+                "layer",
+            )
+        ]
     return []
 
 
-layer("Bidirectional",
-      args=(Arg("layer", RECURRENT_LAYER, required=True),
-            Arg("merge_mode", MERGE_MODE, "concat"),
-            Arg("weights", unsupported(None, "initial weights cannot be written in a spec")),
-            Arg("backward_layer", unsupported(None, "the backward copy is made from `layer`"))),
-      shape=bidirectional_shape, params=bidirectional_params, training=True, check=bidirectional_check,
-      doc="runs a recurrent layer forwards and backwards; merge_mode=None (two outputs) is not supported")
+layer(
+    "Bidirectional",
+    args=(
+        Arg("layer", RECURRENT_LAYER, required=True),
+        Arg("merge_mode", MERGE_MODE, "concat"),
+        Arg("weights", unsupported(None, "initial weights cannot be written in a spec")),
+        Arg("backward_layer", unsupported(None, "the backward copy is made from `layer`")),
+    ),
+    shape=bidirectional_shape,
+    params=bidirectional_params,
+    training=True,
+    check=bidirectional_check,
+    doc="runs a recurrent layer forwards and backwards; merge_mode=None (two outputs) is not supported",
+)
 
 
 def time_distributed_inner(ins, a):
@@ -162,11 +193,18 @@ def time_distributed_params(ins, a, out):
     return inner.params([step], values, step_out)
 
 
-layer("TimeDistributed", args=(Arg("layer", LAYER, required=True),), shape=time_distributed_shape,
-      params=time_distributed_params, training=True, doc="applies a layer to every step (axis 1) of its input")
+layer(
+    "TimeDistributed",
+    args=(Arg("layer", LAYER, required=True),),
+    shape=time_distributed_shape,
+    params=time_distributed_params,
+    training=True,
+    doc="applies a layer to every step (axis 1) of its input",
+)
 
 
 # -- attention --------------------------------------------------------------------------------------
+
 
 def qvk(kind, ins):
     """query, value, key (key defaults to value), each a sequence of features."""
@@ -184,18 +222,24 @@ def differ(d1, d2):
 def attention_check(kind, ins):
     q, v, k = qvk(kind, ins)
     if not len(q) == len(v) == len(k):
-        raise ShapeError(f"{kind} needs query, value and key of the same rank, got "
-                         f"{', '.join(fmt(s) for s in (q, v, k)[:len(ins)])}")
+        raise ShapeError(
+            f"{kind} needs query, value and key of the same rank, got "
+            f"{', '.join(fmt(s) for s in (q, v, k)[: len(ins)])}"
+        )
     for i, dims in enumerate(zip(q[:-2], v[:-2], k[:-2], strict=True)):
         known = {d for d in dims if d is not None}
         if len(known) > 1:
-            raise ShapeError(f"{kind}: query, value and key must agree on axis {i + 1}, got "
-                             f"{', '.join(fmt(s) for s in (q, v, k)[:len(ins)])}")
+            raise ShapeError(
+                f"{kind}: query, value and key must agree on axis {i + 1}, got "
+                f"{', '.join(fmt(s) for s in (q, v, k)[: len(ins)])}"
+            )
     if differ(k[-2], v[-2]):
         raise ShapeError(f"{kind}: key and value need the same number of steps, got value {fmt(v)} and key {fmt(k)}")
     if differ(q[-1], k[-1]):
-        raise ShapeError(f"{kind}: query and key need the same feature size, got query {fmt(q)} and key {fmt(k)}",
-                         "project one of them with Dense first, or use MultiHeadAttention")
+        raise ShapeError(
+            f"{kind}: query and key need the same feature size, got query {fmt(q)} and key {fmt(k)}",
+            "project one of them with Dense first, or use MultiHeadAttention",
+        )
     return q, v, k
 
 
@@ -207,12 +251,20 @@ def attention_shape(kind):
     return rule
 
 
-layer("Attention",
-      args=(Arg("use_scale", BOOL, False), Arg("score_mode", choice("dot", "concat", name="score mode"), "dot"),
-            Arg("dropout", UNIT_RATE, 0.0), Arg("seed", SEED)),
-      shape=attention_shape("Attention"),
-      params=lambda ins, a, out: (int(a["use_scale"]) + int(a["score_mode"] == "concat"), 0),
-      inputs=(2, 3), training=True, doc="dot-product attention; inputs [query, value] or [query, value, key]")
+layer(
+    "Attention",
+    args=(
+        Arg("use_scale", BOOL, False),
+        Arg("score_mode", choice("dot", "concat", name="score mode"), "dot"),
+        Arg("dropout", UNIT_RATE, 0.0),
+        Arg("seed", SEED),
+    ),
+    shape=attention_shape("Attention"),
+    params=lambda ins, a, out: (int(a["use_scale"]) + int(a["score_mode"] == "concat"), 0),
+    inputs=(2, 3),
+    training=True,
+    doc="dot-product attention; inputs [query, value] or [query, value, key]",
+)
 
 
 def additive_params(ins, a, out):
@@ -221,16 +273,23 @@ def additive_params(ins, a, out):
     return (last_dim(ins[0], "AdditiveAttention (its scale is sized by the query's last axis)"), 0)
 
 
-layer("AdditiveAttention", args=(Arg("use_scale", BOOL, True), Arg("dropout", UNIT_RATE, 0.0)),
-      shape=attention_shape("AdditiveAttention"), params=additive_params, inputs=(2, 3), training=True,
-      doc="Bahdanau-style attention; inputs [query, value] or [query, value, key]")
+layer(
+    "AdditiveAttention",
+    args=(Arg("use_scale", BOOL, True), Arg("dropout", UNIT_RATE, 0.0)),
+    shape=attention_shape("AdditiveAttention"),
+    params=additive_params,
+    inputs=(2, 3),
+    training=True,
+    doc="Bahdanau-style attention; inputs [query, value] or [query, value, key]",
+)
 
 
 def mha_check(kind, ins, a):
     q, v, k = qvk(kind, ins)
     if v[:-1] != k[:-1]:
-        raise ShapeError(f"{kind}: value and key must agree on every axis but the last, got value {fmt(v)} "
-                         f"and key {fmt(k)}")
+        raise ShapeError(
+            f"{kind}: value and key must agree on every axis but the last, got value {fmt(v)} and key {fmt(k)}"
+        )
     if len(q) != len(v):
         raise ShapeError(f"{kind} needs query and value of the same rank, got query {fmt(q)} and value {fmt(v)}")
     for name, shape in (("query", q), ("value", v), ("key", k)):
@@ -239,12 +298,16 @@ def mha_check(kind, ins, a):
     attended = axes_of(a["attention_axes"]) if a["attention_axes"] is not None else tuple(range(1, rank))
     for ax in attended:
         if ax >= rank:
-            raise ShapeError(f"{kind}: attention axis {ax} is out of range for query {fmt(q)}",
-                             f"attention axes are the sample axes before the features: 1..{rank - 1}")
+            raise ShapeError(
+                f"{kind}: attention axis {ax} is out of range for query {fmt(q)}",
+                f"attention axes are the sample axes before the features: 1..{rank - 1}",
+            )
     for ax in range(1, rank):
         if ax not in attended and differ(q[ax - 1], v[ax - 1]):
-            raise ShapeError(f"{kind}: query and value must agree on axis {ax}, which is not attended over; "
-                             f"got query {fmt(q)} and value {fmt(v)}")
+            raise ShapeError(
+                f"{kind}: query and value must agree on axis {ax}, which is not attended over; "
+                f"got query {fmt(q)} and value {fmt(v)}"
+            )
     return q, v, k
 
 
@@ -273,8 +336,13 @@ def mha_params(ins, a, out):
 
 def mha_args_check(a):
     if a["attention_axes"] is not None and not axes_of(a["attention_axes"]):
-        return [("attention_axes=() attends over no axis", "leave it out to attend over every sample axis",
-                 "attention_axes")]
+        return [
+            (
+                "attention_axes=() attends over no axis",
+                "leave it out to attend over every sample axis",
+                "attention_axes",
+            )
+        ]
     return []
 
 
@@ -286,14 +354,27 @@ def _flash(v):
     return f"expected None or False, got {show(v)}"
 
 
-layer("MultiHeadAttention",
-      args=(Arg("num_heads", POS_INT, required=True), Arg("key_dim", POS_INT, required=True),
-            Arg("value_dim", one_of(NONE, POS_INT)), Arg("dropout", RATE, 0.0), Arg("use_bias", BOOL, True),
-            Arg("output_shape", one_of(NONE, POS_INT, seq_of(POS_INT), name="output shape")),
-            Arg("attention_axes", one_of(NONE, POS_INT, seq_of(POS_INT),
-                                         name="attention axes (1 = first sample axis)")),
-            Arg("sliding_window", one_of(NONE, POS_INT)),
-            Arg("flash_attention", Type("None or False", _flash)),
-            *weight_args(), Arg("use_gate", BOOL, False), Arg("seed", SEED)),
-      shape=mha_shape, params=mha_params, inputs=(2, 3), training=True, positional_inputs=True, check=mha_args_check,
-      doc="multi-head attention; inputs [query, value] or [query, value, key] (call order query, value, key)")
+layer(
+    "MultiHeadAttention",
+    args=(
+        Arg("num_heads", POS_INT, required=True),
+        Arg("key_dim", POS_INT, required=True),
+        Arg("value_dim", one_of(NONE, POS_INT)),
+        Arg("dropout", RATE, 0.0),
+        Arg("use_bias", BOOL, True),
+        Arg("output_shape", one_of(NONE, POS_INT, seq_of(POS_INT), name="output shape")),
+        Arg("attention_axes", one_of(NONE, POS_INT, seq_of(POS_INT), name="attention axes (1 = first sample axis)")),
+        Arg("sliding_window", one_of(NONE, POS_INT)),
+        Arg("flash_attention", Type("None or False", _flash)),
+        *weight_args(),
+        Arg("use_gate", BOOL, False),
+        Arg("seed", SEED),
+    ),
+    shape=mha_shape,
+    params=mha_params,
+    inputs=(2, 3),
+    training=True,
+    positional_inputs=True,
+    check=mha_args_check,
+    doc="multi-head attention; inputs [query, value] or [query, value, key] (call order query, value, key)",
+)

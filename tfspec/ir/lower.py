@@ -44,11 +44,13 @@ class Lowerer:
 
     def check_name(self, name: str, where) -> None:
         if keyword.iskeyword(name) or name in ("True", "False", "None"):
-            self.error("E307", f"{name!r} is a Python keyword and cannot name anything here", where,
-                       f"rename it, e.g. {name}_")
+            self.error(
+                "E307", f"{name!r} is a Python keyword and cannot name anything here", where, f"rename it, e.g. {name}_"
+            )
         elif name in STATEMENT_WORDS:
-            self.error("E307", f"{name!r} is a tfspec keyword and cannot name anything", where,
-                       f"rename it, e.g. {name}_")
+            self.error(
+                "E307", f"{name!r} is a tfspec keyword and cannot name anything", where, f"rename it, e.g. {name}_"
+            )
         elif name.startswith("__"):
             self.error("E307", f"names starting with '__' are reserved: {name!r}", where)
         elif not IDENT.match(name) or not name.isascii():
@@ -61,12 +63,20 @@ class Lowerer:
             name = entry["name"]
             self.check_name(name, where + ("name",))
             if name in self.blocks:
-                self.error("E302", f"block {name!r} is defined twice", where + ("name",),
-                           f"the first definition is at line {self.blocks[name].span.line}")
+                self.error(
+                    "E302",
+                    f"block {name!r} is defined twice",
+                    where + ("name",),
+                    f"the first definition is at line {self.blocks[name].span.line}",
+                )
                 continue
             if lookup(name):
-                self.error("E302", f"block {name!r} has the name of a Keras layer", where + ("name",),
-                           "give the block a name of its own")
+                self.error(
+                    "E302",
+                    f"block {name!r} has the name of a Keras layer",
+                    where + ("name",),
+                    "give the block a name of its own",
+                )
             params = []
             seen = set()
             for j, p in enumerate(entry["params"]):
@@ -74,27 +84,41 @@ class Lowerer:
                 if p["name"] in seen:
                     self.error("E302", f"parameter {p['name']!r} is listed twice", where + ("params", j))
                 seen.add(p["name"])
-                default = from_json(p["default"], self.spans, where + ("params", j, "default")) if "default" in p else MISSING
+                default = (
+                    from_json(p["default"], self.spans, where + ("params", j, "default")) if "default" in p else MISSING
+                )
                 if default is not MISSING:
                     # a bare name in a default is neither a parameter nor a value (`kernel=three`)
                     self.check_refs(default, where + ("params", j, "default"), None)
                 if default is MISSING and any(q[1] is not MISSING for q in params):
-                    self.error("E107", f"parameter {p['name']!r} without a default follows one with a default",
-                               where + ("params", j))
+                    self.error(
+                        "E107",
+                        f"parameter {p['name']!r} without a default follows one with a default",
+                        where + ("params", j),
+                    )
                 params.append((p["name"], default))
             self.blocks[name] = Block(name, params, None, self.span(where + ("name",)))
         for i, entry in enumerate(self.spec["blocks"]):
             block = self.blocks.get(entry["name"])
             if block is not None and block.graph is None:
                 self.current_block = block.name
-                block.graph = self.body(entry["body"], ("blocks", i, "body"), entry["name"],
-                                        params={p for p, _ in block.params}, span=block.span)
+                block.graph = self.body(
+                    entry["body"],
+                    ("blocks", i, "body"),
+                    entry["name"],
+                    params={p for p, _ in block.params},
+                    span=block.span,
+                )
         self.current_block = None
         self.check_block_recursion()
         model = None
         if self.spec["model"] is None:
-            self.error("E308", "the spec has no model", Span(self.path, 1, 1),
-                       "add `model Name { input x: [784] ... output y }`")
+            self.error(
+                "E308",
+                "the spec has no model",
+                Span(self.path, 1, 1),
+                "add `model Name { input x: [784] ... output y }`",
+            )
         else:
             m = self.spec["model"]
             self.check_name(m["name"], ("model", "name"))
@@ -102,13 +126,16 @@ class Lowerer:
         return model
 
     def check_block_recursion(self):
-        uses = {name: {layer.kind for layer in b.graph.layers if layer.block is not None or layer.kind in self.blocks}
-                for name, b in self.blocks.items() if b.graph is not None}
+        uses = {
+            name: {layer.kind for layer in b.graph.layers if layer.block is not None or layer.kind in self.blocks}
+            for name, b in self.blocks.items()
+            if b.graph is not None
+        }
         state = {}
 
         def visit(name, trail):
             if state.get(name) == 1:
-                cycle = " -> ".join(trail[trail.index(name):] + [name])
+                cycle = " -> ".join(trail[trail.index(name) :] + [name])
                 self.error("E303", f"blocks use each other in a cycle: {cycle}", self.blocks[name].span)
                 return True
             if state.get(name) == 2:
@@ -135,8 +162,12 @@ class Lowerer:
             if params and n in params:
                 self.error("E302", f"{n!r} is already a parameter of this block", w)
             elif n in defined:
-                self.error("E302", f"{n!r} is defined twice", w,
-                           f"the first definition ({defined[n][0]}) is at line {defined[n][1].line}")
+                self.error(
+                    "E302",
+                    f"{n!r} is defined twice",
+                    w,
+                    f"the first definition ({defined[n][0]}) is at line {defined[n][1].line}",
+                )
             else:
                 defined[n] = (kind, self.span(w))
 
@@ -146,11 +177,19 @@ class Lowerer:
             define(entry["name"], "input", w)
             shape = tuple(entry["shape"]) if entry["shape"] is not None else None
             if shape is None and not in_block:
-                self.error("E308", f"model input {entry['name']!r} needs a shape", w,
-                           f"e.g. `input {entry['name']}: float32[28, 28]` ([None] for variable length)")
+                self.error(
+                    "E308",
+                    f"model input {entry['name']!r} needs a shape",
+                    w,
+                    f"e.g. `input {entry['name']}: float32[28, 28]` ([None] for variable length)",
+                )
             if shape is not None and in_block:
-                self.error("E308", "block inputs take their shape from the caller", w + ("shape",),
-                           f"write `input {entry['name']}`")
+                self.error(
+                    "E308",
+                    "block inputs take their shape from the caller",
+                    w + ("shape",),
+                    f"write `input {entry['name']}`",
+                )
                 shape = None
             inputs.append(Input(entry["name"], shape, entry["dtype"], self.span(w)))
         if in_block and not inputs:
@@ -179,8 +218,13 @@ class Lowerer:
         taken |= set(defined)
 
         def fresh_id(kind: str, wanted=None) -> str:
-            if isinstance(wanted, str) and IDENT.match(wanted) and not keyword.iskeyword(wanted) \
-                    and not wanted.startswith("__") and wanted not in taken:
+            if (
+                isinstance(wanted, str)
+                and IDENT.match(wanted)
+                and not keyword.iskeyword(wanted)
+                and not wanted.startswith("__")
+                and wanted not in taken
+            ):
                 taken.add(wanted)
                 return wanted
             base = snake(kind)
@@ -203,12 +247,20 @@ class Lowerer:
             used_tensors.update(current)
             target = chain["target"]
             if target is None:
-                self.error("E306", "this chain does not name its result", w,
-                           "end it with `-> name`, e.g. `x -> Dense(10) -> y`")
+                self.error(
+                    "E306",
+                    "this chain does not name its result",
+                    w,
+                    "end it with `-> name`, e.g. `x -> Dense(10) -> y`",
+                )
                 continue
             if not chain["steps"]:
-                self.error("E306", f"the chain to {target!r} has no layers", w + ("target",),
-                           "a chain is `source -> Layer(...) -> ... -> result`")
+                self.error(
+                    "E306",
+                    f"the chain to {target!r} has no layers",
+                    w + ("target",),
+                    "a chain is `source -> Layer(...) -> ... -> result`",
+                )
                 continue
             apps = []
             for k, step in enumerate(chain["steps"]):
@@ -227,7 +279,7 @@ class Lowerer:
                     graph.nodes.append(node)
                     layer.uses += 1
                     if id(layer) not in placed:  # identity, not dataclass equality: O(1), and never
-                        placed.add(id(layer))    # mistakes two equal-looking layers for one
+                        placed.add(id(layer))  # mistakes two equal-looking layers for one
                         graph.layers.append(layer)
                 current = [out] if current is not None else None
 
@@ -243,11 +295,16 @@ class Lowerer:
                 graph.outputs.append(out)
                 graph.output_spans.append(self.span(w))
         if not body["outputs"]:
-            self.error("E305", f"{'block' if in_block else 'model'} {name!r} declares no output", span,
-                       "add `output <tensor>`")
+            self.error(
+                "E305", f"{'block' if in_block else 'model'} {name!r} declares no output", span, "add `output <tensor>`"
+            )
         if in_block and len(body["outputs"]) > 1:
-            self.error("E305", f"block {name!r} has more than one output", self.span(where + ("outputs", 1)),
-                       "a block returns one tensor")
+            self.error(
+                "E305",
+                f"block {name!r} has more than one output",
+                self.span(where + ("outputs", 1)),
+                "a block returns one tensor",
+            )
 
         used_tensors.update(graph.outputs)
         if len(self.errors.items) > errors_before:
@@ -255,8 +312,7 @@ class Lowerer:
         for n, (kind, sp) in defined.items():
             if kind in ("input", "tensor") and n not in used_tensors:
                 what = "input" if kind == "input" else "tensor"
-                self.errors.error("E304", f"{what} {n!r} is never used", sp,
-                                  "use it in a chain or list it in `output`")
+                self.errors.error("E304", f"{what} {n!r} is never used", sp, "use it in a chain or list it in `output`")
         for n, layer in declared.items():
             if layer.uses == 0:
                 self.errors.error("E304", f"layer {n!r} is never used", defined[n][1], "apply it in a chain")
@@ -275,8 +331,12 @@ class Lowerer:
                     hint = did_you_mean(src, sorted(tensors))
                     if src in layer_names:
                         hint = f"{src!r} is a layer; a chain starts from a tensor: `x -> {src} -> y`"
-                    self.error("E301", f"{src!r} is not defined", where + ("chains", i, "source", j),
-                               hint or "a chain starts from an input or from the result of another chain")
+                    self.error(
+                        "E301",
+                        f"{src!r} is not defined",
+                        where + ("chains", i, "source", j),
+                        hint or "a chain starts from an input or from the result of another chain",
+                    )
         # Wave order: a chain's wave is one more than the latest wave among the chains it
         # depends on; chains run wave by wave, in source order within a wave. Computed with
         # Kahn's algorithm (linear; the naive repeated scan was quadratic in the chain count).
@@ -303,8 +363,12 @@ class Lowerer:
         if remaining:
             first = remaining[0]
             names = sorted(chains[i]["target"] for i in remaining if chains[i]["target"])
-            self.error("E303", "these tensors depend on each other in a cycle: " + ", ".join(names),
-                       where + ("chains", first), "a model is a directed acyclic graph")
+            self.error(
+                "E303",
+                "these tensors depend on each other in a cycle: " + ", ".join(names),
+                where + ("chains", first),
+                "a model is a directed acyclic graph",
+            )
         return order
 
     def check_arity(self, layer: Layer, count: int, where):
@@ -319,8 +383,11 @@ class Lowerer:
                 want = f"at least {low} inputs"
             else:
                 want = f"{low} to {high} inputs"
-            hint = "merge tensors with a list source: `[a, b] -> Add() -> c`" if low > 1 else (
-                "merge the tensors first, e.g. `[a, b] -> Concatenate() -> c`" if count > 1 else None)
+            hint = (
+                "merge tensors with a list source: `[a, b] -> Add() -> c`"
+                if low > 1
+                else ("merge the tensors first, e.g. `[a, b] -> Concatenate() -> c`" if count > 1 else None)
+            )
             self.error("E407", f"{layer.kind} takes {want}, got {count}", where, hint)
 
     # -- layers ----------------------------------------------------------------
@@ -336,11 +403,14 @@ class Lowerer:
                 self.error("E401", f"{name} is a layer kind; call it to make a layer", where, f"write {name}()")
             else:
                 choices = sorted(declared) + sorted(self.blocks)
-                self.error("E301", f"{name!r} is not a layer defined here", where,
-                           did_you_mean(name, choices) or "define it with `layer name = Kind(...)`")
+                self.error(
+                    "E301",
+                    f"{name!r} is not a layer defined here",
+                    where,
+                    did_you_mean(name, choices) or "define it with `layer name = Kind(...)`",
+                )
             return [None]
-        return [self.make_layer(step["call"], where + ("call",), None, params, fresh_id)
-                for _ in range(step["repeat"])]
+        return [self.make_layer(step["call"], where + ("call",), None, params, fresh_id) for _ in range(step["repeat"])]
 
     def make_layer(self, call_json: dict, where, name, params, fresh_id=None) -> Layer | None:
         call = from_json(call_json, self.spans, where)
@@ -384,14 +454,21 @@ class Lowerer:
         env = {}
         names = [p for p, _ in block.params]
         if len(call.args) > len(names):
-            self.error("E406", f"block {block.name} takes at most {len(names)} positional arguments, "
-                       f"got {len(call.args)}", where + ("args", len(names)))
+            self.error(
+                "E406",
+                f"block {block.name} takes at most {len(names)} positional arguments, got {len(call.args)}",
+                where + ("args", len(names)),
+            )
         for (pname, _), value in zip(block.params, call.args):
             env[pname] = value
         for key, value in call.kwargs:
             if key not in names:
-                self.error("E402", f"block {block.name} has no parameter {key!r}", where + ("kwargs", key),
-                           did_you_mean(key, names))
+                self.error(
+                    "E402",
+                    f"block {block.name} has no parameter {key!r}",
+                    where + ("kwargs", key),
+                    did_you_mean(key, names),
+                )
             elif key in env:
                 self.error("E402", f"parameter {key!r} of block {block.name} is given twice", where + ("kwargs", key))
             else:
@@ -399,8 +476,12 @@ class Lowerer:
         for pname, default in block.params:
             if pname not in env:
                 if default is MISSING:
-                    self.error("E403", f"block {block.name} needs the argument {pname!r}", where,
-                               f"e.g. {block.name}({pname}=...)")
+                    self.error(
+                        "E403",
+                        f"block {block.name} needs the argument {pname!r}",
+                        where,
+                        f"e.g. {block.name}({pname}=...)",
+                    )
                     env[pname] = None
                 else:
                     env[pname] = default
@@ -410,8 +491,11 @@ class Lowerer:
         """A bare name in a layer argument must be a parameter of the enclosing block."""
         if isinstance(value, Ref):
             if params is None or value.name not in params:
-                hint = (f'strings are quoted: "{value.name}"' if params is None else
-                        did_you_mean(value.name, sorted(params)) or f'strings are quoted: "{value.name}"')
+                hint = (
+                    f'strings are quoted: "{value.name}"'
+                    if params is None
+                    else did_you_mean(value.name, sorted(params)) or f'strings are quoted: "{value.name}"'
+                )
                 self.errors.error("E301", f"{value.name!r} is not defined", value.span or self.span(where), hint)
         elif isinstance(value, (list, tuple)):
             for v in value:
@@ -444,8 +528,12 @@ def check_layer_names(graph: Graph, errors: Collector) -> None:
                 continue
             if name in seen:
                 what, first = seen[name]
-                errors.error("E302", f"layer name {name!r} is used twice in the model{context}", layer.span,
-                             f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}")
+                errors.error(
+                    "E302",
+                    f"layer name {name!r} is used twice in the model{context}",
+                    layer.span,
+                    f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}",
+                )
             else:
                 seen[name] = ("layer", layer.span)
 
@@ -461,22 +549,42 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span) -> G
         call = substitute(layer.call, env)
         if layer.block is not None:
             inner_env = {k: substitute(v, env) for k, v in layer.values.items()}
-            new = Layer(layer.id, layer.kind, call, layer.span, values=inner_env, declared=layer.declared,
-                        block=layer.block, uses=layer.uses)
+            new = Layer(
+                layer.id,
+                layer.kind,
+                call,
+                layer.span,
+                values=inner_env,
+                declared=layer.declared,
+                block=layer.block,
+                uses=layer.uses,
+            )
         else:
             bound = bind(REGISTRY[layer.kind], call.args, call.kwargs)
             for message, hint, _ in bound.errors:
                 if layer.call == call:
                     continue  # already reported on the template
-                errors.error("E404" if "must" not in message else "E405",
-                             f"{message} (in block {block.name} used at line {use_span.line})", layer.span, hint)
-            new = Layer(layer.id, layer.kind, call, layer.span, values=bound.values, declared=layer.declared,
-                        uses=layer.uses)
+                errors.error(
+                    "E404" if "must" not in message else "E405",
+                    f"{message} (in block {block.name} used at line {use_span.line})",
+                    layer.span,
+                    hint,
+                )
+            new = Layer(
+                layer.id, layer.kind, call, layer.span, values=bound.values, declared=layer.declared, uses=layer.uses
+            )
         mapping[id(layer)] = new
         layers.append(new)
     nodes = [Node(mapping[id(n.layer)], n.inputs, n.output, n.span, n.chain, n.named) for n in template.nodes]
-    return Graph(template.name, list(template.inputs), layers, nodes, list(template.outputs), template.span,
-                 list(template.output_spans))
+    return Graph(
+        template.name,
+        list(template.inputs),
+        layers,
+        nodes,
+        list(template.outputs),
+        template.span,
+        list(template.output_spans),
+    )
 
 
 def show_value(value) -> str:

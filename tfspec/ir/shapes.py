@@ -36,9 +36,13 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "")
         if out is None:
             continue
         if layer.id in graph.params and graph.params[layer.id] != params:
-            errors.error("E502", f"shared layer {layer.id!r} is applied to inputs of another shape "
-                         f"({', '.join(fmt(s) for s in ins)}) than at its first use{context}", node.span,
-                         "a shared layer needs the same input shape everywhere it is applied")
+            errors.error(
+                "E502",
+                f"shared layer {layer.id!r} is applied to inputs of another shape "
+                f"({', '.join(fmt(s) for s in ins)}) than at its first use{context}",
+                node.span,
+                "a shared layer needs the same input shape everywhere it is applied",
+            )
             continue
         graph.params.setdefault(layer.id, tuple(params))
         shapes[node.output] = out

@@ -59,8 +59,9 @@ def substitute(value, env: dict):
     if isinstance(value, dict):
         return {k: substitute(v, env) for k, v in value.items()}
     if isinstance(value, Call):
-        return Call(value.name, substitute(value.args, env),
-                    tuple((k, substitute(v, env)) for k, v in value.kwargs), value.span)
+        return Call(
+            value.name, substitute(value.args, env), tuple((k, substitute(v, env)) for k, v in value.kwargs), value.span
+        )
     return value
 
 

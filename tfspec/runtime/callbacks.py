@@ -49,8 +49,9 @@ class Monitor:
         value = (logs or {}).get(self.monitor)
         if value is None and not self._warned:
             self._warned = True
-            warnings.warn(f"monitor {self.monitor!r} is not logged (logged: {', '.join(sorted(logs or {}))})",
-                          stacklevel=3)
+            warnings.warn(
+                f"monitor {self.monitor!r} is not logged (logged: {', '.join(sorted(logs or {}))})", stacklevel=3
+            )
         return value
 
     def improved(self, value):
@@ -64,8 +65,16 @@ class Monitor:
 class EarlyStopping(Callback):
     """Stop when `monitor` stops improving; optionally restore the best epoch's weights at the end."""
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
-                 restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0.0,
+        patience=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         self.track = Monitor(monitor, mode, min_delta, baseline)
         self.patience, self.restore_best_weights = patience, restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -109,8 +118,7 @@ class ModelCheckpoint(Callback):
     "model-{epoch:03d}-{val_loss:.3f}.keras".
     """
 
-    def __init__(self, filepath=None, monitor="val_loss", mode="auto", save_best_only=False,
-                 save_weights_only=False):
+    def __init__(self, filepath=None, monitor="val_loss", mode="auto", save_best_only=False, save_weights_only=False):
         suffix = ".weights.h5" if save_weights_only else ".keras"
         self.filepath = filepath or ("best" + suffix if save_best_only else "model-{epoch:03d}" + suffix)
         if not self.filepath.endswith(suffix):
@@ -136,8 +144,9 @@ class ModelCheckpoint(Callback):
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by `factor` after `patience` epochs without improvement."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0):
+    def __init__(
+        self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0, min_lr=0.0
+    ):
         if not 0 < factor < 1:
             raise ValueError("ReduceLROnPlateau factor must be in (0, 1)")
         self.track = Monitor(monitor, mode, min_delta)
@@ -174,13 +183,19 @@ class ReduceLROnPlateau(Callback):
 
 SCHEDULES = {
     # name: (lr for epoch e from the initial lr, parameters with defaults)
-    "exponential": (lambda lr0, e, rate: lr0 * rate ** e, {"rate": 0.9}),
+    "exponential": (lambda lr0, e, rate: lr0 * rate**e, {"rate": 0.9}),
     "step": (lambda lr0, e, factor, every: lr0 * factor ** (e // every), {"factor": 0.5, "every": 10}),
-    "cosine": (lambda lr0, e, epochs, min_lr: min_lr + (lr0 - min_lr) * 0.5 * (1 + math.cos(math.pi * min(e, epochs) / epochs)),
-               {"epochs": 10, "min_lr": 0.0}),
+    "cosine": (
+        lambda lr0, e, epochs, min_lr: (
+            min_lr + (lr0 - min_lr) * 0.5 * (1 + math.cos(math.pi * min(e, epochs) / epochs))
+        ),
+        {"epochs": 10, "min_lr": 0.0},
+    ),
     "inverse_time": (lambda lr0, e, rate: lr0 / (1 + rate * e), {"rate": 0.5}),
-    "piecewise": (lambda lr0, e, boundaries, values: values[sum(e >= b for b in boundaries)],
-                  {"boundaries": [], "values": None}),
+    "piecewise": (
+        lambda lr0, e, boundaries, values: values[sum(e >= b for b in boundaries)],
+        {"boundaries": [], "values": None},
+    ),
     "warmup": (lambda lr0, e, epochs: lr0 * min(1.0, (e + 1) / epochs), {"epochs": 5}),
 }
 
@@ -227,19 +242,25 @@ class TensorBoard(Callback):
 
         self._tf = tf
         self._metadata = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+        ).SerializeToString()
         if self.loop.is_chief:
             root = self.loop.path(self.log_dir)
-            self.writers = {name: tf.summary.create_file_writer(os.path.join(root, name))
-                            for name in ("train", "validation")}
+            self.writers = {
+                name: tf.summary.create_file_writer(os.path.join(root, name)) for name in ("train", "validation")
+            }
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             if split in self.writers:
                 with self.writers[split].as_default():
-                    self._tf.summary.write("epoch_" + name, self._tf.constant(value, self._tf.float32),
-                                           step=epoch + 1, metadata=self._metadata)
+                    self._tf.summary.write(
+                        "epoch_" + name,
+                        self._tf.constant(value, self._tf.float32),
+                        step=epoch + 1,
+                        metadata=self._metadata,
+                    )
         for writer in self.writers.values():
             writer.flush()
 
@@ -270,8 +291,10 @@ def write_history_csv(path, history, separator=","):
                 writer.writerow([epoch] + ["" if row.get(k) is None else row[k] for k in keys])
 
 
-BUILTIN = {cls.__name__: cls for cls in (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
-                                          LearningRateScheduler, TensorBoard, CSVLogger)}
+BUILTIN = {
+    cls.__name__: cls
+    for cls in (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, TensorBoard, CSVLogger)
+}
 
 
 def from_spec(spec):
@@ -283,4 +306,3 @@ def from_spec(spec):
         return BUILTIN[name](**spec.get("config", {}))
     except TypeError as e:
         raise ValueError(f"callback {name}: {e}") from e
-

@@ -33,8 +33,14 @@ class TrainState:
             self.history = tf.Variable("[]", trainable=False)
 
     def items(self):
-        return dict(epoch=self.epoch, step=self.step, loss_sum=self.loss_sum, count=self.count,
-                    output_sums=self.output_sums, history=self.history)
+        return dict(
+            epoch=self.epoch,
+            step=self.step,
+            loss_sum=self.loss_sum,
+            count=self.count,
+            output_sums=self.output_sums,
+            history=self.history,
+        )
 
     def set(self, epoch, step, loss_sum, count, output_sums, history):
         self.epoch.assign(epoch)
@@ -45,9 +51,14 @@ class TrainState:
         self.history.assign(json.dumps(history))
 
     def get(self):
-        return dict(epoch=int(self.epoch.numpy()), step=int(self.step.numpy()),
-                    loss_sum=float(self.loss_sum.numpy()), count=float(self.count.numpy()),
-                    output_sums=self.output_sums.numpy(), history=json.loads(self.history.numpy().decode()))
+        return dict(
+            epoch=int(self.epoch.numpy()),
+            step=int(self.step.numpy()),
+            loss_sum=float(self.loss_sum.numpy()),
+            count=float(self.count.numpy()),
+            output_sums=self.output_sums.numpy(),
+            history=json.loads(self.history.numpy().decode()),
+        )
 
 
 def _number(prefix):
@@ -62,14 +73,13 @@ class Checkpoints:
         self.write_dir = write_dir or directory  # non-chief workers write to a scratch folder
         rng = [v.value for v in model.non_trainable_variables if "seed_generator" in v.path]
         metric_vars = [v.value for m in metrics for v in m.variables]
-        self.ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, rng=rng, metrics=metric_vars,
-                                        **state.items())
+        self.ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, rng=rng, metrics=metric_vars, **state.items())
         self.max_to_keep = max_to_keep
         self.manager = None
 
     def candidates(self):
         """Checkpoint prefixes in the folder, newest first."""
-        prefixes = [p[:-len(".index")] for p in glob.glob(os.path.join(self.directory, "ckpt-*.index"))]
+        prefixes = [p[: -len(".index")] for p in glob.glob(os.path.join(self.directory, "ckpt-*.index"))]
         return sorted(prefixes, key=_number, reverse=True)
 
     def restore_latest(self):
@@ -79,8 +89,10 @@ class Checkpoints:
                 self.ckpt.restore(prefix).assert_existing_objects_matched()
                 return prefix
             except Exception as e:  # noqa: BLE001 - TF raises OpError, IndexError, ValueError... on bad files
-                warnings.warn(f"checkpoint {prefix} is unreadable ({type(e).__name__}: {e}); "
-                              "falling back to the previous one", stacklevel=2)
+                warnings.warn(
+                    f"checkpoint {prefix} is unreadable ({type(e).__name__}: {e}); falling back to the previous one",
+                    stacklevel=2,
+                )
                 if self.write_dir == self.directory:
                     for path in glob.glob(prefix + ".*"):
                         os.remove(path)
@@ -89,8 +101,9 @@ class Checkpoints:
     def save(self, number):
         if self.manager is None:
             os.makedirs(self.write_dir, exist_ok=True)
-            self.manager = tf.train.CheckpointManager(self.ckpt, self.write_dir, self.max_to_keep,
-                                                      checkpoint_name="ckpt")
+            self.manager = tf.train.CheckpointManager(
+                self.ckpt, self.write_dir, self.max_to_keep, checkpoint_name="ckpt"
+            )
         return self.manager.save(checkpoint_number=number)
 
 
@@ -115,7 +128,8 @@ def check_resumable(info, spec_hash, directory):
         raise CheckpointError(
             f"cannot resume from {directory}: its checkpoints were made from another spec "
             f"(spec hash {info.get('spec_hash')}, this spec {spec_hash}); use a new output folder "
-            "or train without resume")
+            "or train without resume"
+        )
 
 
 def clear(directory):

@@ -24,9 +24,15 @@ DIGITS_FILES = (
 # Files keras.datasets.<name>.load_data() leaves in the cache, relative to <keras home>/datasets.
 CACHE_FILES = {
     "mnist": ["mnist.npz"],
-    "fashion_mnist": [f"fashion-mnist/{f}" for f in (
-        "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
-        "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")],
+    "fashion_mnist": [
+        f"fashion-mnist/{f}"
+        for f in (
+            "train-labels-idx1-ubyte.gz",
+            "train-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+        )
+    ],
     "cifar10": ["cifar-10-batches-py-target/cifar-10-batches-py/test_batch"]
     + [f"cifar-10-batches-py-target/cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)],
     "cifar100": [f"cifar-100-python-target/cifar-100-python/{f}" for f in ("train", "test")],
@@ -43,6 +49,7 @@ class Splits:
 
 
 # ---------------------------------------------------------------- nested arrays
+
 
 def num_samples(x):
     if isinstance(x, dict):
@@ -71,6 +78,7 @@ def map_arrays(fn, x):
 
 # ---------------------------------------------------------------- sources
 
+
 def keras_cache_dir():
     base = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(base) / "datasets"
@@ -83,8 +91,9 @@ def _require_cached(name):
         raise DataError(
             f"dataset {name!r} is not in the local Keras cache (missing {root / missing[0]}). "
             "tfspec never downloads data while training. On a machine with internet access run "
-            f"`python -c \"import keras; keras.datasets.{name}.load_data()\"` and copy "
-            f"{root} here (or set KERAS_HOME), or train on a file instead: data = npz(\"file.npz\").")
+            f'`python -c "import keras; keras.datasets.{name}.load_data()"` and copy '
+            f'{root} here (or set KERAS_HOME), or train on a file instead: data = npz("file.npz").'
+        )
     return root
 
 
@@ -95,9 +104,11 @@ def _load_keras_dataset(name, label_mode="fine"):
             with np.load(root / "mnist.npz") as f:
                 return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
         if name == "fashion_mnist":
+
             def read(fname, offset):
                 with gzip.open(root / "fashion-mnist" / fname, "rb") as f:
                     return np.frombuffer(f.read(), np.uint8, offset=offset)
+
             y_train, y_test = read("train-labels-idx1-ubyte.gz", 8), read("t10k-labels-idx1-ubyte.gz", 8)
             x_train = read("train-images-idx3-ubyte.gz", 16).reshape(len(y_train), 28, 28)
             x_test = read("t10k-images-idx3-ubyte.gz", 16).reshape(len(y_test), 28, 28)
@@ -206,6 +217,7 @@ def load_source(spec, base_dir=None):
 
 # ---------------------------------------------------------------- splits
 
+
 def _scaled(arrays, scale):
     if arrays is None or not scale:
         return arrays
@@ -249,7 +261,7 @@ def split_data(data, training, base_dir=None):
     """Build train/validation/test arrays from `data` (or training["data"]) and the split settings."""
     data = training.get("data") if data is None else data
     if data is None:
-        raise DataError("no training data: give `data` or a \"data\" entry in the training settings")
+        raise DataError('no training data: give `data` or a "data" entry in the training settings')
     seed = training.get("seed")
     rng = np.random.default_rng(0 if seed is None else seed)
     validation = None
@@ -260,7 +272,7 @@ def split_data(data, training, base_dir=None):
             train, test = _split_off(train, fraction, rng)
     elif isinstance(data, dict):
         if "train" not in data:
-            raise DataError("a data mapping needs a \"train\" entry")
+            raise DataError('a data mapping needs a "train" entry')
         train = _as_pair(data["train"], "data['train']")
         validation = data.get("validation") and _as_pair(data["validation"], "data['validation']")
         test = data.get("test") and _as_pair(data["test"], "data['test']")

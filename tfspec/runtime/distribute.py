@@ -22,8 +22,10 @@ def get_strategy(name):
             _cache[name] = tf.distribute.MirroredStrategy(devices)
         elif name == "multi_worker":
             if "TF_CONFIG" not in os.environ:
-                raise TrainingError("distribute: multi_worker needs the TF_CONFIG environment variable "
-                                    "(cluster and task of this worker)")
+                raise TrainingError(
+                    "distribute: multi_worker needs the TF_CONFIG environment variable "
+                    "(cluster and task of this worker)"
+                )
             _cache[name] = tf.distribute.MultiWorkerMirroredStrategy()
         else:
             raise TrainingError(f"unknown distribution {name!r} (mirrored, multi_worker)")

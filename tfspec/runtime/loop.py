@@ -88,8 +88,9 @@ class Loop:
         try:
             self.optimizer.learning_rate = value
         except TypeError as e:
-            raise TrainingError("a callback cannot set the learning rate of an optimizer whose "
-                                "learning_rate is a schedule") from e
+            raise TrainingError(
+                "a callback cannot set the learning rate of an optimizer whose learning_rate is a schedule"
+            ) from e
 
     def path(self, relative):
         return os.path.join(self.out_dir or ".", relative)
@@ -103,8 +104,22 @@ def _seed(opts, info):
     return 0 if opts["distribute"] == "multi_worker" else secrets.randbelow(2**31)  # workers must agree
 
 
-def train_model(model, training, data=None, *, out_dir=None, resume=False, quiet=False, spec_hash=None,
-                source_text=None, callbacks=(), model_fn=None, base_dir=None, stream=None, **overrides):
+def train_model(
+    model,
+    training,
+    data=None,
+    *,
+    out_dir=None,
+    resume=False,
+    quiet=False,
+    spec_hash=None,
+    source_text=None,
+    callbacks=(),
+    model_fn=None,
+    base_dir=None,
+    stream=None,
+    **overrides,
+):
     """Train a built keras.Model, or the one `model_fn()` builds inside the strategy scope.
 
     `training` is the spec's training dict; `data` is (x, y), {"train": (x, y), "validation": ...,
@@ -130,8 +145,10 @@ def train_model(model, training, data=None, *, out_dir=None, resume=False, quiet
         if model is None:
             raise TrainingError("train_model needs a model or a model_fn")
         if opts["precision"] and model.dtype_policy.name != opts["precision"]:
-            raise TrainingError(f"precision {opts['precision']}: the model was built with the "
-                                f"{model.dtype_policy.name} policy; pass model_fn so it is built under the policy")
+            raise TrainingError(
+                f"precision {opts['precision']}: the model was built with the "
+                f"{model.dtype_policy.name} policy; pass model_fn so it is built under the policy"
+            )
         with strategy.scope():
             optimizer = make_optimizer(opts["optimizer"], opts["precision"])
         session = Session(model, opts, data, base_dir, strategy, optimizer)
@@ -146,8 +163,9 @@ class Trainer:
         self.session, self.opts, self.seed, self.out_dir = session, session.opts, seed, out_dir
         self.chief = is_chief(session.strategy)
         self.n_outputs = len(session.objective.output_names)
-        self.loop = Loop(session.model, session.optimizer, out_dir, self.chief,
-                         float(np.asarray(session.optimizer.learning_rate)))
+        self.loop = Loop(
+            session.model, session.optimizer, out_dir, self.chief, float(np.asarray(session.optimizer.learning_rate))
+        )
         self.callbacks = [callbacks_module.from_spec(s) for s in self.opts["callbacks"] or []] + list(callbacks)
         self.pipeline = session.pipeline("train")
         self.per_epoch = session.steps_for(self.pipeline.size)
@@ -162,8 +180,13 @@ class Trainer:
         task, index = worker_rank(self.session.strategy)
         scratch = None if self.chief else os.path.join(folder, f".worker-{task}-{index}")
         self.checkpoints = checkpoint.Checkpoints(
-            folder, self.session.model, self.session.optimizer, [m for _, m in self.session.metrics], self.state,
-            write_dir=scratch)
+            folder,
+            self.session.model,
+            self.session.optimizer,
+            [m for _, m in self.session.metrics],
+            self.state,
+            write_dir=scratch,
+        )
         if not (resume and self.checkpoints.restore_latest()) and self.chief:
             checkpoint.clear(folder)
         if self.chief:
@@ -202,9 +225,16 @@ class Trainer:
             write_outputs(self.out_dir, self.session.model, self.loop.history, source_text)
         if self.checkpoints and not self.chief:
             checkpoint.clear(self.checkpoints.write_dir)
-        return TrainResult(model=self.session.model, history=history_dict(self.loop.history), test=test,
-                           epochs=len(self.loop.history), steps=self.steps_run, seconds=seconds,
-                           out_dir=self.out_dir, traces=self.session.steps.trace_count())
+        return TrainResult(
+            model=self.session.model,
+            history=history_dict(self.loop.history),
+            test=test,
+            epochs=len(self.loop.history),
+            steps=self.steps_run,
+            seconds=seconds,
+            out_dir=self.out_dir,
+            traces=self.session.steps.trace_count(),
+        )
 
     def _epoch(self, epoch, step, sums):
         """One epoch from `step`, with running (loss sum, sample count, per-output sums) `sums`."""
@@ -223,11 +253,17 @@ class Trainer:
             loss_sum, count = loss_sum + float(out["loss_sum"]), count + float(out["count"])
             output_sums = output_sums + out["output_sums"]
             if not math.isfinite(float(out["loss_sum"])):
-                raise TrainingError(f"the loss became {float(out['loss_sum'])} at epoch {epoch + 1}, step {step}; "
-                                    "training stopped (the last good checkpoint is kept)")
+                raise TrainingError(
+                    f"the loss became {float(out['loss_sum'])} at epoch {epoch + 1}, step {step}; "
+                    "training stopped (the last good checkpoint is kept)"
+                )
             self.progress.update(step, self.session.logs(out, loss_sum, count, output_sums))
-            if (self.checkpoints and every and step < self.per_epoch
-                    and self.global_step // every > (self.global_step - done) // every):
+            if (
+                self.checkpoints
+                and every
+                and step < self.per_epoch
+                and self.global_step // every > (self.global_step - done) // every
+            ):
                 self._save(epoch, step, (loss_sum, count, output_sums))
         logs = self.session.logs(out, loss_sum, count, output_sums)
         if self.session.validation is not None:
@@ -251,9 +287,13 @@ def history_dict(history):
 
 def write_outputs(out_dir, model, history, source_text):
     finite = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731 - JSON has no NaN
-    files.write_json(os.path.join(out_dir, "history.json"),
-                     {"epoch": list(range(1, len(history) + 1)),
-                      **{k: [finite(v) for v in vs] for k, vs in history_dict(history).items()}})
+    files.write_json(
+        os.path.join(out_dir, "history.json"),
+        {
+            "epoch": list(range(1, len(history) + 1)),
+            **{k: [finite(v) for v in vs] for k, vs in history_dict(history).items()},
+        },
+    )
     callbacks_module.write_history_csv(os.path.join(out_dir, "history.csv"), history)
     if source_text is not None:
         files.write_text(os.path.join(out_dir, "model.py"), source_text)

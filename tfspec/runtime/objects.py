@@ -41,8 +41,12 @@ def _lookup(module, name, base, kind):
 
 def make_schedule(spec):
     """A keras.optimizers.schedules.LearningRateSchedule from its spec dict."""
-    cls = _lookup(keras.optimizers.schedules, spec["class_name"],
-                  keras.optimizers.schedules.LearningRateSchedule, "learning-rate schedule")
+    cls = _lookup(
+        keras.optimizers.schedules,
+        spec["class_name"],
+        keras.optimizers.schedules.LearningRateSchedule,
+        "learning-rate schedule",
+    )
     return cls(**spec.get("config", {}))
 
 
@@ -68,8 +72,11 @@ def fuse_adam(optimizer):
     only; other optimizers (and amsgrad) are left alone. Returns whether the fused update is in use.
     """
     inner = getattr(optimizer, "inner_optimizer", optimizer)
-    if type(inner) not in (keras.optimizers.Adam, keras.optimizers.AdamW) or inner.amsgrad or not all(
-            hasattr(inner, a) for a in ("_momentums", "_velocities", "_get_variable_index")):
+    if (
+        type(inner) not in (keras.optimizers.Adam, keras.optimizers.AdamW)
+        or inner.amsgrad
+        or not all(hasattr(inner, a) for a in ("_momentums", "_velocities", "_get_variable_index"))
+    ):
         return False
 
     def handle(variable):
@@ -81,10 +88,17 @@ def fuse_adam(optimizer):
         step = tf.cast(inner.iterations + 1, dtype)
         beta_1, beta_2 = tf.cast(inner.beta_1, dtype), tf.cast(inner.beta_2, dtype)
         tf.raw_ops.ResourceApplyAdam(
-            var=handle(variable), m=handle(inner._momentums[index]), v=handle(inner._velocities[index]),
-            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
-            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
-            epsilon=tf.cast(inner.epsilon, dtype), grad=tf.cast(gradient, dtype))
+            var=handle(variable),
+            m=handle(inner._momentums[index]),
+            v=handle(inner._velocities[index]),
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(inner.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )
 
     inner.update_step = update_step
     return True
@@ -138,7 +152,9 @@ class Objective:
         else:
             unknown = [n for n in loss_spec if n not in self.output_names]
             if unknown or not loss_spec:
-                raise ValueError(f"losses given for outputs {sorted(loss_spec)}; the model's outputs are {self.output_names}")
+                raise ValueError(
+                    f"losses given for outputs {sorted(loss_spec)}; the model's outputs are {self.output_names}"
+                )
             specs = dict(loss_spec)
         self.specs = specs
         self.losses = [make_loss(specs[n]) if n in specs else None for n in self.output_names]

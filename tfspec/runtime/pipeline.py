@@ -23,11 +23,14 @@ class ArrayPipeline:
         source = tf.data.Dataset.from_tensors(self.tensors).repeat()
         ds = tf.data.Dataset.zip((indices, source)).map(
             lambda idx, data: tf.nest.map_structure(lambda t: tf.gather(t, idx), data),
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
         options = tf.data.Options()
         options.experimental_optimization.apply_default_optimizations = False
         options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA if self.shard else tf.data.experimental.AutoShardPolicy.OFF)
+            tf.data.experimental.AutoShardPolicy.DATA if self.shard else tf.data.experimental.AutoShardPolicy.OFF
+        )
         return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
     def training(self, seed, epochs, rows, batch_size, first_epoch=0, first_step=0):
@@ -36,11 +39,14 @@ class ArrayPipeline:
         rows = tf.constant(rows, tf.int64)
 
         def epoch_blocks(epoch):
-            order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+            )
             start = tf.where(epoch == first_epoch, tf.constant(first_step * batch_size, tf.int64), 0)
             blocks = (n - start + rows - 1) // rows
             return tf.data.Dataset.range(blocks).map(
-                lambda b: order[start + b * rows:tf.minimum(start + (b + 1) * rows, n)])
+                lambda b: order[start + b * rows : tf.minimum(start + (b + 1) * rows, n)]
+            )
 
         return self._finish(tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_blocks))
 
@@ -48,5 +54,6 @@ class ArrayPipeline:
         """Blocks in sample order, repeated: each pass over the data is one evaluation."""
         n = self.size
         blocks = tf.data.Dataset.range((n + rows - 1) // rows).map(
-            lambda b: tf.range(b * rows, tf.minimum((b + 1) * rows, n)))
+            lambda b: tf.range(b * rows, tf.minimum((b + 1) * rows, n))
+        )
         return self._finish(blocks.repeat())

@@ -52,20 +52,26 @@ class Progress:
         eta = elapsed / done * (self.steps - step) if done else 0.0
         filled = int(self.width * step / self.steps)
         bar = "=" * filled + (">" if filled < self.width else "") + " " * (self.width - filled - 1)
-        line = (f"epoch {self.epoch + 1}/{self.epochs} {step:>{len(str(self.steps))}}/{self.steps} "
-                f"[{bar}] ETA {format_seconds(eta)}  {format_logs(logs)}")
+        line = (
+            f"epoch {self.epoch + 1}/{self.epochs} {step:>{len(str(self.steps))}}/{self.steps} "
+            f"[{bar}] ETA {format_seconds(eta)}  {format_logs(logs)}"
+        )
         self._write("\r" + line + "\x1b[K")
 
     def epoch_end(self, logs):
         seconds = time.perf_counter() - self.started
         rate = (self.steps - self.first_step) / seconds if seconds > 0 else 0.0
-        line = (f"epoch {self.epoch + 1}/{self.epochs}  {self.steps} steps  {format_seconds(seconds)} "
-                f"({rate:.0f} steps/s)  {format_logs(logs)}")
+        line = (
+            f"epoch {self.epoch + 1}/{self.epochs}  {self.steps} steps  {format_seconds(seconds)} "
+            f"({rate:.0f} steps/s)  {format_logs(logs)}"
+        )
         self._write(("\r" + line + "\x1b[K\n") if self.tty else line + "\n")
 
     def summary(self, epochs_run, seconds, steps, test=None):
-        text = (f"trained {epochs_run} epoch{'s' if epochs_run != 1 else ''}, {steps} steps "
-                f"in {format_seconds(seconds)} ({steps / seconds if seconds > 0 else 0:.0f} steps/s)")
+        text = (
+            f"trained {epochs_run} epoch{'s' if epochs_run != 1 else ''}, {steps} steps "
+            f"in {format_seconds(seconds)} ({steps / seconds if seconds > 0 else 0:.0f} steps/s)"
+        )
         if test:
             text += "  test: " + format_logs(test)
         self.message(text)

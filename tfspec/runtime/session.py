@@ -30,9 +30,17 @@ class Session:
                 optimizer.build(model.trainable_variables)  # before tracing (keras-team/keras#23085)
                 if not self.distributed:
                     fuse_adam(optimizer)
-        self.steps = Steps(model, optimizer, self.objective, self.metrics, sig, strategy,
-                           distributed=self.distributed, batch_size=opts["batch_size"],
-                           jit_compile=opts["jit_compile"])
+        self.steps = Steps(
+            model,
+            optimizer,
+            self.objective,
+            self.metrics,
+            sig,
+            strategy,
+            distributed=self.distributed,
+            batch_size=opts["batch_size"],
+            jit_compile=opts["jit_compile"],
+        )
         self.rows = self.steps.rows_per_element(opts["steps_per_call"])
         self._eval_iterators = {}
 
@@ -43,8 +51,9 @@ class Session:
         metrics, seen = [], set()
         for index, name in enumerate(names):
             for m in per_output.get(name) or []:
-                metric = make_metric(m, self.train[1][index].shape, sig.output_shapes[index],
-                                     self.objective.specs.get(name))
+                metric = make_metric(
+                    m, self.train[1][index].shape, sig.output_shapes[index], self.objective.specs.get(name)
+                )
                 label = metric.name if len(names) == 1 else f"{name}_{metric.name}"
                 while label in seen or label == "loss" or label.endswith("_loss"):
                     label += "_1"
@@ -65,8 +74,9 @@ class Session:
         return iter(ds)
 
     def train_iterator(self, pipeline, seed, first_epoch, first_step):
-        return self.iterator(pipeline.training(seed, self.opts["epochs"], self.rows, self.opts["batch_size"],
-                                               first_epoch, first_step))
+        return self.iterator(
+            pipeline.training(seed, self.opts["epochs"], self.rows, self.opts["batch_size"], first_epoch, first_step)
+        )
 
     def logs(self, out, loss_sum, count, output_sums, prefix=""):
         """Loss (mean over samples), per-output losses (several outputs), metric results."""

@@ -15,8 +15,9 @@ SUM = tf.distribute.ReduceOp.SUM
 class Steps:
     """tf.functions for training and evaluation calls, traced once each."""
 
-    def __init__(self, model, optimizer, objective, metrics, sig, strategy, *, distributed,
-                 batch_size, jit_compile=False):
+    def __init__(
+        self, model, optimizer, objective, metrics, sig, strategy, *, distributed, batch_size, jit_compile=False
+    ):
         self.model, self.optimizer, self.objective = model, optimizer, objective
         self.metrics = metrics  # [(output index, keras metric)]
         self.sig, self.strategy, self.distributed = sig, strategy, distributed
@@ -84,12 +85,13 @@ class Steps:
             steps = (tf.shape(y_all[0])[0] + bs - 1) // bs
 
             def body(i, total, sums, count, ok):
-                part = lambda t: t[i * bs:(i + 1) * bs]  # noqa: E731
+                part = lambda t: t[i * bs : (i + 1) * bs]  # noqa: E731
                 loss, s, n = replica_fn(tf.nest.map_structure(part, x_all), tf.nest.map_structure(part, y_all))
                 return i + 1, total + loss, sums + s, count + n, tf.math.is_finite(loss)
 
             done, total, sums, count, _ = tf.while_loop(
-                lambda i, *rest: tf.logical_and(i < steps, rest[-1]), body, self._initial())
+                lambda i, *rest: tf.logical_and(i < steps, rest[-1]), body, self._initial()
+            )
             return self._results(done, total, sums, count)
 
         return call
@@ -98,12 +100,14 @@ class Steps:
         def call(iterator, n):
             def body(i, total, sums, count, ok):
                 x, y = iterator.get_next()
-                loss, s, c = (self.strategy.reduce(SUM, v, axis=None)
-                              for v in self.strategy.run(replica_fn, args=(x, y)))
+                loss, s, c = (
+                    self.strategy.reduce(SUM, v, axis=None) for v in self.strategy.run(replica_fn, args=(x, y))
+                )
                 return i + 1, total + loss, sums + s, count + c, tf.math.is_finite(loss)
 
             done, total, sums, count, _ = tf.while_loop(
-                lambda i, *rest: tf.logical_and(i < n, rest[-1]), body, self._initial())
+                lambda i, *rest: tf.logical_and(i < n, rest[-1]), body, self._initial()
+            )
             return self._results(done, total, sums, count)
 
         return call

@@ -77,8 +77,14 @@ _LOCK = threading.Lock()
 @lru_cache(maxsize=1)
 def _comment_parser() -> tuple:
     collector = _Collector()
-    lark = Lark.open(grammar_path(), parser="lalr", lexer="contextual", propagate_positions=True,
-                     maybe_placeholders=True, lexer_callbacks={"COMMENT": collector})
+    lark = Lark.open(
+        grammar_path(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": collector},
+    )
     return lark, collector
 
 
@@ -93,7 +99,7 @@ def parse_with_comments(text: str, filename: str = "<string>") -> tuple[Tree, li
     comments = []
     for token in tokens:
         line_start = text.rfind("\n", 0, token.start_pos) + 1
-        own_line = not text[line_start:token.start_pos].strip()
+        own_line = not text[line_start : token.start_pos].strip()
         comments.append(Comment(str(token).rstrip(), token.start_pos, token.end_pos, own_line))
     return tree, comments
 
@@ -329,11 +335,21 @@ class Layout:
         elif kind == "list":
             self.bracketed("[", start(node), items(node), "]", end(node) - 1, base, suffix, (start(node), end(node)))
         elif kind == "tuple":
-            self.bracketed("(", start(node), items(node), ")", end(node) - 1, base, suffix, (start(node), end(node)),
-                           one_comma=True)
+            self.bracketed(
+                "(",
+                start(node),
+                items(node),
+                ")",
+                end(node) - 1,
+                base,
+                suffix,
+                (start(node), end(node)),
+                one_comma=True,
+            )
         elif kind == "dict":
-            self.bracketed("{", start(node), items(node), "}", end(node) - 1, base, suffix, (start(node), end(node)),
-                           spaced=True)
+            self.bracketed(
+                "{", start(node), items(node), "}", end(node) - 1, base, suffix, (start(node), end(node)), spaced=True
+            )
         elif kind in ("kwarg", "pair", "param"):
             key, value = node.children
             self.put(str(key), start(key))
@@ -344,8 +360,19 @@ class Layout:
         else:
             self.put(flat(node), start(node))
 
-    def bracketed(self, opening: str, open_pos: int, elements: list, closing: str, close_pos: int, base: int,
-                  suffix: int, span: tuple, one_comma: bool = False, spaced: bool = False) -> None:
+    def bracketed(
+        self,
+        opening: str,
+        open_pos: int,
+        elements: list,
+        closing: str,
+        close_pos: int,
+        base: int,
+        suffix: int,
+        span: tuple,
+        one_comma: bool = False,
+        spaced: bool = False,
+    ) -> None:
         """Brackets around comma-separated elements: on one line if they fit and hold no comment,
         else one element per line, indented one step from `base`, each followed by a comma."""
         parts = [flat(e) for e in elements]
@@ -504,8 +531,9 @@ def check_same(tree: Tree, comments: list, result: str, filename: str) -> None:
 def register(subparsers) -> None:
     p = subparsers.add_parser("fmt", help="rewrite specs in the canonical layout (--check: only report)")
     p.add_argument("files", nargs="+", metavar="SPEC", help="spec files; `-` formats standard input to standard output")
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; print a diff and exit 1 if a file is not formatted")
+    p.add_argument(
+        "--check", action="store_true", help="change nothing; print a diff and exit 1 if a file is not formatted"
+    )
     p.set_defaults(run=run)
 
 
@@ -534,8 +562,14 @@ def fmt_one(path: str, check: bool) -> int:
         return 0
     if check:
         shown = clean(path)
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), result.splitlines(keepends=True),
-                                                   fromfile=shown, tofile=f"{shown} (formatted)"))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(keepends=True),
+                result.splitlines(keepends=True),
+                fromfile=shown,
+                tofile=f"{shown} (formatted)",
+            )
+        )
         return 1
     try:
         write_atomic(path, result)

@@ -16,8 +16,7 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 from ..ir.catalog import ALIASES, REGISTRY
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
-          "string")
+DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "string")
 
 
 class TfspecLexer(RegexLexer):

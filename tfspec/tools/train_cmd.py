@@ -23,8 +23,10 @@ def data_source(text: str | None, label: str | None):
     from ..check.training import DATASETS
 
     if text not in DATASETS or text in ("npz", "csv"):
-        raise UsageError(f"--data: unknown dataset {text!r}; use one of digits, mnist, fashion_mnist, cifar10, "
-                         "cifar100, or a .npz/.csv file")
+        raise UsageError(
+            f"--data: unknown dataset {text!r}; use one of digits, mnist, fashion_mnist, cifar10, "
+            "cifar100, or a .npz/.csv file"
+        )
     return {"source": text}
 
 
@@ -63,8 +65,7 @@ def cmd_train(args) -> int:
     overrides = overrides_from(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        train_run(spec, style=args.style, out_dir=out_dir, resume=args.resume, quiet=args.quiet,
-                  **overrides)
+        train_run(spec, style=args.style, out_dir=out_dir, resume=args.resume, quiet=args.quiet, **overrides)
     except runtime_errors() as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
         return 1

@@ -107,8 +107,10 @@ def model_name(keras_name: str, path: str) -> str:
     from .writer import camel
 
     made_up = any(is_auto_name(keras_name, c) for c in ("Functional", "Sequential", "Model"))
-    for candidate in ([] if made_up else [camel(keras_name)]) + \
-            [camel(os.path.splitext(os.path.basename(path))[0]), "ImportedModel"]:
+    for candidate in ([] if made_up else [camel(keras_name)]) + [
+        camel(os.path.splitext(os.path.basename(path))[0]),
+        "ImportedModel",
+    ]:
         if valid_name(candidate):
             return candidate
     return "ImportedModel"

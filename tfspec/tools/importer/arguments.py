@@ -30,8 +30,9 @@ from ...ir.values import Call, show
 from .errors import ImportFailure
 
 # Arguments where Keras turns an int into a tuple of equal ints: written back as the int.
-WINDOW_ARGS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate", "size", "output_padding",
-                         "padding", "cropping"})
+WINDOW_ARGS = frozenset(
+    {"kernel_size", "strides", "pool_size", "dilation_rate", "size", "output_padding", "padding", "cropping"}
+)
 # Keys of a serialized object that say nothing about the value.
 NOISE_KEYS = frozenset({"shared_object_id", "build_config", "compile_config"})
 OBJECTS = (("initializers", INITIALIZERS), ("regularizers", REGULARIZERS), ("constraints", CONSTRAINTS))
@@ -109,8 +110,10 @@ class Arguments:
         wanted = plain(actual)
         for key in sorted((set(made) | set(wanted)) - {"name"}):
             if made.get(key) != wanted.get(key):
-                self.fail(f"{where}: its {key} cannot be written in a spec so that Keras makes the same layer",
-                          f"the spec call {show(call)} gives {key}={show(self.shown(made.get(key)))}")
+                self.fail(
+                    f"{where}: its {key} cannot be written in a spec so that Keras makes the same layer",
+                    f"the spec call {show(call)} gives {key}={show(self.shown(made.get(key)))}",
+                )
 
     def instantiate(self, value):
         """The Keras object of a spec value (catalog layers and objects only)."""
@@ -148,17 +151,23 @@ class Arguments:
         unknown = sorted(differing - set(names) - {"name"})
         if unknown and strict:
             key = unknown[0]
-            self.fail(f"{where}: {key}={show(self.shown(actual[key]))} is not Keras's default, and tfspec's catalog "
-                      f"has no argument {key!r}")
+            self.fail(
+                f"{where}: {key}={show(self.shown(actual[key]))} is not Keras's default, and tfspec's catalog "
+                f"has no argument {key!r}"
+            )
         return chosen
 
     def differing(self, entry, chosen, where) -> set:
         actual = entry["config"]
         reference = self.reference(entry, chosen, where).get_config()
         missing = object()
-        return {key for key, value in actual.items()
-                if key != "name" and not (value is None and key not in reference)
-                and plain(value) != plain(reference.get(key, missing))}
+        return {
+            key
+            for key, value in actual.items()
+            if key != "name"
+            and not (value is None and key not in reference)
+            and plain(value) != plain(reference.get(key, missing))
+        }
 
     def reference(self, entry, chosen, where, build=False):
         cls = getattr(self.keras.layers, entry["class_name"])
@@ -200,8 +209,12 @@ class Arguments:
         module = value.get("module") or ""
         registered = value.get("registered_name")
         if (registered and registered != class_name) or not module.startswith("keras"):
-            raise ImportFailure(self.path, "E902", f"{where}: {key} is the custom object {registered or class_name}; "
-                                "tfspec imports only built-in Keras objects")
+            raise ImportFailure(
+                self.path,
+                "E902",
+                f"{where}: {key} is the custom object {registered or class_name}; "
+                "tfspec imports only built-in Keras objects",
+            )
         if key == "dtype" or class_name.endswith("DTypePolicy"):
             return self.dtype(value, where)
         if key in ("layer", "backward_layer"):
@@ -214,15 +227,20 @@ class Arguments:
     def dtype(self, value, where):
         name = (value.get("config") or {}).get("name")
         if value["class_name"] not in ("DTypePolicy", "FloatDTypePolicy") or name not in DTYPES:
-            self.fail(f"{where}: the dtype policy {name or value['class_name']!r} cannot be written in a spec",
-                      "a spec takes a plain dtype such as \"float16\"")
+            self.fail(
+                f"{where}: the dtype policy {name or value['class_name']!r} cannot be written in a spec",
+                'a spec takes a plain dtype such as "float16"',
+            )
         return name
 
     def wrapped(self, value, key, where):
         class_name = value["class_name"]
         if class_name == "Lambda" or class_name not in REGISTRY:
-            raise ImportFailure(self.path, "E902", f"{where} wraps a layer of class {class_name}, which is not in "
-                                "tfspec's layer catalog")
+            raise ImportFailure(
+                self.path,
+                "E902",
+                f"{where} wraps a layer of class {class_name}, which is not in tfspec's layer catalog",
+            )
         return self.call(value, f"{where}, wrapped {class_name}", wrapped=True)
 
     def keras_object(self, value, module_name, known, where, key):
@@ -234,13 +252,16 @@ class Arguments:
             if plain(item) == plain(default.get(name)):
                 continue
             if name not in known[class_name]:
-                self.fail(f"{where}: {key} {class_name} sets {name}={show(self.shown(item))}, which a spec cannot write")
+                self.fail(
+                    f"{where}: {key} {class_name} sets {name}={show(self.shown(item))}, which a spec cannot write"
+                )
             changed.append(name)
         changed.sort(key=known[class_name].index)
         values = [(name, self.value(config[name], name, where)) for name in changed]
         shorter = [(name, short_float(v)) for name, v in values]
-        if shorter != values and plain(self.instantiate(Call(class_name, (), tuple(shorter))).get_config()) == \
-                plain({**default, **config}):
+        if shorter != values and plain(self.instantiate(Call(class_name, (), tuple(shorter))).get_config()) == plain(
+            {**default, **config}
+        ):
             values = shorter  # L1 keeps its factor as float32: write 1e-05, not 9.999999747378752e-06
         alias = snake(class_name)
         if not values and module_name == "initializers" and alias in INITIALIZER_NAMES:

@@ -85,9 +85,12 @@ class Reader:
         class_name = serialized.get("class_name")
         registered = serialized.get("registered_name")
         if class_name not in MODEL_CLASSES or (registered and registered != class_name):
-            self.fail("E902", f"{where or 'the file'}: model {name!r} has the class {registered or class_name}, "
-                      "a subclassed model whose call() is Python code",
-                      "tfspec imports Functional and Sequential models")
+            self.fail(
+                "E902",
+                f"{where or 'the file'}: model {name!r} has the class {registered or class_name}, "
+                "a subclassed model whose call() is Python code",
+                "tfspec imports Functional and Sequential models",
+            )
 
     def sequential(self, config: dict, name: str, where: str) -> Model:
         entries = list(config.get("layers") or [])
@@ -97,8 +100,11 @@ class Reader:
             shape = list(config["build_input_shape"])
             inp = self.make_input("inputs", shape, "float32")
         else:
-            self.fail("E904", f"the Sequential model {where.rstrip('/')!r} has no input shape (it was never built)",
-                      "build it first, e.g. keras.Sequential([keras.Input((28, 28)), ...])")
+            self.fail(
+                "E904",
+                f"the Sequential model {where.rstrip('/')!r} has no input shape (it was never built)",
+                "build it first, e.g. keras.Sequential([keras.Input((28, 28)), ...])",
+            )
         tensor = inp.tensor
         apps = []
         for entry in entries:
@@ -208,23 +214,36 @@ class Reader:
         module = entry.get("module") or ""
         label = f"{where}{name}"
         if class_name == "Lambda":
-            self.fail("E902", f"layer {label!r} is a Lambda layer (class Lambda): it holds Python code, which tfspec "
-                      "neither imports nor runs", "replace it with catalog layers before exporting the model")
+            self.fail(
+                "E902",
+                f"layer {label!r} is a Lambda layer (class Lambda): it holds Python code, which tfspec "
+                "neither imports nor runs",
+                "replace it with catalog layers before exporting the model",
+            )
         if (registered and registered != class_name) or (module and not module.startswith("keras")):
             shown = class_name + (f" (registered as {registered})" if registered and registered != class_name else "")
-            self.fail("E902", f"layer {label!r} has the custom class {shown}; tfspec imports only built-in Keras "
-                      "layers, and never runs code from a model file",
-                      "replace it with catalog layers, or write the spec by hand")
+            self.fail(
+                "E902",
+                f"layer {label!r} has the custom class {shown}; tfspec imports only built-in Keras "
+                "layers, and never runs code from a model file",
+                "replace it with catalog layers, or write the spec by hand",
+            )
         if class_name in MODEL_CLASSES:
             return
         if class_name not in REGISTRY:
-            self.fail("E902", f"layer {label!r} has the class {class_name}, which is not in tfspec's layer catalog",
-                      "replace it with catalog layers before exporting the model, or write the spec by hand")
+            self.fail(
+                "E902",
+                f"layer {label!r} has the class {class_name}, which is not in tfspec's layer catalog",
+                "replace it with catalog layers before exporting the model, or write the spec by hand",
+            )
 
     def node_inputs(self, node, layer: Layer, where, masks: set) -> list:
         if not isinstance(node, dict) or "args" not in node:
-            self.fail("E901", f"{where}{layer.name}: unsupported inbound node format (a Keras 2 config?)",
-                      "load the model in Keras 3 and save it again as .keras")
+            self.fail(
+                "E901",
+                f"{where}{layer.name}: unsupported inbound node format (a Keras 2 config?)",
+                "load the model in Keras 3 and save it again as .keras",
+            )
         tensors = []
         for value in node.get("args") or []:
             tensors += self.tensors(value, layer, where)
@@ -238,11 +257,16 @@ class Reader:
             if key == "mask" and set(references(value)) <= masks:
                 continue  # the mask Keras propagates; a model built from the spec propagates it too
             if key == "training" and value is True:
-                self.notes.append(f"layer {where}{layer.name!r} was called with training=True; the spec leaves "
-                                  "the training mode to the caller")
+                self.notes.append(
+                    f"layer {where}{layer.name!r} was called with training=True; the spec leaves "
+                    "the training mode to the caller"
+                )
                 continue
-            self.fail("E903", f"layer {where}{layer.name!r} ({layer.class_name}) is called with {key}={short(value)}; "
-                      "a spec passes only input tensors to a layer")
+            self.fail(
+                "E903",
+                f"layer {where}{layer.name!r} ({layer.class_name}) is called with {key}={short(value)}; "
+                "a spec passes only input tensors to a layer",
+            )
         if not tensors:
             self.fail("E904", f"layer {where}{layer.name!r} ({layer.class_name}) is applied to no tensor")
         return tensors
@@ -255,8 +279,11 @@ class Reader:
             return [tuple(history)]
         if isinstance(value, (list, tuple)):
             return [t for v in value for t in self.tensors(v, layer, where)]
-        self.fail("E903", f"layer {where}{layer.name!r} ({layer.class_name}) is called with the constant "
-                  f"{short(value)}; a spec passes only input tensors to a layer")
+        self.fail(
+            "E903",
+            f"layer {where}{layer.name!r} ({layer.class_name}) is called with the constant "
+            f"{short(value)}; a spec passes only input tensors to a layer",
+        )
 
     # -- inputs ------------------------------------------------------------------------
     def input(self, entry: dict, name: str) -> Input:
@@ -265,8 +292,10 @@ class Reader:
         if not isinstance(shape, list) or not shape:
             self.fail("E901", f"input {name!r}: malformed config (no batch_shape)")
         if config.get("sparse") or config.get("ragged"):
-            self.fail("E903", f"input {name!r} is {'sparse' if config.get('sparse') else 'ragged'}; "
-                      "tfspec inputs are dense tensors")
+            self.fail(
+                "E903",
+                f"input {name!r} is {'sparse' if config.get('sparse') else 'ragged'}; tfspec inputs are dense tensors",
+            )
         dtype = config.get("dtype") or "float32"
         if isinstance(dtype, dict):
             dtype = (dtype.get("config") or {}).get("name", "float32")
@@ -274,8 +303,9 @@ class Reader:
 
     def make_input(self, name, batch_shape, dtype) -> Input:
         if batch_shape[0] is not None:
-            self.notes.append(f"input {name!r}: the fixed batch size {batch_shape[0]} is dropped "
-                              "(a spec gives per-sample shapes)")
+            self.notes.append(
+                f"input {name!r}: the fixed batch size {batch_shape[0]} is dropped (a spec gives per-sample shapes)"
+            )
         shape = tuple(batch_shape[1:])
         if any(d is not None and (not isinstance(d, int) or d < 1) for d in shape):
             self.fail("E903", f"input {name!r} has the shape {list(shape)}; sizes are positive integers or None")
@@ -302,12 +332,21 @@ def mask_makers(entries: list, outputs) -> set:
     """The operations that only compute masks: Keras writes the masks it propagates from
     Embedding(mask_zero=True) or Masking into a functional config as ops (NotEqual, Any)
     passed as `mask=`. A model built from the spec propagates the same masks by itself."""
-    if not any(e.get("class_name") == "Masking" or (e.get("class_name") == "Embedding"
-                                                    and (e.get("config") or {}).get("mask_zero")) for e in entries):
+    if not any(
+        e.get("class_name") == "Masking"
+        or (e.get("class_name") == "Embedding" and (e.get("config") or {}).get("mask_zero"))
+        for e in entries
+    ):
         return set()
     ops = {e.get("name") for e in entries if (e.get("module") or "").startswith("keras.src.ops")}
-    ops -= set(references([{"class_name": "__keras_tensor__", "config": {"keras_history": o}}
-                           for o in (outputs if outputs and isinstance(outputs[0], list) else [outputs])]))
+    ops -= set(
+        references(
+            [
+                {"class_name": "__keras_tensor__", "config": {"keras_history": o}}
+                for o in (outputs if outputs and isinstance(outputs[0], list) else [outputs])
+            ]
+        )
+    )
     uses = []  # (producer, consumer) where the consumer reads the tensor as data, not as its mask
     for e in entries:
         for node in e.get("inbound_nodes") or []:

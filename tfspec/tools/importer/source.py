@@ -26,8 +26,9 @@ def read_config(path: str) -> dict:
     if not os.path.exists(path):
         raise ImportFailure(path, "E901", "no such file")
     if os.path.isdir(path):
-        raise ImportFailure(path, "E901", "this is a folder, not a model file",
-                            "give a .keras file or a JSON config (model.to_json())")
+        raise ImportFailure(
+            path, "E901", "this is a folder, not a model file", "give a .keras file or a JSON config (model.to_json())"
+        )
     try:
         archive = is_archive(path)
         if path.endswith(".keras") and not archive:
@@ -38,18 +39,30 @@ def read_config(path: str) -> dict:
     try:
         config = json.loads(text)
     except ValueError as exc:
-        raise ImportFailure(path, "E901", f"not a Keras model config: invalid JSON ({exc})",
-                            "give a .keras file or the output of model.to_json()") from None
+        raise ImportFailure(
+            path,
+            "E901",
+            f"not a Keras model config: invalid JSON ({exc})",
+            "give a .keras file or the output of model.to_json()",
+        ) from None
     if not isinstance(config, dict) or "class_name" not in config or not isinstance(config.get("config"), dict):
-        raise ImportFailure(path, "E901", "not a Keras model config (no class_name and config at the top)",
-                            "give a .keras file or the output of model.to_json()")
+        raise ImportFailure(
+            path,
+            "E901",
+            "not a Keras model config (no class_name and config at the top)",
+            "give a .keras file or the output of model.to_json()",
+        )
     return config
 
 
 def read_text(path: str) -> str:
     if path.endswith(".h5") or path.endswith(".hdf5"):
-        raise ImportFailure(path, "E901", "legacy HDF5 model files are not supported",
-                            "load it in Keras and save it again as .keras (model.save('model.keras'))")
+        raise ImportFailure(
+            path,
+            "E901",
+            "legacy HDF5 model files are not supported",
+            "load it in Keras and save it again as .keras (model.save('model.keras'))",
+        )
     if os.path.getsize(path) > MAX_CONFIG_BYTES:
         raise ImportFailure(path, "E901", "the file is too large for a model config")
     with open(path, "rb") as handle:
@@ -57,8 +70,12 @@ def read_text(path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ImportFailure(path, "E901", "not a Keras model file (neither a .keras archive nor JSON text)",
-                            "give a .keras file or the output of model.to_json()") from None
+        raise ImportFailure(
+            path,
+            "E901",
+            "not a Keras model file (neither a .keras archive nor JSON text)",
+            "give a .keras file or the output of model.to_json()",
+        ) from None
 
 
 def read_archive_config(path: str) -> str:
@@ -81,8 +98,12 @@ def load_model(path: str):
     import keras
 
     if not is_archive(path):
-        raise ImportFailure(path, "E905", "a JSON config holds no weights",
-                            "save the model as .keras (model.save('model.keras')) to import its weights")
+        raise ImportFailure(
+            path,
+            "E905",
+            "a JSON config holds no weights",
+            "save the model as .keras (model.save('model.keras')) to import its weights",
+        )
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types; all mean "cannot load"

@@ -45,6 +45,7 @@ def post_order(roots: list, resolve) -> list:
 
 # -- Keras models ------------------------------------------------------------------------------
 
+
 def keras_tensors(value) -> list:
     if hasattr(value, "_keras_history"):
         return [value]
@@ -88,6 +89,7 @@ def keras_leaves(model) -> list:
 
 
 # -- the spec's IR -----------------------------------------------------------------------------
+
 
 def ir_leaves(graph) -> list:
     """(path, IR layer) of every leaf application; a path is the ids of the block instances
@@ -142,8 +144,7 @@ def matching(source, spec, target, style: str) -> list:
     origin = origins(spec, source)
     built = layers_by_path(target, spec, style)
     if set(built) != set(origin):
-        raise ValueError(f"the {style} model's layers do not match the spec's: "
-                         f"{sorted(set(built) ^ set(origin))[:3]}")
+        raise ValueError(f"the {style} model's layers do not match the spec's: {sorted(set(built) ^ set(origin))[:3]}")
     return [(origin[path], layer) for path, layer in built.items()]
 
 
@@ -159,6 +160,7 @@ def copy_weights(source, spec, target, style: str) -> None:
 
 
 # -- the weights file -----------------------------------------------------------------------------
+
 
 def weights_file(source, spec, path: str) -> bytes:
     """The bytes of a `.weights.h5` holding `source`'s weights for every allowed style of `spec`."""
@@ -178,10 +180,13 @@ def weights_file(source, spec, path: str) -> bytes:
         merged = os.path.join(folder, "merged.weights.h5")
         conflict = merge(saved, merged)
         if conflict:
-            raise ImportFailure(path, "E905", f"one weights file cannot serve every style ({', '.join(styles)}): "
-                                f"their layouts disagree at {conflict!r}",
-                                "import without --weights and copy the weights with "
-                                "tfspec.tools.importer.copy_weights")
+            raise ImportFailure(
+                path,
+                "E905",
+                f"one weights file cannot serve every style ({', '.join(styles)}): "
+                f"their layouts disagree at {conflict!r}",
+                "import without --weights and copy the weights with tfspec.tools.importer.copy_weights",
+            )
         for style in styles:
             check_loads(source, spec, style, merged, path)
         with open(merged, "rb") as handle:
@@ -227,9 +232,14 @@ def check_loads(source, spec, style, weights_path, path) -> None:
     try:
         model.load_weights(weights_path)
     except Exception as exc:  # noqa: BLE001 - Keras reports a mismatch with several types
-        raise ImportFailure(path, "E905", f"the {style} model cannot load the weights file: "
-                            f"{str(exc).strip().splitlines()[0]}") from None
+        raise ImportFailure(
+            path, "E905", f"the {style} model cannot load the weights file: {str(exc).strip().splitlines()[0]}"
+        ) from None
     for old, new in matching(source, spec, model, style):
         if not all(np.array_equal(a, b) for a, b in zip(old.get_weights(), new.get_weights(), strict=True)):
-            raise ImportFailure(path, "E905", f"the {style} model loads other weights than {old.name!r}'s from the "
-                                "weights file (its layers are laid out differently)")
+            raise ImportFailure(
+                path,
+                "E905",
+                f"the {style} model loads other weights than {old.name!r}'s from the "
+                "weights file (its layers are laid out differently)",
+            )

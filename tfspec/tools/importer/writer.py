@@ -95,6 +95,7 @@ def chains_of(units: list, outputs: list) -> list:
 def signature(layer) -> str:
     """A nested model's architecture, names left out: nested models of one architecture
     are written as a block."""
+
     def strip(value):
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k not in ("name", "inbound_nodes", "shared_object_id")}
@@ -157,8 +158,10 @@ class Writer:
         for chain in chains:
             source = chain.sources
             head = tensors[source[0]] if len(source) == 1 else "[" + ", ".join(tensors[t] for t in source) + "]"
-            steps = [declared[id(u.layer)][1] if id(u.layer) in declared else self.step(u.layer, in_block)
-                     for u in chain.units]
+            steps = [
+                declared[id(u.layer)][1] if id(u.layer) in declared else self.step(u.layer, in_block)
+                for u in chain.units
+            ]
             text = chain_lines(head, steps, tensors[chain.units[-1].output])
             if (len(text) > 1 or previous_long) and lines[-1] != "":
                 lines.append("")  # a multi-line chain stands apart
@@ -178,8 +181,10 @@ class Writer:
         read = {t for u in units for t in u.inputs} | set(outputs)
         for inp in model.inputs:
             if ((), inp.tensor) not in read:
-                self.fail(f"input {inp.name!r} of model {model.name!r} is not used by it",
-                          "a spec cannot declare an input that no layer reads")
+                self.fail(
+                    f"input {inp.name!r} of model {model.name!r} is not used by it",
+                    "a spec cannot declare an input that no layer reads",
+                )
         if len(set(outputs)) != len(outputs):
             self.fail(f"model {model.name!r} lists one tensor as two of its outputs")
         producer = {u.output: u for u in units}
@@ -218,8 +223,9 @@ class Writer:
         if is_auto_name(name, layer.class_name):
             return None
         if in_block:
-            self.notes.append(f"{where}: its name is not kept (layers in blocks are unnamed, a block may be "
-                              "used more than once)")
+            self.notes.append(
+                f"{where}: its name is not kept (layers in blocks are unnamed, a block may be used more than once)"
+            )
         elif name in self.names_kept:
             self.notes.append(f"{where}: its name is not kept (another layer of the model has it)")
         elif not SAFE_NAME.match(name):
@@ -249,8 +255,9 @@ class Writer:
                     continue
                 inner = layer.model
                 if len(inner.inputs) != len(inputs):
-                    self.fail(f"nested model {layer.label!r} takes {len(inner.inputs)} inputs but is given "
-                              f"{len(inputs)}")
+                    self.fail(
+                        f"nested model {layer.label!r} takes {len(inner.inputs)} inputs but is given {len(inputs)}"
+                    )
                 scope = prefix + ((layer.name, app.outputs[0][1]),)
                 for inp, tensor in zip(inner.inputs, inputs):
                     alias[(scope, inp.tensor)] = tensor
@@ -268,9 +275,11 @@ class Writer:
             return False
         if len(layer.model.outputs) != 1:
             if shared:
-                self.fail(f"nested model {layer.label!r} has {len(layer.model.outputs)} outputs and is applied "
-                          f"{len(layer.apps)} times: a block returns one tensor, so its weights cannot be shared",
-                          "split it into models with one output each")
+                self.fail(
+                    f"nested model {layer.label!r} has {len(layer.model.outputs)} outputs and is applied "
+                    f"{len(layer.apps)} times: a block returns one tensor, so its weights cannot be shared",
+                    "split it into models with one output each",
+                )
             return False
         return True
 
