@@ -103,3 +103,20 @@ def test_train_api_with_arrays():
     y = (x.reshape(256, -1).sum(axis=1) > 0).astype("int64")
     history = tfspec.train(spec_path("digits_mlp"), style="functional", data=(x, y), epochs=2, batch_size=32, seed=1)
     assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0] * 1.5
+
+
+def test_train_starts_from_imported_weights(tmp_path):
+    import keras
+
+    spec = tfspec.load(spec_path("digits_mlp"))
+    model = tfspec.build(spec, "functional")
+    weights = tmp_path / "start.weights.h5"
+    model.save_weights(weights)
+    result = tfspec_cli(
+        "train", spec_path("digits_mlp"), "--epochs", "1", "--weights", str(weights), "--out", str(tmp_path / "run")
+    )
+    assert result.returncode == 0, result.stderr
+    trained = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert trained.count_params() == model.count_params()
+    missing = tfspec_cli("train", spec_path("digits_mlp"), "--weights", str(tmp_path / "nope.weights.h5"))
+    assert missing.returncode == 2

@@ -51,9 +51,12 @@ def train_run(
     quiet=True,
     callbacks=(),
     stream=None,
+    weights=None,
     **overrides,
 ):
-    """Like `train`, returning the runtime's full result (model, history, test metrics, timing)."""
+    """Like `train`, returning the runtime's full result (model, history, test metrics, timing).
+
+    `weights`: a `.weights.h5` file (e.g. from `tfspec import --weights`) to start from."""
     from . import load
     from .backends import generate
     from .ir.nodes import Spec
@@ -66,11 +69,20 @@ def train_run(
         raise NoTrainingSection(f"{spec.path}: the spec has no `train {{ ... }}` section")
     source = generate(spec, style)
     module = load_module(source, f"tfspec_{spec.name}_{style}")
+
+    def model_fn():
+        built = module.build_model()
+        if weights is not None:
+            built.load_weights(weights)
+        return built
+
+    if model is not None and weights is not None:
+        model.load_weights(weights)
     return train_model(
         model,
         module.TRAINING,
         data,
-        model_fn=None if model is not None else module.build_model,
+        model_fn=None if model is not None else model_fn,
         out_dir=out_dir,
         resume=resume,
         quiet=quiet,

@@ -62,12 +62,27 @@ def cmd_train(args) -> int:
     if spec.training is None:
         raise UsageError(f"{args.file}: the spec has no `train {{ ... }}` section to train with")
     out_dir = args.out or os.path.join("runs", spec.name)
+    if args.weights and not (os.path.isfile(args.weights) and args.weights.endswith(".weights.h5")):
+        raise UsageError(f"--weights: {args.weights!r} is not a .weights.h5 file")
     overrides = overrides_from(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        train_run(spec, style=args.style, out_dir=out_dir, resume=args.resume, quiet=args.quiet, **overrides)
+        train_run(
+            spec,
+            style=args.style,
+            out_dir=out_dir,
+            resume=args.resume,
+            quiet=args.quiet,
+            weights=args.weights,
+            **overrides,
+        )
     except runtime_errors() as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # weights that do not fit the model
+        if not args.weights:
+            raise
+        print(f"tfspec: error: cannot load {clean(args.weights)}: {clean(str(exc))}", file=sys.stderr)
         return 1
     if not args.quiet:
         print(f"saved to {clean(out_dir)}/ (model.keras, model.py, history.json, checkpoints/)")
@@ -112,6 +127,7 @@ def register(sub) -> None:
     p.add_argument("--label", help="label column of a --data .csv file")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>/)")
     p.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    p.add_argument("--weights", metavar="FILE", help="start from these weights (.weights.h5, e.g. from tfspec import)")
     p.add_argument("--seed", type=int)
     p.add_argument("--steps-per-call", type=int, dest="steps_per_call", help="train steps per tf.function call")
     p.add_argument("--xla", action="store_true", help="compile the train step with XLA")
