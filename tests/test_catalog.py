@@ -534,26 +534,35 @@ def errors(name, *args, **kwargs):
 
 
 def test_unknown_argument_did_you_mean():
-    ((message, hint, where),) = errors("Dense", 8, activaton="relu")
+    ((_, message, hint, where),) = errors("Dense", 8, activaton="relu")
     assert message == "Dense has no argument 'activaton'"
     assert hint == "did you mean 'activation'?"
     assert where == ("kwargs", "activaton")
 
 
 def test_too_many_positionals():
-    ((message, hint, where),) = errors("Dropout", 0.5, None, 1, 2)
+    ((_, message, hint, where),) = errors("Dropout", 0.5, None, 1, 2)
     assert message == "Dropout takes at most 3 positional arguments, got 4"
     assert where == ("args", 3)
 
 
 def test_missing_required():
-    ((message, hint, _),) = errors("Dense")
+    ((_, message, hint, _),) = errors("Dense")
     assert message == "Dense needs the argument 'units'"
-    assert errors("AveragePooling2D")[0][0] == "AveragePooling2D needs the argument 'pool_size'"
+    assert errors("AveragePooling2D")[0].message == "AveragePooling2D needs the argument 'pool_size'"
+
+
+def test_each_argument_error_carries_its_code():
+    assert [e.code for e in errors("Dense", 8, activaton="relu")] == ["E402"]
+    assert [e.code for e in errors("Dense", 8, units=4)] == ["E402"]
+    assert [e.code for e in errors("Dense")] == ["E403"]
+    assert [e.code for e in errors("Dense", 0)] == ["E405"]
+    assert [e.code for e in errors("Dense", "eight")] == ["E404"]
+    assert [e.code for e in errors("Dropout", 0.5, None, 1, 2)] == ["E406"]
 
 
 def test_given_twice():
-    assert "given twice" in errors("Dense", 8, units=4)[0][0]
+    assert "given twice" in errors("Dense", 8, units=4)[0].message
 
 
 @pytest.mark.parametrize(
@@ -603,7 +612,7 @@ def test_argument_errors(call, expected):
     name, args, kwargs = call
     found = errors(name, *args, **kwargs)
     assert found, f"{name} accepted {args} {kwargs}"
-    assert any(expected in message for message, _, _ in found), found
+    assert any(expected in e.message for e in found), found
 
 
 # Refused by the catalog because Keras refuses them as well (at construction or build).

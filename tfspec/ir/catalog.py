@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .values import Call, Ref, show
 
@@ -431,7 +432,7 @@ def layer_type(kinds=None, single_input=True, name="layer") -> Type:
             return f"{v.name} takes several inputs and cannot be wrapped"
         bound = bind(definition, v.args, v.kwargs)
         if bound.errors:
-            return f"in {v.name}(...): {bound.errors[0][0]}"
+            return f"in {v.name}(...): {bound.errors[0].message}"
         return None
 
     return Type(name, test)
@@ -447,13 +448,23 @@ def bind_call(call: Call) -> tuple:
     return definition, bind(definition, call.args, call.kwargs).values
 
 
+class BindError(NamedTuple):
+    """One argument problem: its diagnostic code, message, hint, and where in the call it is:
+    ("args", i) | ("kwargs", name) | None (the call as a whole)."""
+
+    code: str
+    message: str
+    hint: str | None
+    where: tuple | None
+
+
 @dataclass
 class Bound:
     """The result of binding a call's arguments to a LayerDef."""
 
     values: dict  # every argument, defaults filled in
     given: dict  # only the arguments the spec gave, by name
-    errors: list  # (message, hint, where) where = ("args", i) | ("kwargs", name) | None
+    errors: list  # BindError
 
 
 def bind(definition: LayerDef, args, kwargs) -> Bound:
@@ -463,7 +474,8 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
     for i, value in enumerate(args):
         if i >= len(positional):
             errors.append(
-                (
+                BindError(
+                    "E406",
                     f"{definition.name} takes at most {len(positional)} positional arguments, got {len(args)}",
                     "pass the rest by keyword",
                     ("args", i),
@@ -476,26 +488,40 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
             from ..diagnostics import did_you_mean
 
             errors.append(
-                (f"{definition.name} has no argument {key!r}", did_you_mean(key, definition.arg_names), ("kwargs", key))
+                BindError(
+                    "E402",
+                    f"{definition.name} has no argument {key!r}",
+                    did_you_mean(key, definition.arg_names),
+                    ("kwargs", key),
+                )
             )
             continue
         if key in given:
-            errors.append((f"argument {key!r} of {definition.name} is given twice", None, ("kwargs", key)))
+            errors.append(
+                BindError("E402", f"argument {key!r} of {definition.name} is given twice", None, ("kwargs", key))
+            )
             continue
         given[key] = (value, ("kwargs", key))
     for a in definition.args:
         if a.required and a.name not in given:
             errors.append(
-                (f"{definition.name} needs the argument {a.name!r}", f"e.g. {definition.name}({a.name}=...)", None)
+                BindError(
+                    "E403",
+                    f"{definition.name} needs the argument {a.name!r}",
+                    f"e.g. {definition.name}({a.name}=...)",
+                    None,
+                )
             )
     for key, (value, where) in given.items():
         if contains_ref(value):
             continue  # a block parameter: checked when the block is used
         err = definition.arg(key).type.check(value)
         if err:
+            ranged = err.startswith("must")  # a value of the right type out of its range
             errors.append(
-                (
-                    f"{definition.name}: {key} {err}" if err.startswith("must") else f"{definition.name}: {key}: {err}",
+                BindError(
+                    "E405" if ranged else "E404",
+                    f"{definition.name}: {key} {err}" if ranged else f"{definition.name}: {key}: {err}",
                     None,
                     where,
                 )
@@ -504,5 +530,5 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
     if definition.check is not None and not errors and not any(contains_ref(v) for v, _ in given.values()):
         for message, hint, key in definition.check(values):
             where = given[key][1] if key in given else None
-            errors.append((f"{definition.name}: {message}", hint, where))
+            errors.append(BindError("E405", f"{definition.name}: {message}", hint, where))
     return Bound(values, {k: v for k, (v, _) in given.items()}, errors)

@@ -421,8 +421,9 @@ class Lowerer:
         if definition is not None:
             kind = definition.name
             bound = bind(definition, call.args, call.kwargs)
-            for message, hint, at in bound.errors:
-                self.error(self.code_for(message), message, where + at if at else where, hint)
+            for problem in bound.errors:
+                at = where + problem.where if problem.where else where
+                self.error(problem.code, problem.message, at, problem.hint)
             layer_id = name or fresh_id(kind, call.kw.get("name"))
             return Layer(layer_id, kind, Call(kind, call.args, call.kwargs, span), span, values=bound.values)
         if kind in self.blocks:
@@ -438,17 +439,6 @@ class Lowerer:
         choices = sorted(set(REGISTRY) | set(ALIASES) | set(self.blocks))
         self.error("E401", f"unknown layer {kind!r}", where + ("call",), did_you_mean(kind, choices))
         return None
-
-    def code_for(self, message: str) -> str:
-        if "has no argument" in message or "given twice" in message:
-            return "E402"  # as for blocks (bind_block): an argument that does not fit the signature
-        if "needs the argument" in message:
-            return "E403"
-        if "positional" in message:
-            return "E406"
-        if "must be" in message:
-            return "E405"
-        return "E404"
 
     def bind_block(self, block: Block, call: Call, where) -> dict:
         env = {}
@@ -561,14 +551,14 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span) -> G
             )
         else:
             bound = bind(REGISTRY[layer.kind], call.args, call.kwargs)
-            for message, hint, _ in bound.errors:
+            for problem in bound.errors:
                 if layer.call == call:
                     continue  # already reported on the template
                 errors.error(
-                    "E404" if "must" not in message else "E405",
-                    f"{message} (in block {block.name} used at line {use_span.line})",
+                    problem.code,
+                    f"{problem.message} (in block {block.name} used at line {use_span.line})",
                     layer.span,
-                    hint,
+                    problem.hint,
                 )
             new = Layer(
                 layer.id, layer.kind, call, layer.span, values=bound.values, declared=layer.declared, uses=layer.uses

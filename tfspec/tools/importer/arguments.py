@@ -99,7 +99,7 @@ class Arguments:
         call = Call(class_name, tuple(args), tuple(kwargs))
         errors = bind(definition, call.args, call.kwargs).errors
         if errors:
-            self.fail(f"{where}: {errors[0][0]}", f"as a spec call it reads {show(call)}")
+            self.fail(f"{where}: {errors[0].message}", f"as a spec call it reads {show(call)}")
         if any(a.name == "layer" for a in definition.args):
             self.check_rebuilt(call, actual, where)
         return call
