@@ -114,3 +114,34 @@ def test_tracebacks_show_generated_lines():
         assert "probs = self.dense(" in text or "probs = self." in text
     else:
         pytest.fail("a wrong input shape should fail")
+
+
+def test_block_parameters_renamed_in_generated_code_still_work_by_keyword(tmp_path):
+    """A block parameter called `layers` clashes with `from keras import layers`: the generated
+    code renames it, and keyword arguments and get_config/from_config follow the new name."""
+    spec = tfspec.loads(
+        """
+block Stack(layers, rate=0.1) {
+    input x
+    x -> Dense(layers, activation="relu") -> Dropout(rate) -> y
+    output y
+}
+model M {
+    input a: [6]
+    a -> Stack(layers=8, rate=0.2) -> h
+    h -> Stack(4) -> out
+    output out
+}
+"""
+    )
+    x = sample_inputs(spec)
+    models = {style: tfspec.build(spec, style) for style in allowed_styles(spec)}
+    assert set(models) == {"sequential", "functional", "subclassing"}
+    reference = as_list(models["functional"](x, training=False))
+    for style, model in models.items():
+        copy_weights(spec, models["functional"], "functional", model, style)
+        assert np.max(np.abs(as_list(model(x, training=False))[0] - reference[0])) <= 1e-6
+    path = tmp_path / "m.keras"
+    models["subclassing"].save(path)
+    loaded = keras.saving.load_model(path)
+    assert np.max(np.abs(as_list(loaded(x, training=False))[0] - reference[0])) <= 1e-6

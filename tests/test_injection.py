@@ -144,6 +144,19 @@ model {n} {{
 }}
 """
         yield f"""
+block Blk({n}, other=1) {{
+    input x
+    x -> Dense({n}) -> Dense(other) -> y
+    output y
+}}
+model M {{
+    input a: [4]
+    a -> Blk({n}=3, other=2) -> b
+    b -> Blk(2, other={n.startswith("_") and 1 or 4}) -> c
+    output c
+}}
+"""
+        yield f"""
 model M {{
     input a: [4]
     layer {n} = Dense(4)

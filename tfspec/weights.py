@@ -41,8 +41,9 @@ def strip(path) -> tuple:
 
 def functional_layers(model, spec) -> dict:
     """{layer path: keras layer} for a functional model, by walking back from the outputs."""
-    nodes = leaf_nodes(spec.model)
-    tensors = dict(zip(spec.model.outputs, model.outputs))
+    rename: dict = {}  # filled by leaf_nodes: a block application's result -> its inner tensor
+    nodes = leaf_nodes(spec.model, rename=rename)
+    tensors = {rename.get(name, name): kt for name, kt in zip(spec.model.outputs, model.outputs)}
     found = {}
     for path, ins, out in reversed(nodes):
         kt = tensors.get(out)

@@ -67,3 +67,9 @@ def used_blocks(graph: Graph, blocks: dict) -> list:
 
     visit(graph)
     return order
+
+
+def rename_kwargs(kwargs, names: dict) -> tuple:
+    """Keyword arguments of a block call, named as the generated function or class names them
+    (a block parameter that would clash with generated code is renamed there)."""
+    return tuple((names.get(key, key), value) for key, value in kwargs)

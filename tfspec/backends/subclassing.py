@@ -12,6 +12,7 @@ from .common import (
     input_code,
     inputs_code,
     positional_inputs,
+    rename_kwargs,
     takes_training,
     tensor_var,
     used_blocks,
@@ -69,10 +70,17 @@ def attribute_names(graph: Graph, params=()) -> tuple[dict, dict]:
     return param_attrs, {layer.id: attribute_name(layer.id, taken) for layer in graph.layers}
 
 
+def init_parameters(block) -> dict:
+    """{spec parameter: Python name} of a block class's __init__ (used by its callers too)."""
+    scope = Scope(LOCAL_NAMES)
+    return {p: scope.add(p) for p, _ in block.params}
+
+
 def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None:
     for layer in graph.layers:
         if layer.block is not None:
-            call = call_code(classes[layer.kind], layer.call.args, layer.call.kwargs, env)
+            kwargs = rename_kwargs(layer.call.kwargs, init_parameters(layer.block))
+            call = call_code(classes[layer.kind], layer.call.args, kwargs, env)
         else:
             call = constructor(layer, env)
         w.code(call, f"self.{attrs[layer.id]} = ")
@@ -93,11 +101,8 @@ def block_class(w: Writer, block, classes) -> None:
     with w.block(f"class {classes[block.name]}(keras.layers.Layer):"):
         w.line(f'"""The {block.name} block."""')
         w.blank()
-        scope = Scope(LOCAL_NAMES)
-        env, params = {}, []
-        for pname, default in block.params:
-            env[pname] = scope.add(pname)
-            params.append(env[pname] if default is MISSING else f"{env[pname]}={expr(default).flat()}")
+        env = init_parameters(block)
+        params = [env[p] if default is MISSING else f"{env[p]}={expr(default).flat()}" for p, default in block.params]
         param_attrs, attrs = attribute_names(graph, [p for p, _ in block.params])
         with w.block(f"def __init__({', '.join(['self', *params, '**kwargs'])}):"):
             w.line("super().__init__(**kwargs)")
@@ -116,7 +121,7 @@ def block_class(w: Writer, block, classes) -> None:
         with w.block("def get_config(self):"):
             w.line("config = super().get_config()")
             if block.params:
-                items = [KeyValue(pystr(p) + ": ", Atom(f"self.{param_attrs[p]}")) for p, _ in block.params]
+                items = [KeyValue(pystr(env[p]) + ": ", Atom(f"self.{param_attrs[p]}")) for p, _ in block.params]
                 w.code(Code("config.update", [Code("", items, open_="{", close="}")]))
             w.line("return config")
 
