@@ -93,8 +93,9 @@ def record_resume(output: str, stats: dict, resume: bool) -> None:
     restored = ((int(match.group(1)) - 1) * PER_EPOCH + int(match.group(2))) if match else 0
     if restored < stats.get("_complete_before", 0):
         stats["checkpoints_lost"] += 1
-        stats.setdefault("lost", []).append({"restored_step": restored, "newest_complete": stats["_complete_before"],
-                                            "output": output})
+        stats.setdefault("lost", []).append(
+            {"restored_step": restored, "newest_complete": stats["_complete_before"], "output": output}
+        )
 
 
 def nan_stops(tmp: str) -> dict:

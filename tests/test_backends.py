@@ -227,7 +227,9 @@ model M {
             "import keras",
             "from keras import layers",
         ]
-        assert "keras_ = keras.Input" in source or "self.weights_layer" in source
+        assert "keras_, layers_" in source  # the inputs, renamed away from the modules
+        assert "build_model_ = " in source and "TRAINING_ = " in source
+    assert 'self.weights_layer = layers.Dense(2, name="weights")' in source  # not Model.weights
 
 
 def test_cli_build_styles(tmp_path):

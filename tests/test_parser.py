@@ -671,3 +671,11 @@ def test_loads_accepts_bytes_and_a_byte_order_mark():
     text = "model M { input x: [4] x -> Dense(1) -> y output y }"
     assert tfspec.loads(text.encode("utf-8")).spec == tfspec.loads(text).spec
     assert tfspec.loads("\ufeff" + text).spec == tfspec.loads(text).spec
+
+
+@pytest.mark.parametrize("text", ['a"b', "back\\slash", "line\nbreak", "\u2028x", "\x1b[2J", "é한", "it's", "\t\r"])
+def test_show_writes_strings_the_parser_reads_back(text):
+    from tfspec.ir.values import show
+
+    spec = tfspec.loads(f"model M {{ input x: [4] x -> Dense(2, name={show(text)}) -> y output y }}")
+    assert spec.model.layers[0].call.kw["name"] == text

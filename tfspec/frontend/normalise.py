@@ -94,7 +94,8 @@ class Normaliser:
 
     def body(self, stmts, where: Path) -> dict:
         body = {"inputs": [], "layers": [], "chains": [], "outputs": []}
-        self.mark(where, stmts[0] if stmts else None) if stmts else None
+        if stmts:
+            self.mark(where, stmts[0])
         for stmt in stmts:
             kind = stmt.data
             if kind == "input_decl":

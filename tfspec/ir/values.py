@@ -65,6 +65,19 @@ def substitute(value, env: dict):
     return value
 
 
+def spec_string(text: str) -> str:
+    """A .tfs double-quoted string literal for `text` (the parser reads Python escapes)."""
+    out = []
+    for ch in text:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:  # newlines, controls, line separators: as escapes
+            out.append(repr(ch)[1:-1])
+    return '"' + "".join(out) + '"'
+
+
 def show(value) -> str:
     """Spec-syntax text of a value, for messages."""
     if isinstance(value, bool):
@@ -72,7 +85,7 @@ def show(value) -> str:
     if value is None:
         return "None"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return spec_string(value)
     if isinstance(value, tuple):
         inner = ", ".join(show(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
