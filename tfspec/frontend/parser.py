@@ -69,7 +69,7 @@ TOKEN_WORDS = {
     "COLON": "':'",
     "EQUAL": "'='",
     "STAR": "'*'",
-    "__ANON_0": "'->'",
+    "_ARROW": "'->'",
     "MODEL": "'model'",
     "BLOCK": "'block'",
     "TRAIN": "'train'",
