@@ -20,6 +20,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 import tfspec  # noqa: E402
+from tfspec.runs import readable_source, save_run  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
@@ -82,7 +83,8 @@ def run_exported(fmt, path, arrays):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Run folders as `tfspec train` leaves them: model.keras and the generated model.py."""
+    """Run folders as `tfspec train` leaves them: spec.tfs, model.weights.h5 and manifest.json (what
+    export reads), model.keras and the generated model.py (what people read)."""
     made = {}
     for name, style in RUNS:
         spec = tfspec.load(spec_path(name))
@@ -90,7 +92,8 @@ def runs(tmp_path_factory):
         folder = tmp_path_factory.mktemp("runs") / name
         folder.mkdir()
         model.save(str(folder / "model.keras"))
-        (folder / "model.py").write_text(tfspec.generate(spec, style), encoding="utf-8")
+        (folder / "model.py").write_text(readable_source(tfspec.generate(spec, style)), encoding="utf-8")
+        save_run(str(folder), spec, style, model)
         arrays = sample_inputs(spec)
         made[name] = (folder, arrays, model_call(model, arrays))
     return made
@@ -161,13 +164,13 @@ def test_default_output_is_beside_the_run(runs, tmp_path):
     assert (tmp_path / "digits.keras").is_file()
 
 
-def test_run_with_weights_only(runs, tmp_path):
-    """A run whose whole model could not be saved keeps model.weights.h5 beside model.py."""
+def test_run_needs_neither_model_keras_nor_model_py(runs, tmp_path):
+    """Export rebuilds the model from spec.tfs and loads model.weights.h5; the rest is for people."""
     folder, arrays, expected = runs["residual_cnn"]
     run = tmp_path / "run"
     shutil.copytree(folder, run)
-    keras.saving.load_model(str(run / "model.keras"), safe_mode=True).save_weights(str(run / "model.weights.h5"))
     (run / "model.keras").unlink()
+    (run / "model.py").unlink()
     out = tmp_path / "cnn.keras"
     assert cli.main(["export", str(run), "--format", "keras", "-o", str(out)]) == 0
     assert_close(run_exported("keras", str(out), arrays), expected)
@@ -187,7 +190,7 @@ def test_missing_run_folder(tmp_path, capsys):
 
 def test_folder_that_is_not_a_run(tmp_path, capsys):
     err = error_of(capsys, ["export", str(tmp_path), "--format", "tflite"], 1)
-    assert "is not a training run" in err and "model.keras" in err
+    assert "is not a finished training run" in err and "manifest.json" in err
 
 
 def test_unknown_format(runs, capsys):

@@ -7,7 +7,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from tfspec.runtime import Callback, train_model  # noqa: E402
+from tfspec.runtime import Callback, TrainingError, train_model  # noqa: E402
 from tfspec.runtime.callbacks import LearningRateScheduler, from_spec  # noqa: E402
 
 from .test_runtime_support import digits, mlp, training  # noqa: E402
@@ -140,6 +140,10 @@ def test_bad_callbacks():
         from_spec(spec("EarlyStopping", patience=1, bogus=True))
     with pytest.raises(ValueError, match="must end with .keras"):
         from_spec(spec("ModelCheckpoint", filepath="model.h5"))
+    # ...and TrainingErrors, which `tfspec train` reports in one line (a traceback before)
+    for bad in (spec("Telepathy"), spec("ReduceLROnPlateau", factor=2), spec("CSVLogger", filename="/x.csv")):
+        with pytest.raises(TrainingError):
+            from_spec(bad)
     schedule_opt = {
         "class_name": "Adam",
         "config": {

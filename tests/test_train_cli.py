@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -36,20 +37,43 @@ def run_dir(tmp_path_factory):
 
 def test_train_writes_a_complete_run(run_dir):
     out, result = run_dir
-    assert {"model.keras", "model.py", "history.json", "history.csv", "checkpoints"} <= set(os.listdir(out))
+    assert {
+        "model.keras",
+        "model.py",
+        "history.json",
+        "history.csv",
+        "checkpoints",
+        "spec.tfs",
+        "model.weights.h5",
+        "manifest.json",
+    } <= set(os.listdir(out))
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 3
     assert "test: loss" in result.stdout and "accuracy" in result.stdout
     source = (out / "model.py").read_text()
-    assert source == tfspec.generate(tfspec.load(spec_path("digits_mlp")), "subclassing")
+    generated = tfspec.generate(tfspec.load(spec_path("digits_mlp")), "subclassing")
+    assert "tfspec never imports or runs this copy" in source.splitlines()[2]
+    assert source.replace(tfspec.runs.READ_ONLY_NOTE, "") == generated
+    assert (out / "spec.tfs").read_bytes() == open(spec_path("digits_mlp"), "rb").read()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["style"] == "subclassing" and manifest["weights"] == "model.weights.h5"
+    assert manifest["spec_sha256"] == tfspec.load(spec_path("digits_mlp")).digest
 
 
 def test_evaluate_a_saved_run(run_dir):
-    out, _ = run_dir
+    out, training = run_dir
     result = tfspec_cli("evaluate", str(out))
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert 0.5 < metrics["accuracy"] <= 1.0
+    printed = float(re.search(r"test: loss (\S+)", training.stdout).group(1))
+    assert abs(printed - metrics["loss"]) <= 1e-4  # the same test split as training's
+
+
+def test_evaluate_a_folder_that_is_not_a_run(tmp_path):
+    result = tfspec_cli("evaluate", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "is not a finished training run" in result.stderr
 
 
 def test_resume_refuses_a_changed_spec(run_dir, tmp_path):

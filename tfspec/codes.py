@@ -305,6 +305,28 @@ CODES = [
         model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK),
     ),
     Code(
+        "E603",
+        "a path the run writes is not inside the run folder",
+        "ModelCheckpoint's filepath, TensorBoard's log_dir and CSVLogger's filename are written inside "
+        "the run folder (runs/<model>/ or --out), so they must be relative paths that stay there: not "
+        "empty, not absolute, no '..'. ModelCheckpoint's filepath may hold {epoch} and logged names "
+        "with a number format ({val_loss:.3f}), and ends in .keras (.weights.h5 with "
+        "save_weights_only=True). When training, a symbolic link leading out of the run folder is "
+        "refused too.",
+        model(
+            INPUT,
+            "x -> Dense(10) -> y",
+            "output y",
+            train='    loss      = mse\n    callbacks = [CSVLogger("../log.csv")]\n',
+        ),
+        model(
+            INPUT,
+            "x -> Dense(10) -> y",
+            "output y",
+            train='    loss      = mse\n    callbacks = [CSVLogger("log.csv")]\n',
+        ),
+    ),
+    Code(
         "E701",
         "cannot be a Sequential model",
         "keras.Sequential holds one chain: one input, one output, each layer applied once to the "

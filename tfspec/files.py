@@ -41,3 +41,77 @@ def write_atomic(path: str, data: str | bytes) -> None:
         else:
             with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(data)
+
+
+# ---- paths a run writes: relative, and inside the run folder ---------------------------------
+
+
+class OutsidePath(ValueError):
+    """A path a run would write that is not a plain relative path inside the run folder."""
+
+
+def path_problem(path) -> str | None:
+    """Why `path` cannot name something inside a run folder, judged on its text alone (no file
+    system; `tfspec check` uses it), or None when it can."""
+    import ntpath
+    import unicodedata
+
+    if not isinstance(path, str):
+        return "must be a string (a path relative to the run folder)"
+    if not path.strip():
+        return "is empty"
+    if any(unicodedata.category(ch) == "Cc" for ch in path):
+        return "contains a control character"
+    if os.path.isabs(path) or ntpath.isabs(path) or ntpath.splitdrive(path)[0]:
+        return "is absolute; it must be relative to the run folder"
+    if path.startswith("~"):
+        return "starts with '~' (a home folder); it must be relative to the run folder"
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return "has a '..' component; it must stay inside the run folder"
+    if not parts:
+        return "names the run folder itself, not a file or folder in it"
+    return None
+
+
+SAFE_FORMAT_SPEC = frozenset("0123456789+- #,_.%zbdeEfFgGnoxX")  # no fill/align, no "c" (a character)
+
+
+def template_problem(template: str) -> str | None:
+    """Why a file-name template such as "model-{epoch:03d}-{val_loss:.3f}.keras" is refused, or None.
+
+    Fields are plain names with an optional number format: no attribute or index access, no
+    conversions, no fill or alignment (a fill character could write '/' or '..' into the path)."""
+    import string
+
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"is not a valid file-name template ({exc})"
+    literal = ""
+    for text, name, spec, conversion in fields:
+        literal += text
+        if name is None:
+            continue
+        if not name.isidentifier():
+            return f"has the field {{{name}}}; fields are names such as {{epoch}} or {{val_loss}}"
+        if conversion is not None or not set(spec or "") <= SAFE_FORMAT_SPEC:
+            used = "!" + conversion if conversion else ":" + spec
+            return f"formats {{{name}}} with {used!r}; use a number format such as {{{name}:03d}} or {{{name}:.3f}}"
+        literal += "0"
+    return path_problem(literal)
+
+
+def inside(root: str, path: str, what: str = "path") -> str:
+    """The real path of `path` (relative) under `root`, after checking that it stays inside `root`
+    once every symbolic link is resolved; OutsidePath otherwise. Check again right before writing."""
+    problem = path_problem(path)
+    if problem:
+        raise OutsidePath(f"{what} {path!r} {problem}")
+    base = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(base, path))
+    if real == base or os.path.commonpath([base, real]) != base:
+        raise OutsidePath(
+            f"{what} {path!r} resolves to {real!r}, outside the run folder {base!r} (through a symbolic link)"
+        )
+    return real

@@ -1,8 +1,11 @@
-"""The public training entry point: a spec (or its generated module) driven by the runtime."""
+"""The public training entry point: a spec driven by the runtime, its run folder written
+(see tfspec.runs)."""
 
 from __future__ import annotations
 
 import os
+
+from .runs import readable_source, remove_manifest, save_run
 
 
 class NoTrainingSection(ValueError):
@@ -26,7 +29,8 @@ def train(
     The model is the generated source of `style`, executed (or `model`, if given). `data` may
     be `(x, y)` arrays or a mapping with "train"/"validation"/"test"; without it the spec's
     `data` setting is used. Keyword overrides replace training settings (epochs=1, batch_size=64,
-    seed=0, steps_per_call=50, jit_compile=True, ...)."""
+    seed=0, steps_per_call=50, jit_compile=True, ...). With `out_dir`, the run folder is written
+    there (see this module's docstring)."""
     return train_run(
         spec,
         style=style,
@@ -61,7 +65,7 @@ def train_run(
     from .backends import generate
     from .ir.nodes import Spec
     from .live import load_module
-    from .runtime import train_model
+    from .runtime import Callback, train_model
 
     if not isinstance(spec, Spec):
         spec = load(spec)
@@ -76,9 +80,21 @@ def train_run(
             built.load_weights(weights)
         return built
 
+    class RunStarted(Callback):
+        """Once training really starts, the folder's old manifest no longer describes it."""
+
+        chief = False
+
+        def on_train_begin(self, logs=None):
+            self.chief = self.loop.is_chief
+            if out_dir and self.chief:
+                remove_manifest(out_dir)
+
     if model is not None and weights is not None:
         model.load_weights(weights)
-    return train_model(
+    base_dir = os.path.dirname(os.path.abspath(spec.path)) if os.path.exists(spec.path) else None
+    started = RunStarted()
+    result = train_model(
         model,
         module.TRAINING,
         data,
@@ -87,9 +103,12 @@ def train_run(
         resume=resume,
         quiet=quiet,
         spec_hash=spec.digest,
-        source_text=source,
-        callbacks=callbacks,
-        base_dir=os.path.dirname(os.path.abspath(spec.path)) if os.path.exists(spec.path) else None,
+        source_text=readable_source(source),
+        callbacks=[started, *callbacks],
+        base_dir=base_dir,
         stream=stream,
         **overrides,
     )
+    if out_dir and started.chief:
+        save_run(out_dir, spec, style, result.model, data=data, overrides=overrides, base_dir=base_dir)
+    return result

@@ -131,12 +131,25 @@ CALLBACKS = {
         "start_from_epoch",
         "baseline",
     ),
-    "ModelCheckpoint": ("monitor", "mode", "save_best_only", "every_n_steps", "max_to_keep"),
+    # the arguments tfspec.runtime.callbacks takes (others would pass `check` and fail `train`)
+    "ModelCheckpoint": ("filepath", "monitor", "mode", "save_best_only", "save_weights_only"),
     "ReduceLROnPlateau": ("monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr"),
-    "LearningRateScheduler": ("schedule", "rate", "step_size", "epochs"),
-    "TensorBoard": ("log_dir", "update_freq"),
+    "LearningRateScheduler": (
+        "schedule",
+        "initial",
+        "rate",
+        "factor",
+        "every",
+        "epochs",
+        "min_lr",
+        "boundaries",
+        "values",
+    ),
+    "TensorBoard": ("log_dir",),
     "CSVLogger": ("filename",),
 }
+# Callback arguments that name a path the run writes: relative, and inside the run folder (E603).
+OUTPUT_PATHS = {"ModelCheckpoint": "filepath", "TensorBoard": "log_dir", "CSVLogger": "filename"}
 DATASETS = {
     "digits": ("limit", "scale", "test_split"),
     "mnist": ("limit", "scale"),
@@ -146,6 +159,7 @@ DATASETS = {
     "npz": ("path", "x", "y", "limit", "scale", "test_split"),
     "csv": ("path", "label", "limit", "scale", "test_split"),
 }
+DEFAULT_PATHS = {"ModelCheckpoint": "best.keras", "TensorBoard": "logs", "CSVLogger": "history.csv"}
 DATA_REQUIRED = {"npz": ("path",), "csv": ("path", "label")}
 
 
@@ -290,6 +304,7 @@ class TrainingChecker:
         for i, cb in enumerate(self.value("callbacks") or []):
             entry = self.obj(cb, ("train", "callbacks", i), "callback", CALLBACKS)
             if entry:
+                self.output_path(entry, ("train", "callbacks", i))
                 out["callbacks"].append(entry)
         data = self.value("data")
         if data is not None:
@@ -299,6 +314,31 @@ class TrainingChecker:
         if out["precision"] == "float32":
             out["precision"] = None
         return out
+
+    def output_path(self, entry, where):
+        """E603 for a callback path that could write outside the run folder (or, for ModelCheckpoint,
+        that the runtime would refuse). Symbolic links are the runtime's to check: it knows the folder."""
+        from ..files import path_problem, template_problem
+
+        name = entry["class_name"]
+        key = OUTPUT_PATHS.get(name)
+        if key is None or key not in entry["config"]:
+            return
+        path = entry["config"][key]
+        at = where + ("kwargs", key)
+        if at not in self.spans and key in CALLBACKS[name]:
+            at = where + ("args", CALLBACKS[name].index(key))
+        hint = f'give a path relative to the run folder, e.g. {name}({key}="{DEFAULT_PATHS[name]}")'
+        problem = path_problem(path)
+        if problem is None and name == "ModelCheckpoint":
+            problem = template_problem(path)
+            weights_only = bool(entry["config"].get("save_weights_only"))  # as the runtime reads it
+            suffix = ".weights.h5" if weights_only else ".keras"
+            if problem is None and not path.endswith(suffix):
+                problem = f"must end in {suffix}" + (" (with save_weights_only=True)" if weights_only else "")
+                hint = "a whole model is saved as .keras; save_weights_only=True saves .weights.h5"
+        if problem is not None:
+            self.error("E603", f"{name}: {key} {show(path)} {problem}", at, hint)
 
     def symbol(self, key):
         v = self.value(key)

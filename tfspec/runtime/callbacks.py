@@ -4,6 +4,11 @@ User interface: subclass `Callback`; the loop sets `self.loop` (model, optimizer
 learning_rate, stop_training) before `on_train_begin`. Set `self.loop.stop_training = True` to stop
 after the current epoch. Epochs are counted from 0; `logs` holds the epoch's loss, metrics, val_*
 entries and lr. On resume `loop.history` already holds the finished epochs.
+
+Paths that the built-in callbacks write (ModelCheckpoint's filepath, TensorBoard's log_dir,
+CSVLogger's filename) are relative to the run folder (out_dir, or the working directory without
+one) and must stay inside it: absolute paths, '..' and symbolic links leading out are refused,
+when the callback is made and again right before each write.
 """
 
 import csv
@@ -12,6 +17,26 @@ import os
 import warnings
 
 from . import files
+from .errors import TrainingError
+
+
+class CallbackError(TrainingError, ValueError):
+    """A callback's settings are wrong (unknown callback or argument, a path outside the run folder)."""
+
+
+def run_path(loop, path, what):
+    """The real path of `path` inside the run folder, checked now (symbolic links resolved)."""
+    try:
+        return files.inside(loop.out_dir or ".", path, what)
+    except files.OutsidePath as exc:
+        raise CallbackError(str(exc)) from None
+
+
+def check_path(path, what):
+    """Refuse a path that cannot be inside any run folder (absolute, '..', empty), before training."""
+    problem = files.path_problem(path)
+    if problem:
+        raise CallbackError(f"{what} {path!r} {problem}")
 
 
 class Callback:
@@ -121,12 +146,19 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath=None, monitor="val_loss", mode="auto", save_best_only=False, save_weights_only=False):
         suffix = ".weights.h5" if save_weights_only else ".keras"
         self.filepath = filepath or ("best" + suffix if save_best_only else "model-{epoch:03d}" + suffix)
+        check_path(self.filepath, "ModelCheckpoint filepath")
+        problem = files.template_problem(self.filepath)
+        if problem:
+            raise CallbackError(f"ModelCheckpoint filepath {self.filepath!r} {problem}")
         if not self.filepath.endswith(suffix):
-            raise ValueError(f"ModelCheckpoint filepath must end with {suffix}: {self.filepath!r}")
+            raise CallbackError(f"ModelCheckpoint filepath must end with {suffix}: {self.filepath!r}")
         self.track = Monitor(monitor, mode)
         self.save_best_only = save_best_only
 
     def on_train_begin(self, logs=None):
+        folder = os.path.dirname(self.filepath)
+        if self.loop.is_chief and folder and "{" not in folder:
+            run_path(self.loop, folder, "ModelCheckpoint filepath")  # refuse before the first epoch
         for past in self.loop.history:
             if self.track.value(past) is not None:
                 self.track.improved(self.track.value(past))
@@ -137,8 +169,20 @@ class ModelCheckpoint(Callback):
             if value is None or not self.track.improved(value):
                 return
         if self.loop.is_chief:
-            path = self.loop.path(self.filepath.format(epoch=epoch + 1, **logs))
-            files.save_model(self.loop.model, path)
+            files.save_model(self.loop.model, run_path(self.loop, self.name(epoch, logs), "ModelCheckpoint filepath"))
+
+    def name(self, epoch, logs):
+        """The file name for this epoch: the template filled with the epoch (from 1) and the logs."""
+        values = {k: v for k, v in (logs or {}).items() if k != "epoch"}
+        try:
+            return self.filepath.format(**values, epoch=epoch + 1)
+        except KeyError as exc:
+            raise CallbackError(
+                f"ModelCheckpoint filepath {self.filepath!r} names {exc.args[0]!r}, which is not logged "
+                f"(logged: epoch, {', '.join(sorted(values))})"
+            ) from None
+        except (ValueError, IndexError) as exc:
+            raise CallbackError(f"ModelCheckpoint filepath {self.filepath!r} cannot be filled in: {exc}") from None
 
 
 class ReduceLROnPlateau(Callback):
@@ -233,6 +277,7 @@ class TensorBoard(Callback):
     """
 
     def __init__(self, log_dir="logs"):
+        check_path(log_dir, "TensorBoard log_dir")
         self.log_dir = log_dir
         self.writers = {}
 
@@ -245,9 +290,12 @@ class TensorBoard(Callback):
             plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
         ).SerializeToString()
         if self.loop.is_chief:
-            root = self.loop.path(self.log_dir)
+            run_path(self.loop, self.log_dir, "TensorBoard log_dir")
             self.writers = {
-                name: tf.summary.create_file_writer(os.path.join(root, name)) for name in ("train", "validation")
+                name: tf.summary.create_file_writer(
+                    run_path(self.loop, os.path.join(self.log_dir, name), "TensorBoard log_dir")
+                )
+                for name in ("train", "validation")
             }
 
     def on_epoch_end(self, epoch, logs=None):
@@ -273,11 +321,17 @@ class CSVLogger(Callback):
     """Write the history as CSV after each epoch (rewritten whole, atomically)."""
 
     def __init__(self, filename="history.csv", separator=","):
+        check_path(filename, "CSVLogger filename")
         self.filename, self.separator = filename, separator
+
+    def on_train_begin(self, logs=None):
+        if self.loop.is_chief:
+            run_path(self.loop, self.filename, "CSVLogger filename")  # refuse before the first epoch
 
     def on_epoch_end(self, epoch, logs=None):
         if self.loop.is_chief:
-            write_history_csv(self.loop.path(self.filename), self.loop.history + [logs], self.separator)
+            path = run_path(self.loop, self.filename, "CSVLogger filename")
+            write_history_csv(path, self.loop.history + [logs], self.separator)
 
 
 def write_history_csv(path, history, separator=","):
@@ -301,8 +355,10 @@ def from_spec(spec):
     """A callback from {"class_name", "config"}."""
     name = spec["class_name"]
     if name not in BUILTIN:
-        raise ValueError(f"unknown callback {name!r} (one of {', '.join(sorted(BUILTIN))})")
+        raise CallbackError(f"unknown callback {name!r} (one of {', '.join(sorted(BUILTIN))})")
     try:
         return BUILTIN[name](**spec.get("config", {}))
-    except TypeError as e:
-        raise ValueError(f"callback {name}: {e}") from e
+    except CallbackError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise CallbackError(f"callback {name}: {e}") from e

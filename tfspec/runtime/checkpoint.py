@@ -3,6 +3,9 @@
 Each checkpoint holds the model, the optimizer, the dropout/random-generator states, the metric
 accumulators and a TrainState (epoch, step in epoch, running sums, history so far), so a resumed
 run continues at step granularity. `run.json` beside them records the spec hash and the seed.
+
+The folder is written only where it really is inside its parent (the run folder): a `checkpoints`
+that is a symbolic link leading out of the run folder is refused before anything is written there.
 """
 
 import glob
@@ -61,6 +64,17 @@ class TrainState:
         )
 
 
+def confined(directory, root=None):
+    """The real path of a checkpoint folder, refused if it resolves outside `root` (by default its
+    parent folder: the run folder)."""
+    directory = os.path.normpath(directory)
+    root = root or os.path.dirname(directory) or "."
+    try:
+        return files.inside(root, os.path.relpath(directory, root), "checkpoint folder")
+    except files.OutsidePath as e:
+        raise CheckpointError(str(e)) from None
+
+
 def _number(prefix):
     return int(re.search(r"-(\d+)$", prefix).group(1))
 
@@ -99,6 +113,7 @@ class Checkpoints:
         return None
 
     def save(self, number):
+        confined(self.write_dir, os.path.dirname(os.path.normpath(self.directory)) or ".")  # before each write
         if self.manager is None:
             os.makedirs(self.write_dir, exist_ok=True)
             self.manager = tf.train.CheckpointManager(
@@ -119,7 +134,7 @@ def read_run_info(directory):
 
 
 def write_run_info(directory, info):
-    files.write_json(os.path.join(directory, RUN_INFO), info)
+    files.write_json(os.path.join(confined(directory), RUN_INFO), info)
 
 
 def check_resumable(info, spec_hash, directory):
@@ -134,4 +149,4 @@ def check_resumable(info, spec_hash, directory):
 
 def clear(directory):
     if os.path.isdir(directory):
-        shutil.rmtree(directory)
+        shutil.rmtree(confined(directory))

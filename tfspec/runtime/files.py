@@ -2,9 +2,18 @@
 
 import json
 
-from ..files import atomic_path, write_atomic
+from ..files import OutsidePath, atomic_path, inside, path_problem, template_problem, write_atomic
 
-__all__ = ["atomic_path", "save_model", "write_json", "write_text"]
+__all__ = [
+    "OutsidePath",
+    "atomic_path",
+    "inside",
+    "path_problem",
+    "save_model",
+    "template_problem",
+    "write_json",
+    "write_text",
+]
 
 
 def write_text(path, text):

@@ -1,6 +1,10 @@
 """`tfspec export`: a trained run (or a spec, with optional weights) as a .keras file, a TensorFlow
 SavedModel folder or a .tflite file.
 
+A run folder is read as data (see tfspec.runs): the model is rebuilt from the run's stored
+spec.tfs (checked against its manifest, then by `tfspec.loads`) and its model.weights.h5 is loaded
+into it. Nothing in the folder is imported or executed, and its model.keras is not read.
+
 Everything that can be checked without TensorFlow (paths, suffixes, the spec itself) is checked
 first; TensorFlow is imported only once the inputs look right. Outputs are written in a temporary
 folder beside the target and moved into place, so a failed export leaves any previous output as it was.
@@ -9,7 +13,6 @@ folder beside the target and moved into place, so a failed export leaves any pre
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -20,9 +23,6 @@ from ..diagnostics import clean
 
 FORMATS = ("keras", "savedmodel", "tflite")
 STYLES = ("sequential", "functional", "subclassing")
-RUN_MODEL = "model.keras"
-RUN_WEIGHTS = "model.weights.h5"
-RUN_SOURCE = "model.py"
 
 
 class ExportError(Exception):
@@ -57,72 +57,17 @@ def check_weights(path: str | None) -> None:
         raise ExportError(f"no such weights file: {path!r}")
 
 
-def run_files(folder: str, weights: str | None) -> tuple:
-    """(model file or None, weights file or None, model.py or None) of a run folder."""
-    model = os.path.join(folder, RUN_MODEL)
-    source = os.path.join(folder, RUN_SOURCE)
-    source = source if os.path.isfile(source) else None
-    if weights is None and not os.path.isfile(model):
-        saved_weights = os.path.join(folder, RUN_WEIGHTS)
-        if not (source and os.path.isfile(saved_weights)):
-            raise ExportError(
-                f"{folder!r} is not a training run: it has no {RUN_MODEL} "
-                f"(written by `tfspec train`) and no {RUN_WEIGHTS} with {RUN_SOURCE}"
-            )
-        weights = saved_weights
-    if weights is not None:
-        if source is None:
-            raise ExportError(f"{folder!r}: loading weights needs the run's {RUN_SOURCE} to build the model")
-        return None, weights, source
-    return model, None, source
-
-
 # ---- with TensorFlow -------------------------------------------------------------------------
 
 
-def run_module(path: str):
-    """Execute a run's generated model.py (registering its classes for loading)."""
-    from ..live import load_module
+def load_run(run, weights: str | None):
+    """The run's model (our code for its stored spec) with its weights, or `weights` if given."""
+    from ..runs import RunFolderError, build_run
 
-    name = "tfspec_run_" + re.sub(r"\W", "_", os.path.basename(os.path.dirname(os.path.abspath(path))))
     try:
-        with open(path, encoding="utf-8") as handle:
-            return load_module(handle.read(), name)
-    except Exception as exc:  # noqa: BLE001 - any failure of the file is reported, not raised
-        raise ExportError(f"cannot run {path!r}: {type(exc).__name__}: {brief(exc)}") from None
-
-
-def input_specs(module, model) -> list | None:
-    """[(name, per-sample shape, dtype)] from the generated TRAINING settings, or the model's inputs."""
-    training = getattr(module, "TRAINING", None) if module is not None else None
-    if training and training.get("inputs"):
-        return [(i["name"], tuple(i["shape"]), i["dtype"]) for i in training["inputs"]]
-    try:
-        tensors = model.inputs
-    except (AttributeError, ValueError):
-        return None
-    if not tensors:
-        return None
-    return [(t.name, tuple(t.shape[1:]), str(t.dtype)) for t in tensors]
-
-
-def load_run(folder: str, weights: str | None):
-    import keras
-
-    model_file, weights, source = run_files(folder, weights)
-    module = run_module(source) if source else None
-    if model_file is not None:
-        try:
-            model = keras.saving.load_model(model_file, safe_mode=True)
-        except Exception as exc:  # noqa: BLE001
-            hint = "" if source else f" (subclassed models also need the run's {RUN_SOURCE})"
-            raise ExportError(f"cannot load {model_file!r}: {type(exc).__name__}: {brief(exc)}{hint}") from None
-    else:
-        if not hasattr(module, "build_model"):
-            raise ExportError(f"{source!r} has no build_model(); it is not tfspec-generated code")
-        model = module.build_model()
-        load_weights(model, weights)
-    return model, input_specs(module, model)
+        return build_run(run, weights), run.inputs
+    except RunFolderError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def load_spec(spec, style: str, weights: str | None):
@@ -254,7 +199,7 @@ def run(args) -> int:
     source = args.source
     is_run = os.path.isdir(source)
     if is_run and args.style:
-        raise UsageError("--style applies to a spec; a run folder's model.py fixes its style")
+        raise UsageError("--style applies to a spec; a run folder's manifest fixes its style")
     if not is_run and not os.path.isfile(source) and not source.endswith(".tfs"):
         return fail(f"no such run folder or spec file: {source!r}")
     output = args.output or default_output(source, args.format)
@@ -262,11 +207,11 @@ def run(args) -> int:
     try:
         check_weights(args.weights)
         if is_run:
-            run_files(source, args.weights)  # fail on a bad folder before TensorFlow loads
+            folder = open_run_folder(source)  # fail on a bad folder before TensorFlow loads
         else:
             spec, style = spec_and_style(source, args.style)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        model, inputs = load_run(source, args.weights) if is_run else load_spec(spec, style, args.weights)
+        model, inputs = load_run(folder, args.weights) if is_run else load_spec(spec, style, args.weights)
         try:
             export(model, inputs, args.format, output)
         except OSError as exc:
@@ -277,6 +222,15 @@ def run(args) -> int:
         return fail(str(exc))
     print(f"exported {args.format} to {output}")
     return 0
+
+
+def open_run_folder(path: str):
+    from ..runs import RunFolderError, open_run
+
+    try:
+        return open_run(path)
+    except RunFolderError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def spec_and_style(path: str, style: str | None):

@@ -85,31 +85,36 @@ def cmd_train(args) -> int:
         print(f"tfspec: error: cannot load {clean(args.weights)}: {clean(str(exc))}", file=sys.stderr)
         return 1
     if not args.quiet:
-        print(f"saved to {clean(out_dir)}/ (model.keras, model.py, history.json, checkpoints/)")
+        print(
+            f"saved to {clean(out_dir)}/ (spec.tfs, model.weights.h5, manifest.json, model.keras, model.py, "
+            "history.json, checkpoints/)"
+        )
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    import keras
+    """Rebuild the run's model from its stored spec (nothing of the folder is executed) and evaluate it."""
+    from ..runs import RunFolderError, build_run, open_run
 
-    from ..live import load_module
-    from ..runtime import evaluate_model
-
-    run = args.run_dir
-    source_path = os.path.join(run, "model.py")
-    model_path = os.path.join(run, "model.keras")
-    for path in (source_path, model_path):
-        if not os.path.isfile(path):
-            raise UsageError(f"{run!r} is not a training run: {os.path.basename(path)} is missing")
-    with open(source_path, encoding="utf-8") as handle:
-        module = load_module(handle.read(), "tfspec_run_model")  # registers the model's classes
-    training = getattr(module, "TRAINING", None)
-    if training is None:
-        raise UsageError(f"{source_path} has no TRAINING settings")
-    model = keras.saving.load_model(model_path, safe_mode=True)
-    overrides = overrides_from(args)
     try:
-        metrics = evaluate_model(model, training, overrides.pop("data", None), split=args.split, **overrides)
+        overrides = overrides_from(args)
+        run = open_run(args.run_dir)
+        data = overrides.pop("data", None)
+        if data is None and run.data == "arrays":
+            raise RunFolderError(
+                f"{args.run_dir!r} was trained on arrays passed to tfspec.train; give --data to evaluate it"
+            )
+        data = data if data is not None else run.data
+        if run.seed is not None:
+            overrides.setdefault("seed", run.seed)  # the seed chose the splits
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from ..runtime import evaluate_model
+
+        model = build_run(run)
+        metrics = evaluate_model(model, run.spec.training, data, split=args.split, base_dir=run.base_dir, **overrides)
+    except RunFolderError as exc:
+        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 1
     except runtime_errors() as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
         return 1
@@ -135,7 +140,9 @@ def register(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(run=cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a saved run on its test split (or another)")
+    p = sub.add_parser(
+        "evaluate", help="evaluate a saved run on its test split (or another), rebuilt from its stored spec"
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--split", default="test", choices=["train", "validation", "test"])
     p.add_argument("--data", help="dataset name or a .npz/.csv file")

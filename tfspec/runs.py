@@ -1,0 +1,301 @@
+"""Run folders.
+
+A run folder (`runs/<Model>/`, or `--out`) is data. Besides what people read (model.py, the
+generated source; model.keras; history.json/.csv) and the checkpoints, a finished run holds:
+
+    spec.tfs          the spec text it was trained from, byte for byte
+    model.weights.h5  its final weights (Keras weights-only format)
+    manifest.json     {"format", "model", "style", "spec_sha256", "weights", "base_dir", "data", "seed", ...},
+                      written last: a run without it did not finish
+
+`open_run` rebuilds a run from these alone: the manifest is read as JSON, the stored spec must
+have the recorded sha256 and pass `tfspec.loads` like any spec, the model is our own generated
+code for it, and the weights are loaded with `model.load_weights` (HDF5 data only; no Keras config
+is deserialised). No Python file of the folder is imported or executed, and model.keras is not
+read at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+
+RUN_FORMAT = "tfspec-run/1"
+RUN_MANIFEST = "manifest.json"
+RUN_SPEC = "spec.tfs"
+RUN_WEIGHTS = "model.weights.h5"
+RUN_SOURCE = "model.py"
+MANIFEST_LIMIT = 64 * 1024
+READ_ONLY_NOTE = (
+    "# tfspec never imports or runs this copy: it is here to be read. `tfspec evaluate` and\n"
+    f"# `tfspec export` rebuild the model from {RUN_SPEC} (checked against {RUN_MANIFEST}).\n"
+)
+
+
+class RunFolderError(Exception):
+    """A run folder cannot be opened (missing, altered or unreadable files): a one-line message."""
+
+
+def readable_source(source: str) -> str:
+    """The generated source as model.py holds it: its header says that nothing runs it."""
+    lines = source.splitlines(True)
+    header = 0
+    while header < len(lines) and lines[header].startswith("#"):
+        header += 1
+    return "".join(lines[:header]) + READ_ONLY_NOTE + "".join(lines[header:])
+
+
+# ---- writing a run folder ---------------------------------------------------------------------
+
+
+def remove_manifest(folder: str) -> None:
+    try:
+        os.remove(os.path.join(folder, RUN_MANIFEST))
+    except FileNotFoundError:
+        pass
+
+
+def recorded_data(data, overrides):
+    """What the manifest records about the training data when it is not the spec's `data`: a data
+    source (e.g. `--data file.npz`), "arrays" (given in Python; not recorded), or None."""
+    if data is None:
+        data = overrides.get("data")
+    if data is None:
+        return None
+    if isinstance(data, dict) and "source" in data:
+        try:
+            data = json.loads(json.dumps(data))
+        except (TypeError, ValueError):
+            return "arrays"
+        return data if data_source_problem(data) is None else "arrays"
+    return "arrays"
+
+
+def save_run(out_dir, spec, style, model, *, data=None, overrides=None, base_dir=None):
+    """Write what `open_run` needs: the weights, the spec text and, last, the manifest."""
+    from . import __version__
+    from .files import write_atomic
+    from .runtime.files import save_model, write_json
+
+    overrides = overrides or {}
+    text = spec.source.encode("utf-8")
+    seed = overrides.get("seed")
+    save_model(model, os.path.join(out_dir, RUN_WEIGHTS))
+    write_atomic(os.path.join(out_dir, RUN_SPEC), text)
+    write_json(
+        os.path.join(out_dir, RUN_MANIFEST),
+        {
+            "format": RUN_FORMAT,
+            "tfspec": __version__,
+            "model": spec.name,
+            "style": style,
+            "spec": RUN_SPEC,
+            "spec_sha256": hashlib.sha256(text).hexdigest(),
+            "weights": RUN_WEIGHTS,
+            "base_dir": base_dir,
+            "data": recorded_data(data, overrides),
+            "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        },
+    )
+
+
+# ---- reading a run folder (never executing anything from it) ----------------------------------
+
+
+@dataclass
+class Run:
+    folder: str
+    spec: object  # the checked Spec rebuilt from spec.tfs
+    style: str
+    source: str  # our generated source for (spec, style)
+    weights: str  # real path of model.weights.h5
+    base_dir: str | None  # where the spec's relative data paths were resolved when training
+    data: object  # a data source used instead of the spec's, "arrays", or None
+    seed: int | None  # a seed override used when training (it chooses the splits)
+
+    @property
+    def inputs(self):
+        """[(name, per-sample shape, dtype)] of the model's inputs."""
+        return [(i.name, tuple(i.shape), i.dtype) for i in self.spec.model.inputs]
+
+
+def _file(folder: str, name: str, what: str) -> str:
+    """The real path of `name` in the run folder; it must be a regular file that really is there."""
+    from .files import OutsidePath, inside
+
+    path = os.path.join(folder, name)
+    try:
+        real = inside(folder, name, what)
+    except OutsidePath:
+        raise RunFolderError(f"{path!r} leads outside the run folder (a symbolic link); refusing to read it") from None
+    if not os.path.exists(real):
+        return None
+    if not os.path.isfile(real):
+        raise RunFolderError(f"{path!r} is not a regular file")
+    return real
+
+
+def read_manifest(folder: str) -> dict:
+    path = os.path.join(folder, RUN_MANIFEST)
+    real = _file(folder, RUN_MANIFEST, "the manifest")
+    if real is None:
+        hint = (
+            f"it has {RUN_SOURCE} but no {RUN_MANIFEST}: the run did not finish, or an older tfspec wrote it "
+            "(train it again)"
+            if os.path.exists(os.path.join(folder, RUN_SOURCE))
+            else f"it has no {RUN_MANIFEST} (written by `tfspec train` when a run finishes)"
+        )
+        raise RunFolderError(f"{folder!r} is not a finished training run: {hint}")
+    try:
+        with open(real, "rb") as handle:
+            raw = handle.read(MANIFEST_LIMIT + 1)
+    except OSError as exc:
+        raise RunFolderError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    if len(raw) > MANIFEST_LIMIT:
+        raise RunFolderError(f"{path!r} is too large to be a run manifest")
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise RunFolderError(f"{path!r} is not valid JSON; the run folder was altered") from None
+    problem = manifest_problem(manifest)
+    if problem:
+        raise RunFolderError(f"{path!r}: {problem}; the run folder was altered")
+    return manifest
+
+
+def manifest_problem(manifest) -> str | None:
+    from .backends import STYLES
+
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    if manifest.get("format") != RUN_FORMAT:
+        return f"'format' is not {RUN_FORMAT!r}"
+    if manifest.get("style") not in STYLES:
+        return f"'style' is not one of {', '.join(STYLES)}"
+    if manifest.get("spec") != RUN_SPEC or manifest.get("weights") != RUN_WEIGHTS:
+        return f"'spec' and 'weights' must be {RUN_SPEC!r} and {RUN_WEIGHTS!r}"
+    digest = manifest.get("spec_sha256")
+    if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        return "'spec_sha256' is not a sha256 digest"
+    if not isinstance(manifest.get("base_dir"), (str, type(None))):
+        return "'base_dir' is not a path"
+    data = manifest.get("data")
+    if not (data is None or data == "arrays" or data_source_problem(data) is None):
+        return "'data' is not a data source"
+    seed = manifest.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+        return "'seed' is not a non-negative integer"
+    return None
+
+
+# the types of a data source's settings, as the runtime reads them (tfspec.runtime.data)
+DATA_TYPES = {
+    "path": str,
+    "label": (str, list),
+    "features": list,
+    "x": (str, list, dict),
+    "y": (str, list, dict),
+    "limit": int,
+    "scale": (int, float),
+    "test_split": (int, float),
+    "label_mode": str,
+}
+
+
+def data_source_problem(data) -> str | None:
+    from .check.training import DATASETS
+
+    if not isinstance(data, dict) or data.get("source") not in DATASETS:
+        return "not a data source"
+    for key, value in data.items():
+        if key == "source":
+            continue
+        if key not in DATA_TYPES or isinstance(value, bool) or not isinstance(value, DATA_TYPES[key]):
+            return f"bad setting {key!r}"
+    return None
+
+
+def open_run(folder) -> Run:
+    """Check a run folder and rebuild its spec and source, without TensorFlow; RunFolderError if not."""
+    from .backends import generate
+    from .diagnostics import SpecError
+    from .frontend.source import MAX_BYTES
+    from .loader import loads
+
+    folder = str(folder)
+    if not os.path.isdir(folder):
+        raise RunFolderError(f"no such run folder: {folder!r}")
+    manifest = read_manifest(folder)
+    spec_path = os.path.join(folder, RUN_SPEC)
+    real = _file(folder, RUN_SPEC, "the stored spec")
+    if real is None:
+        raise RunFolderError(f"{spec_path!r} is missing: the run's model cannot be rebuilt without its spec")
+    try:
+        with open(real, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise RunFolderError(f"cannot read {spec_path!r}: {exc.strerror or exc}") from None
+    if hashlib.sha256(raw).hexdigest() != manifest["spec_sha256"]:
+        raise RunFolderError(
+            f"{spec_path!r} was altered: its sha256 differs from the one in {RUN_MANIFEST}; "
+            "train again, or use `tfspec export SPEC --weights FILE` with a spec you trust"
+        )
+    try:
+        spec = loads(raw, filename=spec_path)
+        source = generate(spec, manifest["style"])
+    except SpecError as exc:
+        first = exc.diagnostics[0]
+        more = f" (and {len(exc.diagnostics) - 1} more)" if len(exc.diagnostics) > 1 else ""
+        raise RunFolderError(
+            f"the stored spec does not load: {first.span.path}:{first.span.line}:{first.span.column}: "
+            f"error[{first.code}]: {first.message}{more}"
+        ) from None
+    if spec.training is None:
+        raise RunFolderError(f"{spec_path!r} has no `train {{ ... }}` section; it is not a training run's spec")
+    weights = _file(folder, RUN_WEIGHTS, "the weights file")
+    if weights is None:
+        raise RunFolderError(f"{os.path.join(folder, RUN_WEIGHTS)!r} is missing")
+    base_dir = manifest.get("base_dir")
+    return Run(
+        folder=folder,
+        spec=spec,
+        style=manifest["style"],
+        source=source,
+        weights=weights,
+        base_dir=base_dir if base_dir and os.path.isdir(base_dir) else None,
+        data=manifest.get("data"),
+        seed=manifest.get("seed"),
+    )
+
+
+def build_run(run: Run, weights: str | None = None):
+    """The run's model: our generated code for its spec, with its weights (or `weights`) loaded."""
+    from .live import load_module
+
+    module = load_module(run.source, f"tfspec_run_{run.spec.name}_{run.style}")
+    try:
+        model = module.build_model()
+    except Exception as exc:  # noqa: BLE001 - Keras refuses some things `check` lets through (e.g. names)
+        raise RunFolderError(f"the stored spec's model cannot be built: {type(exc).__name__}: {brief(exc)}") from None
+    path = weights or run.weights
+    try:
+        model.load_weights(path)
+    except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many kinds; each is a bad file
+        raise RunFolderError(
+            f"the weights in {path!r} do not fit the model of the stored spec ({type(exc).__name__}: {brief(exc)})"
+        ) from None
+    return model
+
+
+def brief(exc: Exception, limit: int = 300) -> str:
+    """An exception's text on one line, cut to a readable length."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))  # Keras colours its messages
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def load_run(folder):
+    """The trained keras.Model of a run folder, rebuilt from its stored spec (see the module docstring)."""
+    return build_run(open_run(folder))
