@@ -19,6 +19,8 @@ import tfspec
 from tfspec import Diagnostic, Span, SpecError
 from tfspec.diagnostics import clean, did_you_mean
 
+from .fuzz import LINE_BREAKS, with_line_breaks
+
 HEAD = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): error\[(?P<code>E\d{3})\]: (?P<message>.+)$")
 
 
@@ -246,6 +248,7 @@ def test_an_error_at_the_end_of_the_file_points_just_past_the_last_character():
     [
         ("\n", ""),
         ("\r\n", ""),
+        ("\r", ""),  # a lone CR ends a line, as in editors and Python
         ("\n", "\f"),  # a form feed is whitespace, not a line break
         ("\n", "  # caf\u2028e"),  # nor is a Unicode line separator in a comment
         ("\n", "  # \x0b\x1c\x85"),
@@ -351,3 +354,63 @@ def test_a_diagnostic_renders_on_its_own():
     d = Diagnostic("E999", "something", Span("f.tfs", 2, 3, 2, 6), "do this")
     assert d.render() == "f.tfs:2:3: error[E999]: something\nhint: do this"
     assert d.render("one\nabcdefgh\n") == "f.tfs:2:3: error[E999]: something\n    abcdefgh\n      ^^^\nhint: do this"
+
+
+# -- line breaks: LF, CRLF and a lone CR count the same lines ------------------------------------------
+
+# Specs with errors of every pass, each checked with its line breaks written four ways.
+BAD_SPECS = {
+    "semantic": """# errors of the semantic and shape passes
+model M {
+    input x: [4]
+    x -> Dens(3) -> a  # a comment
+    a -> Dense(3, unit=2)
+      -> b
+    b -> Dropout(1.5) -> c
+    [a, c] -> Add() -> d
+
+    output e
+}
+""",
+    "shapes": "model M {\n  input a: [4]\n  input b: [8]\n  # c\n  [a, b] -> Add() -> s\n  output s\n}\n",
+    "syntax": "model M {\n    input x: [4]\n    x -> Dense(3  # unclosed\n      -> y\n    output y\n}\n",
+    "character": "model M {\n    input x: [4]\n\n    x -> Dense(3) -> y $\n    output y\n}\n",
+    "string": 'model M {\n    input x: [4]\n    x -> Dense(3, name="open\n      ) -> y\n}\n',
+    "end of file": "model M {\n    input x: [4]\n    x -> Dense(3) -> y\n\n    output y\n\n",
+    "nesting": "model M {\n    input x: [4]\n    x -> Dense(1, v=" + "(" * 70 + "\n",
+    "train": "model M { input x: [4] x -> Dense(3) -> y output y }\ntrain {\n    epochs = -1\n\n    batch = 0\n}\n",
+}
+
+
+def positions(err: SpecError) -> list:
+    return [(d.code, d.line, d.column, d.span.end_line, d.span.end_column) for d in err.diagnostics]
+
+
+@pytest.mark.parametrize("name", list(BAD_SPECS))
+@pytest.mark.parametrize("breaks", LINE_BREAKS)
+def test_every_kind_of_line_break_gives_the_same_errors_at_the_same_positions(name, breaks):
+    text = BAD_SPECS[name]
+    want = failure(text, "bad.tfs")
+    got = failure(with_line_breaks(text, breaks, seed=7), "bad.tfs")
+    assert positions(got) == positions(want)
+    assert got.render() == want.render()  # the same source lines shown, the carets in place
+    assert "\r" not in got.render()
+
+
+@pytest.mark.parametrize("breaks", LINE_BREAKS)
+def test_file_errors_count_lines_the_same_way(breaks, tmp_path):
+    text = 'model M {\n    input x: [4]\n\n    x -> Dense(3, name="@") -> y\n    output y\n}\n'
+    data = with_line_breaks(text, breaks, seed=3).encode("utf-8")
+    for bad, column in ((b"\x00", 25), (b"\xff", 25)):
+        path = tmp_path / "bad.tfs"
+        path.write_bytes(data.replace(b"@", bad))
+        with pytest.raises(SpecError) as info:
+            tfspec.load(path)
+        (d,) = info.value.diagnostics
+        assert (d.code, d.line, d.column) == ("E001", 4, column), breaks
+
+
+def test_a_source_line_is_shown_whatever_its_line_break():
+    diagnostic = Diagnostic("E401", "unknown layer 'Dens'", Span("x.tfs", 3, 10, 3, 14))
+    for text in ("a\nb\n    x -> Dens(3)\n", "a\r\nb\r\n    x -> Dens(3)\r\n", "a\rb\r    x -> Dens(3)\r"):
+        assert diagnostic.render(text).splitlines()[1:] == ["        x -> Dens(3)", "             ^^^^"]

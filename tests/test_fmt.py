@@ -15,6 +15,7 @@ from tfspec.backends import allowed_styles
 from tfspec.tools import fmt
 from tfspec.tools.fmt import format_text, parse_with_comments
 
+from .fuzz import with_line_breaks
 from .helpers import SPECS
 
 # Messy but valid specs: odd spacing, comments everywhere, long chains, nested calls, dicts,
@@ -340,3 +341,58 @@ def test_standard_input(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", Stdin)
     assert run_fmt("-") == 0
     assert capsys.readouterr().out == format_text(MESSY["spacing"])
+
+
+# -- line breaks ------------------------------------------------------------------------------------
+# CRLF and a lone CR are line breaks when reading (a comment ends at any of them); fmt writes LF.
+
+
+@pytest.mark.parametrize("breaks", ["crlf", "cr", "mixed"])
+@pytest.mark.parametrize("name,text", EXAMPLES, ids=IDS)
+def test_every_kind_of_line_break_formats_the_same(name, text, breaks):
+    other = with_line_breaks(text, breaks, seed=len(text))
+    result = format_text(other, name)
+    assert result == format_text(text, name)
+    assert "\r" not in result
+    assert format_text(result, name) == result
+    assert comment_texts(other) == comment_texts(text)
+
+
+def test_a_comment_ends_at_a_lone_carriage_return():
+    text = "model M {\n    input x: [4]\n    x -> Dense(4)  # comment\r      -> Dense(1000000) -> y\n    output y\n}\n"
+    result = format_text(text)
+    assert result == (
+        "model M {\n"
+        "    input x: [4]\n"
+        "    x -> Dense(4)  # comment\n"
+        "      -> Dense(1000000)\n"
+        "      -> y\n"
+        "    output y\n"
+        "}\n"
+    )
+    assert tfspec.loads(result).spec == tfspec.loads(text).spec
+
+
+def test_fmt_writes_lf_and_check_says_when_only_line_breaks_differ(tmp_path, capsys):
+    tidy = format_text(MESSY["comments"])
+    path = tmp_path / "crlf.tfs"
+    path.write_bytes(tidy.replace("\n", "\r\n").encode("utf-8"))
+    assert run_fmt("--check", str(path)) == 1
+    out = capsys.readouterr().out
+    assert out == f"{path}: line breaks would be written as LF (the file has CRLF or CR line breaks)\n"  # no diff
+    assert path.read_bytes() == tidy.replace("\n", "\r\n").encode("utf-8")
+    assert run_fmt(str(path)) == 0
+    assert capsys.readouterr().out == f"formatted {path}\n"
+    assert path.read_bytes() == tidy.encode("utf-8")
+    assert run_fmt("--check", str(path)) == 0
+
+
+def test_check_shows_only_layout_changes_of_a_file_with_cr_line_breaks(tmp_path, capsys):
+    path = tmp_path / "cr.tfs"
+    path.write_bytes(MESSY["spacing"].replace("\n", "\r").encode("utf-8"))
+    assert run_fmt("--check", str(path)) == 1
+    out = capsys.readouterr().out
+    note, diff = out.split("\n", 1)
+    assert note == f"{path}: line breaks would be written as LF (the file has CRLF or CR line breaks)"
+    assert diff.startswith(f"--- {path}\n+++ {path} (formatted)\n@@ ")
+    assert "\r" not in diff and "+    loss       = mse\n" in diff

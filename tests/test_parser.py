@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 import tfspec
 from tfspec import SpecError
+from tfspec.backends import allowed_styles
 from tfspec.frontend.normalise import normalise
 from tfspec.frontend.parser import parse
 
+from .fuzz import with_line_breaks
 from .helpers import spec_names, spec_path
 
 
@@ -679,3 +681,62 @@ def test_show_writes_strings_the_parser_reads_back(text):
 
     spec = tfspec.loads(f"model M {{ input x: [4] x -> Dense(2, name={show(text)}) -> y output y }}")
     assert spec.model.layers[0].call.kw["name"] == text
+
+
+# -- line breaks ---------------------------------------------------------------------------------
+# LF, CRLF and a lone CR all end a line, as they do for Python and for editors: for the grammar,
+# for positions, for comments. (fmt: tests/test_fmt.py; diagnostics: tests/test_diagnostics.py.)
+
+
+def same_spec(a: tfspec.Spec, b: tfspec.Spec) -> None:
+    assert a.spec == b.spec
+    assert repr(a.model) == repr(b.model)  # nodes, layers, shapes and every span (line, column)
+    assert a.training == b.training
+    assert tfspec.summary(a).render() == tfspec.summary(b).render()
+    for style in allowed_styles(a):
+        assert tfspec.generate(a, style) == tfspec.generate(b, style)
+
+
+@pytest.mark.parametrize("name", spec_names())
+@pytest.mark.parametrize("breaks", ["crlf", "cr", "mixed"])
+def test_every_kind_of_line_break_gives_the_same_model(name, breaks):
+    with open(spec_path(name), encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    assert "\r" not in text
+    other = with_line_breaks(text, breaks, seed=len(name))
+    same_spec(tfspec.loads(other, "x.tfs"), tfspec.loads(text, "x.tfs"))
+    same_spec(tfspec.loads(other.encode("utf-8"), "x.tfs"), tfspec.loads(text, "x.tfs"))
+
+
+def test_a_comment_ends_at_a_lone_carriage_return():
+    # An editor (and Python) shows the second "line" as code, so tfspec reads it as code.
+    text = "model M {\n    input x: [4]\n    x -> Dense(4)  # comment\r      -> Dense(1000000) -> y\n    output y\n}\n"
+    spec = tfspec.loads(text)
+    assert [n.layer.call.args for n in spec.model.nodes] == [(4,), (1000000,)]
+    assert tfspec.summary(spec).total_params == 20 + 4 * 1000000 + 1000000
+    second = spec.model.nodes[1]
+    assert (second.span.line, second.span.column) == (4, 10)  # the line an editor shows
+    same_spec(spec, tfspec.loads(text.replace("\r", "\n")))
+
+
+@pytest.mark.parametrize("breaks", ["\n", "\r\n", "\r"])
+def test_the_grammar_itself_ends_comments_and_strings_at_every_line_break(breaks):
+    from tfspec.frontend.parser import parser
+
+    lf = 'model M {\n input x: [4] # c\n x -> Dense(4, name="a") -> y\n output y }\n'
+    assert parser().parse(lf.replace("\n", breaks)) == parser().parse(lf)
+    with pytest.raises(SpecError) as info:  # a string never runs over a line break, escaped or not
+        tfspec.loads(f'model M {{ input x: [4]{breaks} x -> Dense(4, name="a\\{breaks}b") -> y output y }}')
+    assert info.value.diagnostics[0].code == "E103"
+
+
+def test_the_highlighter_ends_comments_at_every_line_break():
+    from pygments.token import Comment, Name
+
+    from tfspec.tools.lexer import TfspecLexer
+
+    for breaks in ("\n", "\r\n", "\r"):
+        text = f"x -> Dense(4)  # comment{breaks}  -> Dense(1000000) -> y{breaks}"
+        tokens = [(t, v) for _, t, v in TfspecLexer().get_tokens_unprocessed(text)]
+        assert (Comment.Single, "# comment") in tokens, (breaks, tokens)
+        assert [v for t, v in tokens if t is Name.Builtin] == ["Dense", "Dense"], (breaks, tokens)

@@ -11,8 +11,19 @@ Every error tfspec reports -- syntax, schema, semantic, shape or back end -- is 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+
+# A line break, for every part of tfspec (grammar, positions, source lines, fmt, highlighting):
+# LF, CRLF or a lone CR, as Python and editors count them. Nothing else ends a line: form feeds,
+# U+2028 and the like, which str.splitlines also splits at, do not.
+LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """`text` cut at its line breaks (LF, CRLF or CR); the breaks themselves are dropped."""
+    return LINE_BREAK.split(text)
 
 
 @dataclass(frozen=True)
@@ -110,12 +121,12 @@ class Collector:
 def source_line(source: str | None, line: int) -> str | None:
     if source is None or line < 1:
         return None
-    # Lines as the parser counts them: only "\n" ends a line (str.splitlines also splits at
-    # form feeds, U+2028 and friends, which would show the wrong line).
-    lines = source.split("\n")
+    # Lines as the parser counts them (LINE_BREAK: str.splitlines would also split at form
+    # feeds, U+2028 and friends, and show the wrong line).
+    lines = split_lines(source)
     if line > len(lines):
         return None
-    text = lines[line - 1].removesuffix("\r")
+    text = lines[line - 1]
     if not text.strip():
         return None  # a caret under nothing says nothing
     return text if len(text) <= 300 else text[:300] + " ..."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from ..diagnostics import Diagnostic, Span, SpecError
 
@@ -73,14 +74,32 @@ def decode(data: bytes, path: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+def normalise_newlines(text: str) -> str:
+    """`text` with every line break (CRLF, or a lone CR) written as LF.
+
+    A lone CR ends a line for editors and for Python, so it does for tfspec: the loader and
+    `fmt` normalise the text before parsing, and line numbers, comments (which end at any
+    line break) and the source lines shown under diagnostics all agree with what an editor
+    shows. Columns do not change (a CR only ever goes away at the end of a line)."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+BYTE_LINE_BREAK = re.compile(rb"\r\n?|\n")
+
+
 def position_of(data: bytes, offset: int) -> tuple[int, int]:
-    line = data.count(b"\n", 0, offset) + 1
-    start = data.rfind(b"\n", 0, offset) + 1
+    """(line, column) of byte `offset`, lines ending at LF, CRLF or CR (as normalise_newlines)."""
+    line, start = 1, 0
+    for match in BYTE_LINE_BREAK.finditer(data, 0, offset):
+        line, start = line + 1, match.end()
     return line, len(data[start:offset].decode("utf-8", "replace")) + 1
 
 
 def check_nesting(text: str, path: str) -> None:
     """Refuse absurdly deep bracket nesting up front (the tree walk is recursive)."""
+    text = normalise_newlines(text)  # positions as the parser counts them
     depth = 0
     line, col = 1, 0
     quote = None

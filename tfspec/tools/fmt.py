@@ -12,6 +12,9 @@ The layout:
 * Numbers and strings are written as in the source; `true`/`false` become `True`/`False`.
 * Every comment is kept, in order: an end-of-line comment stays at the end of a line (runs of
   them aligned), a comment on its own line stays on its own line.
+* Lines end with LF. CRLF and a lone CR are line breaks when reading, as for `tfspec check` and
+  editors (a comment ends at any of them); `fmt` writes LF, and `fmt --check` reports a file
+  with other line endings, saying so, with a diff of what else would change.
 
 The layout is computed as a list of operations (text with the source offset it comes from,
 and line breaks); the comments are then woven in by offset. Before returning, the result is
@@ -23,6 +26,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ from lark import Lark, Token, Tree
 from ..diagnostics import SpecError, clean
 from ..files import write_atomic
 from ..frontend.parser import grammar_path, parse
-from ..frontend.source import decode, read_source
+from ..frontend.source import decode, normalise_newlines, read_source
 
 WIDTH = 100
 STEP = 4
@@ -506,7 +510,8 @@ class Weaver:
 
 # -- the public function --------------------------------------------------------------------------
 def format_text(text: str, filename: str = "<string>") -> str:
-    """`text` in the canonical layout. Raises SpecError if it does not parse."""
+    """`text` in the canonical layout, lines ending with LF. Raises SpecError if it does not parse."""
+    text = normalise_newlines(text)  # offsets, comments and blank lines as an editor sees them
     tree, comments = parse_with_comments(text, filename)
     layout = Layout(text, comments)
     layout.spec(tree)
@@ -562,10 +567,13 @@ def fmt_one(path: str, check: bool) -> int:
         return 0
     if check:
         shown = clean(path)
+        source = normalise_newlines(text)
+        if source != text:
+            print(f"{shown}: line breaks would be written as LF (the file has CRLF or CR line breaks)")
         sys.stdout.writelines(
             difflib.unified_diff(
-                text.splitlines(keepends=True),
-                result.splitlines(keepends=True),
+                lines_of(source),
+                lines_of(result),
                 fromfile=shown,
                 tofile=f"{shown} (formatted)",
             )
@@ -578,3 +586,9 @@ def fmt_one(path: str, check: bool) -> int:
         return 1
     print(f"formatted {clean(os.path.normpath(path))}")
     return 0
+
+
+def lines_of(text: str) -> list[str]:
+    """Lines of LF-only text with their ends (str.splitlines would also cut at form feeds and
+    U+2028, which are not line breaks in a spec)."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]

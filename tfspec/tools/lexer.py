@@ -30,9 +30,9 @@ class TfspecLexer(RegexLexer):
     tokens = {
         "root": [
             (r"[ \t\f\r\n]+", Whitespace),
-            (r"#[^\n]*", Comment.Single),
-            (r'"(?:[^"\\\n\r]|\\.)*"', String.Double),
-            (r"'(?:[^'\\\n\r]|\\.)*'", String.Single),
+            (r"#[^\r\n]*", Comment.Single),  # a comment ends at LF, CRLF or a lone CR, as in the grammar
+            (r'"(?:[^"\\\n\r]|\\[^\n\r])*"', String.Double),
+            (r"'(?:[^'\\\n\r]|\\[^\n\r])*'", String.Single),
             (r"->|\*|=", Operator),
             (r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", Number.Float),
             (r"[+-]?\d+", Number.Integer),
