@@ -7,8 +7,16 @@
    same way. Target: <= 1 s for 1,000 layers. The per-layer cost between sizes shows
    whether the front end grows linearly (judged on in-process `tfspec.loads` times, best of
    N, which a busy machine disturbs far less than whole-process medians).
+3. The adversarial specs of tests/test_scaling.py (blocks that each use the next twice,
+   blocks nested 32 / 1,000 / 13,000 deep, growing arguments, multiplying instances, and
+   1 MiB of long chains, one chain, parallel branches, distinct blocks), each checked as a
+   fresh process: exit status, wall seconds (median), the child's CPU seconds and its peak
+   memory. Target: an answer within 2 s for every spec of at most 1 MiB (judged on CPU
+   seconds, which other work on a shared machine disturbs least; wall seconds are printed too).
+   `--root DIR` measures another checkout (e.g. an older commit unpacked with `git archive`)
+   on the same specs; `--timeout S` bounds each run there.
 
-    python benchmarks/bench_check.py [--runs N]
+    python benchmarks/bench_check.py [--runs N] [--only-adversarial] [--root DIR] [--timeout S]
 """
 
 from __future__ import annotations
@@ -24,7 +32,19 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = (100, 1000, 2000)
-TARGETS = {"mnist_cnn": 0.3, "layers_1000": 1.0}
+TARGETS = {"mnist_cnn": 0.3, "layers_1000": 1.0, "adversarial": 2.0}
+# Runs `tfspec ARGS...` and reports the process's own CPU seconds and peak memory on stderr.
+CHILD = (
+    "import resource, sys, time\n"
+    "from tfspec.cli import main\n"
+    "try:\n"
+    "    status = main(sys.argv[1:])\n"
+    "except SystemExit as exc:\n"
+    "    status = exc.code\n"
+    "use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "sys.stderr.write(f'\\nBENCH {use.ru_utime + use.ru_stime:.4f} {use.ru_maxrss}\\n')\n"
+    "sys.exit(status)\n"
+)
 
 
 def generated_spec(layers: int) -> str:
@@ -65,7 +85,7 @@ def layer_count(path: str) -> int:
     spec = tfspec.load(path)
 
     def count(rows):
-        return sum(1 for r in rows if r.kind != "InputLayer" and r.kind not in spec.blocks)
+        return sum(1 for r in rows if r.kind != "InputLayer" and r.kind not in spec.blocks and not r.same_as)
 
     return count(tfspec.summary(spec).rows)
 
@@ -96,10 +116,68 @@ def loads_seconds(text: str, runs: int) -> float:
     return best
 
 
+def adversarial(runs: int, root: str, timeout: float) -> dict:
+    """{name: figures} for every spec of tests/test_scaling.py's ADVERSARIAL table."""
+    sys.path.insert(0, ROOT)
+    from tests.test_scaling import ADVERSARIAL
+
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (make, status, code) in ADVERSARIAL.items():
+            path = os.path.join(folder, f"{name}.tfs")
+            text = make()
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            walls, cpus, peak, answer = [], [], 0, None
+            for _ in range(runs):
+                start = time.perf_counter()
+                try:
+                    done = subprocess.run(
+                        [sys.executable, "-c", CHILD, "check", "-q", path],
+                        cwd=root,  # `python -c` looks for modules in its folder first
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=timeout,
+                    )
+                except subprocess.TimeoutExpired:
+                    answer = f"no answer within {timeout:g} s"
+                    break
+                walls.append(time.perf_counter() - start)
+                figures = [line for line in done.stderr.splitlines() if line.startswith("BENCH ")]
+                if not figures:
+                    answer = "crashed: " + done.stderr.strip().splitlines()[-1][:200]
+                    break
+                cpu, rss = figures[-1].split()[1:]
+                cpus.append(float(cpu))
+                peak = max(peak, int(rss))
+                found = "Traceback" not in done.stderr and done.returncode == status
+                found = found and (code is None or f"error[{code}]" in done.stderr)
+                answer = "as expected" if found else f"exit {done.returncode}: {done.stderr.strip()[-200:]}"
+            results[name] = {
+                "bytes": len(text.encode("utf-8")),
+                "expected": code or "ok",
+                "answer": answer,
+                "wall_s": round(statistics.median(walls), 3) if walls else None,
+                "cpu_s": round(statistics.median(cpus), 3) if cpus else None,
+                "peak_mb": round(peak / 1024, 1) if peak else None,
+            }
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median reported)")
+    parser.add_argument("--only-adversarial", action="store_true", help="measure only the adversarial specs")
+    parser.add_argument("--root", default=ROOT, help="the checkout whose tfspec is measured (adversarial specs)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per adversarial run before giving up")
     args = parser.parse_args()
+    if args.only_adversarial:
+        found = adversarial(min(args.runs, 3), os.path.abspath(args.root), args.timeout)
+        ok = all(v["answer"] == "as expected" and v["cpu_s"] <= TARGETS["adversarial"] for v in found.values())
+        print(json.dumps({"adversarial": found, "targets": {"adversarial_cpu_s<=2": ok}}, indent=2))
+        return 0 if ok else 1
 
     results = {
         "python": sys.version.split()[0],
@@ -142,9 +220,14 @@ def main() -> int:
     results["loads_ms_per_layer"] = loads_per_layer
     rates = list(loads_per_layer.values())
     results["linear"] = bool(rates and max(rates[1:] or rates) <= 1.5 * min(rates[1:] or rates))
+    found = adversarial(min(args.runs, 3), os.path.abspath(args.root), args.timeout)
+    results["adversarial"] = found
     results["targets"] = {
         "mnist_cnn_s<=0.3": results["mnist_cnn_s"] <= TARGETS["mnist_cnn"],
         "layers_1000_s<=1.0": sizes[1000]["seconds"] <= TARGETS["layers_1000"],
+        "adversarial_cpu_s<=2": all(
+            v["answer"] == "as expected" and v["cpu_s"] <= TARGETS["adversarial"] for v in found.values()
+        ),
     }
     print(json.dumps(results, indent=2))
     return 0 if all(results["targets"].values()) else 1

@@ -374,3 +374,63 @@ def test_usage_errors(tmp_path, capsys):
     assert main(["import", str(tmp_path / "m.json"), "-o", str(tmp_path / "j.tfs"), "--weights"]) == 1
     assert "holds no weights" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "j.tfs")
+
+
+# -- deep and long configs: an answer, never a RecursionError ------------------------------------------
+def small_sequential_config() -> dict:
+    return json.loads(keras.Sequential([keras.Input((4,)), layers.Dense(4)], name="s").to_json())
+
+
+def nested_sequential_text(levels: int) -> str:
+    """A Sequential holding a Sequential holding ... `levels` deep, written as text (building it with
+    json.dumps would itself recurse that deep)."""
+    config = small_sequential_config()
+    outer = json.loads(json.dumps(config))
+    outer["config"]["layers"][1] = "INNER"
+    prefix, suffix = json.dumps(outer).split('"INNER"')
+    return prefix * (levels - 1) + json.dumps(config) + suffix * (levels - 1)
+
+
+def test_a_2000_deep_sequential_config_is_refused_with_its_position(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text(nested_sequential_text(2000), encoding="utf-8")
+    err = assert_refused(capsys, tmp_path, path, "E901", "more than 200 deep", "at line 1, column")
+    assert "RecursionError" not in err
+
+
+def test_models_nested_past_the_block_limit_are_refused(tmp_path, capsys):
+    path = tmp_path / "nested.json"
+    path.write_text(nested_sequential_text(40), encoding="utf-8")
+    assert_refused(capsys, tmp_path, path, "E904", "nest more than 32 deep")
+    path.write_text(nested_sequential_text(20), encoding="utf-8")
+    assert main(["import", str(path), "-o", str(tmp_path / "ok.tfs")]) == 0
+    assert "Dense(4)" in (tmp_path / "ok.tfs").read_text(encoding="utf-8")
+
+
+def test_deeply_nested_json_values_are_refused(tmp_path, capsys):
+    config = small_sequential_config()
+    text = json.dumps(config).replace('"name": "s"', '"name": "s", "junk": ' + "[" * 5000 + "]" * 5000, 1)
+    path = tmp_path / "junk.json"
+    path.write_text(text, encoding="utf-8")
+    assert_refused(capsys, tmp_path, path, "E901", "more than 200 deep")
+    deep = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    config["config"]["junk"] = deep
+    with pytest.raises(ImportFailure, match="more than 200 deep"):
+        from tfspec.tools.importer import import_config
+
+        import_config(config)
+
+
+def test_a_long_sequential_config_imports(tmp_path):
+    config = small_sequential_config()
+    dense = config["config"]["layers"][1]
+    config["config"]["layers"][1:] = [
+        dict(dense, config=dict(dense["config"], name=f"d{i}"), name=f"d{i}") for i in range(2000)
+    ]
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    assert main(["import", str(path), "-o", str(tmp_path / "long.tfs")]) == 0
+    spec = tfspec.load(tmp_path / "long.tfs")
+    assert tfspec.summary(spec).layers == 2000

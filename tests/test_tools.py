@@ -141,10 +141,10 @@ def test_explain_prints_title_example_and_fix(capsys):
 
 
 def test_explain_unknown_code(capsys):
-    assert run_command(codes, "explain", "E309") == 2
+    assert run_command(codes, "explain", "E399") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "unknown error code 'E309'" in captured.err
+    assert "unknown error code 'E399'" in captured.err
     assert "did you mean E301, E302" in captured.err
     assert run_command(codes, "explain", "bogus") == 2
     assert "unknown error code 'bogus'" in capsys.readouterr().err

@@ -31,7 +31,7 @@ def cmd_check(args) -> int:
             status = 1
             continue
         s = summary(spec)
-        layers = sum(1 for r in s.rows if r.kind != "InputLayer")
+        layers = s.layers
         if not args.quiet:
             print(f"{clean(path)}: ok (model {spec.name}: {layers} layers, {s.total_params:,} parameters)")
     return status

@@ -198,6 +198,22 @@ CODES = [
         model(INPUT, "x -> Dense(10) -> y", "output y"),
     ),
     Code(
+        "E309",
+        "blocks nested too deep",
+        "Blocks used inside blocks nest at most 32 deep: the subclassing style makes one Keras layer "
+        "per level, and Keras builds nested layers by recursion (it fails past about 130 levels). "
+        "Also refused: a block argument that grows as blocks pass it down (`Inner([u, u])` doubles "
+        "at every level) past 100,000 values or 64 brackets, and blocks whose distinct uses (new "
+        "arguments or input shapes at every level) multiply past what can be checked. Use blocks "
+        "one after another in a chain rather than one inside another.",
+        "".join(
+            f"block B{i}() {{ input x x -> {f'B{i - 1}()' if i else 'Dense(4)'} -> y output y }}\n" for i in range(33)
+        )
+        + "model M { input x: float32[4] x -> B32() -> y output y }\n",
+        "block B0() {\n    input x\n    x -> Dense(4) -> y\n    output y\n}\n\n"
+        + model(INPUT, "x -> B0() * 33 -> y", "output y"),
+    ),
+    Code(
         "E401",
         "unknown layer",
         "A call names no Keras layer tfspec knows and no block of the spec; or a layer kind is "

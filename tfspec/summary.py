@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .ir.layers import fmt
 from .ir.nodes import Graph, Spec
+from .ir.walk import fold, paused_gc
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,13 @@ class Row:
     trainable: int
     depth: int = 0  # nesting inside blocks
     shared: int = 1  # number of applications
+    same_as: str = ""  # when set, the block's layers are those listed under this path, not repeated
+
+
+# The most rows a summary lists with every block instance written out. A model whose blocks
+# multiply past it (each block using the next several times) lists the layers of each distinct
+# instance once; later instances say which rows they repeat (`Row.same_as`).
+MAX_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -25,14 +33,28 @@ class Summary:
     rows: tuple
     trainable_params: int
     non_trainable_params: int
+    layer_count: int = -1  # rows of layers (not inputs) with every block written out; -1: count `rows`
 
     @property
     def total_params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
+    @property
+    def layers(self) -> int:
+        """Layers in the model, block rows included and every block instance counted (as
+        `check` reports): exact even when the rows do not repeat shared bodies."""
+        if self.layer_count >= 0:
+            return self.layer_count
+        return sum(1 for r in self.rows if r.kind != "InputLayer")
+
     def render(self) -> str:
         table = [("Layer (type)", "Output shape", "Param #")]
         for row in self.rows:
+            if row.same_as:
+                parts = row.same_as.split("/")
+                where = "/".join(parts) if len(parts) <= 3 else f"{parts[0]}/.../{parts[-1]}"
+                table.append(("  " * row.depth + f"... (the layers of {where}, listed above)", "", ""))
+                continue
             label = "  " * row.depth + f"{row.name} ({row.kind})"
             if row.shared > 1:
                 label += f" x{row.shared} shared"
@@ -53,39 +75,64 @@ class Summary:
         return "\n".join(lines)
 
 
-def graph_rows(graph: Graph, depth: int) -> list:
+def row_counts(graph: Graph) -> dict:
+    """{id(graph): rows of its layers with every block instance written out} for the model and
+    each distinct body, computed once per body (exact integers, however large)."""
+
+    def count(g, inner):
+        total, seen = 0, set()
+        for node in g.nodes:
+            layer = node.layer
+            if layer.id in seen:
+                continue
+            seen.add(layer.id)
+            total += 1 + (inner[id(layer.body)] if layer.body is not None else 0)
+        return total
+
+    return fold(graph, count)
+
+
+def graph_rows(graph: Graph, depth: int, listed: dict | None = None, path: str = "") -> list:
+    """Rows of `graph` at `depth`, block bodies below their block's row. With `listed`
+    ({id(body): path}), a body listed already is not listed again: one `same_as` row stands for it."""
     rows = []
     if depth == 0:
         for inp in graph.inputs:
             rows.append(Row(inp.name, "InputLayer", (None,) + tuple(inp.shape), 0, 0, depth))
-    seen = {}
+    applications: dict = {}
+    for node in graph.nodes:
+        applications[node.layer.id] = applications.get(node.layer.id, 0) + 1
+    seen = set()
     for node in graph.nodes:
         layer = node.layer
         if layer.id in seen:
-            seen[layer.id] += 1
             continue
-        seen[layer.id] = 1
+        seen.add(layer.id)
         trainable, frozen = graph.params.get(layer.id, (0, 0))
         shape = (None,) + tuple(graph.shapes.get(node.output, ()))
-        rows.append(Row(layer.id, layer.kind, shape, trainable + frozen, trainable, depth))
-        if layer.body is not None:
-            rows.extend(graph_rows(layer.body, depth + 1))
-    return [
-        Row(
-            r.name,
-            r.kind,
-            r.shape,
-            r.params,
-            r.trainable,
-            r.depth,
-            seen.get(r.name, 1) if r.depth == depth else r.shared,
-        )
-        for r in rows
-    ]
+        rows.append(Row(layer.id, layer.kind, shape, trainable + frozen, trainable, depth, applications[layer.id]))
+        body = layer.body
+        if body is None:
+            continue
+        where = f"{path}/{layer.id}" if path else layer.id
+        if listed is not None and id(body) in listed:
+            rows.append(Row("...", "", (), 0, 0, depth + 1, 1, listed[id(body)]))
+            continue
+        if listed is not None:
+            listed[id(body)] = where
+        rows.extend(graph_rows(body, depth + 1, listed, where))
+    return rows
 
 
 def summary(spec: Spec) -> Summary:
+    with paused_gc():
+        return _summary(spec)
+
+
+def _summary(spec: Spec) -> Summary:
     graph = spec.model
     trainable = sum(p[0] for p in graph.params.values())
     frozen = sum(p[1] for p in graph.params.values())
-    return Summary(graph.name, tuple(graph_rows(graph, 0)), trainable, frozen)
+    layers = row_counts(graph)[id(graph)]
+    listed = {} if layers + len(graph.inputs) > MAX_ROWS else None
+    return Summary(graph.name, tuple(graph_rows(graph, 0, listed)), trainable, frozen, layers)

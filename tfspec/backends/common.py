@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..ir.catalog import REGISTRY
-from ..ir.nodes import Graph, Layer
+from ..ir.nodes import Layer
 from .emitter import Code, Scope, call_code, pystr, snake
 
 
@@ -30,12 +30,6 @@ def constructor(layer: Layer, env=None) -> Code:
     return call_code(f"layers.{layer.kind}", layer.call.args, layer.call.kwargs, env)
 
 
-def takes_training(layer: Layer) -> bool:
-    if layer.block is not None:
-        return any(takes_training(inner) for inner in layer.block.graph.layers)
-    return REGISTRY[layer.kind].training
-
-
 def block_function_name(name: str) -> str:
     return snake(name)
 
@@ -52,21 +46,6 @@ def input_code(inp, with_name: bool = True) -> str:
     if with_name:
         parts.append(f"name={pystr(inp.name)}")
     return f"keras.Input({', '.join(parts)})"
-
-
-def used_blocks(graph: Graph, blocks: dict) -> list:
-    """Blocks reachable from `graph`, callees before callers, in a stable order."""
-    order: list = []
-
-    def visit(g):
-        for layer in g.layers:
-            if layer.block is not None:
-                visit(layer.block.graph)
-                if layer.block not in order:
-                    order.append(layer.block)
-
-    visit(graph)
-    return order
 
 
 def rename_kwargs(kwargs, names: dict) -> tuple:

@@ -4,6 +4,7 @@ blocks become helper functions that apply fresh layers to a tensor."""
 from __future__ import annotations
 
 from ..ir.nodes import MISSING, Graph
+from ..ir.walk import used_blocks  # linear: each block template once, however often it is used
 from .common import (
     block_function_name,
     constructor,
@@ -12,7 +13,6 @@ from .common import (
     positional_inputs,
     rename_kwargs,
     tensor_var,
-    used_blocks,
 )
 from .emitter import (
     MODULE_NAMES,

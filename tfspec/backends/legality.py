@@ -4,19 +4,28 @@ Sequential needs one input, one output, a linear chain and no shared layers (blo
 inlined, so their bodies must be linear too). Functional writes blocks as helper
 functions, which cannot share one block instance between two applications. Subclassing
 can express every graph. Each refusal points at the first construct that prevents it.
+
+Block instances share bodies (a DAG), so each distinct body is judged once; and since the
+Sequential style writes every instance out, a model whose blocks multiply (each using the next
+twice) is refused there when it would write more than MAX_INLINED items.
 """
 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..ir.nodes import Graph
+from ..ir.values import Call
+from ..ir.walk import fold
 
 STYLES = ("sequential", "functional", "subclassing")
+# The most a Sequential model may hold with its blocks written out: layers plus the values in
+# their arguments. 1 MiB of spec text written out flat holds under 600,000.
+MAX_INLINED = 1_000_000
 
 
 def problems(spec, style: str) -> list[Diagnostic]:
     if style == "sequential":
-        found = sequential_problem(spec.model, top=True)
+        found = sequential_problem(spec.model, top=True) or too_big(spec.model)
         return [found] if found else []
     if style == "functional":
         found = shared_block(spec.model)
@@ -24,7 +33,15 @@ def problems(spec, style: str) -> list[Diagnostic]:
     return []
 
 
-def sequential_problem(graph: Graph, top: bool) -> Diagnostic | None:
+def sequential_problem(graph: Graph, top: bool, memo: dict | None = None) -> Diagnostic | None:
+    """The first construct of `graph` a Sequential model cannot hold; each body judged once."""
+    memo = {} if memo is None else memo
+    if id(graph) not in memo:
+        memo[id(graph)] = _sequential_problem(graph, memo)
+    return memo[id(graph)]
+
+
+def _sequential_problem(graph: Graph, memo: dict) -> Diagnostic | None:
     hint = "use --style functional (or subclassing)"
     if len(graph.inputs) != 1:
         return Diagnostic(
@@ -65,7 +82,7 @@ def sequential_problem(graph: Graph, top: bool) -> Diagnostic | None:
             )
         seen.add(node.layer.id)
         if node.layer.body is not None:
-            inner = sequential_problem(node.layer.body, top=False)
+            inner = sequential_problem(node.layer.body, top=False, memo=memo)
             if inner:
                 return Diagnostic(
                     inner.code, inner.message + f" (block {node.layer.kind} is inlined here)", inner.span, inner.hint
@@ -78,25 +95,82 @@ def sequential_problem(graph: Graph, top: bool) -> Diagnostic | None:
     return None
 
 
-def shared_block(graph: Graph) -> Diagnostic | None:
+def shared_block(graph: Graph, memo: dict | None = None) -> Diagnostic | None:
+    """A block instance applied twice (the functional style cannot share one); each body once."""
+    memo = {} if memo is None else memo
+    if id(graph) in memo:
+        return memo[id(graph)]
+    found = None
     seen = set()
     for node in graph.nodes:
         layer = node.layer
         if layer.block is not None:
             if layer.id in seen:
-                return Diagnostic(
+                found = Diagnostic(
                     "E702",
                     f"block instance {layer.id!r} is applied twice (shared weights); "
                     "functional blocks are helper functions that make new layers on each call",
                     node.span,
                     "use --style subclassing, or share the layers inside the block",
                 )
+                break
             seen.add(layer.id)
             if layer.body is not None:
-                inner = shared_block(layer.body)
-                if inner:
-                    return inner
-    return None
+                found = shared_block(layer.body, memo)
+                if found:
+                    break
+    memo[id(graph)] = found
+    return found
+
+
+def items(value, memo: dict) -> int:
+    """Values in an argument, counted as they are printed (every scalar, container and call);
+    `memo` (id -> count) makes parts shared between block instances cost nothing again."""
+    if not isinstance(value, (list, tuple, dict, Call)):
+        return 1
+    if id(value) not in memo:
+        if isinstance(value, dict):
+            parts = value.values()
+        elif isinstance(value, Call):
+            parts = (*value.args, *(v for _, v in value.kwargs))
+        else:
+            parts = value
+        memo[id(value)] = 1 + sum(items(v, memo) for v in parts)
+    return memo[id(value)]
+
+
+def too_big(graph: Graph) -> Diagnostic | None:
+    """E701 when writing every block instance out would make an enormous Sequential model:
+    (layers, items) are summed once per distinct body, as exact integers."""
+
+    memo: dict = {}
+
+    def size(g, inner):
+        layers = values = 0
+        for node in g.nodes:
+            if node.layer.body is not None:
+                n, v = inner[id(node.layer.body)]
+                layers, values = layers + n, values + v
+            else:
+                layers, values = layers + 1, values + items(node.layer.call, memo)
+        return layers, values
+
+    sizes = fold(graph, size)
+    layers, values = sizes[id(graph)]
+    if values <= MAX_INLINED:
+        return None
+    biggest = max(
+        (node for node in graph.nodes if node.layer.body is not None),
+        key=lambda node: sizes[id(node.layer.body)][1],
+        default=None,
+    )
+    return Diagnostic(
+        "E701",
+        f"a Sequential model writes every block out, and this model's blocks multiply: it would "
+        f"hold {layers:,} layers ({values:,} items with their arguments; the limit is {MAX_INLINED:,})",
+        biggest.span if biggest is not None else graph.span,
+        "use --style functional (blocks become helper functions) or subclassing",
+    )
 
 
 def allowed_styles(spec) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 from .values import Call, Ref, show
@@ -315,10 +316,20 @@ class LayerDef:
     positional_inputs: bool = False
 
     def arg(self, name: str) -> Arg | None:
+        return self.by_name.get(name)
+
+    @cached_property
+    def by_name(self) -> dict:
+        """{argument name: Arg} (the first of a name), made once: `bind` asks for every argument."""
+        found: dict = {}
         for a in self.args:
-            if a.name == name:
-                return a
-        return None
+            found.setdefault(a.name, a)
+        return found
+
+    @cached_property
+    def positional(self) -> tuple:
+        """The arguments that may be given by position: all but the BASE_ARGS every layer takes."""
+        return tuple(a for a in self.args if a not in BASE_ARGS)
 
     @property
     def arg_names(self) -> tuple:
@@ -470,7 +481,7 @@ class Bound:
 def bind(definition: LayerDef, args, kwargs) -> Bound:
     values = {a.name: a.default for a in definition.args}
     given, errors = {}, []
-    positional = [a for a in definition.args if a not in BASE_ARGS]
+    positional = definition.positional
     for i, value in enumerate(args):
         if i >= len(positional):
             errors.append(

@@ -5,22 +5,36 @@ from __future__ import annotations
 
 import keyword
 import re
+from functools import lru_cache
 
 from ..diagnostics import Collector, Span, did_you_mean
+from ..frontend.source import MAX_DEPTH
 from . import layers as _layers  # noqa: F401  (registers the catalog)
-from .catalog import ALIASES, REGISTRY, bind, lookup
+from .catalog import ALIASES, REGISTRY, bind, contains_ref, lookup
 from .nodes import MISSING, Block, Graph, Input, Layer, Node
-from .values import Call, Ref, from_json, show, substitute
+from .values import Call, Ref, from_json, has_refs, measure, show, substitute
+from .walk import MAX_BLOCK_DEPTH, block_uses, fold, used_blocks
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 STATEMENT_WORDS = frozenset({"model", "block", "train", "input", "output", "layer"})
+# The most values an argument built from block parameters may hold once bound (E309). Text
+# cannot write more than about 500,000 in 1 MiB, but `Inner([u, u])` doubles at every level.
+MAX_ARGUMENT_ITEMS = 100_000
 
 
+@lru_cache(maxsize=1024)
 def snake(name: str) -> str:
     """Keras's own naming: Conv2D -> conv2d, BatchNormalization -> batch_normalization."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     s = re.sub(r"([a-z])([A-Z])", r"\1_\2", s)
     return s.lower()
+
+
+def _typed(value):
+    """(type, value) for a scalar argument; None for anything else (not remembered)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return (type(value), value)
+    return None
 
 
 class Lowerer:
@@ -30,6 +44,7 @@ class Lowerer:
         self.path = path
         self.errors = Collector(path)
         self.blocks: dict[str, Block] = {}
+        self.bindings: dict = {}  # see bind()
 
     def span(self, where) -> Span:
         for cut in range(len(where), -1, -1):
@@ -110,7 +125,7 @@ class Lowerer:
                     span=block.span,
                 )
         self.current_block = None
-        self.check_block_recursion()
+        cycle = self.check_block_recursion()
         model = None
         if self.spec["model"] is None:
             self.error(
@@ -123,33 +138,150 @@ class Lowerer:
             m = self.spec["model"]
             self.check_name(m["name"], ("model", "name"))
             model = self.body(m["body"], ("model", "body"), m["name"], params=None, span=self.span(("model", "name")))
+            if not cycle:
+                self.check_nesting(model)
         return model
 
-    def check_block_recursion(self):
+    def check_block_recursion(self) -> bool:
+        """E303 for blocks that use each other in a cycle; True when there is one. A depth-first
+        walk with an explicit stack (a chain of a thousand blocks must not exhaust Python's)."""
         uses = {
             name: {layer.kind for layer in b.graph.layers if layer.block is not None or layer.kind in self.blocks}
             for name, b in self.blocks.items()
             if b.graph is not None
         }
-        state = {}
+        state = {}  # name -> 1 on the current path, 2 done
+        found = False
+        for root in uses:
+            if state.get(root):
+                continue
+            state[root] = 1
+            trail = [root]
+            stack = [iter(sorted(uses[root]))]
+            while stack:
+                for other in stack[-1]:
+                    if other not in uses or state.get(other) == 2:
+                        continue
+                    if state.get(other) == 1:
+                        cycle = " -> ".join(trail[trail.index(other) :] + [other])
+                        self.error("E303", f"blocks use each other in a cycle: {cycle}", self.blocks[other].span)
+                        found = True
+                        for name in trail:
+                            state[name] = 2
+                        stack.clear()
+                        break
+                    state[other] = 1
+                    trail.append(other)
+                    stack.append(iter(sorted(uses[other])))
+                    break
+                else:
+                    state[trail.pop()] = 2
+                    stack.pop()
+        return found
 
-        def visit(name, trail):
-            if state.get(name) == 1:
-                cycle = " -> ".join(trail[trail.index(name) :] + [name])
-                self.error("E303", f"blocks use each other in a cycle: {cycle}", self.blocks[name].span)
+    # -- nesting ---------------------------------------------------------------------------
+    def check_nesting(self, model: Graph) -> None:
+        """E309: blocks nested deeper than MAX_BLOCK_DEPTH, and block arguments that grow as
+        they are passed down (`Inner([u, u])` doubles at every level). Sets Block.height.
+        Runs on the templates only, so it is linear in the text whatever the nesting."""
+        height: dict = {}
+        for start in self.blocks.values():
+            if id(start) in height:
+                continue
+            stack = [(start, iter(block_uses(start)))]
+            while stack:
+                block, inner = stack[-1]
+                for callee in inner:
+                    if id(callee) not in height:
+                        stack.append((callee, iter(block_uses(callee))))
+                        break
+                else:
+                    stack.pop()
+                    height[id(block)] = 1 + max((height[id(c)] for c in block_uses(block)), default=0)
+                    block.height = height[id(block)]
+        if self.check_depth(model):
+            self.check_growth(model)
+
+    def check_depth(self, model: Graph) -> bool:
+        """Follow the deepest path of block uses from the model; report the use that goes past
+        MAX_BLOCK_DEPTH. False when it does."""
+        graph, level, trail = model, 1, [model.name]
+        while True:
+            deepest = None
+            for layer in graph.layers:
+                if layer.block is not None and layer.block.graph is not None:
+                    if deepest is None or layer.block.height > deepest.block.height:
+                        deepest = layer
+            if deepest is None or level + deepest.block.height - 1 <= MAX_BLOCK_DEPTH:
                 return True
-            if state.get(name) == 2:
+            trail.append(deepest.kind)
+            if level > MAX_BLOCK_DEPTH:
+                shown = trail if len(trail) <= 7 else trail[:3] + ["..."] + trail[-3:]
+                self.error(
+                    "E309",
+                    f"block {deepest.kind} is used here {level} blocks deep; blocks nest at most "
+                    f"{MAX_BLOCK_DEPTH} deep (this path goes {level + deepest.block.height - 1} deep)",
+                    deepest.span,
+                    f"the uses go {' -> '.join(shown)}; use blocks one after another in a chain "
+                    "rather than one inside another",
+                )
                 return False
-            state[name] = 1
-            for other in sorted(uses.get(name, ())):
-                if other in uses and visit(other, trail + [name]):
-                    state[name] = 2
-                    return True
-            state[name] = 2
-            return False
+            graph, level = deepest.block.graph, level + 1
 
-        for name in uses:
-            visit(name, [])
+    def check_growth(self, model: Graph) -> None:
+        """Measure every argument that holds a block parameter with the largest value each
+        parameter can receive (callers before callees: the model, then blocks by height)."""
+        reachable = [b for b in used_blocks(model) if b.graph is not None]
+        order = sorted(reachable, key=lambda b: -b.height)  # a caller is higher than its callees
+        received: dict = {id(b): {} for b in reachable}  # id(block) -> {param: (items, depth)}
+
+        def grows(value, known, layer, what) -> tuple:
+            items, depth = measure(value, known)
+            if items <= MAX_ARGUMENT_ITEMS and depth <= MAX_DEPTH:
+                return items, depth
+            if not isinstance(value, Ref):  # a bare parameter passes on what was measured already
+                size = (
+                    f"hold {items:,} values (the limit is {MAX_ARGUMENT_ITEMS:,})"
+                    if items > MAX_ARGUMENT_ITEMS
+                    else f"be nested {depth} brackets deep (the limit is {MAX_DEPTH}, as for brackets written out)"
+                )
+                self.error(
+                    "E309",
+                    f"{what} would {size}: it is built from block parameters that grow at each level of blocks",
+                    layer.span,
+                    "pass each parameter on as it is; an argument such as [u, u] doubles at every level",
+                )
+            return 1, 0
+
+        for graph, known in [(model, {})] + [(b.graph, received[id(b)]) for b in order]:
+            for layer in graph.layers:
+                call = layer.call
+                if layer.block is None:
+                    for i, value in enumerate(call.args):
+                        if contains_ref(value):
+                            grows(value, known, layer, f"argument {i + 1} of {layer.kind}")
+                    for key, value in call.kwargs:
+                        if contains_ref(value):
+                            grows(value, known, layer, f"the argument {key!r} of {layer.kind}")
+                    continue
+                block = layer.block
+                if id(block) not in received:
+                    continue
+                target = received[id(block)]
+                given = dict(zip([p for p, _ in block.params], call.args))
+                given.update((k, v) for k, v in call.kwargs if k not in given)
+                for pname, default in block.params:
+                    if pname in given and contains_ref(given[pname]):
+                        what = f"the argument {pname!r} of block {block.name}"
+                        items, depth = grows(given[pname], known, layer, what)
+                    elif pname in given:
+                        items, depth = measure(given[pname])  # written out in the text
+                    elif default is not MISSING:
+                        items, depth = measure(default)
+                    else:
+                        continue
+                    before = target.get(pname, (0, 0))
+                    target[pname] = (max(before[0], items), max(before[1], depth))
 
     # -- bodies ----------------------------------------------------------------
     def body(self, body: dict, where, name: str, params, span: Span) -> Graph:
@@ -420,7 +552,7 @@ class Lowerer:
         span = self.span(where)
         if definition is not None:
             kind = definition.name
-            bound = bind(definition, call.args, call.kwargs)
+            bound = self.bind(definition, call)
             for problem in bound.errors:
                 at = where + problem.where if problem.where else where
                 self.error(problem.code, problem.message, at, problem.hint)
@@ -439,6 +571,18 @@ class Lowerer:
         choices = sorted(set(REGISTRY) | set(ALIASES) | set(self.blocks))
         self.error("E401", f"unknown layer {kind!r}", where + ("call",), did_you_mean(kind, choices))
         return None
+
+    def bind(self, definition, call: Call):
+        """`catalog.bind`, remembered for calls of plain scalars (`Dense(64, activation="relu")`
+        written ten thousand times is bound once). Scalars are keyed with their type, as 1, 1.0
+        and True are equal in Python but not as arguments; the result is never mutated."""
+        key = (definition.name, tuple(map(_typed, call.args)), tuple((k, _typed(v)) for k, v in call.kwargs))
+        if None in key[1] or any(v is None for _, v in key[2]):
+            return bind(definition, call.args, call.kwargs)
+        bound = self.bindings.get(key)
+        if bound is None:
+            bound = self.bindings[key] = bind(definition, call.args, call.kwargs)
+        return bound
 
     def bind_block(self, block: Block, call: Call, where) -> dict:
         env = {}
@@ -504,41 +648,80 @@ def check_layer_names(graph: Graph, errors: Collector) -> None:
     """Keras refuses a model in which two layers (inputs included) carry the same name, and
     the functional style puts the layers of every block use into one model: a `name=` given
     twice, or the name of an input, is an error here rather than a ValueError at build time.
-    Run after shape inference, which makes the block instances (layer.body)."""
+    Run after shape inference, which makes the block instances (layer.body).
+
+    Instances share bodies, so only bodies holding a `name=` are walked, and one body at most
+    twice per use in the model: the second walk finds every name in it taken already and
+    reports each once; a third would only repeat the second."""
     seen = {inp.name: ("input", inp.span) for inp in graph.inputs}
+    named = fold(graph, lambda g, inner: any(_named(layer, inner) for layer in g.layers))
+    walks: dict = {}
+    reported: set = set()
 
     def walk(g: Graph, context: str) -> None:
         for layer in g.layers:
             if layer.block is not None:
-                if layer.body is not None:
-                    walk(layer.body, context or f" (in block {layer.kind} used at line {layer.span.line})")
+                body = layer.body
+                if body is None or not named[id(body)]:
+                    continue
+                inner = context or f" (in block {layer.kind} used at line {layer.span.line})"
+                count = walks.get((id(body), inner), 0)
+                if count < 2:
+                    walks[(id(body), inner)] = count + 1
+                    walk(body, inner)
                 continue
             name = layer.values.get("name")
             if not isinstance(name, str):
                 continue
             if name in seen:
                 what, first = seen[name]
-                errors.error(
-                    "E302",
-                    f"layer name {name!r} is used twice in the model{context}",
-                    layer.span,
-                    f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}",
-                )
+                message = f"layer name {name!r} is used twice in the model{context}"
+                if (message, layer.span) not in reported:
+                    reported.add((message, layer.span))
+                    errors.error(
+                        "E302",
+                        message,
+                        layer.span,
+                        f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}",
+                    )
             else:
                 seen[name] = ("layer", layer.span)
 
     walk(graph, "")
 
 
-def instantiate(block: Block, env: dict, errors: Collector, use_span: Span) -> Graph:
-    """A copy of the block's template graph with parameters bound and arguments re-checked."""
+def _named(layer: Layer, inner: dict) -> bool:
+    if layer.block is not None:
+        return layer.body is not None and inner[id(layer.body)]
+    return isinstance(layer.values.get("name"), str)
+
+
+def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo=None) -> Graph:
+    """A copy of the block's template graph with parameters bound and arguments re-checked.
+
+    Layers whose call holds no parameter are shared with the template as they are (their
+    arguments were checked there); the others are substituted and bound again. `memo` (a
+    tfspec.ir.shapes.Shaper) remembers across instances which template parts hold parameters
+    and the binding of each distinct call."""
     template = block.graph
+    refs = memo.refs if memo is not None else {}
     mapping = {}
     layers = []
     for layer in template.layers:
-        call = substitute(layer.call, env)
-        if layer.block is not None:
-            inner_env = {k: substitute(v, env) for k, v in layer.values.items()}
+        if not has_refs(layer.call, refs):
+            new = Layer(
+                layer.id,
+                layer.kind,
+                layer.call,
+                layer.span,
+                values=layer.values,
+                declared=layer.declared,
+                block=layer.block,
+                uses=layer.uses,
+            )
+        elif layer.block is not None:
+            call = substitute(layer.call, env, refs)
+            inner_env = {k: substitute(v, env, refs) for k, v in layer.values.items()}
             new = Layer(
                 layer.id,
                 layer.kind,
@@ -550,10 +733,11 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span) -> G
                 uses=layer.uses,
             )
         else:
-            bound = bind(REGISTRY[layer.kind], call.args, call.kwargs)
+            call = substitute(layer.call, env, refs)
+            bound = (
+                memo.bind(layer.kind, call) if memo is not None else bind(REGISTRY[layer.kind], call.args, call.kwargs)
+            )
             for problem in bound.errors:
-                if layer.call == call:
-                    continue  # already reported on the template
                 errors.error(
                     problem.code,
                     f"{problem.message} (in block {block.name} used at line {use_span.line})",

@@ -1,4 +1,9 @@
-"""IR nodes: a model (or block body) is a graph of layer applications in topological order."""
+"""IR nodes: a model (or block body) is a graph of layer applications in topological order.
+
+Block instances share their bodies: every use of a block with the same arguments and input
+shapes points at one checked body (`Layer.body`), so the model is a DAG of graphs rather than
+a tree that doubles with each level of nesting. Nodes, layers, graphs and blocks therefore
+compare and hash by identity, and their reprs do not descend into bodies."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ class Input:
     span: Span
 
 
-@dataclass
+@dataclass(eq=False)
 class Layer:
     """One layer object. Applied by one Node, or by several when it is shared."""
 
@@ -26,12 +31,13 @@ class Layer:
     span: Span
     values: dict = field(default_factory=dict)  # every argument, defaults filled in (catalog layers)
     declared: bool = False  # named with `layer NAME = ...`
-    block: "Block | None" = None
-    body: "Graph | None" = None  # a block instance: the block's graph with its arguments bound
+    block: "Block | None" = field(default=None, repr=False)
+    body: "Graph | None" = field(default=None, repr=False)  # a block instance: the block's graph, arguments
+    # bound; shared by every instance of the block with the same arguments and input shapes
     uses: int = 0
 
 
-@dataclass
+@dataclass(eq=False)
 class Node:
     """One application of a layer: inputs -> output (tensor names)."""
 
@@ -43,7 +49,7 @@ class Node:
     named: bool  # the output is the chain's named result (not an intermediate)
 
 
-@dataclass
+@dataclass(eq=False)
 class Graph:
     name: str
     inputs: list
@@ -62,13 +68,15 @@ class Graph:
         return None
 
 
-@dataclass
+@dataclass(eq=False)
 class Block:
     name: str
     params: list  # (name, default) pairs; default is MISSING when required
-    graph: Graph  # the template body (values may hold Refs to params)
+    graph: Graph = field(repr=False)  # the template body (values may hold Refs to params)
     span: Span
     spans: dict = field(default_factory=dict, repr=False)
+    height: int = 0  # levels of blocks it holds, itself included (1: no block inside); set by lowering
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # facts derived once (tfspec.ir.walk)
 
 
 class _Missing:

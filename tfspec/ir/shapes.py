@@ -1,16 +1,132 @@
-"""Static shape inference and parameter counting through a whole graph (blocks included)."""
+"""Static shape inference and parameter counting through a whole graph (blocks included).
+
+A block instance is bound, checked and shaped once per distinct (block, arguments, input
+shapes, line of the use): every instance with the same key shares that body (`Layer.body`),
+so a spec whose blocks each use the next one twice is checked in time linear in its text,
+not in the size of the model it stands for. The line is part of the key because the
+diagnostics of an instance name the line of its use; a second use with the same key gets the
+diagnostics of the first again (each distinct one once).
+"""
 
 from __future__ import annotations
 
-from ..diagnostics import Collector
-from .catalog import REGISTRY, ShapeError
+from ..diagnostics import Collector, Diagnostic
+from .catalog import REGISTRY, ShapeError, bind
 from .layers import fmt
 from .lower import instantiate
 from .nodes import Graph
+from .values import Call, Ref
+
+# The most work the shape pass does on block instances (E309): each distinct instance costs the
+# layers and applications of its template, and each new binding the values in its call (about
+# 3 microseconds a unit, so the limit is under a second). Ordinary specs stay far below it: the
+# example specs use at most 28, 10,000 uses of a three-layer block with 10,000 different
+# arguments 80,000. Blocks whose distinct instances multiply (applied to inputs of a new shape at
+# every level) reach it, as does a huge block used many times with ever different arguments.
+MAX_INSTANCE_WORK = 250_000
 
 
-def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "") -> None:
+class Record(Collector):
+    """A Collector that keeps each distinct diagnostic once."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.seen: set = set()
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        if diagnostic not in self.seen:
+            self.seen.add(diagnostic)
+            self.items.append(diagnostic)
+
+    def error(self, code, message, span, hint=None) -> None:
+        self.add(Diagnostic(code, message, span, hint))
+
+
+class Shaper:
+    """The memory of one shape pass: instances by key, bindings by call, value codes."""
+
+    def __init__(self, path: str):
+        self.top = Record(path)  # where every diagnostic of the pass ends up
+        self.instances: dict = {}  # key -> (body, (output shape, params), diagnostics)
+        self.bindings: dict = {}  # (kind, code of the call) -> Bound
+        self.refs: dict = {}  # id(template value) -> (value, holds a Ref), for substitute
+        self.codes: dict = {}  # structure -> int
+        self.known: dict = {}  # id(value) -> (value, code); keeps the value alive
+        self.work = 0
+        self.exhausted = False
+
+    def code(self, value):
+        """A hashable code for a value, equal for equal values (types kept apart: 1, 1.0 and
+        True differ); a container is coded once per object, so shared parts cost nothing."""
+        if value is None:
+            return ("n",)
+        if isinstance(value, bool):
+            return ("b", value)
+        if isinstance(value, int):
+            return ("i", value)
+        if isinstance(value, float):
+            return ("f", repr(value))
+        if isinstance(value, str):
+            return ("s", value)
+        if isinstance(value, Ref):
+            return ("r", value.name)
+        known = self.known.get(id(value))
+        if known is not None:
+            return known[1]
+        if isinstance(value, list):
+            structure = ("l", tuple(self.code(v) for v in value))
+        elif isinstance(value, tuple):
+            structure = ("t", tuple(self.code(v) for v in value))
+        elif isinstance(value, dict):
+            structure = ("d", tuple((k, self.code(v)) for k, v in value.items()))
+        elif isinstance(value, Call):
+            structure = (
+                "c",
+                value.name,
+                tuple(self.code(v) for v in value.args),
+                tuple((k, self.code(v)) for k, v in value.kwargs),
+            )
+        else:
+            structure = ("o", type(value).__name__, repr(value))
+        number = self.codes.setdefault(structure, len(self.codes))
+        self.known[id(value)] = (value, number)
+        return number
+
+    def bind(self, kind: str, call: Call):
+        """`catalog.bind` of a call, once per distinct call (and the cost of its values)."""
+        key = (kind, self.code(call))
+        bound = self.bindings.get(key)
+        if bound is None:
+            self.work += self.size(call)
+            bound = self.bindings[key] = bind(REGISTRY[kind], call.args, call.kwargs)
+        return bound
+
+    def size(self, value) -> int:
+        """Items in a value counted as a tree (what binding it walks); shared parts computed once."""
+        if not isinstance(value, (list, tuple, dict, Call)):
+            return 1
+        key = ("size", id(value))
+        known = self.known.get(key)
+        if known is not None:
+            return known[1]
+        if isinstance(value, dict):
+            parts = value.values()
+        elif isinstance(value, Call):
+            parts = (*value.args, *(v for _, v in value.kwargs))
+        else:
+            parts = value
+        total = 1 + sum(self.size(v) for v in parts)
+        self.known[key] = (value, total)
+        return total
+
+
+def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "", shaper: Shaper | None = None) -> None:
     """Fill graph.shapes and graph.params; report shape errors (E501/E502) to `errors`."""
+    if shaper is None:
+        shaper = Shaper(errors.path)
+        infer(graph, shaper.top, input_shapes, context, shaper)
+        errors.items.extend(shaper.top.items)
+        return
     shapes = graph.shapes
     given = input_shapes if input_shapes is not None else [i.shape for i in graph.inputs]
     for inp, shape in zip(graph.inputs, given):
@@ -22,7 +138,7 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "")
         layer = node.layer
         try:
             if layer.block is not None:
-                out, params = infer_block(layer, ins, errors, node)
+                out, params = infer_block(layer, ins, errors, node, shaper)
             else:
                 definition = REGISTRY[layer.kind]
                 out = tuple(definition.shape(ins, layer.values))
@@ -48,31 +164,60 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "")
         shapes[node.output] = out
 
 
-def infer_block(layer, ins, errors: Collector, node):
-    """Shapes through one application of a block instance; returns (output shape, params)."""
-    context = f" (in block {layer.kind} used at line {node.span.line})"
-    before = len(errors.items)
+def infer_block(layer, ins, errors: Collector, node, shaper: Shaper):
+    """Shapes through one application of a block instance; returns (output shape, params).
+    The instance's body is made and shaped once per key and shared (see the module doc)."""
+    if shaper.exhausted:
+        return None, (0, 0)
+    values = tuple(sorted((k, shaper.code(v)) for k, v in layer.values.items()))
+    key = (id(layer.block), values, tuple(ins), node.span.line)
+    entry = shaper.instances.get(key)
+    if entry is None:
+        template = layer.block.graph
+        shaper.work += len(template.layers) + len(template.nodes)
+        if shaper.work > MAX_INSTANCE_WORK:
+            shaper.exhausted = True
+            shaper.top.error(
+                "E309",
+                f"checking this use of block {layer.kind} would shape more than {MAX_INSTANCE_WORK:,} "
+                "layers of block instances: its blocks are used on inputs of ever new shapes or with "
+                "ever new arguments at every level of nesting",
+                node.span,
+                "each distinct use of a block (its arguments and input shapes) is checked once; "
+                "use fewer levels of blocks, or the same shapes and arguments at each level",
+            )
+            return None, (0, 0)
+        entry = shaper.instances[key] = instance(layer, ins, errors.path, node, shaper)
+    body, result, diagnostics = entry
     if layer.body is None:
-        layer.body = instantiate(layer.block, layer.values, errors, node.span)
-        body = layer.body
-    else:  # a shared block applied again: check it on a fresh copy
-        body = instantiate(layer.block, layer.values, errors, node.span)
+        layer.body = body
+    add = errors.add if isinstance(errors, Record) else errors.items.append
+    for diagnostic in diagnostics:
+        add(diagnostic)
+    return result
+
+
+def instance(layer, ins, path: str, node, shaper: Shaper):
+    """(body, (output shape, params), diagnostics) of one block instance, made and shaped."""
+    context = f" (in block {layer.kind} used at line {node.span.line})"
+    arguments = Record(path)
+    body = instantiate(layer.block, layer.values, arguments, node.span, shaper)
     # When its arguments are wrong (already reported), a shape rule may fail on them in ways
     # that say nothing new (E500 on a string where an int belongs): infer quietly then, so
     # that the chain after it is still checked when a shape does come out.
-    bad_arguments = len(errors.items) > before
-    sink = Collector(errors.path) if bad_arguments else errors
-    before = len(sink.items)
-    infer(body, sink, ins, context)
-    if len(sink.items) > before:
-        return None, (0, 0)
+    bad_arguments = bool(arguments.items)
+    inner = Record(path)
+    infer(body, inner, ins, context, shaper)
+    diagnostics = arguments.items if bad_arguments else arguments.items + inner.items
+    if inner.items:
+        return body, (None, (0, 0)), diagnostics
     out = body.shapes.get(body.outputs[0]) if body.outputs else None
     if bad_arguments:
         plausible = out is not None and all(d is None or (type(d) is int and d >= 0) for d in out)
-        return (out if plausible else None), (0, 0)
+        return body, ((out if plausible else None), (0, 0)), diagnostics
     trainable = sum(p[0] for p in body.params.values())
     frozen = sum(p[1] for p in body.params.values())
-    return out, (trainable, frozen)
+    return body, (out, (trainable, frozen)), diagnostics
 
 
 def totals(graph: Graph) -> tuple[int, int]:

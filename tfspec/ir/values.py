@@ -48,21 +48,75 @@ def from_json(value, spans=None, where=()):
     return value
 
 
-def substitute(value, env: dict):
-    """Replace Refs to block parameters with their bound values."""
+def substitute(value, env: dict, free: dict | None = None):
+    """Replace Refs to block parameters with their bound values.
+
+    Parts that hold no Ref are returned as they are (values are never mutated), so a value
+    keeps sharing them. `free` caches which parts hold no Ref (id -> bool) across calls on the
+    same template values, so that a call whose big literal sits beside a parameter is not
+    walked again for every instance of its block."""
     if isinstance(value, Ref):
         return env.get(value.name, value)
+    if free is not None and not has_refs(value, free):
+        return value
     if isinstance(value, list):
-        return [substitute(v, env) for v in value]
+        return [substitute(v, env, free) for v in value]
     if isinstance(value, tuple):
-        return tuple(substitute(v, env) for v in value)
+        return tuple(substitute(v, env, free) for v in value)
     if isinstance(value, dict):
-        return {k: substitute(v, env) for k, v in value.items()}
+        return {k: substitute(v, env, free) for k, v in value.items()}
     if isinstance(value, Call):
         return Call(
-            value.name, substitute(value.args, env), tuple((k, substitute(v, env)) for k, v in value.kwargs), value.span
+            value.name,
+            substitute(value.args, env, free),
+            tuple((k, substitute(v, env, free)) for k, v in value.kwargs),
+            value.span,
         )
     return value
+
+
+def has_refs(value, memo: dict) -> bool:
+    """Whether `value` holds a Ref anywhere; `memo` (id -> (value, answer)) keeps the answer for
+    every container walked, and keeps the container alive so that its id stays its own."""
+    if isinstance(value, Ref):
+        return True
+    if not isinstance(value, (list, tuple, dict, Call)):
+        return False
+    known = memo.get(id(value))
+    if known is not None:
+        return known[1]
+    if isinstance(value, dict):
+        parts = value.values()
+    elif isinstance(value, Call):
+        parts = (*value.args, *(v for _, v in value.kwargs))
+    else:
+        parts = value
+    answer = any([has_refs(v, memo) for v in parts])  # a list: every part is remembered
+    memo[id(value)] = (value, answer)
+    return answer
+
+
+def measure(value, params: dict | None = None) -> tuple[int, int]:
+    """(items, depth) of a value once block parameters are bound: items counts every scalar,
+    container and call, depth the brackets around the deepest item. A Ref counts as the
+    (items, depth) that `params` gives its parameter, (1, 0) when unknown. Computes with ints,
+    so it says how big a value would become without building it."""
+    if isinstance(value, Ref):
+        return (params or {}).get(value.name, (1, 0))
+    if isinstance(value, dict):
+        parts = list(value.values())
+    elif isinstance(value, Call):
+        parts = [*value.args, *(v for _, v in value.kwargs)]
+    elif isinstance(value, (list, tuple)):
+        parts = value
+    else:
+        return (1, 0)
+    items, depth = 1, 0
+    for part in parts:
+        n, d = measure(part, params)
+        items += n
+        depth = max(depth, d)
+    return items, depth + 1
 
 
 def spec_string(text: str) -> str:

@@ -4,6 +4,11 @@ One box per layer object (a shared layer is one box with an edge in per applicat
 cluster per block instance holding its inner layers, and distinct shapes for inputs and outputs.
 The DOT text depends only on the spec, so it is byte-identical from run to run. Every label is a
 quoted DOT string built by `quote`, so user text (a layer's `name="..."`) cannot break the file.
+
+Block instances with the same arguments and input shapes share one body. When drawing every
+instance out would make more than MAX_BOXES boxes (blocks that each use the next one twice), a
+body is drawn once, where it first appears, and each later instance of it is one box that says
+so: the picture stays as large as the spec, not as the model it stands for.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ..ir.values import Call, show
 RENDERED = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 DOT_SUFFIXES = (".dot", ".gv")
 RENDER_TIMEOUT_S = 120
+MAX_BOXES = 20_000  # boxes with every block instance drawn out; past it, repeated bodies are one box each
 
 HEADER = [
     '    graph [fontname="Helvetica", fontsize=12, labelloc=t, rankdir=TB, nodesep=0.3, ranksep=0.35];',
@@ -68,9 +74,11 @@ class Source:
 
 
 class Drawing:
-    def __init__(self):
+    def __init__(self, collapse: bool = False):
         self.declared: set = set()
         self.edges: dict = {}  # (tail, head, label) -> None, in first-drawn order
+        self.collapse = collapse  # draw each shared body once (see the module doc)
+        self.drawn: dict = {}  # id(body) -> path of the cluster that draws it
 
     def edge(self, source: Source, head: Source) -> None:
         parts = []
@@ -97,6 +105,12 @@ class Drawing:
             calls[layer.id] = calls.get(layer.id, 0) + 1
             here = (path, calls[layer.id]) if len(uses) > 1 else context
             inputs = [scope[t] for t in node.inputs]
+            if layer.body is not None and self.collapse:
+                first = self.drawn.setdefault(id(layer.body), path)
+                if first != path:
+                    lines += self.box(layer, graph, uses, path, indent, inputs, here, first)
+                    scope[node.output] = Source(path, *here) if here is not None else Source(path)
+                    continue
             if layer.body is not None:
                 block_lines, result = self.block(layer, graph, uses, path, indent, inputs, here)
                 lines += block_lines
@@ -130,6 +144,20 @@ class Drawing:
             lines.append(f"{indent}}}")
         return lines, scope[body.outputs[0]]
 
+    def box(self, layer, graph, uses, path, indent, inputs, context, first) -> list:
+        """A block instance whose body is drawn at `first` already: one box, declared once."""
+        lines = []
+        if path not in self.declared:
+            self.declared.add(path)
+            shape = fmt((None,) + tuple(graph.shapes.get(uses[0].output, ())))
+            label = f"{self.cluster_label(layer, graph, uses)}\n{shape}\nthe layers of {first}, drawn above"
+            style = SHARED_STYLE if len(uses) > 1 else 'style="rounded,filled", fillcolor="#eef2fb", color="#8a9bc4"'
+            lines.append(f"{indent}{quote(path)} [label={quote(label)}, {style}];")
+        head = Source(path, *context) if context is not None else Source(path)
+        for source in inputs:
+            self.edge(source, head)
+        return lines
+
     @staticmethod
     def layer_label(layer, graph, applications) -> str:
         wrapped = [arg.name for arg in layer.call.args if isinstance(arg, Call)]  # Bidirectional(LSTM(...))
@@ -158,8 +186,10 @@ class Drawing:
 
 def to_dot(spec) -> str:
     """The DOT text of `spec`'s model graph (deterministic; no dependencies)."""
+    from ..summary import row_counts
+
     graph = spec.model
-    drawing = Drawing()
+    drawing = Drawing(collapse=row_counts(graph)[id(graph)] > MAX_BOXES)
     lines = [f"digraph {quote(graph.name)} {{", *HEADER, f"    label={quote('model ' + graph.name)};", ""]
     scope = {}
     for inp in graph.inputs:

@@ -89,8 +89,11 @@ def import_config(config: dict, path: str = "<config>", name: str | None = None)
     from ...loader import loads
     from .arguments import Arguments
     from .graph import Reader
+    from .source import MAX_CONFIG_DEPTH, too_deep
     from .writer import Writer
 
+    if too_deep(config):
+        raise ImportFailure(path, "E901", f"the config nests objects and lists more than {MAX_CONFIG_DEPTH} deep")
     reader = Reader(path)
     model = reader.model(config)
     notes = reader.notes

@@ -12,6 +12,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from ...ir.catalog import REGISTRY
+from ...ir.walk import MAX_BLOCK_DEPTH
 from .errors import ImportFailure
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -63,6 +64,7 @@ class Reader:
     def __init__(self, path: str):
         self.path = path
         self.notes: list[str] = []
+        self.depth = 0  # models inside models being read
 
     def fail(self, code, message, hint=None):
         raise ImportFailure(self.path, code, message, hint)
@@ -77,9 +79,19 @@ class Reader:
         name = str(config.get("name") or class_name)
         self.check_model_class(serialized, name, where)
         label = "" if where is None else f"{where}{name}/"
-        if class_name == "Sequential":
-            return self.sequential(config, name, label)
-        return self.functional(config, name, label)
+        if self.depth >= MAX_BLOCK_DEPTH:
+            self.fail(
+                "E904",
+                f"{short_path(label)}: models nest more than {MAX_BLOCK_DEPTH} deep inside the model",
+                f"a spec's blocks nest at most {MAX_BLOCK_DEPTH} deep; flatten the inner models",
+            )
+        self.depth += 1
+        try:
+            if class_name == "Sequential":
+                return self.sequential(config, name, label)
+            return self.functional(config, name, label)
+        finally:
+            self.depth -= 1
 
     def check_model_class(self, serialized, name, where):
         class_name = serialized.get("class_name")
@@ -310,6 +322,12 @@ class Reader:
         if any(d is not None and (not isinstance(d, int) or d < 1) for d in shape):
             self.fail("E903", f"input {name!r} has the shape {list(shape)}; sizes are positive integers or None")
         return Input(name, (name, 0, 0), shape, dtype)
+
+
+def short_path(label: str) -> str:
+    """A model path for messages, its middle left out when it is long: "a/b/.../y/z"."""
+    parts = label.rstrip("/").split("/")
+    return "/".join(parts) if len(parts) <= 5 else "/".join(parts[:2] + ["..."] + parts[-2:])
 
 
 def short(value) -> str:

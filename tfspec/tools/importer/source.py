@@ -9,11 +9,50 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 
 from .errors import ImportFailure
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+# JSON objects and arrays nested deeper than this are refused before parsing: reading the config
+# walks it by recursion (Python's json module included). A Keras model nested 32 deep (the most
+# a spec's blocks nest, E309) makes about 130 levels of JSON.
+MAX_CONFIG_DEPTH = 200
+
+
+JSON_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings whole, brackets one by one
+
+
+def nesting_problem(text: str) -> str | None:
+    """Where the JSON text nests deeper than MAX_CONFIG_DEPTH, as words; None when it does not.
+    One pass over the text, no recursion; brackets inside strings do not count."""
+    depth = 0
+    for match in JSON_BRACKETS.finditer(text):
+        ch = match.group()
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                index = match.start()
+                line = text.count("\n", 0, index) + 1
+                column = index - text.rfind("\n", 0, index)
+                return f"line {line}, column {column:,}"
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def too_deep(value) -> bool:
+    """Whether a config already read (dicts and lists) nests deeper than MAX_CONFIG_DEPTH.
+    Iterative: a stack of (value, depth)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_CONFIG_DEPTH:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def is_archive(path: str) -> bool:
@@ -36,8 +75,18 @@ def read_config(path: str) -> dict:
         text = read_archive_config(path) if archive else read_text(path)
     except OSError as exc:
         raise ImportFailure(path, "E901", f"cannot read the file: {exc.strerror or exc}") from None
+    where = nesting_problem(text)
+    if where is not None:
+        raise ImportFailure(
+            path,
+            "E901",
+            f"the config nests objects and lists more than {MAX_CONFIG_DEPTH} deep (at {where})",
+            "a Keras model config nests far less; models inside models inside ... are not supported that deep",
+        )
     try:
         config = json.loads(text)
+    except RecursionError:  # pragma: no cover - nesting_problem refuses such text first
+        raise ImportFailure(path, "E901", "the config nests objects and lists too deep") from None
     except ValueError as exc:
         raise ImportFailure(
             path,
