@@ -80,6 +80,14 @@ HOSTILE_NAMES = [
     "_",
     "async",
     "await",
+    # generated names were once derived from these by dropping leading underscores (`self.1`)
+    "_1",
+    "_9",
+    "__init__",
+    "call",
+    "get_config",
+    "compute_mask",
+    "mask",
 ]
 
 

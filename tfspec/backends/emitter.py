@@ -13,6 +13,7 @@ import builtins
 import keyword
 import math
 import os
+import re
 from contextlib import contextmanager
 
 from ..ir.catalog import CONSTRAINTS, INITIALIZERS, REGULARIZERS, lookup
@@ -70,30 +71,62 @@ class Scope:
         self.used: set[str] = set(parent.used) if parent else set()
 
     def add(self, name: str) -> str:
-        if name in self.names:
-            return self.names[name]
-        base = name if name.isidentifier() and not keyword.iskeyword(name) else "v_" + name
-        candidate = base
-        n = 1
-        while candidate in self.reserved or candidate in self.used or keyword.iskeyword(candidate):
-            candidate = f"{base}_" if n == 1 else f"{base}_{n}"
-            n += 1
+        """The Python name of spec name `name` in this scope (the same one when asked again)."""
+        if name not in self.names:
+            self.names[name] = self.fresh(name)
+        return self.names[name]
+
+    def fresh(self, name: str, public: bool = False) -> str:
+        """A new Python name for `name`, never one given before (for a second thing that
+        bears the same spec name, such as a model named like one of its blocks)."""
+        candidate = python_name(name, self.reserved, self.used, public=public)
         self.used.add(candidate)
-        self.names[name] = candidate
         return candidate
 
     def __getitem__(self, name: str) -> str:
         return self.names[name]
 
 
-def attribute_name(layer_id: str, taken: set) -> str:
-    """`self.<attr>` for a layer: never a Keras attribute, never private."""
-    base = layer_id.lstrip("_") or "layer"
+def valid_name(name: str, public: bool = False) -> bool:
+    """A name generated code may bind: an ASCII identifier, not a keyword, not name-mangled
+    (`__x` inside a class body), and with `public` not starting with `_` at all."""
+    return (
+        name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_" if public else "__")
+    )
+
+
+def python_name(wanted: str, *taken, prefix: str = "v_", suffix: str = "_", public: bool = False) -> str:
+    """The one way a spec name becomes a Python identifier in generated code.
+
+    `wanted` is kept when it is a valid name (see `valid_name`); otherwise it is made one
+    (`public` names lose their leading underscores; what is left gets `prefix` when it is
+    still not valid, e.g. `_1` -> `layer_1`). While the result is in one of the `taken` sets
+    (names in scope, reserved names) `suffix` and then a number are appended: `x_`, `x_2`,
+    `x_3`... (`_` becomes `v_`, `v_2`...: `__` would be name-mangled in a class body).
+    """
+
+    def made_valid(name: str) -> str:
+        cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name).lstrip("_" if public else "")
+        return prefix + cleaned if cleaned else prefix.rstrip("_")
+
+    base = wanted.lstrip("_") if public else wanted
+    if not valid_name(base, public):
+        base = made_valid(base)
+    stem = base if valid_name(base + suffix, public) else made_valid(base.strip("_"))
     candidate = base
     n = 1
-    while candidate in KERAS_ATTRIBUTES or candidate in taken or keyword.iskeyword(candidate):
-        candidate = f"{base}_layer" if n == 1 else f"{base}_layer_{n}"
+    while any(candidate in names for names in taken) or not valid_name(candidate, public):
+        candidate = f"{stem}{suffix}" if n == 1 else f"{stem}{suffix.rstrip('_')}_{n}"
         n += 1
+    return candidate
+
+
+def attribute_name(layer_id: str, taken: set) -> str:
+    """`self.<attr>` for a layer: never a Keras attribute, never private."""
+    candidate = python_name(layer_id, KERAS_ATTRIBUTES, taken, prefix="layer_", suffix="_layer", public=True)
     taken.add(candidate)
     return candidate
 
