@@ -18,8 +18,9 @@ class LSTMText(keras.Model):
 
     def call(self, tokens, training=None):
         positive = self.embedding(tokens)
-        positive = self.lstm(positive, training=training)
-        positive = self.lstm_1(positive, training=training)
+        positive_mask = self.embedding.compute_mask(tokens)
+        positive = self.lstm(positive, mask=positive_mask, training=training)
+        positive = self.lstm_1(positive, mask=positive_mask, training=training)
         positive = self.dropout(positive, training=training)
         positive = self.dense(positive)
         return positive

@@ -2,20 +2,31 @@
 wired in call(); blocks become keras.layers.Layer subclasses with get_config.
 
 Several inputs are passed to call() as one list, in the order the spec declares them.
+
+Masks: a functional model works out the padding masks once, on its symbolic tensors, and gives
+each layer the mask it needs; a call() that runs layers one by one only has the masks attached
+to the tensors it holds, and MultiHeadAttention removes those of its inputs. So when a model
+involves masks (tfspec.ir.masks says which tensors carry one), call() carries them in variables
+(`x_mask = self.embedding.compute_mask(tokens)`) and passes them to the layers that use them
+(`mask=`, `value_mask=`), and a block class takes its inputs' masks and defines compute_mask()
+for its output's. Models without masks print exactly as before.
 """
 
 from __future__ import annotations
 
+import keyword
+from dataclasses import dataclass
+
+from ..ir.masks import PER_INPUT_MASKS, TAKES_MASK, block_masks
 from ..ir.nodes import MISSING, Graph
+from ..ir.walk import takes_training, used_blocks
 from .common import (
     constructor,
     input_code,
     inputs_code,
     positional_inputs,
     rename_kwargs,
-    takes_training,
     tensor_var,
-    used_blocks,
 )
 from .emitter import (
     MODULE_NAMES,
@@ -40,16 +51,21 @@ def generate(spec) -> str:
     header(w, spec, "subclassing", "a Keras model subclass")
     w.line("import keras")
     w.line("from keras import layers")
-    module = Scope(MODULE_NAMES)
+    blocks = used_blocks(spec.model, spec.blocks)
+    # A class is never named like an __init__ parameter (which would hide it there) nor
+    # like another class (a model may share its name with a block), and never starts with
+    # "_": Keras names a layer after its class, and TensorFlow refuses such a name scope.
+    module = Scope(MODULE_NAMES | {p for block in blocks for p in init_parameters(block).values()})
     classes = {}
-    for block in used_blocks(spec.model, spec.blocks):
-        classes[block.name] = module.add(block.name)
-    model_class = module.add(spec.name)
-    for block in used_blocks(spec.model, spec.blocks):
+    for block in blocks:
+        classes[block.name] = module.fresh(block.name, public=True)
+    model_class = module.fresh(spec.name, public=True)
+    model_masks, masks = block_masks(spec.model, blocks)
+    for block in blocks:
         w.blank(2)
-        block_class(w, block, classes)
+        block_class(w, block, classes, masks)
     w.blank(2)
-    model_class_code(w, spec, model_class, classes)
+    model_class_code(w, spec, model_class, classes, model_masks, masks)
     w.blank(2)
     with w.block("def build_model():"):
         w.line(f"model = {model_class}(name={pystr(spec.name)})")
@@ -86,7 +102,137 @@ def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None
         w.code(call, f"self.{attrs[layer.id]} = ")
 
 
+@dataclass
+class Statement:
+    """One line of call(): `prefix + code`, the variables it assigns and those it reads."""
+
+    code: Code
+    prefix: str
+    defines: tuple
+    uses: tuple
+    is_mask: bool = False
+
+
+class MaskNames:
+    """Python names of the mask variables of one call(): `<tensor>_mask`, never clashing."""
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.names: dict = {}  # id(Mask) -> name
+
+    def bind(self, mask, wanted: str) -> str:
+        name = wanted
+        n = 1
+        while name in self.scope.used or name in self.scope.reserved or keyword.iskeyword(name):
+            n += 1
+            name = f"{wanted}_{n}"
+        self.scope.used.add(name)
+        self.names[id(mask)] = name
+        return name
+
+    def code(self, mask) -> str:
+        return "None" if mask is None else self.names[id(mask)]
+
+
+def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames) -> list:
+    """The statements of call(): each layer applied, with the masks it uses, and each new mask."""
+    out = []
+    for node, in_masks, out_mask in flow.nodes:
+        layer = node.layer
+        attr = f"self.{attrs[layer.id]}"
+        ins = [tensor_var(scope, t) for t in node.inputs]
+        if len(ins) == 1:
+            args = [Atom(ins[0])]
+        elif positional_inputs(layer):
+            args = [Atom(i) for i in ins]
+        else:
+            args = [Code("", [Atom(i) for i in ins], open_="[", close="]")]
+        mask_args = mask_arguments(layer, in_masks, masks, names)
+        passed = tuple(names.code(m) for m in in_masks if m is not None) if mask_args else ()
+        extra = [KeyValue("training=", Atom("training"))] if takes_training(layer) else []
+        var = tensor_var(scope, node.output)
+        value = Statement(Code(attr, args + mask_args + extra), f"{var} = ", (var,), tuple(ins) + passed)
+        made = out_mask is not None and out_mask.node is node
+        if not made:
+            out.append(value)
+            continue
+        name = names.bind(out_mask, f"{var}_mask")
+        code = mask_call(layer, attr, args, in_masks, names)
+        previous = () if from_values(layer) else tuple(names.code(m) for m in in_masks if m is not None)
+        mask = Statement(code, f"{name} = ", (name,), tuple(ins) + previous, is_mask=True)
+        # compute_mask reads the layer's inputs: ask before the result replaces one of them
+        out += [mask, value] if var in ins else [value, mask]
+    return out
+
+
+def used_in_call(statements) -> list:
+    """Every layer call, and the masks that some later statement reads (a mask needed only by
+    compute_mask() is worked out there)."""
+    keep, live = [], set()
+    for st in reversed(statements):
+        if not st.is_mask or set(st.defines) & live:
+            keep.append(st)
+            live |= set(st.uses)
+    return list(reversed(keep))
+
+
+def mask_arguments(layer, in_masks, masks: dict, names: MaskNames) -> list:
+    """`mask=...` (or MultiHeadAttention's `query_mask=...`) for a layer given masked inputs."""
+    if all(m is None for m in in_masks):
+        return []
+    if layer.block is not None:
+        if not masks[layer.kind].call_takes_mask:
+            return []
+    elif layer.kind in PER_INPUT_MASKS:
+        keys = PER_INPUT_MASKS[layer.kind]
+        return [KeyValue(f"{k}=", Atom(names.code(m))) for k, m in zip(keys, in_masks) if m is not None]
+    elif layer.kind not in TAKES_MASK:
+        return []
+    if len(in_masks) == 1:
+        return [KeyValue("mask=", Atom(names.code(in_masks[0])))]
+    return [KeyValue("mask=", Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]"))]
+
+
+def from_values(layer) -> bool:
+    """A layer that makes a mask from its input's values alone (Embedding, Masking)."""
+    return layer.block is None and layer.kind in ("Embedding", "Masking")
+
+
+def mask_call(layer, attr: str, args: list, in_masks, names: MaskNames) -> Code:
+    """`self.<layer>.compute_mask(...)`: Keras's own rule for the mask this layer makes."""
+    if from_values(layer):
+        return Code(f"{attr}.compute_mask", args)
+    inputs = args[0] if len(args) == 1 else Code("", args, open_="[", close="]")
+    if all(m is None for m in in_masks):
+        return Code(f"{attr}.compute_mask", [inputs])
+    if len(in_masks) == 1:
+        previous = Atom(names.code(in_masks[0]))
+    else:
+        previous = Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]")
+    return Code(f"{attr}.compute_mask", [inputs, previous])
+
+
+def write_statements(w: Writer, statements, training: bool = True) -> None:
+    for st in statements:
+        code = st.code
+        if not training:
+            code = Code(code.head, [i for i in code.items if i.flat() != "training=training"], code.tail)
+        w.code(code, st.prefix)
+
+
+def needed(statements, names: tuple) -> list:
+    """The statements that `names` depend on (a backward slice), in order."""
+    wanted, keep = set(names), []
+    for st in reversed(statements):
+        if wanted & set(st.defines):
+            keep.append(st)
+            wanted -= set(st.defines)
+            wanted |= set(st.uses)
+    return list(reversed(keep))
+
+
 def call_body(w: Writer, graph: Graph, scope: Scope, attrs) -> None:
+    """call() of a model or block without masks."""
     for node in graph.nodes:
         layer = node.layer
         out = tensor_var(scope, node.output)
@@ -95,8 +241,9 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs) -> None:
         w.line(f"{out} = self.{attrs[layer.id]}({args}{extra})")
 
 
-def block_class(w: Writer, block, classes) -> None:
+def block_class(w: Writer, block, classes, masks: dict) -> None:
     graph = block.graph
+    info = masks[block.name]
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
     with w.block(f"class {classes[block.name]}(keras.layers.Layer):"):
         w.line(f'"""The {block.name} block."""')
@@ -110,13 +257,16 @@ def block_class(w: Writer, block, classes) -> None:
                 w.line(f"self.{param_attrs[pname]} = {env[pname]}")
             layer_attributes(w, graph, classes, env, attrs)
         w.blank()
-        call_scope = Scope(LOCAL_NAMES)
-        ins = [call_scope.add(i.name) for i in graph.inputs]
-        with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
-            if len(ins) > 1:
-                w.line(f"{', '.join(ins)} = inputs")
-            call_body(w, graph, call_scope, attrs)
-            w.line(f"return {tensor_var(call_scope, graph.outputs[0])}")
+        if info.flow.any:
+            masked_block_methods(w, graph, attrs, info, masks)
+        else:
+            call_scope = Scope(LOCAL_NAMES)
+            ins = [call_scope.add(i.name) for i in graph.inputs]
+            with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
+                if len(ins) > 1:
+                    w.line(f"{', '.join(ins)} = inputs")
+                call_body(w, graph, call_scope, attrs)
+                w.line(f"return {tensor_var(call_scope, graph.outputs[0])}")
         w.blank()
         with w.block("def get_config(self):"):
             w.line("config = super().get_config()")
@@ -126,7 +276,50 @@ def block_class(w: Writer, block, classes) -> None:
             w.line("return config")
 
 
-def model_class_code(w: Writer, spec, name: str, classes) -> None:
+def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict) -> None:
+    """call() carrying masks and, when the block passes a mask on or makes one, compute_mask()."""
+    scope = Scope(LOCAL_NAMES | {"mask"})  # Keras passes the inputs' masks as `mask`
+    ins = [scope.add(i.name) for i in graph.inputs]
+    arg = ins[0] if len(ins) == 1 else "inputs"
+    names = MaskNames(scope)
+    for var, mask in zip(ins, info.inputs):
+        if mask is not None:
+            if len(ins) == 1:
+                names.names[id(mask)] = "mask"
+            else:
+                names.bind(mask, f"{var}_mask")
+    unpack = f"{', '.join(names.code(m) if m is not None else '_' for m in info.inputs)} = mask"
+    statements = call_statements(graph, scope, attrs, info.flow, masks, names)
+    output = tensor_var(scope, graph.outputs[0])
+    takes = ", mask=None" if info.call_takes_mask else ""
+    with w.block(f"def call(self, {arg}{takes}, training=None):"):
+        if len(ins) > 1:
+            w.line(f"{', '.join(ins)} = inputs")
+            if info.call_takes_mask:
+                w.line(unpack)
+        write_statements(w, used_in_call(statements))
+        w.line(f"return {output}")
+    if not info.computes_mask:
+        return
+    w.blank()
+    with w.block(f"def compute_mask(self, {arg}, mask=None):"):
+        if info.output is None or info.output.node is None:  # no mask, or one of the inputs'
+            if len(ins) > 1 and info.output is not None:
+                w.line(unpack)
+            w.line(f"return {names.code(info.output)}")
+            return
+        # The mask is made inside the block: the steps it depends on, without training.
+        body = needed(statements, (names.code(info.output),))
+        reads = {u for st in body for u in st.uses}
+        if len(ins) > 1 and reads & set(ins):
+            w.line(f"{', '.join(ins)} = inputs")
+        if len(ins) > 1 and reads & {names.code(m) for m in info.inputs if m is not None}:
+            w.line(unpack)
+        write_statements(w, body, training=False)
+        w.line(f"return {names.code(info.output)}")
+
+
+def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict) -> None:
     graph = spec.model
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
     with w.block(f"class {name}(keras.Model):"):
@@ -140,5 +333,9 @@ def model_class_code(w: Writer, spec, name: str, classes) -> None:
         with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
             if len(ins) > 1:
                 w.line(f"{', '.join(ins)} = inputs")
-            call_body(w, graph, scope, attrs)
+            if flow.any:
+                statements = call_statements(graph, scope, attrs, flow, masks, MaskNames(scope))
+                write_statements(w, used_in_call(statements))
+            else:
+                call_body(w, graph, scope, attrs)
             w.line(f"return {inputs_code(scope, graph.outputs)}")
