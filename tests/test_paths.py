@@ -95,6 +95,32 @@ def test_check_accepts_paths_inside_the_run_folder(callback):
     assert diagnostics(callback) == []
 
 
+@pytest.mark.parametrize(
+    "callback",
+    [
+        'CSVLogger("checkpoints/log.csv")',
+        'TensorBoard(log_dir="checkpoints")',
+        'ModelCheckpoint("model.keras")',
+        'ModelCheckpoint("./model.weights.h5", save_weights_only=True)',
+        'CSVLogger("manifest.json")',
+        'CSVLogger("spec.tfs")',
+    ],
+)
+def test_check_keeps_callbacks_off_the_runs_own_files(callback):
+    """Checkpoints (resume reads them) and the files tfspec writes when a run finishes."""
+    found = diagnostics(callback)
+    assert [d[0] for d in found] == ["E603"] and "tfspec keeps the run's own" in found[0][3], found
+
+
+def test_the_runs_own_files_are_reserved_for_callbacks_only(tmp_path):
+    assert path_problem("checkpoints/ckpt-9.index", callback=True) and path_problem("model.keras", callback=True)
+    assert (
+        path_problem("logs/model.keras", callback=True) is None and path_problem("history.csv", callback=True) is None
+    )
+    (tmp_path / "checkpoints").mkdir()
+    assert inside(str(tmp_path), "checkpoints") == os.path.join(os.path.realpath(tmp_path), "checkpoints")
+
+
 def test_check_knows_the_callback_arguments_the_runtime_takes():
     """Arguments `check` used to accept that the runtime does not take (train then failed)."""
     for callback in (

@@ -50,9 +50,10 @@ class OutsidePath(ValueError):
     """A path a run would write that is not a plain relative path inside the run folder."""
 
 
-def path_problem(path) -> str | None:
+def path_problem(path, callback: bool = False) -> str | None:
     """Why `path` cannot name something inside a run folder, judged on its text alone (no file
-    system; `tfspec check` uses it), or None when it can."""
+    system; `tfspec check` uses it), or None when it can. With `callback`, the path is one a
+    callback writes, which must also leave tfspec's own files of the run alone."""
     import ntpath
     import unicodedata
 
@@ -71,7 +72,15 @@ def path_problem(path) -> str | None:
         return "has a '..' component; it must stay inside the run folder"
     if not parts:
         return "names the run folder itself, not a file or folder in it"
+    if callback and (parts[0] in RUN_OWN or (len(parts) == 1 and parts[0] in RUN_OWN_FILES)):
+        return f"is where tfspec keeps the run's own {parts[0]!r}; choose another name"
     return None
+
+
+# what tfspec itself writes at the top of a run folder: a callback must not overwrite it
+# (history.csv is CSVLogger's own default: the same table, kept up to date each epoch)
+RUN_OWN = frozenset({"checkpoints"})
+RUN_OWN_FILES = frozenset({"spec.tfs", "manifest.json", "model.weights.h5", "model.keras", "model.py", "history.json"})
 
 
 SAFE_FORMAT_SPEC = frozenset("0123456789+- #,_.%zbdeEfFgGnoxX")  # no fill/align, no "c" (a character)
@@ -99,7 +108,7 @@ def template_problem(template: str) -> str | None:
             used = "!" + conversion if conversion else ":" + spec
             return f"formats {{{name}}} with {used!r}; use a number format such as {{{name}:03d}} or {{{name}:.3f}}"
         literal += "0"
-    return path_problem(literal)
+    return path_problem(literal, callback=True)
 
 
 def inside(root: str, path: str, what: str = "path") -> str:

@@ -329,7 +329,7 @@ class TrainingChecker:
         if at not in self.spans and key in CALLBACKS[name]:
             at = where + ("args", CALLBACKS[name].index(key))
         hint = f'give a path relative to the run folder, e.g. {name}({key}="{DEFAULT_PATHS[name]}")'
-        problem = path_problem(path)
+        problem = path_problem(path, callback=True)
         if problem is None and name == "ModelCheckpoint":
             problem = template_problem(path)
             weights_only = bool(entry["config"].get("save_weights_only"))  # as the runtime reads it

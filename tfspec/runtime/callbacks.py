@@ -34,7 +34,7 @@ def run_path(loop, path, what):
 
 def check_path(path, what):
     """Refuse a path that cannot be inside any run folder (absolute, '..', empty), before training."""
-    problem = files.path_problem(path)
+    problem = files.path_problem(path, callback=True)
     if problem:
         raise CallbackError(f"{what} {path!r} {problem}")
 
