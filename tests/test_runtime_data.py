@@ -58,7 +58,7 @@ def test_csv_source(tmp_path):
     (tmp_path / "bad.csv").write_text("a,target\nx,1\n")
     with pytest.raises(DataError, match="numeric"):
         load_source({"source": "csv", "path": "bad.csv", "label": "target"}, tmp_path)
-    with pytest.raises(DataError, match="no column named 'label'"):
+    with pytest.raises(DataError, match="the header row has 3 columns and none is named 'label'"):
         load_source({"source": "csv", "path": "t.csv", "label": "label"}, tmp_path)
     with pytest.raises(DataError, match="not found"):
         load_source({"source": "csv", "path": "missing.csv"}, tmp_path)

@@ -17,6 +17,7 @@ quiet_tensorflow()
 pytest.importorskip("keras")
 
 import tfspec  # noqa: E402
+from tfspec.runs import READ_ONLY_NOTE  # noqa: E402
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
@@ -53,7 +54,7 @@ def test_train_writes_a_complete_run(run_dir):
     source = (out / "model.py").read_text()
     generated = tfspec.generate(tfspec.load(spec_path("digits_mlp")), "subclassing")
     assert "tfspec never imports or runs this copy" in source.splitlines()[2]
-    assert source.replace(tfspec.runs.READ_ONLY_NOTE, "") == generated
+    assert source.replace(READ_ONLY_NOTE, "") == generated
     assert (out / "spec.tfs").read_bytes() == open(spec_path("digits_mlp"), "rb").read()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["style"] == "subclassing" and manifest["weights"] == "model.weights.h5"

@@ -7,6 +7,7 @@ import csv
 import gzip
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,54 @@ def map_arrays(fn, x):
     if isinstance(x, (list, tuple)):
         return tuple(fn(v) for v in x)
     return fn(x)
+
+
+def _named_leaves(nest, role):
+    if isinstance(nest, dict):
+        return [(f"{role}[{k!r}]", v) for k, v in nest.items()]
+    if isinstance(nest, (list, tuple)):
+        return [(f"{role}[{i}]", v) for i, v in enumerate(nest)]
+    return [(role, nest)]
+
+
+def _non_finite(a, chunk=1 << 22):
+    """(number of non-finite values in `a`, index of the first), reading it in chunks of samples."""
+    if a.ndim == 0:
+        return (0, ()) if np.isfinite(a) else (1, ())
+    rows = max(1, chunk // max(1, int(np.prod(a.shape[1:]))))
+    count, first = 0, None
+    for start in range(0, len(a), rows):
+        bad = ~np.isfinite(a[start : start + rows])
+        n = int(np.count_nonzero(bad))
+        if n and first is None:
+            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            first = (start + int(index[0]),) + tuple(int(i) for i in index[1:])
+        count += n
+    return count, first
+
+
+def check_finite(arrays, where, note=""):
+    """Refuse (x, y) holding NaN or Inf: a DataError with the count and the first place, never values."""
+    if arrays is None:
+        return
+    for role, nest in zip(("x", "y"), arrays):
+        for name, a in _named_leaves(nest, role):
+            a = np.asarray(a)
+            if a.dtype.kind not in "fc":
+                continue  # integers, booleans, strings: nothing non-finite
+            count, first = _non_finite(a)
+            if not count:
+                continue
+            place = f"sample {first[0]}" if first else "its only value"
+            if len(first) == 2:
+                place += f", position {first[1]}"
+            elif len(first) > 2:
+                place += f", position {first[1:]}"
+            values = "1 non-finite value" if count == 1 else f"{count} non-finite values"
+            raise DataError(
+                f"{where}: {name} holds {values} (NaN/Inf){note}; the first is at {place} "
+                "(indices from 0); clean or drop those samples before training"
+            )
 
 
 # ---------------------------------------------------------------- sources
@@ -151,45 +200,89 @@ def _resolve(path, base_dir):
     return p
 
 
+def _npz_arrays(f):
+    """Names of the arrays in an open .npz (members written by numpy.savez), and whether that is all."""
+    members = f.zip.namelist()
+    arrays = [m[: -len(".npy")] for m in members if m.endswith(".npy")]
+    return arrays, len(arrays) == len(members)
+
+
 def _npz_pick(f, key, path):
     if isinstance(key, dict):
         return {name: _npz_pick(f, k, path) for name, k in key.items()}
     if isinstance(key, (list, tuple)):
         return tuple(_npz_pick(f, k, path) for k in key)
-    if key not in f.files:
-        raise DataError(f"{path}: no array named {key!r} (it has {', '.join(f.files)})")
+    arrays, only_arrays = _npz_arrays(f)
+    if key not in arrays:
+        # the names of a numpy.savez file are its keys; those of another zip are its contents
+        count = f"{len(arrays)} array{'s' if len(arrays) != 1 else ''} in it"
+        listing = f" (it has {', '.join(arrays)})" if only_arrays and arrays else f" ({count})"
+        raise DataError(f"{path}: no array named {key!r}{listing}")
     return f[key]
 
 
 def _load_npz(spec, base_dir):
     path = _resolve(spec["path"], base_dir)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if "x" not in spec and "x_train" in f.files:
-                test = (f["x_test"], f["y_test"]) if "x_test" in f.files else None
-                return (f["x_train"], f["y_train"]), test
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} holds a single array (.npy), not a .npz file of named arrays")
+        with loaded as f:
+            arrays, _ = _npz_arrays(f)
+            if "x" not in spec and "x_train" in arrays:
+                pick = lambda key: _npz_pick(f, key, path)  # noqa: E731
+                test = (pick("x_test"), pick("y_test")) if "x_test" in arrays else None
+                return (pick("x_train"), pick("y_train")), test
             return (_npz_pick(f, spec.get("x", "x"), path), _npz_pick(f, spec.get("y", "y"), path)), None
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read {path}: {e}") from e
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror or type(e).__name__}") from e
+    except (ValueError, EOFError, zipfile.BadZipFile) as e:
+        # numpy's messages may quote the file (a .npy header): say what is wrong, not what is there
+        raise DataError(
+            f"cannot read {path}: it is not a .npz file of plain numpy arrays (numpy.savez; pickled objects "
+            "are refused)"
+        ) from e
 
 
 def _load_csv(spec, base_dir):
+    """A CSV file with a header row. Errors give counts and places, never the file's text."""
     path = _resolve(spec["path"], base_dir)
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [(line, row) for line, row in enumerate(csv.reader(f), start=1) if row]
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text (CSV) file") from e
+    except csv.Error as e:
+        raise DataError(f"{path}: not a readable CSV file ({e})") from e
     if len(rows) < 2:
         raise DataError(f"{path}: expected a header row and at least one data row")
-    header, body = rows[0], [r for r in rows[1:] if r]
+    (_, header), body = rows[0], rows[1:]
     labels = spec.get("label", header[-1])
     labels = [labels] if isinstance(labels, str) else list(labels)
     features = spec.get("features") or [c for c in header if c not in labels]
-    for col in labels + features:
-        if col not in header:
-            raise DataError(f"{path}: no column named {col!r} (columns: {', '.join(header)})")
+    for kind, names in (("label", labels), ("feature", features)):
+        missing = [c for c in names if c not in header]
+        if missing:
+            raise DataError(
+                f"{path}: the header row has {len(header)} column{'s' if len(header) != 1 else ''} and none is "
+                f"named {missing[0]!r} (the {kind} column asked for)"
+            )
+    for line, row in body:
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} values; the header row has {len(header)} columns")
     try:
-        table = np.array(body, dtype=np.float64)
-    except ValueError as e:
-        raise DataError(f"{path}: every value must be numeric ({e})") from e
+        table = np.array([row for _, row in body], dtype=np.float64)
+    except ValueError:
+        line, column = _first_non_number(body)
+        raise DataError(f"{path}: every value must be numeric; line {line}, column {column} is not a number") from None
+    with np.errstate(over="ignore"):
+        bad = ~np.isfinite(table.astype(np.float32))  # what trains: float32 (1e39 is Inf there)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise DataError(
+            f"{path}: {_count(int(bad.sum()), 'value')} not finite (NaN/Inf, or beyond float32's range); "
+            f"the first is on line {body[row][0]}, column {column + 1}"
+        )
     column = {name: i for i, name in enumerate(header)}
     x = table[:, [column[c] for c in features]].astype(np.float32)
     y = table[:, [column[c] for c in labels]]
@@ -197,6 +290,21 @@ def _load_csv(spec, base_dir):
     if np.all(y == np.round(y)):
         y = y.astype(np.int64)
     return (x, y.astype(np.float32) if y.dtype.kind == "f" else y), None
+
+
+def _first_non_number(body):
+    """(line, 1-based column) of the first cell float() refuses."""
+    for line, row in body:
+        for column, cell in enumerate(row, start=1):
+            try:
+                float(cell)
+            except ValueError:
+                return line, column
+    return body[0][0], 1  # pragma: no cover - numpy refused what float() accepts
+
+
+def _count(n, noun):
+    return f"1 {noun} is" if n == 1 else f"{n} {noun}s are"
 
 
 def load_source(spec, base_dir=None):
@@ -251,6 +359,10 @@ def _source_splits(spec, base_dir):
     return _scaled(_limited(train, limit), scale), _scaled(_limited(test, limit), scale), spec
 
 
+def _source_name(spec):
+    return str(spec["path"]) if spec.get("path") is not None else f"data source {spec.get('source')!r}"
+
+
 def _as_pair(value, what):
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return tuple(value)
@@ -265,8 +377,11 @@ def split_data(data, training, base_dir=None):
     seed = training.get("seed")
     rng = np.random.default_rng(0 if seed is None else seed)
     validation = None
+    # every array is checked for NaN/Inf as given, before any split, so that indices are the user's
     if isinstance(data, (str, dict)) and (isinstance(data, str) or "source" in data):
         train, test, spec = _source_splits(data, base_dir)
+        check_finite(train, _source_name(spec))
+        check_finite(test, f"{_source_name(spec)} (its test split)")
         fraction = spec.get("test_split", DEFAULT_TEST_SPLIT)
         if test is None and fraction:
             train, test = _split_off(train, fraction, rng)
@@ -276,10 +391,14 @@ def split_data(data, training, base_dir=None):
         train = _as_pair(data["train"], "data['train']")
         validation = data.get("validation") and _as_pair(data["validation"], "data['validation']")
         test = data.get("test") and _as_pair(data["test"], "data['test']")
+        for name, arrays in (("train", train), ("validation", validation), ("test", test)):
+            check_finite(arrays, f"data[{name!r}]")
     else:
         train, test = _as_pair(data, "data"), None
+        check_finite(train, "the training data")
     if training.get("validation_data") is not None:
         validation = validation_arrays(training["validation_data"], base_dir)
+        check_finite(validation, "validation_data")
     elif training.get("validation_split"):
         train, validation = _split_off(train, training["validation_split"], rng)
     return Splits(train=train, validation=validation, test=test)

@@ -10,7 +10,7 @@ class DataError(RuntimeErrorBase):
 
 
 class TrainingError(RuntimeErrorBase):
-    """Training cannot go on (non-finite loss, bad settings)."""
+    """Training cannot go on (a non-finite loss or weight, bad settings)."""
 
 
 class CheckpointError(TrainingError):

@@ -193,8 +193,36 @@ class Trainer:
             checkpoint.write_run_info(folder, {"spec_hash": spec_hash, "seed": self.seed})
 
     def _save(self, epoch, step, sums):
+        self._require_finite("saving a checkpoint")
         self.state.set(epoch, step, *sums, self.loop.history)
         self.checkpoints.save(self.global_step)
+
+    def _kept(self):
+        return (
+            "nothing was saved after the last good checkpoint, which is kept"
+            if self.checkpoints and self.checkpoints.candidates()
+            else "nothing was saved"
+        )
+
+    def _diverged(self, out, epoch, step):
+        """The TrainingError for a call that stopped at a non-finite loss or weight (`step`: that step)."""
+        where = f"at epoch {epoch + 1}, step {step}"
+        loss = float(out["last_loss"])  # that step's loss times its batch size
+        if not math.isfinite(loss):
+            return TrainingError(f"the loss became {loss} {where}; training stopped ({self._kept()})")
+        return TrainingError(
+            f"the weights became non-finite (NaN/Inf) {where} while the loss stayed finite: "
+            f"{describe_non_finite(self.session.steps.non_finite_variables())}; training stopped ({self._kept()})"
+        )
+
+    def _require_finite(self, before):
+        """Refuse to go on (save, train) with weights that hold NaN/Inf, e.g. set by a callback."""
+        bad = self.session.steps.non_finite_variables()
+        if bad:
+            raise TrainingError(
+                f"the model's weights hold non-finite values (NaN/Inf) before {before}: "
+                f"{describe_non_finite(bad)}; training stopped ({self._kept()})"
+            )
 
     def run(self, resume, spec_hash, source_text):
         if self.out_dir:
@@ -206,6 +234,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.loop = self.loop
             cb.on_train_begin({})
+        self._require_finite("training")
         self.iterator = self.session.train_iterator(self.pipeline, self.seed, start["epoch"], start["step"])
         self.global_step, self.steps_run = start["epoch"] * self.per_epoch + start["step"], 0
         started = time.perf_counter()
@@ -222,6 +251,7 @@ class Trainer:
         seconds = time.perf_counter() - started
         self.progress.summary(len(self.loop.history), seconds, self.steps_run, test)
         if self.out_dir and self.chief:
+            self._require_finite("saving the model")
             write_outputs(self.out_dir, self.session.model, self.loop.history, source_text)
         if self.checkpoints and not self.chief:
             checkpoint.clear(self.checkpoints.write_dir)
@@ -250,13 +280,10 @@ class Trainer:
             out = steps.train(self.iterator, min(k, self.per_epoch - step))
             done = int(out["steps"])
             step, self.global_step, self.steps_run = step + done, self.global_step + done, self.steps_run + done
+            if not out["finite"]:
+                raise self._diverged(out, epoch, step)
             loss_sum, count = loss_sum + float(out["loss_sum"]), count + float(out["count"])
             output_sums = output_sums + out["output_sums"]
-            if not math.isfinite(float(out["loss_sum"])):
-                raise TrainingError(
-                    f"the loss became {float(out['loss_sum'])} at epoch {epoch + 1}, step {step}; "
-                    "training stopped (the last good checkpoint is kept)"
-                )
             self.progress.update(step, self.session.logs(out, loss_sum, count, output_sums))
             if (
                 self.checkpoints
@@ -275,6 +302,15 @@ class Trainer:
         self.progress.epoch_end(logs)
         if self.checkpoints:
             self._save(epoch + 1, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
+
+
+def describe_non_finite(bad, limit=3):
+    """'dense/kernel: 12 of 8192 values' for the first few of [(path, count, size)]."""
+    parts = [f"{path}: {count} of {size} values" for path, count, size in bad[:limit]]
+    more = len(bad) - limit
+    if not parts:
+        return "no variable holds one any more"
+    return ", ".join(parts) + (f" and {more} more variable{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def history_dict(history):

@@ -4,6 +4,8 @@ import re
 
 import keras
 import tensorflow as tf
+from keras.src.backend import get_keras_mask  # not public; what Keras's own losses use
+from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 
 LOSS_ALIASES = {
     "mse": "MeanSquaredError",
@@ -21,6 +23,8 @@ METRIC_ALIASES = {
     "precision": "Precision",
     "recall": "Recall",
 }
+# Keras's reductions that make one value of a batch (keras/src/losses/loss.py `reduce_values`).
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum")
 CATEGORICAL_LOSSES = ("CategoricalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalHinge")
 
 
@@ -110,11 +114,15 @@ def loss_class_name(spec):
 
 
 def make_loss(spec):
-    """A Keras loss returning one value per sample (reduction=None); we reduce it ourselves."""
+    """A Keras loss; the runtime reduces its per-element values itself, the way its `reduction` says."""
     cls = _lookup(keras.losses, loss_class_name(spec), keras.losses.Loss, "loss")
-    config = dict(spec.get("config", {}))
-    config["reduction"] = None
-    return cls(**config)
+    loss = cls(**dict(spec.get("config", {})))
+    if loss.reduction not in REDUCTIONS:
+        raise ValueError(
+            f"loss {spec['class_name']!r}: reduction {loss.reduction!r} cannot train (a loss must reduce to one "
+            f"value; use one of {', '.join(REDUCTIONS)})"
+        )
+    return loss
 
 
 def needs_one_hot(loss_spec):
@@ -143,7 +151,20 @@ def make_metric(spec, y_true_shape, y_pred_shape, loss_spec):
 
 
 class Objective:
-    """Per-output losses and weights; sums of per-sample losses, so the caller picks the divisor."""
+    """Per-output losses and weights, reduced exactly like Keras's `compile`/`fit` but split in two.
+
+    For each output, `terms` returns the numerator and the divisor of the value Keras's loss
+    computes for the batch (`Loss.__call__`: `call`, then the mask of `y_pred` and of the values
+    merged into the weights by `apply_mask`, then `reduce_values`), so that the caller can add the
+    divisors over replicas and divide once: on several replicas the loss is that of the global batch.
+
+    - sum_over_batch_size / mean: sum(values * mask) / (valid * N / total), where N is the number of
+      values, total the number of mask entries and valid the number of true ones (Keras weights
+      each valid value total/valid and divides by N); without a mask sum(values) / N; 0 if nothing
+      is valid (Keras's divide_no_nan);
+    - mean_with_sample_weight: sum(values * mask) / valid; without a mask sum(values) / N;
+    - sum: sum(values * mask), no divisor (None).
+    """
 
     def __init__(self, loss_spec, output_names, loss_weights=None):
         self.output_names = list(output_names)
@@ -160,19 +181,64 @@ class Objective:
         self.losses = [make_loss(specs[n]) if n in specs else None for n in self.output_names]
         weights = loss_weights or {}
         self.weights = [float(weights.get(n, 1.0)) for n in self.output_names]
+        # outputs whose divisor is added over replicas (those with a loss that is not a plain sum)
+        self.divided = [i for i, loss in enumerate(self.losses) if loss is not None and loss.reduction != "sum"]
 
-    def sums(self, y_true, y_pred):
-        """Per-output sums over the batch of per-sample losses (float32), as a list."""
-        out = []
+    def terms(self, y_true, y_pred, n):
+        """([numerator per output], [divisor per output in self.divided]) as float32 scalars, for a
+        batch of `n` samples (a float32 scalar)."""
+        numerators, divisors = [], []
         for loss, yt, yp in zip(self.losses, y_true, y_pred):
             if loss is None:
-                out.append(tf.constant(0.0))
+                numerators.append(tf.constant(0.0))
                 continue
-            values = tf.cast(loss(yt, yp), tf.float32)
-            if values.shape.rank > 1:
-                values = tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
-            out.append(tf.reduce_sum(values))
+            numerator, divisor = _reduce_parts(loss, yt, yp, n)
+            numerators.append(numerator)
+            if divisor is not None:
+                divisors.append(divisor)
+        return numerators, divisors
+
+    def losses_of(self, numerators, divisors):
+        """Each output's loss (unweighted) from its numerator and its (global) divisor."""
+        out, divisor_of = [], dict(zip(self.divided, divisors))
+        for i, numerator in enumerate(numerators):
+            out.append(tf.math.divide_no_nan(numerator, divisor_of[i]) if i in divisor_of else numerator)
         return out
 
-    def total(self, sums):
-        return tf.add_n([w * s for w, s in zip(self.weights, sums)])
+    def total(self, losses):
+        terms = [v if w == 1.0 else w * v for w, v, loss in zip(self.weights, losses, self.losses) if loss is not None]
+        if not terms:
+            return tf.constant(0.0)
+        return tf.add_n(terms) if len(terms) > 1 else terms[0]
+
+
+def _reduce_parts(loss, y_true, y_pred, n):
+    """Numerator and divisor (None for a sum) of `loss(y_true, y_pred)` as Keras reduces it."""
+    in_mask = get_keras_mask(y_pred)
+    y_pred = keras.ops.convert_to_tensor(y_pred, dtype=loss.dtype)
+    y_true = keras.ops.convert_to_tensor(y_true, dtype=loss.dtype)
+    values = loss.call(y_true, y_pred)
+    out_mask = get_keras_mask(values)
+    if in_mask is not None and out_mask is not None:
+        mask = tf.logical_and(tf.cast(in_mask, tf.bool), tf.cast(out_mask, tf.bool))
+    else:
+        mask = in_mask if in_mask is not None else out_mask
+    values = tf.cast(values, tf.float32)
+    if mask is None:
+        if loss.reduction == "sum":
+            return tf.reduce_sum(values), None
+        per_sample = values.shape[1:].num_elements()  # the number of values: without a Size op if known
+        if per_sample is None:
+            count = tf.cast(tf.size(values), tf.float32)
+        else:
+            count = n if per_sample == 1 else n * per_sample
+        return tf.reduce_sum(values), count
+    mask = tf.cast(mask, tf.float32)
+    total, valid = tf.cast(tf.size(mask), tf.float32), tf.reduce_sum(mask)
+    values, mask = squeeze_or_expand_to_same_rank(values, mask)
+    weighted = values * mask
+    if loss.reduction == "sum":
+        return tf.reduce_sum(weighted), None
+    if loss.reduction == "mean_with_sample_weight":
+        return tf.reduce_sum(weighted), valid
+    return tf.reduce_sum(weighted), valid * tf.math.divide_no_nan(tf.cast(tf.size(weighted), tf.float32), total)

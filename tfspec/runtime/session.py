@@ -22,9 +22,9 @@ class Session:
         with strategy.scope():
             probe(model, sig, prepare_x(splits.train[0], sig))
             self.objective = Objective(opts["loss"], sig.output_names, opts["loss_weights"])
-            self.train = prepare(splits.train, sig, self.objective.specs)
-            self.validation = prepare(splits.validation, sig, self.objective.specs)
-            self.test = prepare(splits.test, sig, self.objective.specs)
+            self.train = prepare(splits.train, sig, self.objective.specs, "training")
+            self.validation = prepare(splits.validation, sig, self.objective.specs, "validation")
+            self.test = prepare(splits.test, sig, self.objective.specs, "test")
             self.metrics = self._metrics(opts["metrics"], sig)
             if optimizer is not None:
                 optimizer.build(model.trainable_variables)  # before tracing (keras-team/keras#23085)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import map_arrays, num_samples, take
+from .data import check_finite, map_arrays, num_samples, take
 from .errors import DataError
 from .objects import loss_class_name, needs_one_hot
 
@@ -75,10 +75,11 @@ def probe(model, sig, x):
 
 def _input_array(a, name, shape, dtype):
     a = np.asarray(a)
-    if dtype is None or np.dtype(dtype).kind == "f":
-        a = a.astype(np.float32 if dtype is None else dtype, copy=False)
-    else:
-        a = a.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # a value beyond the dtype's range becomes Inf: `prepare` refuses it
+        if dtype is None or np.dtype(dtype).kind == "f":
+            a = a.astype(np.float32 if dtype is None else dtype, copy=False)
+        else:
+            a = a.astype(dtype, copy=False)
     if shape is None or None in shape or a.shape[1:] == shape:
         return a
     if int(np.prod(a.shape[1:])) != int(np.prod(shape)):
@@ -113,7 +114,8 @@ def _label_array(y, name, out_shape, loss_spec):
         return np.eye(classes, dtype=np.float32)[y]
     if integer and loss_spec and loss_class_name(loss_spec).startswith("Sparse"):
         return y.astype(np.int32)
-    return y.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes Inf: `prepare` refuses it
+        return y.astype(np.float32)
 
 
 def prepare_y(y, sig, loss_specs):
@@ -135,11 +137,13 @@ def prepare_y(y, sig, loss_specs):
     return tuple(_label_array(a, n, s, loss_specs.get(n)) for a, n, s in zip(y, names, sig.output_shapes))
 
 
-def prepare(arrays, sig, loss_specs):
+def prepare(arrays, sig, loss_specs, split="training"):
     """(x, y) ready for the pipeline, or None."""
     if arrays is None:
         return None
     x, y = prepare_x(arrays[0], sig), prepare_y(arrays[1], sig, loss_specs)
     if num_samples(x) != len(y[0]):
         raise DataError(f"{num_samples(x)} input samples but {len(y[0])} labels")
+    # the data were checked as given; a value beyond the range of the model's dtype becomes Inf here
+    check_finite((x, y), f"the {split} split", note=" once converted to the model's dtypes")
     return x, y

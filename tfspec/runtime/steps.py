@@ -3,13 +3,69 @@
 Without distribution each call takes one element of `steps_per_call * batch_size` rows from the
 iterator and loops over its batches in-graph (the last batch may be partial). Under a strategy
 each call loops `n` times over a distributed iterator of global batches, `strategy.run` per step.
-Losses are summed per sample and divided by the global batch size, once; regularisation losses
-are divided by the replica count; the optimizer all-reduces the gradients.
+
+Each output's loss is Keras's (objects.Objective): a numerator summed on each replica over a
+divisor (the number of values, or of valid values under a mask) added over the replicas, so the
+loss is that of the global batch, divided once; regularisation losses are divided by the replica
+count; the optimizer all-reduces the gradients.
+
+A training call stops at the first step whose loss is not finite or after which a model weight
+is not finite (NaN/Inf): a NaN in a weight need not reach the loss (oneDNN's fused
+MatMul+BiasAdd+Relu kernel returns 0 for a NaN input, so a network with a NaN weight can keep a
+finite loss while training only spreads the NaN).
 """
 
 import tensorflow as tf
+from keras.src.backend import get_keras_mask, set_keras_mask  # not public; Keras's own mask accessors
 
 SUM = tf.distribute.ReduceOp.SUM
+
+
+def _is_float(variable):
+    return tf.as_dtype(variable.dtype).is_floating
+
+
+def quick_sum(values, loss):
+    """Sum of `loss` and of every number in `values`: not finite whenever one of them is not (a NaN
+    or an Inf carries through a sum), but possibly also when finite values overflow the sum.
+    One read-only reduction per tensor, the cheapest check there is."""
+    sums = [tf.reduce_sum(v) for v in values]
+    return tf.add_n([s if s.dtype == tf.float32 else tf.cast(s, tf.float32) for s in sums] + [loss])
+
+
+# Scaled by 2**-100, no sum of float32 (or bfloat16, float64) values overflows: N * 3.4e38 * 2**-100
+# is below 3e8 * N; in float16 the scale is 0, and x * 0 is 0 for a finite x. NaN and Inf stay NaN
+# or Inf, so the scaled sum of a tensor is finite exactly when each of its values is.
+_SCALE = 2.0**-100
+
+
+def all_finite(values, loss=None):
+    """A scalar bool: `loss` and every number in `values` are finite (exact; a multiply and a sum per
+    tensor, cheaper than is_finite + reduce_all, which fills a boolean tensor and reduces it)."""
+    flags = [tf.math.is_finite(tf.reduce_sum(v * tf.constant(_SCALE, v.dtype))) for v in values]
+    if loss is not None:
+        flags.append(tf.math.is_finite(loss))
+    return tf.reduce_all(tf.stack(flags)) if flags else tf.constant(True)
+
+
+def updated_values(variables, grads, others):
+    """What a step may have changed: each trainable variable (only the rows a sparse gradient
+    touched, e.g. an embedding table's looked-up rows), and the other float variables (`others`)."""
+    out = []
+    for v, g in zip(variables, grads):
+        if isinstance(g, tf.IndexedSlices):
+            out.append(tf.gather(v, g.indices))
+        elif g is not None:
+            out.append(v)
+    return out + others
+
+
+def with_masks(pred, masks):
+    """Outputs with their Keras masks attached again (tensors returned by a tf.function lose them)."""
+    for p, mask in zip(pred, masks):
+        if mask is not None and get_keras_mask(p) is None:
+            set_keras_mask(p, mask)
+    return pred
 
 
 class Steps:
@@ -24,91 +80,139 @@ class Steps:
         self.batch_size = batch_size
         self.replicas = strategy.num_replicas_in_sync
         self.n_outputs = len(objective.output_names)
-        self._gradients = tf.function(self._gradients, jit_compile=True) if jit_compile else self._gradients
+        self.per_output = self.n_outputs > 1  # each output's loss is logged only when there are several
+        # what a training step may turn non-finite: the weights and the float state of layers
+        # (BatchNormalization's moving statistics); the optimizer's slots reach the weights only
+        # through an update, which is checked
+        self.watched = [v for v in model.variables if _is_float(v)]
+        trainable = {id(v) for v in model.trainable_variables}
+        self.non_trainable = [v for v in self.watched if id(v) not in trainable]
+        self._train_forward = self._forward
+        if jit_compile and self.replicas > 1:
+            # the divisors are added over replicas between the forward and the backward pass, and a
+            # cross-replica sum cannot run inside a compiled function: compile the model's call only
+            self._train_forward = tf.function(self._forward, jit_compile=True)
+        elif jit_compile:
+            self._gradients = tf.function(self._gradients, jit_compile=True)
         mode = self._steps_fn if distributed else self._block_fn
-        self._train_fn = tf.function(mode(self._train_replica), autograph=False)
-        self._eval_fn = tf.function(mode(self._eval_replica), autograph=False)
+        self._all_finite = tf.function(lambda: all_finite(self.watched), autograph=False)
+        self._train_fn = tf.function(mode(self._train_replica, check=True), autograph=False)
+        self._eval_fn = tf.function(mode(self._eval_replica, check=False), autograph=False)
 
     # ------------------------------------------------------------ per replica
-    def _global_count(self, y):
+    def _forward(self, x, training):
+        """The model's outputs as a tuple (Keras masks attached), their masks, its added losses."""
+        pred = self.sig.outputs_tuple(self.model(x, training=training))
+        extra = tf.add_n([tf.cast(v, tf.float32) for v in self.model.losses]) if self.model.losses else None
+        return pred, tuple(get_keras_mask(p) for p in pred), extra
+
+    def _loss(self, y, pred, extra):
+        """This replica's share of the global batch's loss, each output's loss, sample counts."""
         n = tf.cast(tf.shape(y[0])[0], tf.float32)
-        if self.replicas > 1:
-            return n, tf.distribute.get_replica_context().all_reduce(SUM, n)
-        return n, n
+        numerators, divisors = self.objective.terms(y, pred, n)
+        n_global = n
+        if self.replicas > 1:  # counts of the global batch: no gradient flows through them
+            counts = tf.distribute.get_replica_context().all_reduce(SUM, tf.stop_gradient(tf.stack([n] + divisors)))
+            n_global, divisors = counts[0], tf.unstack(counts[1:], num=len(divisors))
+        per_output = self.objective.losses_of(numerators, divisors)
+        loss = self.objective.total(per_output)
+        if extra is not None:
+            loss += extra / self.replicas if self.replicas > 1 else extra
+        return loss, per_output, n, n_global
 
-    def _loss(self, y, pred, n_global):
-        pred = tuple(tf.cast(p, tf.float32) for p in self.sig.outputs_tuple(pred))
-        sums = self.objective.sums(y, pred)
-        loss = self.objective.total(sums) / tf.maximum(n_global, 1.0)
-        if self.model.losses:
-            loss += tf.add_n([tf.cast(v, tf.float32) for v in self.model.losses]) / self.replicas
-        return loss, sums, pred
-
-    def _gradients(self, x, y, n_global):
+    def _gradients(self, x, y):
         with tf.GradientTape() as tape:
-            loss, sums, pred = self._loss(y, self.model(x, training=True), n_global)
+            pred, masks, extra = self._train_forward(x, True)
+            loss, per_output, n, n_global = self._loss(y, with_masks(pred, masks), extra)
             scaled = self.optimizer.scale_loss(loss)
-        return tape.gradient(scaled, self.model.trainable_variables), loss, sums, pred
+        grads = tape.gradient(scaled, self.model.trainable_variables)
+        return grads, loss, per_output, pred, masks, n, n_global
 
     def _update_metrics(self, y, pred):
         for index, metric in self.metrics:
             metric.update_state(y[index], pred[index])
 
+    def _sums(self, loss, per_output, n, n_global):
+        # summed over replicas: the global batch's loss (and each output's) times its size
+        return loss * n_global, (tf.stack(per_output) * n_global if self.per_output else None), n
+
     def _train_replica(self, x, y):
-        n, n_global = self._global_count(y)
-        grads, loss, sums, pred = self._gradients(x, y, n_global)
+        grads, loss, per_output, pred, masks, n, n_global = self._gradients(x, y)
         self.optimizer.apply(grads, self.model.trainable_variables)
-        self._update_metrics(y, pred)
-        return loss * n_global, tf.stack(sums), n
+        self._update_metrics(y, with_masks(pred, masks))  # a compiled function returns no masks
+        changed = updated_values(self.model.trainable_variables, grads, self.non_trainable)
+        return (*self._sums(loss, per_output, n, n_global), quick_sum(changed, loss))
 
     def _eval_replica(self, x, y):
-        n, n_global = self._global_count(y)
-        loss, sums, pred = self._loss(y, self.model(x, training=False), n_global)
+        pred, _, extra = self._forward(x, False)
+        loss, per_output, n, n_global = self._loss(y, pred, extra)
         self._update_metrics(y, pred)
-        return loss * n_global, tf.stack(sums), n
+        return (*self._sums(loss, per_output, n, n_global), tf.constant(0.0))
 
     # ------------------------------------------------------------ loops
+    # Loop state: (step, loss sum, sample count, [the last step's quick sum, its loss sum], and the
+    # per-output sums with several outputs); every loop variable costs a few ops per step. A
+    # training call runs steps while their quick sums are finite; when one is not (or the call is
+    # done), the exact check of the last loss and of every watched variable decides: go on, if that
+    # step was finite after all (finite values whose quick sum overflowed), or stop, with `finite`
+    # false. So each step costs one read-only sum per changed tensor, and each call one exact check.
+
     def _initial(self):
         zero = tf.constant(0.0)
-        return tf.constant(0), zero, tf.zeros([self.n_outputs]), zero, tf.constant(True)
+        state = (tf.constant(0), zero, zero, tf.zeros([2]))
+        return state + ((tf.zeros([self.n_outputs]),) if self.per_output else ())
 
-    def _results(self, done, total, sums, count):
-        out = {"steps": done, "loss_sum": total, "output_sums": sums, "count": count}
+    def _add(self, state, step):
+        loss, s, n, quick = step
+        new = (state[0] + 1, state[1] + loss, state[2] + n, tf.stack([quick, loss]))
+        return new + ((state[4] + s,) if self.per_output else ())
+
+    def _loop(self, limit, body, check):
+        if check:
+
+            def run(*state):
+                state = tf.while_loop(
+                    lambda i, total, count, last, *sums: tf.logical_and(i < limit, tf.math.is_finite(last[0])),
+                    body,
+                    state[:-1],
+                )
+                rearmed = (*state[:3], tf.stack([0.0, state[3][1]]), *state[4:])  # the next quick sum starts at 0
+                return (*rearmed, all_finite(self.watched, state[3][1]))
+
+            *state, ok = tf.while_loop(
+                lambda i, *rest: tf.logical_and(i < limit, rest[-1]), run, (*self._initial(), tf.constant(True))
+            )
+        else:
+            state, ok = tf.while_loop(lambda i, *rest: i < limit, body, self._initial()), tf.constant(True)
+        done, total, count, last = state[:4]
+        out = {"steps": done, "loss_sum": total, "count": count, "finite": ok, "last_loss": last[1]}
+        out["output_sums"] = state[4] if self.per_output else tf.zeros([1])  # one output: its loss is the loss
         out.update({metric.name: metric.result() for _, metric in self.metrics})
         return out
 
-    def _block_fn(self, replica_fn):
+    def _block_fn(self, replica_fn, check):
         bs = self.batch_size
 
         def call(iterator):
             x_all, y_all = iterator.get_next()
             steps = (tf.shape(y_all[0])[0] + bs - 1) // bs
 
-            def body(i, total, sums, count, ok):
-                part = lambda t: t[i * bs : (i + 1) * bs]  # noqa: E731
-                loss, s, n = replica_fn(tf.nest.map_structure(part, x_all), tf.nest.map_structure(part, y_all))
-                return i + 1, total + loss, sums + s, count + n, tf.math.is_finite(loss)
+            def body(*state):
+                part = lambda t: t[state[0] * bs : (state[0] + 1) * bs]  # noqa: E731
+                return self._add(state, replica_fn(*tf.nest.map_structure(part, (x_all, y_all))))
 
-            done, total, sums, count, _ = tf.while_loop(
-                lambda i, *rest: tf.logical_and(i < steps, rest[-1]), body, self._initial()
-            )
-            return self._results(done, total, sums, count)
+            return self._loop(steps, body, check)
 
         return call
 
-    def _steps_fn(self, replica_fn):
+    def _steps_fn(self, replica_fn, check):
         def call(iterator, n):
-            def body(i, total, sums, count, ok):
+            def body(*state):
                 x, y = iterator.get_next()
-                loss, s, c = (
-                    self.strategy.reduce(SUM, v, axis=None) for v in self.strategy.run(replica_fn, args=(x, y))
-                )
-                return i + 1, total + loss, sums + s, count + c, tf.math.is_finite(loss)
+                step = self.strategy.run(replica_fn, args=(x, y))
+                return self._add(state, [None if v is None else self.strategy.reduce(SUM, v, axis=None) for v in step])
 
-            done, total, sums, count, _ = tf.while_loop(
-                lambda i, *rest: tf.logical_and(i < n, rest[-1]), body, self._initial()
-            )
-            return self._results(done, total, sums, count)
+            return self._loop(n, body, check)
 
         return call
 
@@ -121,7 +225,8 @@ class Steps:
         return {k: v.numpy() for k, v in out.items()}
 
     def train(self, iterator, n):
-        """Run up to `n` steps (one call); returns numpy results; stops early at a non-finite loss."""
+        """Run up to `n` steps (one call); returns numpy results. Stops after the first step whose loss
+        or updated weights are not finite: then `finite` is False and `steps` counts that step."""
         return self._run(self._train_fn, iterator, n)
 
     def evaluate(self, iterator, n):
@@ -130,6 +235,18 @@ class Steps:
     def reset_metrics(self):
         for _, metric in self.metrics:
             metric.reset_state()
+
+    def non_finite_variables(self):
+        """[(variable path, non-finite count, size)] of the watched variables, read on the host."""
+        out = []
+        if bool(self._all_finite()):
+            return out
+        for v in self.watched:
+            values = tf.convert_to_tensor(v)
+            bad = int(tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(values)), tf.int64)))
+            if bad:
+                out.append((getattr(v, "path", v.name), bad, int(tf.size(values))))
+        return out
 
     def trace_count(self):
         return self._train_fn.experimental_get_tracing_count() + self._eval_fn.experimental_get_tracing_count()
