@@ -349,6 +349,184 @@ def test_clashing_names_build_in_keras(text, tmp_path):
         assert np.max(np.abs(a - b)) <= 1e-6
 
 
+# -- masked models ------------------------------------------------------------------------
+# Where masks are carried explicitly (every masked subclassed model; a functional model whose
+# MultiHeadAttention takes a masked tensor), the printers add names of their own: `<tensor>_mask`
+# variables, a helper's keyword-only mask parameters, a block class's `mask` argument, the list
+# of masks it unpacks, and `keras.ops` calls. None may hide or overwrite a spec name.
+
+MASKED_HOSTILE = ["_", "mask", "x_mask", "training", "inputs", "keras", "self", "e_mask", "v_", "_1", "x_"]
+
+
+def masked_templates(n: str) -> dict:
+    """Masked models that put the name `n` where the mask code names things."""
+    return {
+        # a block input named `n`: masked (a helper's mask parameter, a block class's `mask`) and,
+        # first of two inputs, unmasked (the masks Keras passes as a list are unpacked); a model
+        # tensor named `n` holding a mask
+        "input": f"""
+block Att(k) {{
+    input {n}
+    [{n}, {n}] -> MultiHeadAttention(num_heads=2, key_dim=k) -> a
+    [{n}, a] -> Add() -> y
+    output y
+}}
+block Pair(k) {{
+    input {n}
+    input second
+    [second, second] -> MultiHeadAttention(num_heads=2, key_dim=k) -> a
+    [second, a] -> Add() -> s
+    [{n}, s] -> Concatenate() -> c
+    c -> Dense(8) -> y
+    output y
+}}
+model M {{
+    input tokens: int32[None]
+    tokens -> Embedding(30, 8, mask_zero=True) -> {n}
+    tokens -> Embedding(30, 8) -> plain
+    {n} -> Att(4) * 2 -> h
+    [plain, h] -> Pair(4) -> p
+    p -> GlobalAveragePooling1D() -> out
+    output out
+}}
+""",
+        # a block parameter named `n`, a mask made in a block (returned by the helper, asked of
+        # the block class), the block's input named `n` too
+        "parameter": f"""
+block Embed({n}=30) {{
+    input t
+    t -> Embedding({n}, 8, mask_zero=True) -> e
+    output e
+}}
+block Att({n}, k=4) {{
+    input x
+    [x, x] -> MultiHeadAttention(num_heads={n}, key_dim=k) -> a
+    [x, a] -> Add() -> y
+    output y
+}}
+block Tail(k) {{
+    input {n}
+    {n} -> GRU(k, return_sequences=True) -> y
+    output y
+}}
+model M {{
+    input tokens: int32[None]
+    tokens -> Embed(30) -> Att(2) -> Att({n}=1) -> Tail(3) -> GlobalAveragePooling1D() -> out
+    output out
+}}
+""",
+    }
+
+
+MASKED_CLASHES = [
+    # a tensor `e_mask` next to `e` (whose mask variable wants that name), inputs `x` and `x_mask`
+    # of one block, tensors named `mask`, `training` and `_`
+    """
+block Two(k) {
+    input x
+    input x_mask
+    [x, x_mask] -> MultiHeadAttention(num_heads=2, key_dim=k) -> a
+    [x, a] -> Add() -> y
+    output y
+}
+model M {
+    input tokens: int32[None]
+    tokens -> Embedding(30, 8, mask_zero=True) -> e
+    e -> Dense(8) -> e_mask
+    [e_mask, e] -> MultiHeadAttention(num_heads=2, key_dim=4) -> mask
+    [e, mask] -> Add() -> training
+    [training, e_mask] -> Two(4) -> x_mask
+    x_mask -> GlobalAveragePooling1D() -> _
+    output _
+}
+""",
+    # every input of a block named like the printers' own names, all masked (one list unpacked)
+    """
+block Three(k) {
+    input mask
+    input _
+    input x_mask
+    [mask, _, x_mask] -> MultiHeadAttention(num_heads=2, key_dim=k) -> a
+    [_, a] -> Add() -> s
+    [s, mask] -> Attention() -> y
+    output y
+}
+model M {
+    input a: int32[None]
+    layer embed = Embedding(30, 8, mask_zero=True)
+    a -> embed -> _
+    a -> Embedding(30, 8, mask_zero=True) -> Dense(8) -> mask
+    _ -> Dense(8) -> training
+    [mask, _, training] -> Three(4) -> inputs
+    inputs -> LSTM(3) -> out
+    output out
+}
+""",
+]
+MASKED_CASES = [(n, what) for n in MASKED_HOSTILE for what in masked_templates(n)]
+
+
+@pytest.mark.parametrize("name,what", MASKED_CASES, ids=[f"{n}-{w}" for n, w in MASKED_CASES])
+def test_hostile_names_in_masked_models_generate_python(name, what):
+    spec = load(masked_templates(name)[what])
+    styles = allowed_styles(spec)
+    assert "functional" in styles and "subclassing" in styles
+    for style in styles:
+        source = tfspec.generate(spec, style)
+        check_source(source, style)
+        assert "keras.ops.expand_dims" in source, style  # the masks are carried
+
+
+def masked_outputs_agree(spec, tmp_path=None):
+    """Built in every style, the weights copied: the same outputs on padded tokens; saved as
+    .keras and loaded back with the same outputs when `tmp_path` is given."""
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    from tfspec.weights import copy_weights
+
+    models = {style: built(spec, style) for style in allowed_styles(spec)}
+    assert {"functional", "subclassing"} <= set(models)
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 30, size=(2, 5)).astype("int32")
+    x[0, 3:] = 0
+    x = [x] * len(spec.model.inputs)
+    x = x[0] if len(x) == 1 else x
+
+    def outputs(model):
+        got = model(x, training=False)
+        return [np.asarray(t) for t in (got if isinstance(got, (list, tuple)) else [got])]
+
+    reference = outputs(models["functional"])
+    for style, model in models.items():
+        assert model.count_params() == tfspec.summary(spec).total_params, style
+        copy_weights(spec, models["functional"], "functional", model, style)
+        for a, b in zip(outputs(model), reference, strict=True):
+            assert np.max(np.abs(a - b)) <= 1e-5, style
+    if tmp_path is not None:
+        for style, model in models.items():
+            model.save(tmp_path / f"{style}.keras")
+            loaded = keras.saving.load_model(tmp_path / f"{style}.keras")
+            for a, b in zip(outputs(loaded), reference, strict=True):
+                assert np.max(np.abs(a - b)) <= 1e-5, style
+
+
+MASKED_BUILT = [(n, what) for n in ("_", "mask", "x_mask", "training", "keras") for what in masked_templates(n)]
+
+
+@pytest.mark.parametrize("name,what", MASKED_BUILT, ids=[f"{n}-{w}" for n, w in MASKED_BUILT])
+def test_hostile_names_in_masked_models_build_in_keras(name, what):
+    masked_outputs_agree(load(masked_templates(name)[what]))
+
+
+@pytest.mark.parametrize("text", MASKED_CLASHES, ids=[f"masked_clash{i}" for i in range(len(MASKED_CLASHES))])
+def test_masked_clashing_names_build_in_keras(text, tmp_path):
+    spec = load(text)
+    for style in allowed_styles(spec):
+        check_source(tfspec.generate(spec, style), style)
+    masked_outputs_agree(spec, tmp_path)
+
+
 # -- the property, over the fuzzers' accepted specs ------------------------------------------
 
 

@@ -1,10 +1,14 @@
-"""What the printers share beyond the emitter: naming tensors, layer constructor calls."""
+"""What the printers share beyond the emitter: naming tensors, layer constructor calls, and the
+code that carries padding masks explicitly (see tfspec.ir.masks)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..ir.catalog import REGISTRY
+from ..ir.masks import PER_INPUT_MASKS, QUERY_AS_ATTENTION_MASK, TAKES_MASK
 from ..ir.nodes import Layer
-from .emitter import Code, Scope, call_code, pystr, snake
+from .emitter import Atom, Code, Conditional, KeyValue, Scope, call_code, pystr, snake
 
 
 def tensor_var(scope: Scope, tensor: str) -> str:
@@ -52,3 +56,120 @@ def rename_kwargs(kwargs, names: dict) -> tuple:
     """Keyword arguments of a block call, named as the generated function or class names them
     (a block parameter that would clash with generated code is renamed there)."""
     return tuple((names.get(key, key), value) for key, value in kwargs)
+
+
+# -- masks carried explicitly ---------------------------------------------------------------
+
+
+@dataclass
+class Statement:
+    """One line of generated code: `prefix + code`, the variables it assigns and those it reads."""
+
+    code: Code
+    prefix: str
+    defines: tuple
+    uses: tuple
+    is_mask: bool = False
+
+
+def mask_variable(tensor: str) -> str:
+    """The name wanted for the mask of the tensor held by `tensor`: `x_mask` (`_mask` for `_`)."""
+    return f"{tensor}mask" if tensor.endswith("_") else f"{tensor}_mask"
+
+
+class MaskNames:
+    """Python names of the mask variables of one function (`<tensor>_mask`), given by the
+    function's Scope like every other name, so they clash with nothing there."""
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.names: dict = {}  # id(Mask) -> name
+
+    def bind(self, mask, tensor: str) -> str:
+        """A new variable for `mask`, the mask of the tensor held by variable `tensor`."""
+        return self.name(mask, self.scope.fresh(mask_variable(tensor)))
+
+    def name(self, mask, name: str) -> str:
+        """`mask` is held by `name` (a parameter)."""
+        self.names[id(mask)] = name
+        return name
+
+    def code(self, mask) -> str:
+        return "None" if mask is None else self.names[id(mask)]
+
+
+def layer_mask_arguments(layer: Layer, in_masks, names: MaskNames) -> list:
+    """The mask arguments of a catalog layer applied to tensors with masks `in_masks`: `mask=`
+    (a list of masks for a list of inputs) for a layer whose call() takes it, and
+    MultiHeadAttention's `value_mask=`/`key_mask=` and its query's mask as an `attention_mask`
+    (Keras 3.15 ignores `query_mask`: it reads the mask attached to the query tensor)."""
+    if all(m is None for m in in_masks) or not takes_masks(layer):
+        return []
+    if layer.kind in PER_INPUT_MASKS:
+        out = []
+        for key, m in zip(PER_INPUT_MASKS[layer.kind], in_masks):
+            if m is None or (key == "query_mask" and layer.kind in QUERY_AS_ATTENTION_MASK):
+                continue
+            out.append(KeyValue(f"{key}=", Atom(names.code(m))))
+        if layer.kind in QUERY_AS_ATTENTION_MASK and in_masks[0] is not None:
+            out.append(KeyValue("attention_mask=", query_attention_mask(in_masks[0], names)))
+        return out
+    if len(in_masks) == 1:
+        return [KeyValue("mask=", Atom(names.code(in_masks[0])))]
+    return [KeyValue("mask=", Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]"))]
+
+
+def takes_masks(layer: Layer) -> bool:
+    """A catalog layer whose call() takes the masks of its inputs as arguments."""
+    return layer.block is None and (layer.kind in TAKES_MASK or layer.kind in PER_INPUT_MASKS)
+
+
+def query_attention_mask(mask, names: MaskNames) -> Code:
+    """The query's mask (batch, steps) as an attention mask (batch, steps, 1), the way
+    MultiHeadAttention expands it; None stays None when the mask may be missing."""
+    name = names.code(mask)
+    expanded = Code("keras.ops.expand_dims", [Atom(name), Atom("-1")])
+    return Conditional(Atom("None"), f"{name} is None", expanded) if mask.maybe else expanded
+
+
+def mask_uses(in_masks, names: MaskNames) -> tuple:
+    """The mask variables read by a call given `in_masks`."""
+    return tuple(names.code(m) for m in in_masks if m is not None)
+
+
+def from_values(layer: Layer) -> bool:
+    """A layer that makes a mask from its input's values alone (Embedding, Masking)."""
+    return layer.block is None and layer.kind in ("Embedding", "Masking")
+
+
+def mask_call(layer: Layer, handle: str, args: list, in_masks, names: MaskNames) -> Code:
+    """`<handle>.compute_mask(...)`: Keras's own rule for the mask this layer makes."""
+    if from_values(layer):
+        return Code(f"{handle}.compute_mask", args)
+    inputs = args[0] if len(args) == 1 else Code("", args, open_="[", close="]")
+    if all(m is None for m in in_masks):
+        return Code(f"{handle}.compute_mask", [inputs])
+    if len(in_masks) == 1:
+        previous = Atom(names.code(in_masks[0]))
+    else:
+        previous = Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]")
+    return Code(f"{handle}.compute_mask", [inputs, previous])
+
+
+def layer_inputs(layer: Layer, ins: list) -> list:
+    """The input argument(s) of a layer call as code: `x`, `q, v` (positional) or `[a, b]`."""
+    if len(ins) == 1:
+        return [Atom(ins[0])]
+    if positional_inputs(layer):
+        return [Atom(i) for i in ins]
+    return [Code("", [Atom(i) for i in ins], open_="[", close="]")]
+
+
+def used_statements(statements) -> list:
+    """Every statement but the mask computations that no later statement reads."""
+    keep, live = [], set()
+    for st in reversed(statements):
+        if not st.is_mask or set(st.defines) & live:
+            keep.append(st)
+            live |= set(st.uses)
+    return list(reversed(keep))

@@ -246,6 +246,28 @@ class KeyValue(Code):
         return self.value.lines(indent, prefix + self.key, suffix)
 
 
+class Conditional(Code):
+    """`body if test else orelse`, laid out as `ruff format` does: on one line; else in
+    parentheses on a line of its own; else one part a line."""
+
+    def __init__(self, body: Code, test: str, orelse: Code):
+        super().__init__("", ())
+        self.body, self.test, self.orelse = body, test, orelse
+
+    def flat(self) -> str:
+        return f"{self.body.flat()} if {self.test} else {self.orelse.flat()}"
+
+    def lines(self, indent, prefix="", suffix=""):
+        one = f"{indent}{prefix}{self.flat()}{suffix}"
+        if len(one) <= WIDTH:
+            return [one]
+        inner = indent + INDENT
+        middle = [f"{inner}{self.flat()}"]
+        if len(middle[0]) > WIDTH:
+            middle = self.body.lines(inner) + [f"{inner}if {self.test}"] + self.orelse.lines(inner, "else ")
+        return [f"{indent}{prefix}("] + middle + [f"{indent}){suffix}"]
+
+
 def expr(value, arg: str | None = None, env=None) -> Code:
     """A spec value as Python code. `env` maps block-parameter Refs to Python names."""
     if isinstance(value, bool) or value is None:

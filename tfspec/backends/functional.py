@@ -1,21 +1,43 @@
 """The functional printer: `build_model()` wires keras.Input tensors through layers;
-blocks become helper functions that apply fresh layers to a tensor."""
+blocks become helper functions that apply fresh layers to a tensor.
+
+Masks: Keras works a functional model's padding masks out on its symbolic tensors, but at run
+time the layers applied to several tensors (merges, attention) read the masks attached to the
+run-time tensors, and MultiHeadAttention clears those of its inputs (Keras 3.15), so the
+layers after it can see none. In a model where a MultiHeadAttention takes a masked tensor
+(tfspec.ir.masks.clearing_node), build_model() and the helpers carry the masks in variables
+(`q_mask = embed.compute_mask(question)`, symbolic, so part of the graph) and pass them to
+the layers that use them (`mask=`, `value_mask=`, the query's as `attention_mask=`); a helper
+takes its inputs' masks as keyword arguments and returns the mask it makes with its output.
+Other models print exactly as before.
+"""
 
 from __future__ import annotations
 
+from ..ir.masks import clearing_node, printed_masks
 from ..ir.nodes import MISSING, Graph
 from ..ir.walk import used_blocks  # linear: each block template once, however often it is used
 from .common import (
+    MaskNames,
+    Statement,
     block_function_name,
     constructor,
+    from_values,
     input_code,
     inputs_code,
+    layer_inputs,
+    layer_mask_arguments,
+    mask_call,
+    mask_variable,
     positional_inputs,
     rename_kwargs,
+    takes_masks,
     tensor_var,
 )
 from .emitter import (
+    INDENT,
     MODULE_NAMES,
+    WIDTH,
     Atom,
     Code,
     KeyValue,
@@ -37,7 +59,10 @@ def generate(spec) -> str:
     module = Scope(MODULE_NAMES)
     blocks = used_blocks(spec.model, spec.blocks)
     functions = {block.name: module.add(block_function_name(block.name)) for block in blocks}
-    signatures = {block.name: Signature(block, module) for block in blocks}
+    model_masks = helper_masks = None  # or the masks to carry: the model's flow, each helper's
+    if clearing_node(spec.model) is not None:
+        model_masks, helper_masks = printed_masks(spec.model, blocks)
+    signatures = {block.name: Signature(block, module, helper_masks) for block in blocks}
     for block in blocks:
         w.blank(2)
         block_function(w, block, functions, signatures)
@@ -46,7 +71,10 @@ def generate(spec) -> str:
         scope = Scope(module.used | MODULE_NAMES)
         for inp in spec.model.inputs:
             w.line(f"{scope.add(inp.name)} = {input_code(inp)}")
-        body(w, spec.model, scope, functions, signatures, env=None)
+        if model_masks is None:
+            body(w, spec.model, scope, functions, signatures, env=None)
+        else:
+            masked_body(w, spec.model, scope, functions, signatures, None, model_masks, MaskNames(scope))
         ins = inputs_code(scope, [i.name for i in spec.model.inputs])
         outs = inputs_code(scope, spec.model.outputs)
         w.code(
@@ -65,32 +93,51 @@ def generate(spec) -> str:
 
 
 class Signature:
-    """A block's helper function: its local names, parameters (inputs first) and their defaults."""
+    """A block's helper function: its local names, parameters (inputs first) and their defaults,
+    and, when masks are carried, a keyword-only parameter for each input that may be masked."""
 
-    def __init__(self, block, module: Scope):
+    def __init__(self, block, module: Scope, masks: dict | None = None):
         self.scope = Scope(module.used | MODULE_NAMES)
         self.inputs = [self.scope.add(i.name) for i in block.graph.inputs]
         self.params = {p: self.scope.add(p) for p, _ in block.params}  # spec name -> Python name
-        self.text = ", ".join(
-            self.inputs
-            + [self.params[p] if d is MISSING else f"{self.params[p]}={expr(d).flat()}" for p, d in block.params]
-        )
+        parts = self.inputs + [
+            self.params[p] if d is MISSING else f"{self.params[p]}={expr(d).flat()}" for p, d in block.params
+        ]
+        self.info = masks[block.name] if masks is not None and masks[block.name].flow.any else None
+        self.masks = {}  # input index -> Python name of its mask parameter
+        if self.info is not None:
+            for i, (var, mask) in enumerate(zip(self.inputs, self.info.inputs)):
+                if mask is not None:
+                    self.masks[i] = self.scope.fresh(mask_variable(var))
+        if self.masks:
+            parts += ["*"] + list(self.masks.values())
+        self.text = ", ".join(parts)
 
 
 def block_function(w: Writer, block, functions, signatures) -> None:
     sig = signatures[block.name]
+    returned = sig.info.output if sig.info is not None and sig.info.returns_mask else None
     with w.block(f"def {functions[block.name]}({sig.text}):"):
-        w.line(f'"""The {block.name} block: fresh layers applied to the input."""')
-        body(w, block.graph, sig.scope, functions, signatures, sig.params)
-        w.line(f"return {tensor_var(sig.scope, block.graph.outputs[0])}")
+        what = "; returns the output and its mask" if returned is not None else ""
+        w.line(f'"""The {block.name} block: fresh layers applied to the input{what}."""')
+        if sig.info is None:
+            body(w, block.graph, sig.scope, functions, signatures, sig.params)
+            w.line(f"return {tensor_var(sig.scope, block.graph.outputs[0])}")
+            return
+        names = MaskNames(sig.scope)
+        for i, name in sig.masks.items():
+            names.name(sig.info.inputs[i], name)
+        masked_body(w, block.graph, sig.scope, functions, signatures, sig.params, sig.info.flow, names, returned)
+        output = tensor_var(sig.scope, block.graph.outputs[0])
+        line = f"return {output}" if returned is None else f"return {output}, {names.code(returned)}"
+        if len(w.indent + line) <= WIDTH or returned is None:
+            w.line(line)
+        else:  # as ruff lays a long tuple out: in parentheses, one per line
+            w.code(Code("return ", [Atom(output), Atom(names.code(returned))], open_="(", close=")", explode=True))
 
 
 def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> None:
-    declared = {}
-    for layer in graph.layers:
-        if layer.declared and layer.block is None:
-            declared[layer.id] = scope.add(layer.id)
-            w.code(constructor(layer, env), f"{declared[layer.id]} = ")
+    declared = declared_layers(w, graph, scope, env)
     for node in graph.nodes:
         layer = node.layer
         out = tensor_var(scope, node.output)
@@ -105,3 +152,100 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> N
             w.code(
                 constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
             )
+
+
+def declared_layers(w: Writer, graph: Graph, scope: Scope, env) -> dict:
+    """The layers the spec declares (`layer embed = ...`, shared): one variable each."""
+    declared = {}
+    for layer in graph.layers:
+        if layer.declared and layer.block is None:
+            declared[layer.id] = scope.add(layer.id)
+            w.code(constructor(layer, env), f"{declared[layer.id]} = ")
+    return declared
+
+
+# -- masks carried explicitly ----------------------------------------------------------------
+
+
+def passed_masks(node, in_masks, signatures) -> list:
+    """The masks a node's call is given: a helper's masked parameters, a layer's mask arguments."""
+    layer = node.layer
+    if layer.block is not None:
+        sig = signatures[layer.kind]
+        return [m for i, m in enumerate(in_masks) if i in sig.masks and m is not None]
+    return [m for m in in_masks if m is not None] if takes_masks(layer) else []
+
+
+def live_masks(flow, signatures, returned) -> set:
+    """ids of the masks that generated code reads: those passed to a call, those a helper
+    returns, and those that a mask read later is computed from."""
+    live = set() if returned is None else {id(returned)}
+    for node, in_masks, out_mask in reversed(flow.nodes):
+        for m in passed_masks(node, in_masks, signatures):
+            live.add(id(m))
+        made = out_mask is not None and out_mask.node is node and node.layer.block is None
+        if made and id(out_mask) in live and not from_values(node.layer):
+            live |= {id(m) for m in in_masks if m is not None}
+    return live
+
+
+def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env, flow, names, returned=None):
+    """The body of build_model() or of a helper, carrying masks (see the module docstring)."""
+    declared = declared_layers(w, graph, scope, env)
+    live = live_masks(flow, signatures, returned)
+    for st in masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live):
+        if len(st.defines) > 1 and len(f"{w.indent}{st.prefix}(") > WIDTH:
+            # targets too long for one line: ruff puts them in parentheses, one per line
+            w.line("(")
+            for target in st.defines:
+                w.line(f"{INDENT}{target},")
+            w.code(st.code, ") = ")
+        else:
+            w.code(st.code, st.prefix)
+
+
+def masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live) -> list:
+    out = []
+    for node, in_masks, out_mask in flow.nodes:
+        layer = node.layer
+        ins = [tensor_var(scope, t) for t in node.inputs]
+        var = tensor_var(scope, node.output)
+        made = out_mask is not None and out_mask.node is node
+        if layer.block is not None:
+            sig = signatures[layer.kind]
+            kwargs = rename_kwargs(layer.call.kwargs, sig.params)
+            arguments = call_code("", layer.call.args, kwargs, env).items
+            mask_kwargs = [KeyValue(f"{name}=", Atom(names.code(in_masks[i]))) for i, name in sig.masks.items()]
+            code = Code(functions[layer.kind], [Atom(i) for i in ins] + arguments + mask_kwargs)
+            prefix, defines = f"{var} = ", (var,)
+            if made:  # the helper returns the mask it makes
+                name = names.bind(out_mask, var)
+                prefix, defines = f"{var}, {name} = ", (var, name)
+            out.append(Statement(code, prefix, defines, tuple(ins)))
+            continue
+        args = layer_inputs(layer, ins)
+        mask_args = layer_mask_arguments(layer, in_masks, names)
+        handle = declared.get(layer.id)
+        if handle is None and mask_args and len(f"{INDENT}{var} = {constructor(layer, env).flat()}(") > WIDTH:
+            handle = scope.fresh(layer.id)  # too long to call in place with its masks
+        if handle is None and made and id(out_mask) in live:
+            handle = scope.fresh(layer.id)  # compute_mask is asked of it
+        if handle is not None and layer.id not in declared:
+            out.append(Statement(constructor(layer, env), f"{handle} = ", (handle,), ()))
+            declared[layer.id] = handle
+        if handle is not None:
+            value = Code(handle, args + mask_args)
+        elif mask_args:
+            value = Code(constructor(layer, env).flat(), args + mask_args)
+        else:
+            value = constructor(layer, env)
+            value.tail = f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
+        statement = Statement(value, f"{var} = ", (var,), tuple(ins))
+        if not (made and id(out_mask) in live):
+            out.append(statement)
+            continue
+        name = names.bind(out_mask, var)
+        mask = Statement(mask_call(layer, handle, args, in_masks, names), f"{name} = ", (name,), tuple(ins))
+        # compute_mask reads the layer's inputs: ask before the result replaces one of them
+        out += [mask, statement] if var in ins else [statement, mask]
+    return out

@@ -3,30 +3,35 @@ wired in call(); blocks become keras.layers.Layer subclasses with get_config.
 
 Several inputs are passed to call() as one list, in the order the spec declares them.
 
-Masks: a functional model works out the padding masks once, on its symbolic tensors, and gives
-each layer the mask it needs; a call() that runs layers one by one only has the masks attached
-to the tensors it holds, and MultiHeadAttention removes those of its inputs. So when a model
-involves masks (tfspec.ir.masks says which tensors carry one), call() carries them in variables
+Masks: a call() that runs layers one by one only has the masks attached to the tensors it
+holds, and MultiHeadAttention removes those of its inputs. So when a model involves masks
+(tfspec.ir.masks says which tensors carry one), call() carries them in variables
 (`x_mask = self.embedding.compute_mask(tokens)`) and passes them to the layers that use them
-(`mask=`, `value_mask=`), and a block class takes its inputs' masks and defines compute_mask()
-for its output's. Models without masks print exactly as before.
+(`mask=`, `value_mask=`, and the query's as `attention_mask=`: Keras ignores `query_mask`),
+and a block class takes its inputs' masks and defines compute_mask() for its output's.
+Models without masks print exactly as before.
 """
 
 from __future__ import annotations
 
-import keyword
-from dataclasses import dataclass
-
-from ..ir.masks import PER_INPUT_MASKS, TAKES_MASK, block_masks
+from ..ir.masks import block_masks
 from ..ir.nodes import MISSING, Graph
 from ..ir.walk import takes_training, used_blocks
 from .common import (
+    MaskNames,
+    Statement,
     constructor,
+    from_values,
     input_code,
     inputs_code,
+    layer_inputs,
+    layer_mask_arguments,
+    mask_call,
+    mask_uses,
     positional_inputs,
     rename_kwargs,
     tensor_var,
+    used_statements,
 )
 from .emitter import (
     MODULE_NAMES,
@@ -102,38 +107,6 @@ def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None
         w.code(call, f"self.{attrs[layer.id]} = ")
 
 
-@dataclass
-class Statement:
-    """One line of call(): `prefix + code`, the variables it assigns and those it reads."""
-
-    code: Code
-    prefix: str
-    defines: tuple
-    uses: tuple
-    is_mask: bool = False
-
-
-class MaskNames:
-    """Python names of the mask variables of one call(): `<tensor>_mask`, never clashing."""
-
-    def __init__(self, scope: Scope):
-        self.scope = scope
-        self.names: dict = {}  # id(Mask) -> name
-
-    def bind(self, mask, wanted: str) -> str:
-        name = wanted
-        n = 1
-        while name in self.scope.used or name in self.scope.reserved or keyword.iskeyword(name):
-            n += 1
-            name = f"{wanted}_{n}"
-        self.scope.used.add(name)
-        self.names[id(mask)] = name
-        return name
-
-    def code(self, mask) -> str:
-        return "None" if mask is None else self.names[id(mask)]
-
-
 def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames) -> list:
     """The statements of call(): each layer applied, with the masks it uses, and each new mask."""
     out = []
@@ -141,14 +114,9 @@ def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names:
         layer = node.layer
         attr = f"self.{attrs[layer.id]}"
         ins = [tensor_var(scope, t) for t in node.inputs]
-        if len(ins) == 1:
-            args = [Atom(ins[0])]
-        elif positional_inputs(layer):
-            args = [Atom(i) for i in ins]
-        else:
-            args = [Code("", [Atom(i) for i in ins], open_="[", close="]")]
+        args = layer_inputs(layer, ins)
         mask_args = mask_arguments(layer, in_masks, masks, names)
-        passed = tuple(names.code(m) for m in in_masks if m is not None) if mask_args else ()
+        passed = mask_uses(in_masks, names) if mask_args else ()
         extra = [KeyValue("training=", Atom("training"))] if takes_training(layer) else []
         var = tensor_var(scope, node.output)
         value = Statement(Code(attr, args + mask_args + extra), f"{var} = ", (var,), tuple(ins) + passed)
@@ -156,60 +124,24 @@ def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names:
         if not made:
             out.append(value)
             continue
-        name = names.bind(out_mask, f"{var}_mask")
+        name = names.bind(out_mask, var)
         code = mask_call(layer, attr, args, in_masks, names)
-        previous = () if from_values(layer) else tuple(names.code(m) for m in in_masks if m is not None)
+        previous = () if from_values(layer) else mask_uses(in_masks, names)
         mask = Statement(code, f"{name} = ", (name,), tuple(ins) + previous, is_mask=True)
         # compute_mask reads the layer's inputs: ask before the result replaces one of them
         out += [mask, value] if var in ins else [value, mask]
     return out
 
 
-def used_in_call(statements) -> list:
-    """Every layer call, and the masks that some later statement reads (a mask needed only by
-    compute_mask() is worked out there)."""
-    keep, live = [], set()
-    for st in reversed(statements):
-        if not st.is_mask or set(st.defines) & live:
-            keep.append(st)
-            live |= set(st.uses)
-    return list(reversed(keep))
-
-
 def mask_arguments(layer, in_masks, masks: dict, names: MaskNames) -> list:
-    """`mask=...` (or MultiHeadAttention's `query_mask=...`) for a layer given masked inputs."""
-    if all(m is None for m in in_masks):
-        return []
-    if layer.block is not None:
-        if not masks[layer.kind].call_takes_mask:
-            return []
-    elif layer.kind in PER_INPUT_MASKS:
-        keys = PER_INPUT_MASKS[layer.kind]
-        return [KeyValue(f"{k}=", Atom(names.code(m))) for k, m in zip(keys, in_masks) if m is not None]
-    elif layer.kind not in TAKES_MASK:
+    """`mask=...` for a block class given masked inputs, or a catalog layer's mask arguments."""
+    if layer.block is None:
+        return layer_mask_arguments(layer, in_masks, names)
+    if all(m is None for m in in_masks) or not masks[layer.kind].call_takes_mask:
         return []
     if len(in_masks) == 1:
         return [KeyValue("mask=", Atom(names.code(in_masks[0])))]
     return [KeyValue("mask=", Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]"))]
-
-
-def from_values(layer) -> bool:
-    """A layer that makes a mask from its input's values alone (Embedding, Masking)."""
-    return layer.block is None and layer.kind in ("Embedding", "Masking")
-
-
-def mask_call(layer, attr: str, args: list, in_masks, names: MaskNames) -> Code:
-    """`self.<layer>.compute_mask(...)`: Keras's own rule for the mask this layer makes."""
-    if from_values(layer):
-        return Code(f"{attr}.compute_mask", args)
-    inputs = args[0] if len(args) == 1 else Code("", args, open_="[", close="]")
-    if all(m is None for m in in_masks):
-        return Code(f"{attr}.compute_mask", [inputs])
-    if len(in_masks) == 1:
-        previous = Atom(names.code(in_masks[0]))
-    else:
-        previous = Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]")
-    return Code(f"{attr}.compute_mask", [inputs, previous])
 
 
 def write_statements(w: Writer, statements, training: bool = True) -> None:
@@ -285,10 +217,9 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict) -> N
     for var, mask in zip(ins, info.inputs):
         if mask is not None:
             if len(ins) == 1:
-                names.names[id(mask)] = "mask"
+                names.name(mask, "mask")
             else:
-                names.bind(mask, f"{var}_mask")
-    unpack = f"{', '.join(names.code(m) if m is not None else '_' for m in info.inputs)} = mask"
+                names.bind(mask, var)
     statements = call_statements(graph, scope, attrs, info.flow, masks, names)
     output = tensor_var(scope, graph.outputs[0])
     takes = ", mask=None" if info.call_takes_mask else ""
@@ -296,27 +227,38 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict) -> N
         if len(ins) > 1:
             w.line(f"{', '.join(ins)} = inputs")
             if info.call_takes_mask:
-                w.line(unpack)
-        write_statements(w, used_in_call(statements))
+                unpack_masks(w, info, names)
+        write_statements(w, used_statements(statements))
         w.line(f"return {output}")
     if not info.computes_mask:
         return
     w.blank()
     with w.block(f"def compute_mask(self, {arg}, mask=None):"):
-        if info.output is None or info.output.node is None:  # no mask, or one of the inputs'
-            if len(ins) > 1 and info.output is not None:
-                w.line(unpack)
+        if info.output is None:
+            w.line("return None")
+        elif info.output.node is None:  # one of the inputs' masks
+            w.line("return mask" if len(ins) == 1 else f"return mask[{info.output.index}]")
+        else:
+            # The mask is made inside the block: the steps it depends on, without training.
+            body = needed(statements, (names.code(info.output),))
+            reads = {u for st in body for u in st.uses}
+            if len(ins) > 1 and reads & set(ins):
+                w.line(f"{', '.join(ins)} = inputs")
+            if len(ins) > 1 and reads & {names.code(m) for m in info.inputs if m is not None}:
+                unpack_masks(w, info, names)
+            write_statements(w, body, training=False)
             w.line(f"return {names.code(info.output)}")
-            return
-        # The mask is made inside the block: the steps it depends on, without training.
-        body = needed(statements, (names.code(info.output),))
-        reads = {u for st in body for u in st.uses}
-        if len(ins) > 1 and reads & set(ins):
-            w.line(f"{', '.join(ins)} = inputs")
-        if len(ins) > 1 and reads & {names.code(m) for m in info.inputs if m is not None}:
-            w.line(unpack)
-        write_statements(w, body, training=False)
-        w.line(f"return {names.code(info.output)}")
+
+
+def unpack_masks(w: Writer, info, names: MaskNames) -> None:
+    """The masks of a block's inputs, from the list Keras passes as `mask` (no throwaway
+    variable: `_` may be the name of an input)."""
+    masked = [(i, names.code(m)) for i, m in enumerate(info.inputs) if m is not None]
+    if len(masked) == len(info.inputs):
+        w.line(f"{', '.join(name for _, name in masked)} = mask")
+    else:
+        for i, name in masked:
+            w.line(f"{name} = mask[{i}]")
 
 
 def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict) -> None:
@@ -335,7 +277,7 @@ def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict) -> 
                 w.line(f"{', '.join(ins)} = inputs")
             if flow.any:
                 statements = call_statements(graph, scope, attrs, flow, masks, MaskNames(scope))
-                write_statements(w, used_in_call(statements))
+                write_statements(w, used_statements(statements))
             else:
                 call_body(w, graph, scope, attrs)
             w.line(f"return {inputs_code(scope, graph.outputs)}")

@@ -17,11 +17,21 @@ them depends on how it runs its layers:
   define compute_mask does not support masking: Keras warns that it "will destroy the mask"
   and a symbolic call of it loses the mask.
 
+- A functional model is hit too once a MultiHeadAttention takes a masked tensor: Keras runs the
+  graph on the run-time tensors, MultiHeadAttention clears their masks, and the layers after it
+  that read masks from those tensors (merges, attention layers, a second MultiHeadAttention,
+  and every layer whose mask Keras did not record in its node) see none.
+- MultiHeadAttention.call ignores its `query_mask` argument (it reads the mask attached to the
+  query tensor, which may be gone): a query mask has to be given as an `attention_mask`.
+
 So the subclassing printer carries the masks itself, in variables, and gives them to the
-layers that use them; this module says, from the IR alone (no TensorFlow), which tensor has
-which mask. A mask is a `Mask` token: two tensors with the same token have the same mask (a
-Dense or a Dropout passes its input's mask on unchanged); a layer that computes a new mask
-makes a new token. The rules per layer kind are checked against Keras 3.15 by tests/test_masks.py.
+layers that use them, and so does the functional printer in a model where a
+MultiHeadAttention takes a masked input (`clearing_node`); this module says, from the IR alone
+(no TensorFlow), which tensor has which mask. A mask is a `Mask` token: two tensors with the
+same token have the same mask (a Dense or a Dropout passes its input's mask on unchanged); a
+layer that computes a new mask makes a new token. A token is `maybe` when the mask may be None
+at run time (a block parameter decides, or a block input is masked at only some applications).
+The rules per layer kind are checked against Keras 3.15 by tests/test_masks.py.
 """
 
 from __future__ import annotations
@@ -61,26 +71,35 @@ TAKES_MASK = frozenset(
         "AdditiveAttention",
     }
 )
-# MultiHeadAttention takes one mask per input: query_mask, value_mask, key_mask.
+# MultiHeadAttention takes one mask per input: query_mask, value_mask, key_mask. Keras 3.15
+# ignores query_mask (QUERY_AS_ATTENTION_MASK); the printers pass the query's mask as an
+# `attention_mask` of shape (batch, steps, 1), as Keras itself expands it.
 PER_INPUT_MASKS = {"MultiHeadAttention": ("query_mask", "value_mask", "key_mask")}
+QUERY_AS_ATTENTION_MASK = frozenset({"MultiHeadAttention"})
+# Layers whose call() removes the masks attached to the tensors it is given (Keras 3.15:
+# MultiHeadAttention.call does `backend.set_keras_mask(query, None)`, and so for value and key).
+CLEARS_MASKS = frozenset({"MultiHeadAttention"})
 # Every other layer of the catalog does not support masking: Keras drops an incoming mask (and
 # warns that the layer "will destroy the mask").
 
 
 @dataclass(eq=False)
 class Mask:
-    """One mask value. `node` made it (None for a block's input mask, `index` says which)."""
+    """One mask value. `node` made it (None for a block's input mask, `index` says which);
+    `maybe`: it may be None at run time."""
 
     node: Node | None = None
     index: int = 0
+    maybe: bool = False
 
     def __repr__(self):
         return f"Mask({self.node.output if self.node else f'input {self.index}'})"
 
 
 def effect(layer) -> str:
-    """What a catalog layer does to masks: 'keep', 'end' (no mask out), 'new' (computes one;
-    also used when a block parameter decides), 'elementwise' or 'concat' (merges)."""
+    """What a catalog layer does to masks: 'keep', 'end' (no mask out), 'new' (computes one),
+    'maybe' (a block parameter decides: Keras computes it, and it may be None), 'elementwise'
+    or 'concat' (merges)."""
     kind, values = layer.kind, layer.values
     if kind == "Masking":
         return "new"
@@ -91,7 +110,7 @@ def effect(layer) -> str:
     if kind == "Bidirectional":
         inner = values.get("layer")
         if not isinstance(inner, Call):
-            return "new"
+            return "maybe"
         _, inner_values = bind_call(inner)
         return _flag(inner_values.get("return_sequences"), "keep", "end")
     if kind in ELEMENTWISE:
@@ -106,7 +125,7 @@ def effect(layer) -> str:
 def _flag(value, yes: str, no: str) -> str:
     if isinstance(value, bool):
         return yes if value else no
-    return "new"  # a block parameter: Keras decides at run time
+    return "maybe"  # a block parameter: Keras decides at run time
 
 
 def concat_on_last_axis(layer, graph: Graph, node: Node) -> bool:
@@ -134,12 +153,24 @@ def block_graph(layer) -> Graph:
     return layer.body if layer.body is not None else layer.block.graph
 
 
-def flow(graph: Graph, input_masks, sites=None, instance: bool = True, walked=None) -> Flow:
+def flow(
+    graph: Graph,
+    input_masks,
+    sites=None,
+    instance: bool = True,
+    walked=None,
+    printed: dict | None = None,
+    clearing: list | None = None,
+) -> Flow:
     """Masks through `graph`, its inputs carrying `input_masks` (Mask or None each).
 
-    `sites`, when given, collects {block name: [bool per input]}: whether an application of
-    the block is given a masked input. Block bodies are read through their bound instance
-    (`instance=True`, exact) or their template (parameters unknown: the printer's view)."""
+    `sites`, when given, collects {block name: [(masked, certain) per input]}: whether some
+    application of the block is given a masked input, and whether every one is given a mask
+    that is never None. Block bodies are read through their bound instance (`instance=True`,
+    exact) or their template (parameters unknown: the printer's view); with `printed`
+    ({block name: BlockMasks}) a block application's result has the mask its printed helper
+    gives: None, one of the inputs' masks, or a new one. `clearing`, when given, collects the
+    nodes (in any body) of layers that clear the masks of their masked inputs."""
     walked = {} if walked is None else walked  # (body, which inputs share a mask) -> output's mask
     out = Flow()
     for inp, mask in zip(graph.inputs, input_masks):
@@ -149,31 +180,66 @@ def flow(graph: Graph, input_masks, sites=None, instance: bool = True, walked=No
         layer = node.layer
         if layer.block is not None:
             if sites is not None:
-                before = sites.setdefault(layer.block.name, [False] * len(ins))
-                sites[layer.block.name] = [a or m is not None for a, m in zip(before, ins)]
-            body = block_graph(layer) if instance else layer.block.graph
-            mask = block_output(body, node, ins, instance, walked)
+                record_site(sites, layer.block.name, ins)
+            if printed is not None:
+                mask = printed_output(printed[layer.block.name], node, ins)
+            else:
+                body = block_graph(layer) if instance else layer.block.graph
+                mask = block_output(body, node, ins, instance, walked, clearing)
         else:
+            if clearing is not None and layer.kind in CLEARS_MASKS and any(m is not None for m in ins):
+                clearing.append(node)
             mask = layer_mask(effect(layer), layer, graph, node, ins)
         out.tensors[node.output] = mask
         out.nodes.append((node, ins, mask))
     return out
 
 
-def block_output(body: Graph, node: Node, ins: list, instance: bool, walked: dict):
+def record_site(sites: dict, name: str, ins: list) -> None:
+    here = [(m is not None, m is not None and not m.maybe) for m in ins]
+    before = sites.get(name)
+    if before is None:
+        sites[name] = here
+    else:
+        sites[name] = [(a or b, c and d) for (a, c), (b, d) in zip(before, here)]
+
+
+def printed_output(info, node: Node, ins: list):
+    output = info.output
+    if output is None:
+        return None
+    if output.node is None:
+        return ins[output.index]
+    return Mask(node, maybe=output.maybe)
+
+
+def block_output(body: Graph, node: Node, ins: list, instance: bool, walked: dict, clearing=None):
     """The mask of a block application's result: None, one of `ins`, or a new one (made inside
     the block: the caller asks the block for it). Bodies shared by several applications (and
     nested blocks) are walked once per pattern of input masks."""
-    pattern = tuple(None if m is None else next(i for i, o in enumerate(ins) if o is m) for m in ins)
+    pattern = tuple(None if m is None else (next(i for i, o in enumerate(ins) if o is m), m.maybe) for m in ins)
     key = (id(body), pattern)
     if key not in walked:
-        inner = flow(body, [None if p is None else Mask(None, p) for p in pattern], instance=instance, walked=walked)
+        tokens = {p: Mask(None, p[0], p[1]) for p in pattern if p is not None}
+        inner = flow(
+            body,
+            [None if p is None else tokens[p] for p in pattern],
+            instance=instance,
+            walked=walked,
+            clearing=clearing,
+        )
         result = inner.tensors.get(body.outputs[0])
-        walked[key] = (body, "none" if result is None else result.index if result.node is None else "new")
+        if result is None:
+            answer = "none"
+        elif result.node is None:
+            answer = result.index
+        else:
+            answer = ("new", result.maybe)
+        walked[key] = (body, answer)
     answer = walked[key][1]
     if answer == "none":
         return None
-    return Mask(node) if answer == "new" else ins[answer]
+    return Mask(node, maybe=answer[1]) if isinstance(answer, tuple) else ins[answer]
 
 
 def layer_mask(rule: str, layer, graph: Graph, node: Node, ins: list):
@@ -181,9 +247,10 @@ def layer_mask(rule: str, layer, graph: Graph, node: Node, ins: list):
         return ins[0]
     if rule == "end":
         return None
-    if rule == "new":
-        sources = layer.kind in ("Masking", "Embedding")
-        return Mask(node) if sources or ins[0] is not None else None
+    if rule in ("new", "maybe"):
+        if layer.kind in ("Masking", "Embedding"):
+            return Mask(node, maybe=rule == "maybe")
+        return None if ins[0] is None else Mask(node, maybe=rule == "maybe" or ins[0].maybe)
     present = [m for m in ins if m is not None]
     if not present:
         return None
@@ -191,9 +258,11 @@ def layer_mask(rule: str, layer, graph: Graph, node: Node, ins: list):
     if rule == "elementwise":
         if len(present) < len(ins):
             return None  # Keras: a merge of masked and unmasked tensors has no mask
-        return present[0] if same else Mask(node)
+        return present[0] if same else Mask(node, maybe=any(m.maybe for m in present))
     # concat: unmasked inputs count as all-valid, so a partly masked concatenation has a mask
-    return present[0] if same and concat_on_last_axis(layer, graph, node) else Mask(node)
+    if same and concat_on_last_axis(layer, graph, node):
+        return present[0]
+    return Mask(node, maybe=all(m.maybe for m in present))
 
 
 @dataclass
@@ -215,19 +284,47 @@ class BlockMasks:
         """The class defines compute_mask(): the mask of its output, so Keras keeps it."""
         return self.call_takes_mask or self.output is not None
 
+    @property
+    def returns_mask(self) -> bool:
+        """The block makes its output's mask (a functional helper returns it with the output)."""
+        return self.output is not None and self.output.node is not None
+
 
 def block_masks(model: Graph, blocks: list) -> tuple[Flow, dict]:
     """(masks of the model graph, {block name: BlockMasks}) for the printer; `blocks` are the
     blocks the model uses, callees before callers.
 
     A block class is written once for all its applications, so it assumes an input may be
-    masked when any application (in the model, or in another block's template) masks it."""
+    masked when any application (in the model, or in another block's template) masks it, and
+    that the mask may be None unless every application gives it one."""
     sites: dict = {}
     model_flow = flow(model, [None] * len(model.inputs), sites)
     result = {}
     for block in reversed(blocks):  # callers before callees (blocks are never recursive)
-        masked = sites.get(block.name, [False] * len(block.graph.inputs))
-        inputs = [Mask(None, i) if m else None for i, m in enumerate(masked)]
+        masked = sites.get(block.name, [(False, False)] * len(block.graph.inputs))
+        inputs = [Mask(None, i, maybe=not certain) if any_ else None for i, (any_, certain) in enumerate(masked)]
         body = flow(block.graph, inputs, sites, instance=False)
         result[block.name] = BlockMasks(inputs, body, body.tensors.get(block.graph.outputs[0]))
     return model_flow, result
+
+
+def clearing_node(model: Graph) -> Node | None:
+    """The first layer (at any depth of blocks) that clears the masks of the tensors it is
+    given, in a model where it is given a masked one; None when there is none. Keras's
+    functional model then reads the wrong masks at run time (tfspec.backends.functional)."""
+    found: list = []
+    flow(model, [None] * len(model.inputs), clearing=found)
+    return found[0] if found else None
+
+
+def printed_masks(model: Graph, blocks: list) -> tuple[Flow, dict]:
+    """The functional printer's view: (masks of the model graph, {block name: BlockMasks}),
+    where a block application's result has the mask its helper function gives (see
+    `printed_output`): each helper is written once, from its template, callees first."""
+    _, infos = block_masks(model, blocks)
+    printed: dict = {}
+    for block in blocks:
+        inputs = infos[block.name].inputs
+        body = flow(block.graph, inputs, instance=False, printed=printed)
+        printed[block.name] = BlockMasks(inputs, body, body.tensors.get(block.graph.outputs[0]))
+    return flow(model, [None] * len(model.inputs), printed=printed), printed

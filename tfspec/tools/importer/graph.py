@@ -18,6 +18,9 @@ from .errors import ImportFailure
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
 # Call arguments that carry input tensors, in the order tfspec passes them (query, value, key).
 TENSOR_KWARGS = ("inputs", "query", "value", "key")
+# masks a layer was called with: Keras computes them from the tensors, and so does a model built from the
+# spec. Not attention_mask: that may be a causal or other mask of the model's own (an error, not a guess)
+MASK_KWARGS = frozenset({"mask", "query_mask", "value_mask", "key_mask"})
 
 
 @dataclass
@@ -266,7 +269,7 @@ class Reader:
         for key, value in kwargs.items():
             if key in TENSOR_KWARGS or value is None or (key == "training" and value is False):
                 continue  # Keras records training=False for layers called without it
-            if key == "mask" and set(references(value)) <= masks:
+            if key in MASK_KWARGS and set(references(value)) <= masks:
                 continue  # the mask Keras propagates; a model built from the spec propagates it too
             if key == "training" and value is True:
                 self.notes.append(
@@ -369,7 +372,7 @@ def mask_makers(entries: list, outputs) -> set:
     for e in entries:
         for node in e.get("inbound_nodes") or []:
             if isinstance(node, dict):
-                data = [node.get("args"), {k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"}]
+                data = [node.get("args"), {k: v for k, v in (node.get("kwargs") or {}).items() if k not in MASK_KWARGS}]
                 uses += [(name, e.get("name")) for name in references(data)]
     changed = True
     while changed:
