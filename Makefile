@@ -43,6 +43,7 @@ fuzz: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults --runs 4
+	$(BIN)/python -m tests.trust
 
 lint: $(STAMP)
 	$(BIN)/ruff check tfspec tests benchmarks

@@ -1,6 +1,6 @@
 """Fault injection in training: SIGKILL at random moments (also while a checkpoint is being
 written) followed by --resume, over and over; a truncated newest checkpoint now and then; and
-NaN losses. Prints the counts as JSON (`make faults`, or `python -m tests.faults --kills N`).
+non-finite values (in the weights, the loss and the data). Prints the counts as JSON (`make faults`, or `python -m tests.faults --kills N`).
 
 A resumed run must end with exactly the weights of an uninterrupted run with the same seed
 (deterministic ops on), and no checkpoint that was complete before a kill may be lost."""
@@ -99,49 +99,37 @@ def record_resume(output: str, stats: dict, resume: bool) -> None:
 
 
 def nan_stops(tmp: str) -> dict:
-    """A NaN in the data reaches the loss mid-epoch: training stops, naming epoch and step, and
-    the last good checkpoint holds only finite values."""
+    """Non-finite values, with oneDNN on and off (each in a child process): a NaN weight that a
+    fused MatMul+BiasAdd+Relu hides from the loss, a NaN made inside the model from finite data
+    (25-step and 1-step calls), and a diverging learning rate. Each must stop at its step, name
+    it, save no model and keep only finite checkpoints. A NaN in the data is refused up front."""
     import numpy as np
 
-    from tfspec.runtime import TrainingError, train_model
+    from tfspec.runtime import DataError, train_model
 
+    from .test_runtime_numerics import named_step, run_child
     from .test_runtime_support import digits, mlp, training
 
-    x, y = digits()
-    x = np.concatenate([x] * 4)
-    x[5000, 3, 3] = np.nan  # one poisoned pixel, met somewhere in the first epoch
-    out = os.path.join(tmp, "nan")
-    try:
-        train_model(
-            mlp(dropout=0),
-            training(epochs=3),
-            (x, np.concatenate([y] * 4)),
-            out_dir=out,
-            quiet=True,
-            checkpoint_every_steps=5,
-        )
-    except TrainingError as exc:
-        message = str(exc)
-        named = bool(re.search(r"epoch \d+", message) and re.search(r"step \d+", message))
-        good = complete_checkpoints(os.path.join(out, "checkpoints"))
-        readable = True
-        if good:
-            import tensorflow as tf
-
-            reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", f"ckpt-{max(good)}"))
-            readable = all(
-                np.all(np.isfinite(reader.get_tensor(k)))
-                for k, dtype in reader.get_variable_to_dtype_map().items()
-                if dtype.is_floating
-            )
-        return {
-            "stopped": True,
-            "message": message,
-            "message_names_epoch_and_step": named,
-            "checkpoints_kept": len(good),
-            "last_checkpoint_finite": readable,
+    out = {}
+    for onednn in ("1", "0"):
+        report = run_child(onednn, os.path.join(tmp, f"nan{onednn}"))
+        cases = {k: v for k, v in report.items() if isinstance(v, dict)}
+        out[f"onednn_{'on' if onednn == '1' else 'off'}"] = {
+            "cases": len(cases),
+            "stopped": sum(c["raised"] for c in cases.values()),
+            "named_epoch_and_step": sum(bool(c.get("raised") and named_step(c["message"])) for c in cases.values()),
+            "model_saved": sum(bool(c.get("model_saved")) for c in cases.values()),
+            "checkpoints_all_finite": all(c.get("finite", True) for c in cases.values()),
+            "messages": sorted({c.get("message", "").split(" (")[0][:90] for c in cases.values()}),
         }
-    return {"stopped": False}
+    x, y = digits()
+    x[1000, 3, 3] = np.nan  # one poisoned pixel
+    try:
+        train_model(mlp(), training(epochs=1), (x, y), out_dir=os.path.join(tmp, "nan_data"), quiet=True)
+        out["nan_in_data"] = {"refused": False}
+    except DataError as exc:
+        out["nan_in_data"] = {"refused": True, "message": str(exc)}
+    return out
 
 
 def main() -> None:
