@@ -279,6 +279,24 @@ def test_callbacks_made_in_python_are_checked_too(tmp_path, victim):
         CSVLogger("/x.csv")
 
 
+def test_loop_path_gives_your_own_callbacks_paths_inside_the_run(tmp_path):
+    seen = {}
+
+    class Writes(Callback):
+        def on_train_begin(self, logs=None):
+            seen["inside"] = self.loop.path("notes/a.txt")
+            for bad in ("../x.txt", "/tmp/x.txt", "link/x.txt"):
+                with pytest.raises(OutsidePath):
+                    self.loop.path(bad)
+            seen["refused"] = True
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "link").symlink_to(tmp_path)
+    train_model(mlp(), training(epochs=1), digits(200), out_dir=str(run), quiet=True, callbacks=[Writes()])
+    assert seen == {"inside": os.path.join(os.path.realpath(run), "notes", "a.txt"), "refused": True}
+
+
 def test_without_a_run_folder_the_working_directory_is_the_root(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train_model(mlp(), training(epochs=1, callbacks=[cb("CSVLogger", filename="h.csv")]), digits(200), quiet=True)

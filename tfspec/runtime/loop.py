@@ -93,7 +93,9 @@ class Loop:
             ) from e
 
     def path(self, relative):
-        return os.path.join(self.out_dir or ".", relative)
+        """Where a callback may write `relative`: its real path inside the run folder (the working
+        directory without one), symbolic links resolved; OutsidePath (a ValueError) otherwise."""
+        return files.inside(self.out_dir or ".", relative)
 
 
 def _seed(opts, info):
