@@ -740,3 +740,12 @@ def test_the_highlighter_ends_comments_at_every_line_break():
         tokens = [(t, v) for _, t, v in TfspecLexer().get_tokens_unprocessed(text)]
         assert (Comment.Single, "# comment") in tokens, (breaks, tokens)
         assert [v for t, v in tokens if t is Name.Builtin] == ["Dense", "Dense"], (breaks, tokens)
+
+
+def test_errors_whose_expected_tokens_differ_from_every_example_still_get_a_diagnostic():
+    """Found by the grammar fuzzer: Lark 1.3.1's match_examples raised a TypeError here."""
+    for text in ("modelx{}train{x=[[],0#,x\n()]}", "modelx{}train{x=[[],0#,x\r()]}"):
+        with pytest.raises(SpecError) as caught:
+            tfspec.loads(text, "f.tfs")
+        (d,) = caught.value.diagnostics
+        assert (d.code, d.line, d.column) == ("E100", 2, 1) and "expected ',' or ']'" in d.message

@@ -120,7 +120,7 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
         getattr(token, "end_line", line) or line,
         getattr(token, "end_column", column + len(str(token))) or column + 1,
     )
-    label = exc.match_examples(parser().parse, examples(), use_accepts=True)
+    label = match_example(exc, parser().parse, examples())
     shown = str(token) if len(str(token)) <= 40 else str(token)[:40] + "..."
     message = f"unexpected {shown!r}"
     expected = describe_expected(exc.accepts or exc.expected)
@@ -129,6 +129,28 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if label:
         return Diagnostic("E100", message, span, label)
     return Diagnostic("E100", message, span)
+
+
+def match_example(exc, parse, labelled: dict):
+    """The label of the example error that `exc` matches: one whose parse fails in the same parser
+    state with the same expected tokens, the same token first. What Lark's
+    UnexpectedInput.match_examples(use_accepts=True) does; Lark 1.3.1's own raises a TypeError
+    (a debug message formats its ParserState with %d) whenever the expected tokens differ."""
+    candidate = None
+    for label, malformed in labelled.items():
+        for text in malformed:
+            try:
+                parse(text)
+            except UnexpectedInput as other:
+                if other.state != exc.state:
+                    continue
+                if isinstance(other, UnexpectedToken) and other.accepts != exc.accepts:
+                    continue
+                if isinstance(other, (UnexpectedToken, UnexpectedEOF)) and other.token == exc.token:
+                    return label
+                if candidate is None:
+                    candidate = label
+    return candidate
 
 
 @lru_cache(maxsize=1)
