@@ -24,35 +24,8 @@ from tfspec.backends.emitter import python_name
 
 from . import fuzz
 
-# The names seen to break generated code, or likely to: every one must work everywhere.
-HOSTILE = [
-    "_1",
-    "_9",
-    "_",
-    "self",
-    "super",
-    "call",
-    "get_config",
-    "compute_mask",
-    "build",
-    "build_model",
-    "keras",
-    "layers",
-    "training",
-    "inputs",
-    "kwargs",
-    "mask",
-    "config",
-    "cls",
-    "name",
-    "weights",
-    "TRAINING",
-    "print",
-    "layer_1",
-    "v_",
-    "x_",
-    "M",
-]
+# The names seen to break generated code, or likely to (tests/fuzz.py): each must work everywhere.
+HOSTILE = fuzz.HOSTILE_NAMES
 # Names check refuses (E307): they never reach a printer.
 REFUSED = ["__x", "__init__", "__class__", "class", "lambda"]
 
