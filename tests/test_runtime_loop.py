@@ -189,6 +189,8 @@ def test_schedule_learning_rate_is_logged():
 
 
 class Poison(Callback):
+    """Sets one weight of the first Dense kernel to NaN when epoch 2 begins."""
+
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == 1:
             weights = self.loop.model.get_weights()

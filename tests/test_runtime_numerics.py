@@ -25,19 +25,10 @@ keras = pytest.importorskip("keras")
 from tfspec.runtime import Callback, DataError, TrainingError, train_model  # noqa: E402
 from tfspec.runtime.data import load_source, split_data  # noqa: E402
 
+from .test_runtime_loop import Poison  # noqa: E402  (one NaN in the first kernel when epoch 2 begins)
 from .test_runtime_support import ROOT, digits, env, finish, mlp, training  # noqa: E402
 
 # ------------------------------------------------------------------ training stops (child process)
-
-
-class Poison(Callback):
-    """Sets one weight of the first Dense kernel to NaN when epoch 2 begins."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == 1:
-            weights = self.loop.model.get_weights()
-            weights[0][0, 0] = np.nan
-            self.loop.model.set_weights(weights)
 
 
 def sqrt_mlp():
