@@ -13,6 +13,10 @@
    fresh process: exit status, wall seconds (median), the child's CPU seconds and its peak
    memory. Target: an answer within 2 s for every spec of at most 1 MiB (judged on CPU
    seconds, which other work on a shared machine disturbs least; wall seconds are printed too).
+   The table covers sound specs and 1 MiB of mistakes alike (thousands of diagnostics, a syntax
+   error at the very end). For each spec one more run splits its CPU seconds by stage: Python's
+   start-up, imports, then tfspec.loader.timing's read, parse, schema, lower, shapes and
+   training, then the summary `check` prints or the rendering of the errors.
    `--root DIR` measures another checkout (e.g. an older commit unpacked with `git archive`)
    on the same specs; `--timeout S` bounds each run there.
 
@@ -33,7 +37,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = (100, 1000, 2000)
 TARGETS = {"mnist_cnn": 0.3, "layers_1000": 1.0, "adversarial": 2.0}
-# Runs `tfspec ARGS...` and reports the process's own CPU seconds and peak memory on stderr.
+# Runs `tfspec ARGS...` and reports the process's own CPU seconds and peak memory (KiB) on
+# stderr. The peak is VmHWM where Linux has it: ru_maxrss of a process started by vfork and exec
+# (as subprocess does) starts at its parent's peak, which hides a smaller child's own.
 CHILD = (
     "import resource, sys, time\n"
     "from tfspec.cli import main\n"
@@ -42,8 +48,43 @@ CHILD = (
     "except SystemExit as exc:\n"
     "    status = exc.code\n"
     "use = resource.getrusage(resource.RUSAGE_SELF)\n"
-    "sys.stderr.write(f'\\nBENCH {use.ru_utime + use.ru_stime:.4f} {use.ru_maxrss}\\n')\n"
+    "peak = use.ru_maxrss\n"
+    "try:\n"
+    "    with open('/proc/self/status') as handle:\n"
+    "        peak = int(next(l for l in handle if l.startswith('VmHWM:')).split()[1])\n"
+    "except (OSError, StopIteration, ValueError):\n"
+    "    pass\n"
+    "sys.stderr.write(f'\\nBENCH {use.ru_utime + use.ru_stime:.4f} {peak}\\n')\n"
     "sys.exit(status)\n"
+)
+# Loads one spec as `check` does and prints the CPU seconds of each stage (see the module doc).
+STAGES = (
+    "import contextlib, json, resource, sys\n"
+    "def cpu():\n"
+    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    return use.ru_utime + use.ru_stime\n"
+    "stages = {'start-up': cpu()}\n"
+    "from tfspec import loader\n"
+    "from tfspec.diagnostics import SpecError\n"
+    "from tfspec.summary import summary\n"
+    "stages['import'] = cpu() - stages['start-up']\n"
+    "timing = getattr(loader, 'timing', None) or (lambda: contextlib.nullcontext({}))\n"
+    "with timing() as times:\n"
+    "    try:\n"
+    "        spec, error = loader.load(sys.argv[1]), None\n"
+    "    except SpecError as exc:\n"
+    "        spec, error = None, exc\n"
+    "stages.update(times)\n"
+    "before = cpu()\n"
+    "if spec is not None:\n"
+    "    found = summary(spec)\n"
+    "    found.layers, found.total_params\n"
+    "    stages['summary'] = cpu() - before\n"
+    "else:\n"
+    "    error.render()\n"
+    "    stages['render'] = cpu() - before\n"
+    "stages['total'] = cpu()\n"
+    "print('STAGES ' + json.dumps({k: round(v, 3) for k, v in stages.items()}))\n"
 )
 
 
@@ -162,8 +203,21 @@ def adversarial(runs: int, root: str, timeout: float) -> dict:
                 "wall_s": round(statistics.median(walls), 3) if walls else None,
                 "cpu_s": round(statistics.median(cpus), 3) if cpus else None,
                 "peak_mb": round(peak / 1024, 1) if peak else None,
+                "stages_cpu_s": stage_split(path, root, env, timeout) if answer == "as expected" else None,
             }
     return results
+
+
+def stage_split(path: str, root: str, env: dict, timeout: float) -> dict | None:
+    """CPU seconds by stage of one load of `path` (the STAGES child), or None."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", STAGES, path], cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    lines = [line for line in done.stdout.splitlines() if line.startswith("STAGES ")]
+    return json.loads(lines[-1][len("STAGES ") :]) if lines else None
 
 
 def main() -> int:
@@ -177,6 +231,7 @@ def main() -> int:
         found = adversarial(min(args.runs, 3), os.path.abspath(args.root), args.timeout)
         ok = all(v["answer"] == "as expected" and v["cpu_s"] <= TARGETS["adversarial"] for v in found.values())
         print(json.dumps({"adversarial": found, "targets": {"adversarial_cpu_s<=2": ok}}, indent=2))
+        print(table(found), file=sys.stderr)
         return 0 if ok else 1
 
     results = {
@@ -230,7 +285,22 @@ def main() -> int:
         ),
     }
     print(json.dumps(results, indent=2))
+    print(table(found), file=sys.stderr)
     return 0 if all(results["targets"].values()) else 1
+
+
+def table(found: dict) -> str:
+    """The adversarial figures as a plain table (stderr): CPU seconds, then by stage."""
+    names = ["start-up", "import", "read", "parse", "schema", "lower", "shapes", "training", "summary", "render"]
+    head = f"{'spec':<22} {'answer':>7} {'cpu_s':>6}  " + " ".join(f"{n[:7]:>7}" for n in names)
+    lines = [head, "-" * len(head)]
+    for name, v in found.items():
+        stages = v.get("stages_cpu_s") or {}
+        answer = v["expected"] if v["answer"] == "as expected" else "WRONG"
+        cpu = f"{v['cpu_s']:.2f}" if v["cpu_s"] is not None else "-"
+        cells = " ".join(f"{stages[n]:>7.3f}" if n in stages else f"{'':>7}" for n in names)
+        lines.append(f"{name:<22} {answer:>7} {cpu:>6}  {cells}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -749,3 +749,279 @@ def test_errors_whose_expected_tokens_differ_from_every_example_still_get_a_diag
             tfspec.loads(text, "f.tfs")
         (d,) = caught.value.diagnostics
         assert (d.code, d.line, d.column) == ("E100", 2, 1) and "expected ',' or ']'" in d.message
+
+
+# -- the fast parser: the same spec, spans and diagnostics as Lark and the normaliser ---------------
+# tfspec.frontend.fast parses most texts without Lark (five times faster on a megabyte). It must
+# give exactly what Lark's tree and the normaliser give, or step aside (None): it is compared with
+# them here on the example specs, on texts generated from every rule of the grammar (tokens glued
+# together or spaced, with comments), on mutated specs, and on syntax errors after long texts.
+
+
+def _slow(text: str):
+    try:
+        spec, spans = normalise(parse(text, "<t>"), "<t>", text)
+    except SpecError as exc:
+        return ("error", [(d.code, d.message, d.span, d.hint) for d in exc.diagnostics])
+    return ("ok", spec, spans)
+
+
+def _fast(text: str):
+    from tfspec.frontend.fast import parse_fast
+
+    try:
+        found = parse_fast(text, "<t>")
+    except SpecError as exc:
+        return ("error", [(d.code, d.message, d.span, d.hint) for d in exc.diagnostics])
+    return None if found is None else ("ok", *found)
+
+
+def assert_fast_agrees(text: str) -> str:
+    """'same' when the fast parser gives what Lark and the normaliser give, 'unsure' when it
+    steps aside (then the text must be one Lark refuses, unless `lenient`)."""
+    import json
+
+    fast = _fast(text)
+    if fast is None:
+        return "unsure"
+    slow = _slow(text)
+    assert fast[0] == slow[0], (text, fast[:1], slow[1] if slow[0] == "error" else "")
+    if fast[0] == "error":
+        assert fast[1] == slow[1], text
+        return "same"
+    assert json.dumps(fast[1]) == json.dumps(slow[1]), text  # equal, keys in the same order
+    fast_spans, slow_spans = fast[2], slow[2]
+    assert set(fast_spans) == set(slow_spans), text
+    assert {k: fast_spans[k] for k in slow_spans} == slow_spans, text
+    return "same"
+
+
+WORDS = ["x", "y", "t0", "Dense", "Add", "units", "_p", "model", "block", "train", "input", "output", "layer"]
+WORDS += ["True", "true", "False", "false", "None", "float32", "M", "inputs", "modelx", "Nonex"]
+NUMBERS = ["0", "1", "4", "-1", "+2", "007", "1.5", "-0.5", "1.", ".5", "1e3", "1E-3", "+1.5e+2", "2e5", "-.25"]
+STRINGS = ['"s"', "'t'", '""', '"a b"', r'"a\"b"', r"'\n'", r'"\q"', r'"\x41"', r'"\\"', '"é"', '"#"', '"->"']
+
+
+def random_tokens(rng) -> list:
+    """The tokens of a random text of the grammar (every rule, keywords where names go)."""
+
+    def name(any_word=True):
+        return rng.choice(WORDS if any_word else WORDS[:7])
+
+    def listed(items, open_, close, least=0):
+        out = [open_]
+        n = rng.randint(least, 3)
+        for i in range(n):
+            out += items()
+            if i < n - 1 or rng.random() < 0.3:
+                out.append(",")
+        return out + [close]
+
+    def value(depth):
+        k = rng.random()
+        if depth > 3 or k < 0.45:
+            return [rng.choice(rng.choice([NUMBERS, STRINGS, ["True", "true", "False", "false", "None"], WORDS]))]
+        if k < 0.6:
+            return call(depth)
+        if k < 0.72:
+            return listed(lambda: value(depth + 1), "[", "]")
+        if k < 0.85:
+            n = rng.choice([0, 1, 2, 3])
+            if n == 1:
+                return ["("] + value(depth + 1) + [",", ")"]
+            return listed(lambda: value(depth + 1), "(", ")", 2) if n else ["(", ")"]
+        return listed(lambda: [rng.choice([name(), rng.choice(STRINGS), "k"]), ":"] + value(depth + 1), "{", "}")
+
+    def call(depth=0):
+        def argument():
+            if rng.random() < 0.4:
+                return [rng.choice(["units", "rate", "name", "k", "model"]), "="] + value(depth + 1)
+            return value(depth + 1)
+
+        return [name(rng.random() < 0.3)] + listed(argument, "(", ")")
+
+    def statement():
+        k = rng.random()
+        if k < 0.15:
+            out = ["input", name()]
+            if rng.random() < 0.7:
+                out += [":"] + ([name()] if rng.random() < 0.6 else [])
+                out += listed(lambda: [rng.choice(["4", "None", "28", "-1", "+3", "0", "1e5"])], "[", "]")
+            return out
+        if k < 0.25:
+            out = ["output", name(False)]
+            for _ in range(rng.randint(0, 2)):
+                out += [",", name()]
+            return out
+        if k < 0.35:
+            return ["layer", name(), "="] + call()
+        if rng.random() < 0.7:
+            out = [rng.choice(WORDS[:6] + ["model", "True"])]
+        else:
+            out = listed(lambda: [name()], "[", "]", 1)
+        for _ in range(rng.randint(1, 4)):
+            out.append("->")
+            if rng.random() < 0.7:
+                out += call()
+                if rng.random() < 0.2:
+                    out += ["*", rng.choice(["2", "0", "1001", "+3", "2e5", "1E3", "2.5", "3e+1"])]
+            else:
+                out.append(name())
+        return out
+
+    def body():
+        out = ["{"]
+        for _ in range(rng.randint(0, 5)):
+            out += statement()
+        return out + ["}"]
+
+    def item():
+        k = rng.random()
+        if k < 0.45:
+            return ["model", name()] + body()
+        if k < 0.8:
+            params = listed(lambda: [name()] + (["="] + value(1) if rng.random() < 0.4 else []), "(", ")")
+            return ["block", name()] + params + body()
+        out = ["train", "{"]
+        for _ in range(rng.randint(0, 4)):
+            out += [rng.choice(["epochs", "loss", "batch", "optimizer", "model"]), "="] + value(1)
+        return out + ["}"]
+
+    out = []
+    for _ in range(rng.randint(1, 4)):
+        out += item()
+    return out
+
+
+def random_text(rng, glued: bool) -> str:
+    """random_tokens joined by whitespace and comments, or glued together where they may be."""
+    separators = ["", "", " ", "\n"] if glued else [" ", " ", "\n", "\t", "  ", " # c -> ( [ {\n", "\f", ""]
+    out = []
+    for token in random_tokens(rng):
+        out += [token, rng.choice(separators)]
+    return "".join(out)
+
+
+def test_the_fast_parser_knows_this_grammar():
+    from tfspec.frontend import fast
+
+    assert fast.grammar_digest() == fast.GRAMMAR_SHA256, (
+        "grammar/tfspec.lark changed: bring tfspec/frontend/fast.py up to date with it, then its GRAMMAR_SHA256"
+    )
+    assert fast.enabled()
+
+
+@pytest.mark.parametrize("name", spec_names())
+def test_the_fast_parser_agrees_on_every_example_spec(name):
+    with open(spec_path(name), encoding="utf-8") as handle:
+        assert assert_fast_agrees(handle.read()) == "same"
+
+
+@pytest.mark.parametrize("glued", [False, True], ids=["spaced", "glued"])
+def test_the_fast_parser_agrees_on_generated_texts(glued):
+    import random
+
+    seen = {"same": 0, "unsure": 0}
+    for seed in range(1500):
+        text = random_text(random.Random(seed), glued)
+        outcome = assert_fast_agrees(text)
+        seen[outcome] += 1
+        if outcome == "unsure":  # only texts that Lark refuses (or that nest too deep)
+            assert _slow(text)[0] == "error", text
+    assert seen["same"] > 300, seen
+
+
+def test_the_fast_parser_agrees_on_mutated_specs():
+    import random
+
+    from .fuzz import mutations
+    from .helpers import SPECS
+
+    rng = random.Random(5)
+    texts = [open(p, encoding="utf-8").read() for p in SPECS]
+    seen = {"same": 0, "unsure": 0}
+    for _ in range(600):
+        text = rng.choice(texts)
+        for _ in range(rng.randint(1, 3)):
+            if text:
+                _, text = mutations(rng, text)
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+        text = text.replace("\r", "\n").replace("\x00", "")
+        seen[assert_fast_agrees(text)] += 1
+    assert seen["same"] > 100, seen
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "modelM { input x: [4] x -> Dense(4) -> y output y }",  # `modelM` is `model M` to Lark
+        "blockB(u) { input x x -> Dense(u) -> y output y } model_M { input x: [4] x -> B(1) -> y output y }",
+        "model M { input x: [4] x -> Dense(4) * 2e1 -> y output y }",  # `* 2` and a chain `e1 -> y`
+        "model M { input x: [4] x -> Dense(4) * 2e1x -> y output y }",
+        "model M { input x: [4] x -> Dense(4, name='\\q', name=\"a\", units=1, 3) -> y output y }",
+        "train { epochs = 1 epochs = '\\q' } model M { } model N { x -> Dense(1, 1, u=1, u=[1]) -> y }",
+    ],
+)
+def test_the_fast_parser_reads_what_the_contextual_lexer_reads(text):
+    assert assert_fast_agrees(text) == "same"
+
+
+def _old_error(text: str) -> str:
+    try:
+        normalise(parse(text, "<t>"), "<t>", text)
+    except SpecError as exc:
+        return exc.render()
+    return "ok"
+
+
+def _new_error(text: str) -> str:
+    from tfspec.frontend.fast import attempt
+    from tfspec.frontend.parser import parse_slow
+
+    try:
+        parsed, shorter = attempt(text, "<t>")
+        if parsed is None:
+            parse_slow(text, "<t>", shorter)
+    except SpecError as exc:
+        return exc.render()
+    return "ok"
+
+
+def test_syntax_errors_are_found_on_the_shortened_text_as_on_the_whole_one():
+    """When the fast parser is unsure, Lark reads the text with the complete statements, steps
+    and listed values before the failure blanked out (fast.shorten): the diagnostic must be the
+    one Lark gives on the whole text, for errors after long texts of every kind."""
+    import random
+
+    from .fuzz import mutations
+
+    head = "model M {\n  input x: [4]\n" + "".join(f"  x -> Dense(4) -> Dropout(0.1) -> t{i}\n" for i in range(6))
+    heads = [
+        head,
+        head + "  x" + " -> Dense(4)" * 7,
+        head + "  x -> Dense([" + ", ".join(str(i) for i in range(7)),
+        "block B() { input x x -> Dense(1) -> y output y }\n" * 5 + head + "  x" + " -> Dense(4)" * 7,
+        head + "  output t0\n}\ntrain {\n" + "  epochs = 5\n" * 6 + "  loss = [1, 2, 3, 4, 5, 6",
+        "model M { input x: [4] x" + " -> Dense(4)" * 9,
+    ]
+    tails = ["?", "->", "-> )", ", ,", "}", "", "-> y ->", "* 2.5", "(", "x y z", "-> Dense(4,, 3)", '"abc', "} }"]
+    shortened = 0
+    for head in heads:
+        for tail in tails:
+            text = head + " " + tail + "\n"
+            assert _new_error(text) == _old_error(text), text
+            from tfspec.frontend.fast import attempt
+
+            shortened += attempt(text, "<t>")[1] not in (None, text)
+    assert shortened > 40
+    rng = random.Random(11)
+    for seed in range(400):
+        text = " ".join(random_tokens(random.Random(seed)) + random_tokens(random.Random(seed + 1)))
+        for _ in range(rng.randint(1, 2)):
+            if text:
+                _, text = mutations(rng, text)
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+        text = text.replace("\r", "\n").replace("\x00", "")
+        assert _new_error(text) == _old_error(text), text

@@ -22,6 +22,7 @@ import sys
 import pytest
 
 import tfspec
+import tfspec.frontend.fast
 from tfspec.backends import generate
 from tfspec.backends.legality import problems
 from tfspec.check.quick_schema import fits_schema
@@ -151,6 +152,82 @@ def deep_nesting_1mib() -> str:
     return body + f"model M {{ input x: float32[4] x -> B{top}() -> y output y }}\n"
 
 
+def wide_full() -> str:
+    """wide(), filling 1 MiB (its branches are about 30 bytes, not 60)."""
+    n = (MIB - 4096) // 36
+    branches = "".join(f"    x -> Dense(2) -> b{i}\n" for i in range(n))
+    merge = "[" + ", ".join(f"b{i}" for i in range(n)) + "]"
+    return f"model M {{\n    input x: float32[4]\n{branches}    {merge} -> Concatenate() -> y\n    output y\n}}\n"
+
+
+# -- 1 MiB of mistakes: every error is worded, with its line and its hint, in time -------------------
+def long_chains_with(step: str, last: str = "") -> str:
+    """long_chains() with `step` as the second layer of each chain (and `last` before the end)."""
+    text = fill("model M {\n    input t0: float32[4]\n", lambda i: f"    t{i} -> Dense(4) -> {step} -> t{i + 1}\n", "")
+    return text + f"    output t{text.count(step)}{last}\n}}\n"
+
+
+def unknown_layers() -> str:
+    """A misspelt layer on every line (50 spellings): E401 with "did you mean" each time."""
+    return fill(
+        "model M {\n    input t0: float32[4]\n",
+        lambda i: f"    t{i} -> Dens{i % 50}(4) -> t{i + 1}\n",
+        "    output t0\n}\n",
+    )
+
+
+def undefined_sources() -> str:
+    """30,000 chains from undefined tensors, among 30,000 defined ones (E301)."""
+    return fill(
+        "model M {\n    input x: float32[4]\n", lambda i: f"    u{i} -> Dense(4) -> t{i}\n", "    output x\n}\n"
+    )
+
+
+def unused_tensors() -> str:
+    """30,000 results that nothing uses (E304)."""
+    return fill("model M {\n    input x: float32[4]\n", lambda i: f"    x -> Dense(4) -> t{i}\n", "    output t0\n}\n")
+
+
+def defined_twice() -> str:
+    """The same result defined on every line (E302, with the line of the first definition)."""
+    return fill("model M {\n    input x: float32[4]\n", lambda i: "    x -> Dense(4) -> t\n", "    output t\n}\n")
+
+
+def reserved_names() -> str:
+    """A reserved name on every line (E307)."""
+    return fill("model M {\n    input x: float32[4]\n", lambda i: f"    x -> Dense(4) -> __t{i}\n", "    output x\n}\n")
+
+
+def outputs_undefined() -> str:
+    """One `output` line naming 100,000 undefined tensors (E301)."""
+    n = (MIB - 100) // 9
+    return (
+        "model M {\n    input x: float32[4]\n    x -> Dense(4) -> y\n    output "
+        + ", ".join(f"o{i}" for i in range(n))
+        + "\n}\n"
+    )
+
+
+def huge_argument() -> str:
+    """One argument of 1 MiB (E404 quotes it, shortened)."""
+    n = (MIB - 200) // 9
+    values = ", ".join(str(1000000 + i) for i in range(n))
+    return f"model M {{\n    input x: float32[4]\n    x -> Dense(units=[{values}]) -> y\n    output y\n}}\n"
+
+
+def one_line(last: str) -> str:
+    """The whole spec on one line of 1 MiB, ending with `last`."""
+    steps = " -> Dense(4)" * ((MIB - 200) // 12)
+    return f"model M {{ input x: float32[4] x{steps}{last}\n"
+
+
+def train_list() -> str:
+    """A train section with a list of 50,000 unknown metrics (and no loss)."""
+    n = (MIB - 100) // 14
+    metrics = ", ".join(f"acuracy{i % 10}" for i in range(n))
+    return f"model M {{\n    input x: float32[4]\n    x -> Dense(4) -> y\n    output y\n}}\ntrain {{\n    metrics = [{metrics}]\n}}\n"
+
+
 def deep_value(depth: int) -> str:
     """An argument nested `depth` brackets deep (the call's own parentheses add one)."""
     value = "[" * depth + "1" + "]" * depth
@@ -177,6 +254,28 @@ ADVERSARIAL = {
     "many_instances": (many_instances, 0, None),
     "deep_value_63": (lambda: deep_value(62), 1, "E404"),
     "deep_value_65": (lambda: deep_value(70), 1, "E104"),
+    "wide_full_1mib": (wide_full, 0, None),
+    "glued_keyword_1mib": (lambda: long_chains().replace("model M {", "modelM {"), 0, None),
+    # 1 MiB of mistakes
+    "syntax_error_at_end": (lambda: long_chains_with("Dropout(0.1)", " t1 ->"), 1, "E100"),
+    "bad_character_at_end": (lambda: one_line(" -> y ? output y }"), 1, "E101"),
+    "unclosed_at_end": (lambda: one_line(" -> y output y"), 1, "E102"),
+    "bad_value_at_end": (lambda: huge_argument().replace("]) -> y", ",,]) -> y"), 1, "E100"),
+    "schema_errors": (lambda: long_chains_with("Dropout(0.1) * 0"), 1, "E203"),
+    "repeat_glued_to_name": (lambda: long_chains_with("Dropout(0.1) * 1e1"), 1, "E306"),
+    "unknown_layers": (unknown_layers, 1, "E401"),
+    "bad_arguments": (lambda: long_chains_with("Dropout(1.5)"), 1, "E405"),
+    "duplicate_arguments": (lambda: long_chains_with("Dropout(rate=0.1, rate=0.2)"), 1, "E105"),
+    "bad_escapes": (lambda: long_chains_with('Dropout(0.1, name="\\q")'), 1, "E106"),
+    "shape_errors": (lambda: long_chains_with("Reshape((3,))"), 1, "E501"),
+    "undefined_sources": (undefined_sources, 1, "E301"),
+    "unused_tensors": (unused_tensors, 1, "E304"),
+    "defined_twice": (defined_twice, 1, "E302"),
+    "reserved_names": (reserved_names, 1, "E307"),
+    "outputs_undefined": (outputs_undefined, 1, "E301"),
+    "huge_argument": (huge_argument, 1, "E404"),
+    "one_line_error": (lambda: one_line(" -> Dens(4) -> y output y }"), 1, "E401"),
+    "train_list": (train_list, 1, "E602"),
 }
 
 
@@ -419,3 +518,72 @@ def test_quick_schema_check_agrees_with_jsonschema(path):
             refused = True
         if refused:
             assert not fits_schema(mutated), json.dumps(mutated)[:500]
+
+
+# -- the schema pass words every error as jsonschema does, quickly ----------------------------------
+def plain_validate(spec: dict, path: str) -> list:
+    """tfspec.check.schema.validate as it was: plain jsonschema over the whole spec."""
+    import jsonschema
+
+    from tfspec.check import schema
+
+    found = {}
+    for error in jsonschema.validators.validator_for(schema.SCHEMA)(schema.SCHEMA).iter_errors(spec):
+        if error.context:
+            ranged = [c for c in error.context if c.validator in schema.RANGES]
+            error = ranged[0] if ranged else jsonschema.exceptions.best_match([error])
+        for diag in schema.describe(error, tuple(error.absolute_path), spec, {}, path):
+            found.setdefault((diag.span.line, diag.span.column, diag.message), diag)
+    return sorted(found.values(), key=lambda d: (d.span.line, d.span.column))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: os.path.basename(p))
+def test_the_schema_pass_words_errors_as_plain_jsonschema(path):
+    """validate() skips what the quick check accepts and validates each distinct failing value
+    once: the same diagnostics as plain jsonschema, on specs with one to four mutations."""
+    spec = tfspec.load(path).spec
+    rng = random.Random("words " + os.path.basename(path))
+    for mutated in mutations(spec, rng, 150):
+        for _ in range(rng.randint(0, 3)):
+            mutated = next(mutations(mutated, rng, 1))
+        try:
+            expected = plain_validate(mutated, path)
+        except Exception as exc:  # noqa: BLE001 - a structure the describer cannot word
+            expected = type(exc)
+        try:
+            found = validate(mutated, {}, path)
+        except Exception as exc:  # noqa: BLE001
+            found = type(exc)
+        assert found == expected, json.dumps(mutated)[:500]
+
+
+def test_thousands_of_schema_errors_are_each_worded():
+    text = long_chains_with("Dropout(0.1) * 0")
+    with pytest.raises(tfspec.SpecError) as info:
+        tfspec.loads(text)
+    found = info.value.diagnostics
+    assert len(found) == text.count("* 0") and {d.code for d in found} == {"E203"}
+    assert [d.line for d in found] == list(range(3, 3 + len(found)))
+    small = "".join(text.splitlines(keepends=True)[:300]) + "    output t0\n}\n"
+    spec = tfspec.frontend.fast.parse_fast(small, "<string>")[0]
+    assert validate(spec, {}, "<string>") == plain_validate(spec, "<string>")
+
+
+def test_every_error_of_a_megabyte_is_reported_and_hints_stop_at_their_budget():
+    """Each of 30,000 undefined tensors is reported; "did you mean" compares names within a
+    budget per check (tfspec.diagnostics.SUGGESTION_BUDGET), then the plain hint follows."""
+    text = fill(
+        "model M {\n    input x: float32[4]\n", lambda i: f"    a{i}x -> Dense(4) -> a{i}\n", "    output x\n}\n"
+    )
+    with pytest.raises(tfspec.SpecError) as info:
+        tfspec.loads(text)
+    found = info.value.diagnostics
+    assert len(found) == text.count(" -> Dense(4) -> ") and {d.code for d in found} == {"E301"}
+    assert found[0].hint.startswith("did you mean 'a0'")
+    assert found[-1].hint == "a chain starts from an input or from the result of another chain"
+    with pytest.raises(tfspec.SpecError) as info:  # the same mistake, once: its hint as ever
+        tfspec.loads("model M {\n    input x: float32[4]\n    x -> Dense(4) -> t1\n    tt1 -> Dense(4) -> t2\n}\n")
+    assert [d.hint for d in info.value.diagnostics if d.code == "E301"] == ["did you mean 't1'?"]
+    with pytest.raises(tfspec.SpecError) as info:  # one misspelling repeated: every use gets its hint
+        tfspec.loads(unknown_layers())
+    assert all(d.hint and d.hint.startswith("did you mean") for d in info.value.diagnostics)

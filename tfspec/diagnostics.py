@@ -76,6 +76,11 @@ class Diagnostic:
             def shown_width(n: int) -> int:
                 return len(clean(text[:n]).expandtabs(4))
 
+            if text.isprintable():  # no tab, nothing escaped: one character, one column
+
+                def shown_width(n: int) -> int:  # noqa: F811
+                    return len(text[:n])
+
             shown = clean(text).expandtabs(4)
             start = shown_width(s.column - 1)
             width = 1
@@ -118,22 +123,35 @@ class Collector:
         return bool(self.items)
 
 
+_SPLIT: list = [None, [], {}]  # the last source, its lines, and the lines shown so far (by number)
+
+
 def source_line(source: str | None, line: int) -> str | None:
     if source is None or line < 1:
         return None
     # Lines as the parser counts them (LINE_BREAK: str.splitlines would also split at form
-    # feeds, U+2028 and friends, and show the wrong line).
-    lines = split_lines(source)
-    if line > len(lines):
-        return None
-    text = lines[line - 1]
-    if not text.strip():
-        return None  # a caret under nothing says nothing
-    return text if len(text) <= 300 else text[:300] + " ..."
+    # feeds, U+2028 and friends, and show the wrong line). A spec with thousands of errors
+    # renders each under its line: the source is split once, and each line prepared once.
+    if _SPLIT[0] is not source:
+        _SPLIT[:] = [source, split_lines(source), {}]
+    shown = _SPLIT[2]
+    if line not in shown:
+        lines = _SPLIT[1]
+        text = lines[line - 1] if line <= len(lines) else None
+        if text is not None and not text.strip():
+            text = None  # a caret under nothing says nothing
+        elif text is not None and len(text) > 300:
+            text = text[:300] + " ..."
+        shown[line] = text
+    return shown[line]
 
 
 def clean(text: str) -> str:
     """Make user text safe to print: control characters (terminal escapes) are shown escaped."""
+    # The usual case, at C speed: nothing to escape (str.isprintable is False for control
+    # characters and for line and paragraph separators, which the loop below escapes).
+    if text.isprintable() or ("\t" in text and text.replace("\t", " ").isprintable()):
+        return text
     out = []
     for ch in text:
         if ch == "\t" or (ch.isprintable() and unicodedata.category(ch) not in ("Zl", "Zp")):
@@ -143,12 +161,95 @@ def clean(text: str) -> str:
     return "".join(out)
 
 
+class Names:
+    """Names to suggest from (`did_you_mean`), prepared once and remembering its answers: a
+    spec can misspell the same name thousands of times, or leave thousands of names undefined
+    among thousands of others. Build one for a large set of names that is asked many times."""
+
+    __slots__ = ("choices", "lowered", "answers")
+
+    def __init__(self, choices):
+        self.choices = list(choices)
+        self.lowered = None
+        self.answers: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def suggest(self, word: str) -> str | None:
+        known = self.answers.get(word, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        if not _spend(len(self.choices) + 20):  # the names, and the cost of a call
+            return None  # over the budget of this check (not remembered: another check has its own)
+        if self.lowered is None:
+            self.lowered = {c.lower(): c for c in self.choices}
+        answer = _suggestion(word, self.choices, self.lowered)
+        self.answers[word] = answer
+        return answer
+
+
+_UNKNOWN = object()
+# The most names `did_you_mean` compares words with while one spec is loaded (see
+# suggestion_budget; a word asked again is free): each comparison costs under a microsecond,
+# and a 1 MiB spec can hold 30,000 undefined names among 30,000 defined ones (a billion
+# comparisons). Ordinary specs use a few thousand (every hint of 500 undefined names among 500
+# fits); past the budget the remaining errors come without "did you mean".
+SUGGESTION_BUDGET = 300_000
+_BUDGET: list = [None]  # names left to compare in the current check; None: no limit
+_SMALL: dict = {}  # tuple of choices -> Names, for the small sets asked again and again
+
+
+def _spend(count: int) -> bool:
+    left = _BUDGET[0]
+    if left is None:
+        return True
+    if left < count:
+        _BUDGET[0] = 0
+        return False
+    _BUDGET[0] = left - count
+    return True
+
+
+class suggestion_budget:
+    """`with suggestion_budget():` bounds the work of the "did you mean" hints made meanwhile
+    (SUGGESTION_BUDGET name comparisons); the loader checks each spec inside one."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = SUGGESTION_BUDGET if limit is None else limit
+
+    def __enter__(self):
+        self.saved = _BUDGET[0]
+        _BUDGET[0] = self.limit
+        _SMALL.clear()  # answers remembered by another check must not save this one's budget
+        return self
+
+    def __exit__(self, *exc):
+        _BUDGET[0] = self.saved
+        return False
+
+
 def did_you_mean(word: str, choices) -> str | None:
-    """A 'did you mean ...?' hint for a misspelt name, or None."""
+    """A 'did you mean ...?' hint for a misspelt name, or None. `choices`: the names (any
+    iterable), or a `Names` prepared once for a large set asked many times."""
+    if isinstance(choices, Names):
+        return choices.suggest(word)
+    if _BUDGET[0] == 0:
+        return None  # nothing left to spend: not even the names are looked at
+    choices = tuple(choices)
+    if len(choices) > 512:
+        return Names(choices).suggest(word)
+    names = _SMALL.get(choices)
+    if names is None:
+        if len(_SMALL) >= 256:
+            _SMALL.clear()
+        names = _SMALL[choices] = Names(choices)
+    return names.suggest(word)
+
+
+def _suggestion(word: str, choices: list, lowered: dict) -> str | None:
     import difflib
 
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return f"did you mean {lowered[word.lower()]!r}?"
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)

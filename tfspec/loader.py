@@ -1,13 +1,18 @@
-"""The front-end pipeline: text -> parse -> normalise -> JSON Schema -> lower -> shapes -> Spec."""
+"""The front-end pipeline: text -> parse -> normalise -> JSON Schema -> lower -> shapes -> Spec.
+
+Parsing and normalising are one pass of tfspec.frontend.fast for the texts it is sure of; Lark
+and the normaliser (parser.parse_slow) take the others and word every syntax error."""
 
 from __future__ import annotations
+
+import time
+from contextlib import contextmanager
 
 from .check.quick_schema import fits_schema
 from .check.schema import validate
 from .check.training import check_training
-from .diagnostics import Collector, SpecError
-from .frontend.normalise import normalise
-from .frontend.parser import parse
+from .diagnostics import Collector, SpecError, suggestion_budget
+from .frontend.fast import attempt
 from .frontend.source import MAX_BYTES, decode, normalise_newlines, read_source
 from .ir.lower import Lowerer, check_layer_names
 from .ir.nodes import Spec
@@ -18,15 +23,44 @@ from .ir.walk import paused_gc
 def load(path) -> Spec:
     """Load and check a .tfs file. Raises SpecError listing every problem found."""
     path = str(path)
-    return loads(read_source(path), filename=path)
+    text = read_source(path)
+    _stage("read")
+    return loads(text, filename=path)
+
+
+_CLOCK: list = [None]  # while `timing` runs: [the stage times, the CPU time at the last mark]
+
+
+def _stage(name: str) -> None:
+    clock = _CLOCK[0]
+    if clock is not None:
+        now = time.process_time()
+        clock[0][name] = clock[0].get(name, 0.0) + now - clock[1]
+        clock[1] = now
+
+
+@contextmanager
+def timing():
+    """`with timing() as stages:` fills `stages` with the CPU seconds of each stage of the
+    loads made meanwhile (read, parse, schema, lower, shapes, training); for
+    benchmarks/bench_check.py. Off (one test of a global) otherwise."""
+    stages: dict = {}
+    saved = _CLOCK[0]
+    _CLOCK[0] = [stages, time.process_time()]
+    try:
+        yield stages
+    finally:
+        _CLOCK[0] = saved
 
 
 def loads(text: str, filename: str = "<string>") -> Spec:
     """Load and check spec text. Raises SpecError listing every problem found.
 
     The cyclic garbage collector is paused meanwhile (see tfspec.ir.walk.paused_gc): loading
-    makes hundreds of thousands of small objects that all stay alive until the Spec is made."""
-    with paused_gc():
+    makes hundreds of thousands of small objects that all stay alive until the Spec is made.
+    The "did you mean" hints share a budget of work (tfspec.diagnostics.suggestion_budget), so
+    that thousands of undefined names among thousands of names are reported in time."""
+    with paused_gc(), suggestion_budget():
         return _loads(text, filename)
 
 
@@ -43,23 +77,37 @@ def _loads(text: str, filename: str) -> Spec:
             [Diagnostic("E001", f"spec text is too large (the limit is {MAX_BYTES:,} bytes)", Span(filename, 1, 1))],
             None,
         )
-    tree = parse(text, filename)
-    spec, spans = normalise(tree, filename, text)
-    problems = [] if fits_schema(spec) else validate(spec, spans, filename)
+    _stage("read")
+    try:
+        parsed, shorter = attempt(text, filename)
+        if parsed is None:  # the fast parser is unsure: Lark decides, and words any syntax error
+            from .frontend.parser import parse_slow
+
+            parsed = parse_slow(text, filename, shorter)
+    finally:
+        _stage("parse")
+    spec, spans = parsed
+    try:
+        problems = [] if fits_schema(spec) else validate(spec, spans, filename)
+    finally:
+        _stage("schema")
     if problems:
         raise SpecError(problems, text)
     lowerer = Lowerer(spec, spans, filename)
     model = lowerer.program()
     errors = lowerer.errors
+    _stage("lower")
     training = None
     if not errors and model is not None:
         infer(model, errors)
         check_layer_names(model, errors)
+        _stage("shapes")
     if spec["train"] is not None:
         training = check_training(spec["train"], spans, filename, errors, model)
+        _stage("training")
     if errors:
         raise SpecError(sorted(errors.items, key=lambda d: (d.span.line, d.span.column)), text)
     return Spec(filename, text, model, lowerer.blocks, training, spec, spans.get(("train",)))
 
 
-__all__ = ["load", "loads", "Collector"]
+__all__ = ["load", "loads", "timing", "Collector"]

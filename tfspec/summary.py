@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 
 from .ir.layers import fmt
 from .ir.nodes import Graph, Spec
@@ -27,13 +27,59 @@ class Row:
 MAX_ROWS = 20_000
 
 
-@dataclass(frozen=True)
 class Summary:
-    model: str
-    rows: tuple
-    trainable_params: int
-    non_trainable_params: int
-    layer_count: int = -1  # rows of layers (not inputs) with every block written out; -1: count `rows`
+    """The summary of a model: its rows, parameter totals and layer count. Immutable, compared
+    and hashed by value (as a frozen dataclass of model, rows, trainable_params,
+    non_trainable_params and layer_count).
+
+    The rows are made when first asked for: `tfspec check` reads only the totals and the
+    layer count, which need no row (a 1 MiB spec has about 90,000)."""
+
+    __slots__ = ("model", "_rows", "trainable_params", "non_trainable_params", "layer_count")
+
+    def __init__(self, model: str, rows, trainable_params: int, non_trainable_params: int, layer_count: int = -1):
+        # rows: a tuple of Row, or a function returning them (called once, when first needed)
+        # layer_count: rows of layers (not inputs) with every block written out; -1: count `rows`
+        for name, value in (
+            ("model", model),
+            ("_rows", rows),
+            ("trainable_params", trainable_params),
+            ("non_trainable_params", non_trainable_params),
+            ("layer_count", layer_count),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    @property
+    def rows(self) -> tuple:
+        rows = self._rows
+        if not isinstance(rows, tuple):
+            with paused_gc():
+                rows = tuple(rows())
+            object.__setattr__(self, "_rows", rows)
+        return rows
+
+    def _key(self) -> tuple:
+        return (self.model, self.rows, self.trainable_params, self.non_trainable_params, self.layer_count)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return (
+            f"Summary(model={self.model!r}, rows={self.rows!r}, trainable_params={self.trainable_params!r}, "
+            f"non_trainable_params={self.non_trainable_params!r}, layer_count={self.layer_count!r})"
+        )
 
     @property
     def total_params(self) -> int:
@@ -135,4 +181,4 @@ def _summary(spec: Spec) -> Summary:
     frozen = sum(p[1] for p in graph.params.values())
     layers = row_counts(graph)[id(graph)]
     listed = {} if layers + len(graph.inputs) > MAX_ROWS else None
-    return Summary(graph.name, tuple(graph_rows(graph, 0, listed)), trainable, frozen, layers)
+    return Summary(graph.name, lambda: graph_rows(graph, 0, listed), trainable, frozen, layers)

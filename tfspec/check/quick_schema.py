@@ -23,66 +23,57 @@ _NO_CHECK = ("$schema", "$id", "$defs", "title", "description")
 
 
 def _compile(node, defs: dict, refs: dict):
-    """A function value -> bool for one subschema."""
+    """A function value -> bool for one subschema.
+
+    The common shapes are fused into one closure each (an object of known properties, an array
+    of items, a string with a pattern): a 1 MiB spec holds about 300,000 objects, and each call
+    saved on each of them counts."""
     if not isinstance(node, dict):
         raise _Unsupported(repr(node))
     for key in node:
         if key not in _KEYWORDS and key not in _NO_CHECK:
             raise _Unsupported(key)
-    checks = []
+    kinds = None
     if "type" in node:
         kinds = [node["type"]] if isinstance(node["type"], str) else list(node["type"])
+        for kind in kinds:
+            _TYPES[kind]  # KeyError: an unknown type name (the checker steps aside)
+    checks = []
+    fused = None  # the type that a fused check below tests itself
+    if kinds is not None and set(kinds) <= {"object", "null"} and "object" in kinds and _OBJECT & set(node):
+        checks.append(_object(node, defs, refs, "null" in kinds))
+        fused = "object"
+    elif kinds == ["array"] and ("items" in node or "minItems" in node):
+        checks.append(_array(node, defs, refs, typed=True))
+        fused = "array"
+    elif kinds == ["string"] and "pattern" in node:
+        checks.append(_pattern(node["pattern"], typed=True))
+        fused = "string"
+    elif kinds is not None:
         checks.append(_type_check(kinds))
     if "$ref" in node:
         checks.append(_ref(node["$ref"], defs, refs))
     if "enum" in node:
         options = tuple((type(o), o) for o in node["enum"])
         checks.append(lambda v, options=options: (type(v), v) in options)
-    for key, compare in _BOUNDS.items():
-        if key in node:
-            limit = node[key]
-            checks.append(lambda v, limit=limit, compare=compare: not _number(v) or compare(v, limit))
-    if "pattern" in node:
-        search = re.compile(node["pattern"]).search
-        checks.append(lambda v, search=search: not isinstance(v, str) or search(v) is not None)
-    if "items" in node or "minItems" in node:
-        item = _compile(node["items"], defs, refs) if "items" in node else None
-        least = node.get("minItems", 0)
+    bounds = tuple((compare, node[key]) for key, compare in _BOUNDS.items() if key in node)
+    if bounds:
 
-        def array(v, item=item, least=least):
-            if not isinstance(v, list):
+        def bounded(v, bounds=bounds):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return True
-            if len(v) < least:
-                return False
-            if item is not None:
-                for x in v:
-                    if not item(x):
-                        return False
-            return True
-
-        checks.append(array)
-    if {"properties", "required", "additionalProperties", "propertyNames"} & set(node):
-        properties = {k: _compile(s, defs, refs) for k, s in node.get("properties", {}).items()}
-        required = tuple(node.get("required", ()))
-        extra = node.get("additionalProperties", True)
-        extra = None if extra is True else (_never if extra is False else _compile(extra, defs, refs))
-        names = _compile(node["propertyNames"], defs, refs) if "propertyNames" in node else None
-
-        def obj(v, properties=properties, required=required, extra=extra, names=names):
-            if not isinstance(v, dict):
-                return True
-            for key in required:
-                if key not in v:
-                    return False
-            for key, value in v.items():
-                if names is not None and not names(key):
-                    return False
-                check = properties.get(key, extra)
-                if check is not None and not check(value):
+            for compare, limit in bounds:
+                if not compare(v, limit):
                     return False
             return True
 
-        checks.append(obj)
+        checks.append(bounded)
+    if "pattern" in node and fused != "string":
+        checks.append(_pattern(node["pattern"], typed=False))
+    if ("items" in node or "minItems" in node) and fused != "array":
+        checks.append(_array(node, defs, refs, typed=False))
+    if _OBJECT & set(node) and fused != "object":
+        checks.append(_object(node, defs, refs, None))
     if "anyOf" in node:
         options = tuple(_compile(s, defs, refs) for s in node["anyOf"])
 
@@ -108,14 +99,86 @@ def _compile(node, defs: dict, refs: dict):
     return every
 
 
+_OBJECT = {"properties", "required", "additionalProperties", "propertyNames"}
+
+
+def _object(node: dict, defs: dict, refs: dict, null):
+    """The object keywords of `node`. null: None when the type is checked elsewhere (then a
+    value that is not an object passes, as JSON Schema says), else whether None is allowed."""
+    properties = {k: _compile(s, defs, refs) for k, s in node.get("properties", {}).items()}
+    required = tuple(node.get("required", ()))
+    extra = node.get("additionalProperties", True)
+    extra = None if extra is True else (_never if extra is False else _compile(extra, defs, refs))
+    names = _compile(node["propertyNames"], defs, refs) if "propertyNames" in node else None
+
+    def obj(v, properties=properties, required=required, extra=extra, names=names, null=null):
+        if not isinstance(v, dict):
+            return null is None or (null and v is None)
+        for key in required:
+            if key not in v:
+                return False
+        for key, value in v.items():
+            if names is not None and not names(key):
+                return False
+            check = properties.get(key, extra)
+            if check is not None and not check(value):
+                return False
+        return True
+
+    return obj
+
+
+def _array(node: dict, defs: dict, refs: dict, typed: bool):
+    """items and minItems; with `typed`, a value that is not a list fails (type: array)."""
+    item = _compile(node["items"], defs, refs) if "items" in node else None
+    least = node.get("minItems", 0)
+    other = not typed  # what a value that is not an array gets
+
+    def array(v, item=item, least=least, other=other):
+        if not isinstance(v, list):
+            return other
+        if len(v) < least:
+            return False
+        if item is not None:
+            for x in v:
+                if not item(x):
+                    return False
+        return True
+
+    return array
+
+
+def _pattern(pattern: str, typed: bool):
+    """A regex search on strings, remembered per string (names repeat: every `Dense`); with
+    `typed`, a value that is not a string fails (type: string)."""
+    search = re.compile(pattern).search
+    other = not typed
+    known: dict = {}
+
+    def matches(v, search=search, known=known, other=other):
+        if not isinstance(v, str):
+            return other
+        found = known.get(v)
+        if found is None:
+            found = known[v] = search(v) is not None
+        return found
+
+    return matches
+
+
 def _type_check(kinds: list):
     """A type test from JSON type names: isinstance with Python types, bools kept apart."""
     plain = tuple(_TYPES[k] for k in kinds if k not in ("integer", "number", "boolean"))  # KeyError: unknown
     integer = "integer" in kinds
     number = "number" in kinds
     boolean = "boolean" in kinds
+    # the exact types that pass (the usual values, found by one set lookup): what the test
+    # below accepts for an object of exactly that type
+    exact = {_EXACT[k] for k in kinds if k in _EXACT} | ({int, float} if number else set())
 
-    def check(v):
+    def check(v, exact=frozenset(exact)):
+        if type(v) in exact:
+            return True
         if isinstance(v, bool):
             return boolean
         if number and isinstance(v, (int, float)):
@@ -128,12 +191,16 @@ def _type_check(kinds: list):
 
 
 def _ref(ref: str, defs: dict, refs: dict):
+    """The check of a `#/$defs/NAME` reference: the compiled definition itself, or, while that
+    definition is still being compiled (a value holds values), a function that looks it up."""
     if not ref.startswith("#/$defs/") or ref[len("#/$defs/") :] not in defs:
         raise _Unsupported(ref)
     if ref not in refs:
         cell = []
-        refs[ref] = lambda v: cell[0](v)  # recursive schemas (a value holds values)
-        cell.append(_compile(defs[ref[len("#/$defs/") :]], defs, refs))
+        refs[ref] = lambda v: cell[0](v)  # used only by the definition's own parts
+        compiled = _compile(defs[ref[len("#/$defs/") :]], defs, refs)
+        cell.append(compiled)
+        refs[ref] = compiled
     return refs[ref]
 
 
@@ -154,6 +221,7 @@ _TYPES = {
     "number": float,
     "boolean": bool,
 }
+_EXACT = {"object": dict, "array": list, "string": str, "null": type(None), "integer": int, "boolean": bool}
 _BOUNDS = {
     "minimum": lambda v, limit: v >= limit,
     "maximum": lambda v, limit: v <= limit,
@@ -187,3 +255,22 @@ def fits_schema(spec: dict) -> bool:
         except (_Unsupported, KeyError, TypeError, re.error):
             _QUICK.append(None)
     return _QUICK[0] is not None and _QUICK[0](spec)
+
+
+_PARTS: dict = {}  # id(subschema of SCHEMA) -> (subschema, its check or None)
+_PART_REFS: dict = {}
+
+
+def quick_check(node: dict):
+    """The quick check of one subschema of SCHEMA (as jsonschema meets it while validating), or
+    None when it cannot be compiled. Like fits_schema, it never accepts what jsonschema refuses."""
+    known = _PARTS.get(id(node))
+    if known is None:
+        from .schema import SCHEMA
+
+        try:
+            check = _compile(node, SCHEMA.get("$defs", {}), _PART_REFS)
+        except (_Unsupported, KeyError, TypeError, re.error):
+            check = None
+        known = _PARTS[id(node)] = (node, check)  # the subschema kept alive: its id stays its own
+    return known[1]

@@ -18,12 +18,10 @@ The spec dict is what the JSON Schema describes and what lowering reads::
 
 from __future__ import annotations
 
-import ast
-import warnings
-
 from lark import Token, Tree
 
 from ..diagnostics import Collector, Span, SpecError
+from .fast import string_value
 
 Path = tuple
 
@@ -245,20 +243,9 @@ class Normaliser:
         raise AssertionError(f"unhandled value node {kind}")
 
     def string(self, token: Token) -> str:
-        text = str(token)
-        if "\\" not in text:
-            return text[1:-1]  # no escapes: the text between the quotes
-        try:
-            with warnings.catch_warnings():
-                # Python only warns about an unknown escape such as "\q" (and keeps the backslash);
-                # here it is an error, and the warning must not reach the user's terminal.
-                warnings.simplefilter("error")
-                value = ast.literal_eval(text)
-        except (SyntaxError, ValueError, Warning):
+        value, ok = string_value(str(token))
+        if not ok:
             self.errors.error("E106", "invalid escape sequence in string", self.span(token), "use \\\\ for a backslash")
-            return str(token)[1:-1]
-        if not isinstance(value, str):  # pragma: no cover - the token regex only admits strings
-            return str(token)[1:-1]
         return value
 
 

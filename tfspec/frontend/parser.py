@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..diagnostics import Diagnostic, Span, SpecError
+from .fast import GRAMMAR_PLACES, grammar_path  # noqa: F401 (where the grammar is)
 from .source import check_nesting
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-GRAMMAR_PLACES = (
-    os.path.join(HERE, "..", "grammar", "tfspec.lark"),  # inside an installed wheel
-    os.path.join(HERE, "..", "..", "grammar", "tfspec.lark"),  # a source checkout
-)
-
-
-def grammar_path() -> str:
-    for place in GRAMMAR_PLACES:
-        if os.path.exists(place):
-            return os.path.normpath(place)
-    raise RuntimeError("tfspec is installed without its grammar (tfspec.lark)")
 
 
 @lru_cache(maxsize=1)
@@ -32,9 +19,10 @@ def parser() -> Lark:
     )
 
 
-def parse(text: str, path: str) -> Tree:
+def parse(text: str, path: str, nesting_checked: bool = False) -> Tree:
     """Parse spec text; raise SpecError with a positioned, friendly message on bad syntax."""
-    check_nesting(text, path)
+    if not nesting_checked:
+        check_nesting(text, path)
     try:
         tree = parser().parse(text)
     except UnexpectedInput as exc:
@@ -52,6 +40,23 @@ def parse(text: str, path: str) -> Tree:
             text,
         )
     return tree
+
+
+def parse_slow(text: str, path: str, shorter: str | None = None) -> tuple:
+    """(spec, spans) of a text that the fast parser (tfspec.frontend.fast) was unsure of:
+    Lark's parse and the normaliser, with their diagnostics. `shorter` (from fast.attempt) is
+    the text with complete statements blanked out: Lark finds the first syntax error there as
+    in `text` (same state, line and column), without parsing a megabyte first."""
+    from .normalise import normalise
+
+    check_nesting(text, path)
+    if shorter is not None and shorter is not text:
+        try:
+            parser().parse(shorter)
+        except UnexpectedInput as exc:
+            raise SpecError([syntax_diagnostic(exc, text, path)], text) from None
+        # no error: Lark reads the whole text (a form the fast parser does not know)
+    return normalise(parse(text, path, nesting_checked=True), path, text)
 
 
 TOKEN_WORDS = {

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import keyword
 import re
-from functools import lru_cache
+from functools import cache, partial
 
-from ..diagnostics import Collector, Span, did_you_mean
+from ..diagnostics import Collector, Names, Span, did_you_mean
 from ..frontend.source import MAX_DEPTH
 from . import layers as _layers  # noqa: F401  (registers the catalog)
 from .catalog import ALIASES, REGISTRY, bind, contains_ref, lookup
 from .nodes import MISSING, Block, Graph, Input, Layer, Node
-from .values import Call, Ref, from_json, has_refs, measure, show, substitute
+from .values import _PLAIN, Call, Ref, from_json, has_refs, measure, show, substitute
 from .walk import MAX_BLOCK_DEPTH, block_uses, fold, used_blocks
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 STATEMENT_WORDS = frozenset({"model", "block", "train", "input", "output", "layer"})
+_RESERVED = frozenset(keyword.kwlist) | {"True", "False", "None"} | STATEMENT_WORDS
 # The most values an argument built from block parameters may hold once bound (E309). Text
 # cannot write more than about 500,000 in 1 MiB, but `Inner([u, u])` doubles at every level.
 MAX_ARGUMENT_ITEMS = 100_000
 
 
-@lru_cache(maxsize=1024)
+@cache  # names are few, or as many as the text writes (bounded by it)
 def snake(name: str) -> str:
     """Keras's own naming: Conv2D -> conv2d, BatchNormalization -> batch_normalization."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -30,11 +31,26 @@ def snake(name: str) -> str:
     return s.lower()
 
 
-def _typed(value):
-    """(type, value) for a scalar argument; None for anything else (not remembered)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return (type(value), value)
-    return None
+class LazyNames:
+    """`did_you_mean` over names made only when a first suggestion is wanted, then kept (the
+    tensors of a body: one sort for all its undefined names, not one each)."""
+
+    def __init__(self, make):
+        self.make = make
+        self.names = None
+
+    def __call__(self, word: str) -> str | None:
+        if self.names is None:
+            self.names = Names(self.make())
+        return did_you_mean(word, self.names)
+
+
+def _kind_names(blocks: dict) -> list:
+    return sorted(set(REGISTRY) | set(ALIASES) | set(blocks))
+
+
+def _layer_names(declared: dict, blocks: dict) -> list:
+    return sorted(declared) + sorted(blocks)
 
 
 class Lowerer:
@@ -44,10 +60,16 @@ class Lowerer:
         self.path = path
         self.errors = Collector(path)
         self.blocks: dict[str, Block] = {}
-        self.bindings: dict = {}  # see bind()
+        self.bindings: dict = {}  # plain call -> (LayerDef, Bound), see make_layer
+        # what an unknown layer kind may have meant: every catalog name and block (made once)
+        self.kinds = LazyNames(partial(_kind_names, self.blocks))  # (no reference to self: no cycle)
+        self.layer_names: dict = {}  # id(declared layers of a body) -> (declared, LazyNames)
 
     def span(self, where) -> Span:
-        for cut in range(len(where), -1, -1):
+        span = self.spans.get(where)  # the common case: a span recorded at the very path
+        if span is not None:
+            return span
+        for cut in range(len(where) - 1, -1, -1):
             span = self.spans.get(tuple(where[:cut]))
             if span is not None:
                 return span
@@ -58,6 +80,8 @@ class Lowerer:
         self.errors.error(code, message, span, hint)
 
     def check_name(self, name: str, where) -> None:
+        if name not in _RESERVED and IDENT.match(name) and name.isascii() and not name.startswith("__"):
+            return  # a good name (the usual case): none of the tests below would fire
         if keyword.iskeyword(name) or name in ("True", "False", "None"):
             self.error(
                 "E307", f"{name!r} is a Python keyword and cannot name anything here", where, f"rename it, e.g. {name}_"
@@ -258,10 +282,10 @@ class Lowerer:
                 call = layer.call
                 if layer.block is None:
                     for i, value in enumerate(call.args):
-                        if contains_ref(value):
+                        if type(value) not in _PLAIN and contains_ref(value):
                             grows(value, known, layer, f"argument {i + 1} of {layer.kind}")
                     for key, value in call.kwargs:
-                        if contains_ref(value):
+                        if type(value) not in _PLAIN and contains_ref(value):
                             grows(value, known, layer, f"the argument {key!r} of {layer.kind}")
                     continue
                 block = layer.block
@@ -287,7 +311,7 @@ class Lowerer:
     def body(self, body: dict, where, name: str, params, span: Span) -> Graph:
         in_block = params is not None
         errors_before = len(self.errors.items)
-        defined: dict[str, tuple[str, Span]] = {}  # name -> (kind, span)
+        defined: dict[str, tuple[str, tuple]] = {}  # name -> (kind, path of the definition)
 
         def define(n, kind, w):
             self.check_name(n, w)
@@ -298,10 +322,10 @@ class Lowerer:
                     "E302",
                     f"{n!r} is defined twice",
                     w,
-                    f"the first definition ({defined[n][0]}) is at line {defined[n][1].line}",
+                    f"the first definition ({defined[n][0]}) is at line {self.span(defined[n][1]).line}",
                 )
             else:
-                defined[n] = (kind, self.span(w))
+                defined[n] = (kind, w)  # its span is looked up only for a diagnostic
 
         inputs = []
         for i, entry in enumerate(body["inputs"]):
@@ -351,7 +375,8 @@ class Lowerer:
 
         def fresh_id(kind: str, wanted=None) -> str:
             if (
-                isinstance(wanted, str)
+                wanted is not None
+                and isinstance(wanted, str)
                 and IDENT.match(wanted)
                 and not keyword.iskeyword(wanted)
                 and not wanted.startswith("__")
@@ -369,7 +394,11 @@ class Lowerer:
                     return candidate
 
         # order chains so that every chain comes after the chains producing its sources
-        order = self.order_chains(body["chains"], where, tensors, inputs, set(declared))
+        suggest_tensor = LazyNames(lambda: sorted(tensors))
+        order = self.order_chains(body["chains"], where, tensors, inputs, set(declared), suggest_tensor)
+        spans_get = self.spans.get
+        nodes_append = graph.nodes.append
+        make_layer = self.make_layer
         used_tensors = set()
         placed = set()  # id() of the layers already in graph.layers
         for i in order:
@@ -397,29 +426,35 @@ class Lowerer:
             apps = []
             for k, step in enumerate(chain["steps"]):
                 sw = w + ("steps", k)
+                if step.get("repeat") == 1:  # one call: step_layers' common case, without its list
+                    apps.append((make_layer(step["call"], sw + ("call",), None, params, fresh_id), sw))
+                    continue
                 for layer in self.step_layers(step, sw, declared, params, fresh_id):
                     apps.append((layer, sw))
+            final = len(apps) - 1
             for n, (layer, sw) in enumerate(apps):
                 if layer is None:
                     current = None
                     continue
-                last = n == len(apps) - 1
+                last = n == final
                 out = target if last else f"{target}~{n}"
                 if current is not None:
-                    self.check_arity(layer, len(current), sw)
-                    node = Node(layer, tuple(current), out, self.span(sw), i, last)
-                    graph.nodes.append(node)
+                    count = len(current)
+                    arity = None if layer.block is not None else REGISTRY[layer.kind].inputs
+                    if arity is None or count < arity[0] or (arity[1] is not None and count > arity[1]):
+                        self.check_arity(layer, count, sw)  # (reports only a wrong count)
+                    nodes_append(Node(layer, tuple(current), out, spans_get(sw) or self.span(sw), i, last))
                     layer.uses += 1
                     if id(layer) not in placed:  # identity, not dataclass equality: O(1), and never
                         placed.add(id(layer))  # mistakes two equal-looking layers for one
                         graph.layers.append(layer)
-                current = [out] if current is not None else None
+                    current = [out]
 
         for i, out in enumerate(body["outputs"]):
             w = where + ("outputs", i)
             if out not in tensors:
                 kind = defined.get(out, ("", None))[0]
-                hint = "outputs name tensors, not layers" if kind == "layer" else did_you_mean(out, sorted(tensors))
+                hint = "outputs name tensors, not layers" if kind == "layer" else suggest_tensor(out)
                 self.error("E301", f"output {out!r} is not defined", w, hint)
             elif out in graph.outputs:
                 self.error("E302", f"output {out!r} is listed twice", w)
@@ -441,16 +476,19 @@ class Lowerer:
         used_tensors.update(graph.outputs)
         if len(self.errors.items) > errors_before:
             return graph  # unused names are only worth reporting in an otherwise sound body
-        for n, (kind, sp) in defined.items():
+        for n, (kind, w) in defined.items():
             if kind in ("input", "tensor") and n not in used_tensors:
                 what = "input" if kind == "input" else "tensor"
-                self.errors.error("E304", f"{what} {n!r} is never used", sp, "use it in a chain or list it in `output`")
+                self.errors.error(
+                    "E304", f"{what} {n!r} is never used", self.span(w), "use it in a chain or list it in `output`"
+                )
         for n, layer in declared.items():
             if layer.uses == 0:
-                self.errors.error("E304", f"layer {n!r} is never used", defined[n][1], "apply it in a chain")
+                self.errors.error("E304", f"layer {n!r} is never used", self.span(defined[n][1]), "apply it in a chain")
         return graph
 
-    def order_chains(self, chains, where, tensors, inputs, layer_names=()):
+    def order_chains(self, chains, where, tensors, inputs, layer_names=(), suggest=None):
+        suggest = suggest or LazyNames(lambda: sorted(tensors))
         producer = {c["target"]: i for i, c in enumerate(chains) if c["target"] is not None}
         input_names = {inp.name for inp in inputs}
         deps = {}
@@ -460,7 +498,7 @@ class Lowerer:
                 if src in producer:
                     deps[i].add(producer[src])
                 elif src not in input_names:
-                    hint = did_you_mean(src, sorted(tensors))
+                    hint = suggest(src)
                     if src in layer_names:
                         hint = f"{src!r} is a layer; a chain starts from a tensor: `x -> {src} -> y`"
                     self.error(
@@ -534,30 +572,61 @@ class Lowerer:
             if lookup(name):
                 self.error("E401", f"{name} is a layer kind; call it to make a layer", where, f"write {name}()")
             else:
-                choices = sorted(declared) + sorted(self.blocks)
+                known = self.layer_names.get(id(declared))
+                if known is None or known[0] is not declared:
+                    known = self.layer_names[id(declared)] = (
+                        declared,
+                        LazyNames(partial(_layer_names, declared, self.blocks)),
+                    )
                 self.error(
                     "E301",
                     f"{name!r} is not a layer defined here",
                     where,
-                    did_you_mean(name, choices) or "define it with `layer name = Kind(...)`",
+                    known[1](name) or "define it with `layer name = Kind(...)`",
                 )
             return [None]
         return [self.make_layer(step["call"], where + ("call",), None, params, fresh_id) for _ in range(step["repeat"])]
 
     def make_layer(self, call_json: dict, where, name, params, fresh_id=None) -> Layer | None:
-        call = from_json(call_json, self.spans, where)
-        self.check_refs(call, where, params)
-        kind = call.name
-        definition = lookup(kind)
-        span = self.span(where)
+        args, kwargs = call_json["args"], call_json["kwargs"]
+        types = tuple(map(type, args))
+        kinds = tuple([type(v) for v in kwargs.values()]) if kwargs else ()
+        bound = None
+        if _PLAIN.issuperset(types) and _PLAIN.issuperset(kinds):
+            # plain scalars (`Dense(64, activation="relu")`): from_json would copy them as they
+            # are, they hold no name to check, and a call written alike was looked up and bound
+            # already (the same Bound: its values are never changed). Scalars are keyed with
+            # their types, as 1, 1.0 and True are equal in Python but not as arguments.
+            spans = self.spans
+            kind = call_json["call"]
+            args, kwargs = tuple(args), tuple(kwargs.items())
+            call = Call(kind, args, kwargs, spans.get(where) if spans else None)
+            key = (kind, args, types, kwargs, kinds)
+            known = self.bindings.get(key)
+            if known is None:
+                definition = REGISTRY.get(ALIASES.get(kind, kind))  # catalog.lookup
+                known = self.bindings[key] = (
+                    definition,
+                    bind(definition, args, kwargs) if definition is not None else None,
+                )
+            definition, bound = known
+        else:
+            call = from_json(call_json, self.spans, where)
+            self.check_refs(call, where, params)
+            kind = call.name
+            definition = REGISTRY.get(ALIASES.get(kind, kind))  # catalog.lookup
+        span = call.span if call.span is not None else self.span(where)  # the same lookup
         if definition is not None:
-            kind = definition.name
-            bound = self.bind(definition, call)
+            if bound is None:
+                bound = bind(definition, call.args, call.kwargs)
             for problem in bound.errors:
                 at = where + problem.where if problem.where else where
                 self.error(problem.code, problem.message, at, problem.hint)
-            layer_id = name or fresh_id(kind, call.kw.get("name"))
-            return Layer(layer_id, kind, Call(kind, call.args, call.kwargs, span), span, values=bound.values)
+            if kind != definition.name or call.span is not span:  # an alias, or no span at the call
+                kind = definition.name
+                call = Call(kind, call.args, call.kwargs, span)
+            layer_id = name or fresh_id(kind, call.kw.get("name") if call.kwargs else None)
+            return Layer(layer_id, kind, call, span, values=bound.values)
         if kind in self.blocks:
             block = self.blocks[kind]
             if getattr(self, "current_block", None) == kind:
@@ -568,21 +637,8 @@ class Lowerer:
             layer = Layer(layer_id, kind, call, span, block=block)
             layer.values = env
             return layer
-        choices = sorted(set(REGISTRY) | set(ALIASES) | set(self.blocks))
-        self.error("E401", f"unknown layer {kind!r}", where + ("call",), did_you_mean(kind, choices))
+        self.error("E401", f"unknown layer {kind!r}", where + ("call",), self.kinds(kind))
         return None
-
-    def bind(self, definition, call: Call):
-        """`catalog.bind`, remembered for calls of plain scalars (`Dense(64, activation="relu")`
-        written ten thousand times is bound once). Scalars are keyed with their type, as 1, 1.0
-        and True are equal in Python but not as arguments; the result is never mutated."""
-        key = (definition.name, tuple(map(_typed, call.args)), tuple((k, _typed(v)) for k, v in call.kwargs))
-        if None in key[1] or any(v is None for _, v in key[2]):
-            return bind(definition, call.args, call.kwargs)
-        bound = self.bindings.get(key)
-        if bound is None:
-            bound = self.bindings[key] = bind(definition, call.args, call.kwargs)
-        return bound
 
     def bind_block(self, block: Block, call: Call, where) -> dict:
         env = {}
@@ -631,16 +687,17 @@ class Lowerer:
                     else did_you_mean(value.name, sorted(params)) or f'strings are quoted: "{value.name}"'
                 )
                 self.errors.error("E301", f"{value.name!r} is not defined", value.span or self.span(where), hint)
+            return
+        if isinstance(value, Call):
+            parts = [*value.args, *(v for _, v in value.kwargs)]
         elif isinstance(value, (list, tuple)):
-            for v in value:
-                self.check_refs(v, where, params)
+            parts = value
         elif isinstance(value, dict):
-            for v in value.values():
-                self.check_refs(v, where, params)
-        elif isinstance(value, Call):
-            for v in value.args:
-                self.check_refs(v, where, params)
-            for _, v in value.kwargs:
+            parts = value.values()
+        else:
+            return
+        for v in parts:
+            if type(v) not in _PLAIN:  # scalars hold no name
                 self.check_refs(v, where, params)
 
 
@@ -688,6 +745,7 @@ def check_layer_names(graph: Graph, errors: Collector) -> None:
                 seen[name] = ("layer", layer.span)
 
     walk(graph, "")
+    walk = None  # noqa: F841 - the closure refers to itself: a reference cycle, left for the collector otherwise
 
 
 def _named(layer: Layer, inner: dict) -> bool:

@@ -29,22 +29,38 @@ class Ref:
     span: Span | None = field(default=None, compare=False)
 
 
+# JSON scalars: values that from_json returns as they are (no lookups, no path to build)
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
 def from_json(value, spans=None, where=()):
-    """Turn a normalised VALUE into IR values (tuples, Call, Ref)."""
-    span = spans.get(where) if spans else None
+    """Turn a normalised VALUE into IR values (tuples, Call, Ref). Refs and Calls carry the
+    span recorded at their path (`spans`), when there is one."""
     if isinstance(value, list):
-        return [from_json(v, spans, where + (i,)) for i, v in enumerate(value)]
+        return [v if type(v) in _PLAIN else from_json(v, spans, where + (i,)) for i, v in enumerate(value)]
     if isinstance(value, dict):
         if "tuple" in value:
-            return tuple(from_json(v, spans, where + ("tuple", i)) for i, v in enumerate(value["tuple"]))
+            return tuple(
+                v if type(v) in _PLAIN else from_json(v, spans, where + ("tuple", i))
+                for i, v in enumerate(value["tuple"])
+            )
         if "ref" in value:
-            return Ref(value["ref"], span)
+            return Ref(value["ref"], spans.get(where) if spans else None)
         if "dict" in value:
-            return {k: from_json(v, spans, where + ("dict", k)) for k, v in value["dict"].items()}
+            return {
+                k: v if type(v) in _PLAIN else from_json(v, spans, where + ("dict", k))
+                for k, v in value["dict"].items()
+            }
         if "call" in value:
-            args = tuple(from_json(v, spans, where + ("args", i)) for i, v in enumerate(value["args"]))
-            kwargs = tuple((k, from_json(v, spans, where + ("kwargs", k))) for k, v in value["kwargs"].items())
-            return Call(value["call"], args, kwargs, span)
+            args = tuple(
+                v if type(v) in _PLAIN else from_json(v, spans, where + ("args", i))
+                for i, v in enumerate(value["args"])
+            )
+            kwargs = tuple(
+                (k, v if type(v) in _PLAIN else from_json(v, spans, where + ("kwargs", k)))
+                for k, v in value["kwargs"].items()
+            )
+            return Call(value["call"], args, kwargs, spans.get(where) if spans else None)
     return value
 
 
