@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..ir.nodes import Graph
-from ..ir.values import Call
+from ..ir.values import count_items
 from ..ir.walk import fold
 
 STYLES = ("sequential", "functional", "subclassing")
@@ -123,22 +123,6 @@ def shared_block(graph: Graph, memo: dict | None = None) -> Diagnostic | None:
     return found
 
 
-def items(value, memo: dict) -> int:
-    """Values in an argument, counted as they are printed (every scalar, container and call);
-    `memo` (id -> count) makes parts shared between block instances cost nothing again."""
-    if not isinstance(value, (list, tuple, dict, Call)):
-        return 1
-    if id(value) not in memo:
-        if isinstance(value, dict):
-            parts = value.values()
-        elif isinstance(value, Call):
-            parts = (*value.args, *(v for _, v in value.kwargs))
-        else:
-            parts = value
-        memo[id(value)] = 1 + sum(items(v, memo) for v in parts)
-    return memo[id(value)]
-
-
 def too_big(graph: Graph) -> Diagnostic | None:
     """E701 when writing every block instance out would make an enormous Sequential model:
     (layers, items) are summed once per distinct body, as exact integers."""
@@ -152,7 +136,7 @@ def too_big(graph: Graph) -> Diagnostic | None:
                 n, v = inner[id(node.layer.body)]
                 layers, values = layers + n, values + v
             else:
-                layers, values = layers + 1, values + items(node.layer.call, memo)
+                layers, values = layers + 1, values + count_items(node.layer.call, memo)
         return layers, values
 
     sizes = fold(graph, size)

@@ -15,7 +15,7 @@ from .catalog import REGISTRY, ShapeError, bind
 from .layers import fmt
 from .lower import instantiate
 from .nodes import Graph
-from .values import Call, Ref
+from .values import Call, Ref, count_items
 
 # The most work the shape pass does on block instances (E309): each distinct instance costs the
 # layers and applications of its template, and each new binding the values in its call (about
@@ -52,6 +52,7 @@ class Shaper:
         self.refs: dict = {}  # id(template value) -> (value, holds a Ref), for substitute
         self.codes: dict = {}  # structure -> int
         self.known: dict = {}  # id(value) -> (value, code); keeps the value alive
+        self.sizes: dict = {}  # id(value) -> (value, items in it), for count_items
         self.rules: dict = {}  # (id(bound values), kind, *input shapes) -> (output shape, params) or the exception
         self.work = 0
         self.exhausted = False
@@ -104,21 +105,7 @@ class Shaper:
 
     def size(self, value) -> int:
         """Items in a value counted as a tree (what binding it walks); shared parts computed once."""
-        if not isinstance(value, (list, tuple, dict, Call)):
-            return 1
-        key = ("size", id(value))
-        known = self.known.get(key)
-        if known is not None:
-            return known[1]
-        if isinstance(value, dict):
-            parts = value.values()
-        elif isinstance(value, Call):
-            parts = (*value.args, *(v for _, v in value.kwargs))
-        else:
-            parts = value
-        total = 1 + sum(self.size(v) for v in parts)
-        self.known[key] = (value, total)
-        return total
+        return count_items(value, self.sizes)
 
 
 def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "", shaper: Shaper | None = None) -> None:

@@ -101,15 +101,32 @@ def has_refs(value, memo: dict) -> bool:
     known = memo.get(id(value))
     if known is not None:
         return known[1]
-    if isinstance(value, dict):
-        parts = value.values()
-    elif isinstance(value, Call):
-        parts = (*value.args, *(v for _, v in value.kwargs))
-    else:
-        parts = value
-    answer = any([has_refs(v, memo) for v in parts])  # a list: every part is remembered
+    answer = any([has_refs(v, memo) for v in parts(value)])  # a list: every part is remembered
     memo[id(value)] = (value, answer)
     return answer
+
+
+def parts(value) -> tuple | list:
+    """The values directly inside a list, tuple, dict or Call (its arguments); () for a scalar."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, Call):
+        return (*value.args, *(v for _, v in value.kwargs))
+    if isinstance(value, (list, tuple)):
+        return value
+    return ()
+
+
+def count_items(value, memo: dict) -> int:
+    """Values in `value` counted as a tree, as they are printed and bound (every scalar, container
+    and call). `memo` (id -> (value, count)) makes parts shared between block instances cost
+    nothing again, and keeps each container alive so that its id stays its own."""
+    if not isinstance(value, (list, tuple, dict, Call)):
+        return 1
+    known = memo.get(id(value))
+    if known is None:
+        known = memo[id(value)] = (value, 1 + sum(count_items(v, memo) for v in parts(value)))
+    return known[1]
 
 
 def measure(value, params: dict | None = None) -> tuple[int, int]:
