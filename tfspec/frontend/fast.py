@@ -405,6 +405,13 @@ class FastParser:
     def tok(self, i: int) -> tuple:
         return (self.starts[i], self.ends[i])
 
+    def string(self, i: int) -> str:
+        """The value of string token i; E106 (kept, the parse goes on) for an invalid escape."""
+        value, ok = string_value(self.toks[i])
+        if not ok:
+            self.errors.append(("E106", "invalid escape sequence in string", self.tok(i), "use \\\\ for a backslash"))
+        return value
+
     def expect(self, i: int, token: str) -> int:
         if self.toks[i] != token:
             raise Unsure(i)
@@ -741,11 +748,7 @@ class FastParser:
                 if c in WORD_START:
                     value = CONSTANTS[t] if t in CONSTANTS else {"ref": t}
                 elif c == '"' or c == "'":
-                    value, ok = string_value(t)
-                    if not ok:
-                        self.errors.append(
-                            ("E106", "invalid escape sequence in string", span, "use \\\\ for a backslash")
-                        )
+                    value = self.string(i)
                 elif t == "->":
                     raise Unsure(i)
                 elif "." in t or "e" in t or "E" in t:
@@ -799,16 +802,7 @@ class FastParser:
             return i + 1, int(t)
         if c == '"' or c == "'":
             self.spans[where] = (self.starts[i], self.ends[i])
-            value, ok = string_value(t)
-            if not ok:
-                self.errors.append(
-                    (
-                        "E106",
-                        "invalid escape sequence in string",
-                        (self.starts[i], self.ends[i]),
-                        "use \\\\ for a backslash",
-                    )
-                )
+            value = self.string(i)
             return i + 1, value
         depth += 1
         if depth > MAX_DEPTH:
@@ -844,16 +838,7 @@ class FastParser:
                 key = toks[i]
                 k = key[:1]
                 if k == '"' or k == "'":
-                    text, ok = string_value(key)
-                    if not ok:
-                        self.errors.append(
-                            (
-                                "E106",
-                                "invalid escape sequence in string",
-                                (self.starts[i], self.ends[i]),
-                                "use \\\\ for a backslash",
-                            )
-                        )
+                    text = self.string(i)
                 elif k in WORD_START:
                     text = key
                 else:
