@@ -294,32 +294,12 @@ def test_hostile_names_build_in_keras(name, what):
 def test_clashing_names_build_in_keras(text, tmp_path):
     """...with the same outputs in every style once the weights are copied (layers are found
     by their generated attribute names), and saved and loaded back (classes by their names)."""
-    keras = pytest.importorskip("keras")
     import numpy as np
 
-    from tfspec.weights import copy_weights
-
     spec = load(text)
-    models = {style: built(spec, style) for style in allowed_styles(spec)}
-    assert {"functional", "subclassing"} <= set(models)
     rng = np.random.default_rng(0)
     x = [rng.normal(size=(2, *i.shape)).astype("float32") for i in spec.model.inputs]
-    x = x[0] if len(x) == 1 else x
-
-    def outputs(model):
-        got = model(x, training=False)
-        return [np.asarray(t) for t in (got if isinstance(got, (list, tuple)) else [got])]
-
-    reference = outputs(models["functional"])
-    for style, model in models.items():
-        assert model.count_params() == tfspec.summary(spec).total_params, style
-        copy_weights(spec, models["functional"], "functional", model, style)
-        for a, b in zip(outputs(model), reference, strict=True):
-            assert np.max(np.abs(a - b)) <= 1e-6, style
-    models["subclassing"].save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    for a, b in zip(outputs(loaded), reference, strict=True):
-        assert np.max(np.abs(a - b)) <= 1e-6
+    outputs_agree(spec, x[0] if len(x) == 1 else x, 1e-6, tmp_path, saved=("subclassing",))
 
 
 # -- masked models ------------------------------------------------------------------------
@@ -450,9 +430,19 @@ def test_hostile_names_in_masked_models_generate_python(name, what):
         assert "keras.ops.expand_dims" in source, style  # the masks are carried
 
 
-def masked_outputs_agree(spec, tmp_path=None):
-    """Built in every style, the weights copied: the same outputs on padded tokens; saved as
-    .keras and loaded back with the same outputs when `tmp_path` is given."""
+def padded_tokens(spec):
+    """Token ids for every input of `spec`, the first row padded after three steps."""
+    import numpy as np
+
+    x = np.random.default_rng(0).integers(1, 30, size=(2, 5)).astype("int32")
+    x[0, 3:] = 0
+    return x if len(spec.model.inputs) == 1 else [x] * len(spec.model.inputs)
+
+
+def outputs_agree(spec, x, tol, tmp_path=None, saved=("functional", "subclassing")):
+    """Built in every style, the weights copied: parameter counts equal the summary and outputs
+    on `x` equal the functional model's within `tol`; with `tmp_path`, the `saved` styles also
+    go through a .keras file and give the same outputs when loaded back."""
     keras = pytest.importorskip("keras")
     import numpy as np
 
@@ -460,11 +450,6 @@ def masked_outputs_agree(spec, tmp_path=None):
 
     models = {style: built(spec, style) for style in allowed_styles(spec)}
     assert {"functional", "subclassing"} <= set(models)
-    rng = np.random.default_rng(0)
-    x = rng.integers(1, 30, size=(2, 5)).astype("int32")
-    x[0, 3:] = 0
-    x = [x] * len(spec.model.inputs)
-    x = x[0] if len(x) == 1 else x
 
     def outputs(model):
         got = model(x, training=False)
@@ -475,13 +460,13 @@ def masked_outputs_agree(spec, tmp_path=None):
         assert model.count_params() == tfspec.summary(spec).total_params, style
         copy_weights(spec, models["functional"], "functional", model, style)
         for a, b in zip(outputs(model), reference, strict=True):
-            assert np.max(np.abs(a - b)) <= 1e-5, style
+            assert np.max(np.abs(a - b)) <= tol, style
     if tmp_path is not None:
-        for style, model in models.items():
-            model.save(tmp_path / f"{style}.keras")
+        for style in saved:
+            models[style].save(tmp_path / f"{style}.keras")
             loaded = keras.saving.load_model(tmp_path / f"{style}.keras")
             for a, b in zip(outputs(loaded), reference, strict=True):
-                assert np.max(np.abs(a - b)) <= 1e-5, style
+                assert np.max(np.abs(a - b)) <= tol, style
 
 
 MASKED_BUILT = [(n, what) for n in ("_", "mask", "x_mask", "training", "keras") for what in masked_templates(n)]
@@ -489,7 +474,8 @@ MASKED_BUILT = [(n, what) for n in ("_", "mask", "x_mask", "training", "keras") 
 
 @pytest.mark.parametrize("name,what", MASKED_BUILT, ids=[f"{n}-{w}" for n, w in MASKED_BUILT])
 def test_hostile_names_in_masked_models_build_in_keras(name, what):
-    masked_outputs_agree(load(masked_templates(name)[what]))
+    spec = load(masked_templates(name)[what])
+    outputs_agree(spec, padded_tokens(spec), 1e-5)
 
 
 @pytest.mark.parametrize("text", MASKED_CLASHES, ids=[f"masked_clash{i}" for i in range(len(MASKED_CLASHES))])
@@ -497,7 +483,7 @@ def test_masked_clashing_names_build_in_keras(text, tmp_path):
     spec = load(text)
     for style in allowed_styles(spec):
         check_source(tfspec.generate(spec, style), style)
-    masked_outputs_agree(spec, tmp_path)
+    outputs_agree(spec, padded_tokens(spec), 1e-5, tmp_path)
 
 
 # -- the property, over the fuzzers' accepted specs ------------------------------------------
