@@ -187,18 +187,18 @@ def test_other_duplicates(text, message):
         (
             'model M { input x: [4] x -> Dense(3, name="a") -> Dense(3, name="a") -> y output y }',
             "layer name 'a' is used twice in the model",
-            "Keras needs unique layer names; the layer named 'a' is at line 1",
+            "Keras needs unique layer names; the layer named 'a' is at line 1, column 29",
         ),
         (
             'model M { input x: [4] x -> Dense(3, name="x") -> y output y }',
             "layer name 'x' is used twice in the model",
-            "Keras needs unique layer names; the input named 'x' is at line 1",
+            "Keras needs unique layer names; the input named 'x' is at line 1, column 17",
         ),
         (
             'block B() { input x x -> Dense(4, name="head") -> y output y }\n'
             "model M { input x: [4] x -> B() -> B() -> y output y }",
             "layer name 'head' is used twice in the model (in block B used at line 2)",
-            "Keras needs unique layer names; the layer named 'head' is at line 1",
+            "Keras needs unique layer names; the layer named 'head' is at line 1, column 26",
         ),
     ],
 )
@@ -606,6 +606,174 @@ def test_a_shared_layer_must_see_the_same_shape_everywhere():
     assert d.hint == "a shared layer needs the same input shape everywhere it is applied"
 
 
+# -- sizes TensorFlow cannot index (int32): refused with the position and the count ------------------
+
+
+@pytest.mark.parametrize(
+    "call,needle,message",
+    [
+        ("Dense(2147483648)", "2147483648", "Dense: units must be ≤ 2,147,483,647"),
+        ("RepeatVector(3000000000)", "3000000000", "RepeatVector: n must be ≤ 2,147,483,647"),
+        (
+            "Reshape([2147483648, -1])",
+            "[2147483648, -1]",
+            "Reshape: target_shape must be -1 or from 1 to 2,147,483,647",
+        ),
+        ("Embedding(10, 2147483648)", "2147483648", "Embedding: output_dim must be ≤ 2,147,483,647"),
+    ],
+)
+def test_a_size_past_int32_is_refused_at_the_argument(call, needle, message):
+    text = model(f"    x -> {call} -> y\n    output y")
+    d = only(text)
+    assert d.code == "E405" and d.message.startswith(message), d.message
+    assert (d.line, d.column) == at(text, needle)
+
+
+@pytest.mark.parametrize(
+    "shape,chain,message",
+    [
+        ("[100000]", "Dense(100000)", "Dense: its kernel of shape (100000, 100000) would hold 10,000,000,000 values"),
+        ("[None]", "Embedding(3000000, 1000)", "Embedding: its embeddings of shape (3000000, 1000) would hold"),
+        ("[50000, 3]", "Flatten() -> RepeatVector(50000)", "RepeatVector: its output of shape (50000, 150000)"),
+        (
+            "[60000, 8]",
+            "[_x, _x] -> MultiHeadAttention(num_heads=2, key_dim=4)",
+            "MultiHeadAttention: its attention scores of shape (2, 60000, 60000) would hold 7,200,000,000 values",
+        ),
+        ("[60000, 8]", "[_x, _x] -> Attention()", "Attention: its attention scores of shape (60000, 60000)"),
+        ("[8, 3]", "Bidirectional(LSTM(30000))", "Bidirectional: its wrapped LSTM's recurrent kernel of shape"),
+        ("[8, 8, 3]", 'Conv2D(100000, 3, padding="same") -> Conv2D(100000, 1)', "Conv2D: its kernel of shape"),
+        ("[None, 8, 8, 3]", "TimeDistributed(Conv2D(100000, 3)) -> TimeDistributed(Conv2D(100000, 1))", "wrapped"),
+    ],
+)
+def test_a_tensor_or_weight_past_int32_values_is_refused_with_its_count(shape, chain, message):
+    chain = chain.replace("_x", "x")
+    source = chain if chain.startswith("[") else f"x -> {chain}"
+    text = model(f"    {source} -> y\n    output y", shape)
+    d = only(text)
+    assert d.code == "E503" and message in d.message, d.message
+    assert "32-bit" in d.message and d.hint
+    layer = chain.split(" -> ")[-1]
+    assert (d.line, d.column) == at(text, layer)
+
+
+@pytest.mark.parametrize(
+    "shape,message",
+    [
+        ("[3000000000]", "input 'x' of shape (3000000000,) has an axis of 3,000,000,000"),
+        ("[60000, 60000]", "input 'x' of shape (60000, 60000) would hold 3,600,000,000 values"),
+        ("[None, 60000, 60000]", "input 'x' of shape (None, 60000, 60000) would hold at least 3,600,000,000 values"),
+    ],
+)
+def test_an_input_past_int32_values_is_refused_at_the_input(shape, message):
+    text = model("    x -> Flatten() -> y\n    output y", shape)
+    found = diagnostics(text)
+    assert found[0].code == "E503" and found[0].message.startswith(message), found[0].message
+    assert (found[0].line, found[0].column) == at(text, "x:")
+
+
+@pytest.mark.parametrize(
+    "shape,chain",
+    [
+        ("[1]", "Dense(2147483647)"),  # a kernel of exactly 2**31 - 1 values
+        ("[2147483647]", "Dense(1)"),
+        ("[46340, 46340]", "Flatten()"),  # 2,147,395,600 values
+        ("[None, 8]", "Dense(4)"),
+    ],
+)
+def test_sizes_up_to_int32_pass(shape, chain):
+    tfspec.loads(model(f"    x -> {chain} -> y\n    output y", shape))
+
+
+def test_a_size_problem_inside_a_block_names_the_use():
+    text = (
+        "block Wide(n) {\n    input t\n    t -> Dense(n) -> u\n    output u\n}\n"
+        "model M {\n    input x: [100000]\n    x -> Wide(100000) -> y\n    output y\n}\n"
+    )
+    d = only(text)
+    assert d.code == "E503" and d.line == 3 and d.message.endswith("(in block Wide used at line 8)")
+    assert "10,000,000,000 values" in d.message
+
+
+# -- argument values that the Keras constructors refuse ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call,needle,message",
+    [
+        (
+            "Dropout(0.5, seed=9223372036854775808)",
+            "9223372036854775808",
+            "Dropout: seed must be ≤ 9223372036854775807",
+        ),
+        (
+            "Dropout(0.5, seed=-9223372036854775809)",
+            "-9223372036854775809",
+            "Dropout: seed must be ≥ -9223372036854775808",
+        ),
+        ("Dense(3, kernel_initializer=RandomNormal(seed=18446744073709551616))", "RandomNormal", "RandomNormal: seed"),
+        ("Dense(3, kernel_initializer=VarianceScaling(0))", "VarianceScaling", "scale must be > 0, got 0"),
+        ('Dense(3, kernel_initializer=VarianceScaling(mode="fan"))', "VarianceScaling", "mode: expected one of"),
+        (
+            'Dense(3, kernel_initializer=VarianceScaling(distribution="gauss"))',
+            "VarianceScaling",
+            "distribution: expected one of",
+        ),
+        ("Dense(3, kernel_regularizer=L2(-0.1))", "L2", "L2: l2 must be a finite number ≥ 0, got -0.1"),
+        ("Dense(3, kernel_regularizer=L1L2(l1=-1))", "L1L2", "L1L2: l1 must be a finite number ≥ 0"),
+        ('Dense(3, kernel_regularizer=OrthogonalRegularizer(mode="row"))', "Orth", 'mode: expected one of "rows"'),
+        (
+            'Dense(3, bias_initializer="orthogonal")',
+            '"orth',
+            "takes a weight of rank 2 or more, and this weight is a vector",
+        ),
+        ("Dense(3, bias_initializer=Identity(gain=2.0))", "Identity", "takes a matrix (rank 2) only"),
+        ("LayerNormalization(gamma_initializer=Orthogonal())", "Orth", "this weight is a vector"),
+        ('BatchNormalization(moving_mean_initializer="identity")', '"identity"', "this weight is a vector"),
+        ('Dense(3, bias_regularizer="orthogonal_regularizer")', '"orth', "this weight is a vector"),
+        ("LSTM(3, bias_regularizer=OrthogonalRegularizer())", "Orth", "this weight is a vector"),
+    ],
+)
+def test_argument_values_keras_refuses(call, needle, message):
+    shape = "[4, 2]" if call.startswith("LSTM") else "[4]"
+    text = model(f"    x -> {call} -> y\n    output y", shape)
+    d = only(text)
+    assert d.code in ("E404", "E405") and message in d.message, d.message
+    assert (d.line, d.column) == at(text, needle)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'Conv1D(2, 2, kernel_initializer="Identity")',
+        "Conv1D(2, 2, kernel_regularizer=OrthogonalRegularizer())",
+        'SeparableConv1D(2, 2, pointwise_initializer="identity")',
+        'DepthwiseConv1D(2, depthwise_regularizer="orthogonal_regularizer")',
+        'Conv1DTranspose(2, 2, bias_initializer="orthogonal")',
+    ],
+)
+def test_identity_and_orthogonal_regularizer_need_a_matrix(call):
+    d = only(model(f"    x -> {call} -> y\n    output y", "[4, 2]"))
+    assert d.code == "E404" and ("takes a matrix (rank 2) only" in d.message or "rank 2 or more" in d.message)
+
+
+@pytest.mark.parametrize(
+    "call,shape",
+    [
+        ("Dropout(0.5, seed=9223372036854775807)", "[4]"),
+        ("Dropout(0.5, seed=-9223372036854775808)", "[4]"),
+        ('Dense(3, kernel_initializer=VarianceScaling(2.0, "fan_avg", "normal", 7))', "[4]"),
+        ('Dense(3, kernel_initializer="identity", kernel_regularizer=OrthogonalRegularizer(0.0, "columns"))', "[4]"),
+        ("Dense(3, kernel_regularizer=L1L2(0, 0.5), bias_regularizer=L2(0))", "[4]"),
+        ('Conv1D(2, 2, kernel_initializer="orthogonal")', "[4, 2]"),
+        ('LSTM(3, kernel_initializer="identity", recurrent_regularizer=OrthogonalRegularizer())', "[4, 2]"),
+        ('Embedding(10, 3, embeddings_initializer="orthogonal")', "[4]"),
+    ],
+)
+def test_argument_values_keras_accepts(call, shape):
+    tfspec.loads(model(f"    x -> {call} -> y\n    output y", shape))
+
+
 # -- E2xx / E6xx training --------------------------------------------------------------------------------
 
 
@@ -696,7 +864,7 @@ def test_unknown_arguments_of_training_objects(setting, message):
 
 def test_a_data_source_missing_its_path():
     d = only(train('    loss = mse\n    data = csv(label="y")'))
-    assert (d.code, d.message) == ("E403", "data source csv needs 'path'")
+    assert (d.code, d.message) == ("E403", "csv needs 'path'")
 
 
 def test_the_train_section_needs_a_loss():

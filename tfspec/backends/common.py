@@ -3,12 +3,14 @@ code that carries padding masks explicitly (see tfspec.ir.masks)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..ir.catalog import REGISTRY
 from ..ir.masks import PER_INPUT_MASKS, QUERY_AS_ATTENTION_MASK, TAKES_MASK
 from ..ir.nodes import Layer
-from .emitter import Atom, Code, Conditional, KeyValue, Scope, call_code, pystr, snake
+from ..ir.walk import bodies
+from .emitter import Atom, Code, Conditional, KeyValue, Scope, Writer, call_code, pystr, snake
 
 
 def tensor_var(scope: Scope, tensor: str) -> str:
@@ -50,6 +52,74 @@ def input_code(inp, with_name: bool = True) -> str:
     if with_name:
         parts.append(f"name={pystr(inp.name)}")
     return f"keras.Input({', '.join(parts)})"
+
+
+# -- names Keras gives by itself --------------------------------------------------------------
+#
+# Keras names what it makes without a name after its class, from one counter per prefix in the
+# process (keras.src.utils.naming.uniquify): `dense`, `dense_1`, `dense_2`, ... A functional or
+# Sequential model refuses two layers or ops of one name, so an input or a `name=` of that form
+# ("dense", "input_layer_2") can meet an automatic name, depending on what the process made
+# before. build_model() moves the counter of each such prefix past the names the spec gives
+# (`keras.backend.get_uid` advances the same counter), so that no automatic name can be one of them.
+#
+# The prefixes: catalog layers, the Input of a Sequential model, and the ops that compute masks
+# in a functional model (Keras's compute_mask of Embedding, Masking, Attention, Concatenate and
+# the merge layers; the query mask the printer expands for MultiHeadAttention).
+AUTO_PREFIXES = frozenset(
+    {snake(kind) for kind in REGISTRY}
+    | {"input_layer"}
+    | {"not_equal", "any", "convert_to_tensor", "expand_dims", "logical_or", "concatenate", "ones_like", "zeros_like"}
+)
+# A name numbered past this is not reserved: a process would have to make more than this many
+# layers of one kind before Keras named one so (reserving costs a quarter of a microsecond a number).
+MAX_RESERVED = 100_000
+_NUMBERED = re.compile(r"(.+)_(0|[1-9][0-9]*)\Z")
+
+
+def auto_name_parts(name: str) -> tuple | None:
+    """(prefix, number) when Keras may give `name` by itself: `dense` (dense, 0), `dense_3` (dense, 3)."""
+    if name in AUTO_PREFIXES:
+        return name, 0
+    numbered = _NUMBERED.match(name)
+    if numbered and numbered.group(1) in AUTO_PREFIXES:
+        return numbered.group(1), int(numbered.group(2))
+    return None
+
+
+def given_names(graph) -> list:
+    """The names a model gives its inputs and layers (`name=`, in block instances too)."""
+    names = [inp.name for inp in graph.inputs]
+    for body in bodies(graph):
+        for layer in body.layers:
+            name = layer.values.get("name") if layer.block is None else None
+            if isinstance(name, str):
+                names.append(name)
+    return names
+
+
+def reserved_prefixes(graph) -> dict:
+    """{prefix: the largest number taken} for the names given that Keras might also give."""
+    taken: dict = {}
+    for name in given_names(graph):
+        parts = auto_name_parts(name)
+        if parts is not None and parts[1] <= MAX_RESERVED:
+            taken[parts[0]] = max(taken.get(parts[0], 0), parts[1])
+    return taken
+
+
+def reserve_names(w: Writer, graph) -> None:
+    """The first lines of build_model(): move Keras's name counters past the names the spec gives
+    (nothing for a model whose names are not of Keras's form)."""
+    taken = reserved_prefixes(graph)
+    if not taken:
+        return
+    w.line("# Keras names what it makes from a counter per kind (dense, dense_1, ...). Names")
+    w.line("# in the spec have that form: move the counters past them, so that no name Keras")
+    w.line("# gives by itself can be one of them.")
+    for prefix in sorted(taken):
+        with w.block(f"while keras.backend.get_uid({pystr(prefix)}) <= {taken[prefix]}:"):
+            w.line("pass")
 
 
 def rename_kwargs(kwargs, names: dict) -> tuple:

@@ -31,6 +31,7 @@ from .common import (
     mask_variable,
     positional_inputs,
     rename_kwargs,
+    reserve_names,
     takes_masks,
     tensor_var,
 )
@@ -68,6 +69,7 @@ def generate(spec) -> str:
         block_function(w, block, functions, signatures)
     w.blank(2)
     with w.block("def build_model():"):
+        reserve_names(w, spec.model)
         scope = Scope(module.used | MODULE_NAMES)
         for inp in spec.model.inputs:
             w.line(f"{scope.add(inp.name)} = {input_code(inp)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..ir.nodes import Graph
-from .common import constructor, input_code
+from .common import constructor, input_code, reserve_names
 from .emitter import Atom, Code, KeyValue, Writer, header, pystr, training_constant
 
 
@@ -16,6 +16,7 @@ def generate(spec) -> str:
     items = [Atom(input_code(spec.model.inputs[0], with_name=False))]
     items += chain_layers(spec.model)
     with w.block("def build_model():"):
+        reserve_names(w, spec.model)
         w.code(
             Code(
                 "keras.Sequential",

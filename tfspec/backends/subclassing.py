@@ -30,6 +30,7 @@ from .common import (
     mask_uses,
     positional_inputs,
     rename_kwargs,
+    reserve_names,
     tensor_var,
     used_statements,
 )
@@ -73,6 +74,7 @@ def generate(spec) -> str:
     model_class_code(w, spec, model_class, classes, model_masks, masks)
     w.blank(2)
     with w.block("def build_model():"):
+        reserve_names(w, spec.model)
         w.line(f"model = {model_class}(name={pystr(spec.name)})")
         ins = [Atom(input_code(i)) for i in spec.model.inputs]
         arg = ins[0] if len(ins) == 1 else Code("", ins, open_="[", close="]")

@@ -7,6 +7,8 @@ Validation, shape inference, `summary`, the JSON Schema and the printers all rea
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,12 +20,13 @@ Shape = tuple  # per-sample shape: ints or None (unknown), batch axis excluded
 
 
 class ShapeError(Exception):
-    """A static shape rule refused its inputs; message and optional hint."""
+    """A static shape rule refused its inputs; message, optional hint, and the diagnostic code."""
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, code: str = "E501"):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.code = code
 
 
 # -- argument types -------------------------------------------------------------
@@ -34,6 +37,8 @@ class Type:
     name: str
     test: Callable = field(compare=False)
     schema: dict = field(default_factory=dict, compare=False)
+    # (value) -> a hint for a value the test refused, e.g. the value made valid; or None
+    hint: Callable | None = field(default=None, compare=False)
 
     def check(self, value) -> str | None:
         return self.test(value)
@@ -51,6 +56,15 @@ def _need(ok: bool, what: str, value) -> str | None:
     return None if ok else f"expected {what}, got {show(value)}"
 
 
+# TensorFlow indexes the axes and elements of a tensor with int32 in many kernels: no size, and no
+# tensor or weight (per sample), may go past this. tfspec.ir.shapes checks the tensors and weights.
+MAX_SIZE = 2**31 - 1
+
+
+def too_big(v) -> str:
+    return f"must be ≤ {MAX_SIZE:,} (2**31 - 1, the largest size TensorFlow can index), got {v:,}"
+
+
 def int_type(minimum=None, maximum=None, name=None) -> Type:
     def test(v):
         if not is_int(v):
@@ -58,7 +72,7 @@ def int_type(minimum=None, maximum=None, name=None) -> Type:
         if minimum is not None and v < minimum:
             return f"must be ≥ {minimum}, got {v}"
         if maximum is not None and v > maximum:
-            return f"must be ≤ {maximum}, got {v}"
+            return too_big(v) if maximum == MAX_SIZE else f"must be ≤ {maximum}, got {v}"
         return None
 
     schema = {"type": "integer"}
@@ -98,13 +112,17 @@ def one_of(*types: Type, name=None) -> Type:
         errors = [t.check(v) for t in types]
         if any(e is None for e in errors):
             return None
+        ranged = [e for e in errors if e.startswith("must")]
+        if len(ranged) == 1:  # of the right type for one of them, but out of its range
+            return ranged[0]
         return f"expected {' or '.join(t.name for t in types)}, got {show(v)}"
 
     return Type(name or " or ".join(t.name for t in types), test)
 
 
 def int_tuple(n: int | None = None, minimum=1, name=None) -> Type:
-    """An int, or a tuple/list of `n` ints (Keras accepts both for kernel sizes, strides, ...)."""
+    """An int, or a tuple/list of `n` ints (Keras accepts both for kernel sizes, strides, ...),
+    each a size: at most MAX_SIZE."""
 
     def test(v):
         items = v if isinstance(v, (tuple, list)) else (v,)
@@ -115,6 +133,8 @@ def int_tuple(n: int | None = None, minimum=1, name=None) -> Type:
                 return f"expected an integer or a tuple of integers, got {show(v)}"
             if minimum is not None and item < minimum:
                 return f"values must be ≥ {minimum}, got {show(v)}"
+            if item > MAX_SIZE:
+                return "values " + too_big(item)
         return None
 
     return Type(name or "int or tuple", test)
@@ -148,8 +168,8 @@ def _any(v):
 
 
 INT = int_type()
-POS_INT = int_type(minimum=1, name="positive int")
-NONNEG_INT = int_type(minimum=0, name="non-negative int")
+POS_INT = int_type(minimum=1, maximum=MAX_SIZE, name="positive int")  # sizes: units, filters, ...
+NONNEG_INT = int_type(minimum=0, maximum=MAX_SIZE, name="non-negative int")
 FLOAT = float_type()
 RATE = float_type(minimum=0, below=1, name="rate in [0, 1)")
 BOOL = Type("bool", _bool, {"type": "boolean"})
@@ -245,6 +265,46 @@ CONSTRAINTS = {
 }
 
 
+def _penalty(v):
+    """Keras's regularizers take a finite factor ≥ 0 (regularizers.validate_float_arg)."""
+    if not is_number(v):
+        return _need(False, "a number", v)
+    if not math.isfinite(v) or v < 0:
+        return f"must be a finite number ≥ 0, got {show(v)}"
+    return None
+
+
+# Seeds become int64 tensors (keras.random.SeedGenerator, the initializers' seeds): a larger one
+# fails when the layer is built, with "out-of-range integer".
+SEED_INT = int_type(minimum=-(2**63), maximum=2**63 - 1, name="64-bit integer")
+PENALTY = Type("factor ≥ 0", _penalty)
+# The values that the objects' constructors refuse (Keras 3.15: VarianceScaling.__init__,
+# regularizers.validate_float_arg, OrthogonalRegularizer's mode), by (class, argument); and seeds.
+OBJECT_ARGS = {
+    ("VarianceScaling", "scale"): float_type(above=0, name="scale > 0"),
+    ("VarianceScaling", "mode"): choice("fan_in", "fan_out", "fan_avg", name="mode"),
+    ("VarianceScaling", "distribution"): choice(
+        "uniform", "truncated_normal", "untruncated_normal", "normal", name="distribution"
+    ),
+    ("L1", "l1"): PENALTY,
+    ("L2", "l2"): PENALTY,
+    ("L1L2", "l1"): PENALTY,
+    ("L1L2", "l2"): PENALTY,
+    ("OrthogonalRegularizer", "factor"): PENALTY,
+    ("OrthogonalRegularizer", "mode"): choice("rows", "columns", name="mode"),
+}
+
+
+def object_argument(cls: str, key: str, value) -> str | None:
+    """What Keras refuses in argument `key` of `cls(...)`, or None (a block parameter is checked once bound)."""
+    if contains_ref(value):
+        return None
+    if key == "seed":
+        return None if value is None else SEED_INT.check(value)
+    kind = OBJECT_ARGS.get((cls, key))
+    return None if kind is None else kind.check(value)
+
+
 def object_type(name: str, classes: dict, strings: tuple = ()) -> Type:
     """None, a known string alias, or a call to one of `classes` with known arguments."""
 
@@ -266,6 +326,10 @@ def object_type(name: str, classes: dict, strings: tuple = ()) -> Type:
             for value in list(v.args) + [x for _, x in v.kwargs]:
                 if not (value is None or isinstance(value, (int, float, str, tuple, list, Ref))):
                     return f"{v.name}: unexpected argument {show(value)}"
+            for key, value in list(zip(allowed, v.args)) + list(v.kwargs):
+                err = object_argument(v.name, key, value)
+                if err:
+                    return f"{v.name}: {key} {err}" if err.startswith("must") else f"{v.name}: {key}: {err}"
             return None
         if isinstance(v, str):
             from ..diagnostics import did_you_mean
@@ -288,6 +352,33 @@ REGULARIZER = object_type(
 CONSTRAINT = object_type(
     "constraint", CONSTRAINTS, ("max_norm", "non_neg", "unit_norm", "min_max_norm") + tuple(CONSTRAINTS)
 )
+
+
+def not_for(base: Type, refused: dict, weight: str) -> Type:
+    """`base` for a weight of a rank some objects cannot take: `refused` maps such an object's
+    name (lower case, without `_`) to what it takes; `weight` says what the weight is."""
+
+    def test(v):
+        kind = v.name if isinstance(v, Call) else v
+        takes = refused.get(kind.replace("_", "").lower()) if isinstance(kind, str) else None
+        if takes is not None:
+            return f"{show(v)} {takes}, and this weight is {weight}"
+        return base.check(v)
+
+    return Type(base.name, test)
+
+
+# Keras 3.15: Identity fills a matrix only, Orthogonal a tensor of rank 2 or more, and
+# OrthogonalRegularizer takes a matrix only (it fails when the losses are gathered, at train
+# time). A bias, a normalisation's beta and gamma are vectors; a convolution's or attention's
+# kernel has rank 3 or more.
+_MATRIX_ONLY = "takes a matrix (rank 2) only"
+VECTOR_INITIALIZER = not_for(
+    INITIALIZER, {"identity": _MATRIX_ONLY, "orthogonal": "takes a weight of rank 2 or more"}, "a vector"
+)
+KERNEL_INITIALIZER = not_for(INITIALIZER, {"identity": _MATRIX_ONLY}, "a kernel of rank 3 or more")
+VECTOR_REGULARIZER = not_for(REGULARIZER, {"orthogonalregularizer": _MATRIX_ONLY}, "a vector")
+KERNEL_REGULARIZER = not_for(REGULARIZER, {"orthogonalregularizer": _MATRIX_ONLY}, "a kernel of rank 3 or more")
 
 
 # -- layer definitions ------------------------------------------------------------
@@ -314,6 +405,10 @@ class LayerDef:
     # Several inputs are passed as separate positional arguments, `layer(query, value, key)`,
     # not as one list `layer([a, b])` (MultiHeadAttention).
     positional_inputs: bool = False
+    # (input shapes, bound args, output shape) -> {what: shape} of the weights and inner tensors
+    # (per sample) that can hold more values than the layer's inputs and output: each must stay
+    # within MAX_SIZE values (tfspec.ir.shapes). None: nothing bigger than the tensors around it.
+    sizes: Callable | None = None
 
     def arg(self, name: str) -> Arg | None:
         return self.by_name.get(name)
@@ -336,9 +431,42 @@ class LayerDef:
         return tuple(a.name for a in self.args)
 
 
+# A layer's name names TensorFlow ops and scopes (`M/<name>/kernel`), so it follows TensorFlow's
+# rule for op names (ops.py `_VALID_OP_NAME_REGEX`, node_def_util.cc `IsValidNodeName`): ASCII
+# letters, digits and `_ . - >`, not starting with `_ - >` (the root scope of a subclassed model's
+# call() takes no more). Keras 3 refuses `/`, the separator of its weight paths; TensorFlow refuses
+# the backslash its Python rule lets through. The saving code (.keras, .weights.h5) addresses
+# layers by attribute and class, not by name, so it adds no rule of its own.
+LAYER_NAME_RULE = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.>-]*\Z")
+
+
+def _layer_name(v):
+    if not isinstance(v, str):
+        return _need(False, "a string", v)
+    if not v:
+        return "must not be empty: leave `name` out for Keras's automatic name"
+    if not LAYER_NAME_RULE.match(v):
+        return (
+            "must be ASCII letters, digits and '_.->', starting with a letter, a digit or '.' "
+            f"(TensorFlow names its ops after it), got {show(v)}"
+        )
+    return None
+
+
+def _layer_name_hint(v) -> str | None:
+    if not isinstance(v, str):
+        return None
+    if not v:
+        return "write no name= at all"
+    fixed = re.sub(r"[^A-Za-z0-9_.>-]+", "_", v).lstrip("_->")
+    return f"e.g. name={show(fixed)}" if fixed else "use ASCII letters and digits"
+
+
+LAYER_NAME = Type("layer name", _layer_name, {"type": "string"}, _layer_name_hint)
+
 # Keyword arguments every Keras layer accepts.
 BASE_ARGS = (
-    Arg("name", STR),
+    Arg("name", LAYER_NAME),
     Arg("dtype", DTYPE),
     Arg("trainable", BOOL, True),
 )
@@ -359,6 +487,7 @@ def layer(
     check=None,
     base_args=BASE_ARGS,
     positional_inputs=False,
+    sizes=None,
 ):
     """Register a layer kind in the catalog.
 
@@ -376,6 +505,7 @@ def layer(
         doc,
         check,
         positional_inputs,
+        sizes,
     )
     REGISTRY[name] = definition
     for alias in aliases:
@@ -526,14 +656,15 @@ def bind(definition: LayerDef, args, kwargs) -> Bound:
     for key, (value, where) in given.items():
         if contains_ref(value):
             continue  # a block parameter: checked when the block is used
-        err = definition.arg(key).type.check(value)
+        kind = definition.arg(key).type
+        err = kind.check(value)
         if err:
             ranged = err.startswith("must")  # a value of the right type out of its range
             errors.append(
                 BindError(
                     "E405" if ranged else "E404",
                     f"{definition.name}: {key} {err}" if ranged else f"{definition.name}: {key}: {err}",
-                    None,
+                    kind.hint(value) if kind.hint is not None else None,
                     where,
                 )
             )

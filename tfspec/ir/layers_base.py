@@ -10,9 +10,15 @@ from .catalog import (
     CONSTRAINT,
     INITIALIZER,
     INT,
+    KERNEL_INITIALIZER,
+    KERNEL_REGULARIZER,
+    MAX_SIZE,
     NONE,
     POS_INT,
     REGULARIZER,
+    SEED_INT,
+    VECTOR_INITIALIZER,
+    VECTOR_REGULARIZER,
     Arg,
     ShapeError,
     Type,
@@ -205,21 +211,33 @@ def one_dilation_or_stride(a):
 
 # -- argument types and groups -----------------------------------------------------------
 
-SEED = one_of(NONE, INT, name="seed")
+SEED = Type("seed (None or a 64-bit integer)", lambda v: None if v is None else SEED_INT.check(v))
 AXES = one_of(INT, seq_of(INT), name="axis or tuple of axes")
 UNIT_RATE = float_type(minimum=0, maximum=1, name="rate in [0, 1]")
 NOISE_SHAPE = one_of(NONE, seq_of(one_of(NONE, POS_INT)), name="noise shape")
 LORA_RANK = one_of(NONE, POS_INT, name="LoRA rank")
+
+
+def _size_or_minus_one(v):
+    if v == -1 and not isinstance(v, bool):
+        return None
+    err = POS_INT.check(v)
+    return f"must be -1 or from 1 to {MAX_SIZE:,}, got {v}" if err and err.startswith("must") else err
+
+
+# A size, or -1 for "whatever is left" (Reshape's target_shape, GroupNormalization's groups).
+SIZE_OR_MINUS_ONE = Type("positive int or -1", _size_or_minus_one)
 LORA_ALPHA = one_of(NONE, float_type(above=0), name="LoRA alpha")
 
 
-def weight_args(kernel="kernel"):
-    """The initializer/regularizer/constraint arguments, in Dense/Conv order."""
+def weight_args(kernel="kernel", matrix=True):
+    """The initializer/regularizer/constraint arguments, in Dense/Conv order (`matrix`: the
+    kernel has rank 2; a convolution's or attention's has more)."""
     return (
-        Arg(f"{kernel}_initializer", INITIALIZER, "glorot_uniform"),
-        Arg("bias_initializer", INITIALIZER, "zeros"),
-        Arg(f"{kernel}_regularizer", REGULARIZER),
-        Arg("bias_regularizer", REGULARIZER),
+        Arg(f"{kernel}_initializer", INITIALIZER if matrix else KERNEL_INITIALIZER, "glorot_uniform"),
+        Arg("bias_initializer", VECTOR_INITIALIZER, "zeros"),
+        Arg(f"{kernel}_regularizer", REGULARIZER if matrix else KERNEL_REGULARIZER),
+        Arg("bias_regularizer", VECTOR_REGULARIZER),
         Arg("activity_regularizer", REGULARIZER),
         Arg(f"{kernel}_constraint", CONSTRAINT),
         Arg("bias_constraint", CONSTRAINT),
@@ -229,10 +247,10 @@ def weight_args(kernel="kernel"):
 def norm_weight_args():
     """beta/gamma initializers, regularizers, constraints (the normalisation layers' order)."""
     return (
-        Arg("beta_initializer", INITIALIZER, "zeros"),
-        Arg("gamma_initializer", INITIALIZER, "ones"),
-        Arg("beta_regularizer", REGULARIZER),
-        Arg("gamma_regularizer", REGULARIZER),
+        Arg("beta_initializer", VECTOR_INITIALIZER, "zeros"),
+        Arg("gamma_initializer", VECTOR_INITIALIZER, "ones"),
+        Arg("beta_regularizer", VECTOR_REGULARIZER),
+        Arg("gamma_regularizer", VECTOR_REGULARIZER),
         Arg("beta_constraint", CONSTRAINT),
         Arg("gamma_constraint", CONSTRAINT),
     )

@@ -13,11 +13,14 @@ from .catalog import (
     BOOL,
     CONSTRAINT,
     DATA_FORMAT,
-    INITIALIZER,
+    KERNEL_INITIALIZER,
+    KERNEL_REGULARIZER,
     NONE,
     PADDING,
     POS_INT,
     REGULARIZER,
+    VECTOR_INITIALIZER,
+    VECTOR_REGULARIZER,
     Arg,
     ShapeError,
     choice,
@@ -109,6 +112,33 @@ def conv_params(rank, grouped=True):
     return rule
 
 
+def conv_sizes(rank, transposed=False):
+    """The kernel: the window, then (input channels per group, filters); a transposed
+    convolution's is (filters, input channels)."""
+
+    def rule(ins, a, out):
+        channels = spatial(ins[0], channels_first(a))[1]
+        window = tuple_of(a["kernel_size"], rank)
+        if transposed:
+            return {"kernel": window + (a["filters"], channels)}
+        return {"kernel": window + (channels // a.get("groups", 1), a["filters"])}
+
+    return rule
+
+
+def separable_sizes(rank):
+    def rule(ins, a, out):
+        channels = spatial(ins[0], channels_first(a))[1]
+        mult = a["depth_multiplier"]
+        window = tuple_of(a["kernel_size"], rank)
+        sizes = {"depthwise kernel": window + (channels, mult)}
+        if "filters" in a:
+            sizes["pointwise kernel"] = (1,) * rank + (channels * mult, a["filters"])
+        return sizes
+
+    return rule
+
+
 def groups_check(a):
     if a["filters"] % a["groups"]:
         return [(f"filters={a['filters']} must be divisible by groups={a['groups']}", None, "groups")]
@@ -127,10 +157,11 @@ for _rank in (1, 2, 3):
             Arg("groups", POS_INT, 1),
             Arg("activation", ACTIVATION),
             Arg("use_bias", BOOL, True),
-            *weight_args(),
+            *weight_args(matrix=False),
         ),
         shape=conv_rule(_rank, _kind, conv_out_channels(_kind)),
         params=conv_params(_rank),
+        sizes=conv_sizes(_rank),
         check=all_checks(one_dilation_or_stride, groups_check),
         aliases=(f"Convolution{_rank}D",),
     )
@@ -196,10 +227,11 @@ for _rank in (1, 2, 3):
             Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
             Arg("activation", ACTIVATION),
             Arg("use_bias", BOOL, True),
-            *weight_args(),
+            *weight_args(matrix=False),
         ),
         shape=conv_transpose_rule(_rank, _kind),
         params=conv_params(_rank, grouped=False),
+        sizes=conv_sizes(_rank, transposed=True),
         check=all_checks(one_dilation_or_stride, output_padding_check(_rank)),
         aliases=(f"Convolution{_rank}DTranspose",),
     )
@@ -227,12 +259,12 @@ for _rank in (1, 2):
             Arg("depth_multiplier", POS_INT, 1),
             Arg("activation", ACTIVATION),
             Arg("use_bias", BOOL, True),
-            Arg("depthwise_initializer", INITIALIZER, "glorot_uniform"),
-            Arg("pointwise_initializer", INITIALIZER, "glorot_uniform"),
-            Arg("bias_initializer", INITIALIZER, "zeros"),
-            Arg("depthwise_regularizer", REGULARIZER),
-            Arg("pointwise_regularizer", REGULARIZER),
-            Arg("bias_regularizer", REGULARIZER),
+            Arg("depthwise_initializer", KERNEL_INITIALIZER, "glorot_uniform"),
+            Arg("pointwise_initializer", KERNEL_INITIALIZER, "glorot_uniform"),
+            Arg("bias_initializer", VECTOR_INITIALIZER, "zeros"),
+            Arg("depthwise_regularizer", KERNEL_REGULARIZER),
+            Arg("pointwise_regularizer", KERNEL_REGULARIZER),
+            Arg("bias_regularizer", VECTOR_REGULARIZER),
             Arg("activity_regularizer", REGULARIZER),
             Arg("depthwise_constraint", CONSTRAINT),
             Arg("pointwise_constraint", CONSTRAINT),
@@ -240,6 +272,7 @@ for _rank in (1, 2):
         ),
         shape=conv_rule(_rank, _kind, lambda c, a: a["filters"]),
         params=separable_params(_rank),
+        sizes=separable_sizes(_rank),
         aliases=(f"SeparableConvolution{_rank}D",),
     )
 
@@ -265,16 +298,17 @@ for _rank in (1, 2):
             Arg("dilation_rate", int_tuple(_rank), ones(_rank)),
             Arg("activation", ACTIVATION),
             Arg("use_bias", BOOL, True),
-            Arg("depthwise_initializer", INITIALIZER, "glorot_uniform"),
-            Arg("bias_initializer", INITIALIZER, "zeros"),
-            Arg("depthwise_regularizer", REGULARIZER),
-            Arg("bias_regularizer", REGULARIZER),
+            Arg("depthwise_initializer", KERNEL_INITIALIZER, "glorot_uniform"),
+            Arg("bias_initializer", VECTOR_INITIALIZER, "zeros"),
+            Arg("depthwise_regularizer", KERNEL_REGULARIZER),
+            Arg("bias_regularizer", VECTOR_REGULARIZER),
             Arg("activity_regularizer", REGULARIZER),
             Arg("depthwise_constraint", CONSTRAINT),
             Arg("bias_constraint", CONSTRAINT),
         ),
         shape=conv_rule(_rank, _kind, lambda c, a: c * a["depth_multiplier"]),
         params=depthwise_params(_rank),
+        sizes=separable_sizes(_rank),
     )
 
 

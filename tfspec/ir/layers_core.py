@@ -18,10 +18,11 @@ from .catalog import (
     POS_INT,
     RATE,
     REGULARIZER,
+    VECTOR_INITIALIZER,
+    VECTOR_REGULARIZER,
     Arg,
     ShapeError,
     Type,
-    choice,
     float_type,
     layer,
     one_of,
@@ -34,6 +35,7 @@ from .layers_base import (
     LORA_RANK,
     NOISE_SHAPE,
     SEED,
+    SIZE_OR_MINUS_ONE,
     UNIT_RATE,
     all_checks,
     axes_of,
@@ -67,6 +69,15 @@ def lora_params(n_in, n_out, a, bias=0):
     return (n_in * n_out + bias, 0)
 
 
+def kernel_sizes(n_in, n_out, a, name="kernel") -> dict:
+    """A (n_in x n_out) weight, and with LoRA its two factors."""
+    rank = a.get("lora_rank")
+    sizes = {name: (n_in, n_out)}
+    if rank:
+        sizes.update({"LoRA factor a": (n_in, rank), "LoRA factor b": (rank, n_out)})
+    return sizes
+
+
 def lora_check(constraint):
     def check(a):
         if a["lora_rank"] and a[constraint] is not None:
@@ -94,6 +105,7 @@ layer(
     ),
     shape=dense_shape,
     params=lambda ins, a, out: lora_params(ins[0][-1], a["units"], a, bias_count(a, a["units"])),
+    sizes=lambda ins, a, out: kernel_sizes(ins[0][-1], a["units"], a),
     check=lora_check("kernel_constraint"),  # training=False: Dense.call takes `training` but ignores it
     doc="fully connected layer on the last axis",
 )
@@ -276,7 +288,7 @@ def reshape_check(a):
 
 layer(
     "Reshape",
-    args=(Arg("target_shape", seq_of(one_of(POS_INT, choice(-1))), required=True),),
+    args=(Arg("target_shape", seq_of(SIZE_OR_MINUS_ONE), required=True),),
     shape=reshape_shape,
     check=reshape_check,
 )
@@ -331,6 +343,7 @@ layer(
     ),
     shape=lambda ins, a: ins[0] + (a["output_dim"],),
     params=lambda ins, a, out: lora_params(a["input_dim"], a["output_dim"], a),
+    sizes=lambda ins, a, out: kernel_sizes(a["input_dim"], a["output_dim"], a, "embeddings"),
     check=lora_check("embeddings_constraint"),
 )
 
@@ -380,12 +393,12 @@ layer(
         Arg("epsilon", EPSILON, 1e-3),
         Arg("center", BOOL, True),
         Arg("scale", BOOL, True),
-        Arg("beta_initializer", INITIALIZER, "zeros"),
-        Arg("gamma_initializer", INITIALIZER, "ones"),
-        Arg("moving_mean_initializer", INITIALIZER, "zeros"),
-        Arg("moving_variance_initializer", INITIALIZER, "ones"),
-        Arg("beta_regularizer", REGULARIZER),
-        Arg("gamma_regularizer", REGULARIZER),
+        Arg("beta_initializer", VECTOR_INITIALIZER, "zeros"),
+        Arg("gamma_initializer", VECTOR_INITIALIZER, "ones"),
+        Arg("moving_mean_initializer", VECTOR_INITIALIZER, "zeros"),
+        Arg("moving_variance_initializer", VECTOR_INITIALIZER, "ones"),
+        Arg("beta_regularizer", VECTOR_REGULARIZER),
+        Arg("gamma_regularizer", VECTOR_REGULARIZER),
         Arg("beta_constraint", CONSTRAINT),
         Arg("gamma_constraint", CONSTRAINT),
         Arg("renorm", BOOL, False),
@@ -441,7 +454,7 @@ def group_size(ins, a):
 layer(
     "GroupNormalization",
     args=(
-        Arg("groups", one_of(POS_INT, choice(-1), name="positive int or -1"), 32),
+        Arg("groups", SIZE_OR_MINUS_ONE, 32),
         Arg("axis", INT, -1),
         Arg("epsilon", EPSILON, 1e-3),
         Arg("center", BOOL, True),

@@ -15,6 +15,8 @@ from .catalog import (
     RATE,
     RECURRENT_LAYER,
     REGULARIZER,
+    VECTOR_INITIALIZER,
+    VECTOR_REGULARIZER,
     Arg,
     ShapeError,
     Type,
@@ -60,14 +62,14 @@ def rnn_args(kind):
         Arg("use_bias", BOOL, True),
         Arg("kernel_initializer", INITIALIZER, "glorot_uniform"),
         Arg("recurrent_initializer", INITIALIZER, "orthogonal"),
-        Arg("bias_initializer", INITIALIZER, "zeros"),
+        Arg("bias_initializer", VECTOR_INITIALIZER, "zeros"),
     ]
     if kind == "LSTM":
         args.append(Arg("unit_forget_bias", BOOL, True))
     args += [
         Arg("kernel_regularizer", REGULARIZER),
         Arg("recurrent_regularizer", REGULARIZER),
-        Arg("bias_regularizer", REGULARIZER),
+        Arg("bias_regularizer", VECTOR_REGULARIZER),
         Arg("activity_regularizer", REGULARIZER),
         Arg("kernel_constraint", CONSTRAINT),
         Arg("recurrent_constraint", CONSTRAINT),
@@ -111,8 +113,23 @@ def rnn_params(gates):
     return rule
 
 
+def rnn_sizes(gates):
+    def rule(ins, a, out):
+        units = a["units"]
+        return {"kernel": (ins[0][-1], gates * units), "recurrent kernel": (units, gates * units)}
+
+    return rule
+
+
 for _kind, _gates in (("SimpleRNN", 1), ("LSTM", 4), ("GRU", 3)):
-    layer(_kind, args=rnn_args(_kind), shape=rnn_shape(_kind), params=rnn_params(_gates), training=True)
+    layer(
+        _kind,
+        args=rnn_args(_kind),
+        shape=rnn_shape(_kind),
+        params=rnn_params(_gates),
+        sizes=rnn_sizes(_gates),
+        training=True,
+    )
 
 
 # -- wrappers --------------------------------------------------------------------------------------
@@ -137,6 +154,19 @@ def bidirectional_params(ins, a, out):
     inner, values, inner_out = wrapped("Bidirectional", a["layer"], ins)
     trainable, frozen = inner.params(ins, values, inner_out)
     return (2 * trainable, 2 * frozen)  # a forward and a backward copy
+
+
+def inner_sizes(inner, ins, values, out) -> dict:
+    """The wrapped layer's weights and inner tensors, and its output (per step for TimeDistributed)."""
+    sizes = {f"wrapped {inner.name}'s output": out}
+    if inner.sizes is not None:
+        sizes.update((f"wrapped {inner.name}'s {what}", shape) for what, shape in inner.sizes(ins, values, out).items())
+    return sizes
+
+
+def bidirectional_sizes(ins, a, out):
+    inner, values, inner_out = wrapped("Bidirectional", a["layer"], ins)
+    return inner_sizes(inner, ins, values, inner_out)
 
 
 def _merge_mode(v):
@@ -170,6 +200,7 @@ layer(
     ),
     shape=bidirectional_shape,
     params=bidirectional_params,
+    sizes=bidirectional_sizes,
     training=True,
     check=bidirectional_check,
     doc="runs a recurrent layer forwards and backwards; merge_mode=None (two outputs) is not supported",
@@ -193,11 +224,17 @@ def time_distributed_params(ins, a, out):
     return inner.params([step], values, step_out)
 
 
+def time_distributed_sizes(ins, a, out):
+    inner, values, step, step_out = time_distributed_inner(ins, a)
+    return inner_sizes(inner, [step], values, step_out)
+
+
 layer(
     "TimeDistributed",
     args=(Arg("layer", LAYER, required=True),),
     shape=time_distributed_shape,
     params=time_distributed_params,
+    sizes=time_distributed_sizes,
     training=True,
     doc="applies a layer to every step (axis 1) of its input",
 )
@@ -251,6 +288,17 @@ def attention_shape(kind):
     return rule
 
 
+def attention_sizes(kind):
+    """The scores: one per query step and key step (and, for AdditiveAttention, feature)."""
+
+    def rule(ins, a, out):
+        q, v, _ = attention_check(kind, ins)
+        scores = q[:-1] + (v[-2],)
+        return {"attention scores": scores + (q[-1],) if kind == "AdditiveAttention" else scores}
+
+    return rule
+
+
 layer(
     "Attention",
     args=(
@@ -260,6 +308,7 @@ layer(
         Arg("seed", SEED),
     ),
     shape=attention_shape("Attention"),
+    sizes=attention_sizes("Attention"),
     params=lambda ins, a, out: (int(a["use_scale"]) + int(a["score_mode"] == "concat"), 0),
     inputs=(2, 3),
     training=True,
@@ -277,6 +326,7 @@ layer(
     "AdditiveAttention",
     args=(Arg("use_scale", BOOL, True), Arg("dropout", UNIT_RATE, 0.0)),
     shape=attention_shape("AdditiveAttention"),
+    sizes=attention_sizes("AdditiveAttention"),
     params=additive_params,
     inputs=(2, 3),
     training=True,
@@ -334,6 +384,26 @@ def mha_params(ins, a, out):
     return (count, 0)
 
 
+def mha_sizes(ins, a, out):
+    """The projection kernels, and the scores: per head, one per attended query and key position."""
+    q, v, k = mha_check("MultiHeadAttention", ins, a)
+    heads, key_dim = a["num_heads"], a["key_dim"]
+    value_dim = a["value_dim"] or key_dim
+    rank = len(q)
+    attended = axes_of(a["attention_axes"]) if a["attention_axes"] is not None else tuple(range(1, rank))
+    batch_like = tuple(q[ax - 1] for ax in range(1, rank) if ax not in attended)
+    scores = batch_like + (heads,) + tuple(q[ax - 1] for ax in attended) + tuple(k[ax - 1] for ax in attended)
+    return {
+        "query kernel": (q[-1], heads, key_dim),
+        "key kernel": (k[-1], heads, key_dim),
+        "value kernel": (v[-1], heads, value_dim),
+        "output kernel": (heads, value_dim) + mha_output(a, q),
+        "projected query": q[:-1] + (heads, key_dim),
+        "projected value": v[:-1] + (heads, value_dim),
+        "attention scores": scores,
+    }
+
+
 def mha_args_check(a):
     if a["attention_axes"] is not None and not axes_of(a["attention_axes"]):
         return [
@@ -366,12 +436,13 @@ layer(
         Arg("attention_axes", one_of(NONE, POS_INT, seq_of(POS_INT), name="attention axes (1 = first sample axis)")),
         Arg("sliding_window", one_of(NONE, POS_INT)),
         Arg("flash_attention", Type("None or False", _flash)),
-        *weight_args(),
+        *weight_args(matrix=False),
         Arg("use_gate", BOOL, False),
         Arg("seed", SEED),
     ),
     shape=mha_shape,
     params=mha_params,
+    sizes=mha_sizes,
     inputs=(2, 3),
     training=True,
     positional_inputs=True,

@@ -739,7 +739,8 @@ def check_layer_names(graph: Graph, errors: Collector) -> None:
                         "E302",
                         message,
                         layer.span,
-                        f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}",
+                        f"Keras needs unique layer names; the {what} named {name!r} is at line {first.line}, "
+                        f"column {first.column}",
                     )
             else:
                 seen[name] = ("layer", layer.span)

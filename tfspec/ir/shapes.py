@@ -10,8 +10,10 @@ diagnostics of the first again (each distinct one once).
 
 from __future__ import annotations
 
+import math
+
 from ..diagnostics import Collector, Diagnostic
-from .catalog import REGISTRY, ShapeError, bind
+from .catalog import MAX_SIZE, REGISTRY, ShapeError, bind
 from .layers import fmt
 from .lower import instantiate
 from .nodes import Graph
@@ -112,6 +114,8 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
     """Fill graph.shapes and graph.params; report shape errors (E501/E502) to `errors`."""
     if shaper is None:
         shaper = Shaper(errors.path)
+        if input_shapes is None:
+            check_inputs(graph, shaper.top)
         infer(graph, shaper.top, input_shapes, context, shaper)
         errors.items.extend(shaper.top.items)
         return
@@ -164,14 +168,72 @@ def _apply(definition, ins, values):
     """(output shape, params) of a layer's rules, or the exception they raised."""
     try:
         out = tuple(definition.shape(ins, values))
-        return (out, definition.params(ins, values, out))
+        params = definition.params(ins, values, out)
+        fits_tensorflow(definition, ins, values, out)
+        return (out, params)
     except Exception as exc:  # noqa: BLE001 - a rule fed values it cannot use: reported, never a crash
         return exc.with_traceback(None)
 
 
+# -- sizes TensorFlow cannot index ------------------------------------------------------------
+#
+# TensorFlow sizes axes and indexes elements with 32-bit integers in many kernels (its GPU
+# kernels above all): an axis of 2**31 or more, or a tensor or weight of more than 2**31 - 1
+# values, is refused as something no machine runs portably (on CPU, TensorFlow 2.21 does run
+# simple ops on an int8 tensor of 2**31 + 5 values; in float32 that is 8 GiB a sample, and a
+# Dense(2147483648) ends in "resource exhausted"). Checked per sample: the batch only multiplies
+# it, and is the runtime's. (The code is E501 until the registry has one of its own.)
+TOO_LARGE = "E503"
+TOO_LARGE_HINT = "make it smaller: fewer units or filters, a smaller input, or pool or project the input first"
+
+
+def values_in(shape) -> tuple[int, bool]:
+    """(the product of the known sizes, whether every size is known)."""
+    known = [d for d in shape if d is not None]
+    return math.prod(known), len(known) == len(shape)
+
+
+def size_problem(what: str, shape) -> str | None:
+    """Why a tensor or weight of `shape` cannot be, or None."""
+    for d in shape:
+        if d is not None and d > MAX_SIZE:
+            return (
+                f"{what} of shape {fmt(shape)} has an axis of {d:,}: "
+                f"TensorFlow sizes an axis with a 32-bit integer (at most {MAX_SIZE:,})"
+            )
+    count, exact = values_in(shape)
+    if count > MAX_SIZE:
+        return (
+            f"{what} of shape {fmt(shape)} would hold {'' if exact else 'at least '}{count:,} values: "
+            f"TensorFlow indexes a tensor with 32-bit integers (at most {MAX_SIZE:,} values)"
+        )
+    return None
+
+
+def fits_tensorflow(definition, ins, values, out) -> None:
+    """Raise ShapeError when the layer's output (per sample), or one of its weights or inner
+    tensors, is larger than TensorFlow can index."""
+    problem = size_problem(f"{definition.name}: its output", out)
+    if problem is None and definition.sizes is not None:
+        for what, shape in definition.sizes(ins, values, out).items():
+            problem = size_problem(f"{definition.name}: its {what}", tuple(shape))
+            if problem is not None:
+                break
+    if problem is not None:
+        raise ShapeError(problem, TOO_LARGE_HINT, TOO_LARGE)
+
+
+def check_inputs(graph: Graph, errors: Collector) -> None:
+    """The model's inputs, whose shapes the spec writes: within what TensorFlow can index."""
+    for inp in graph.inputs:
+        problem = size_problem(f"input {inp.name!r}", inp.shape) if inp.shape is not None else None
+        if problem is not None:
+            errors.error(TOO_LARGE, problem, inp.span, "give the input fewer values per sample")
+
+
 def _report(exc: Exception, layer, node, errors: Collector, context: str) -> None:
     if isinstance(exc, ShapeError):
-        errors.error("E501", exc.message + context, node.span, exc.hint)
+        errors.error(exc.code, exc.message + context, node.span, exc.hint)
     else:
         errors.error("E500", f"cannot infer the output shape of {layer.kind}: {exc}{context}", node.span)
 
