@@ -58,7 +58,7 @@ train {
     optimizer = Adam(learning_rate=1e-3)  # the usual
     loss = SparseCategoricalCrossentropy()
     metrics = [accuracy,  # the first
-               AUC()]     # the second
+               SparseTopKCategoricalAccuracy(k=3)]     # the second
     epochs = 2
 }
 # the end
@@ -73,7 +73,7 @@ tokens -> Embedding(1000, 16, embeddings_initializer=RandomUniform(minval=-0.05,
 output p
 }
 train { optimizer = SGD(learning_rate=ExponentialDecay(initial_learning_rate=0.1, decay_steps=1000, decay_rate=0.96, staircase=True), momentum=0.9)
-loss = binary_crossentropy metrics = [accuracy, AUC(name="auc")] callbacks=[EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True), ReduceLROnPlateau(factor=0.5, patience=1, min_lr=1E-6)] }
+loss = binary_crossentropy validation = 0.25 metrics = [accuracy, AUC(name="auc")] callbacks=[EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True), EarlyStopping(monitor="loss", patience=1, min_delta=1E-6)] }
 """,
     "dicts_and_outputs": """model Two {
     input a: float32[4]
@@ -212,7 +212,7 @@ def test_comments_keep_their_kind():
     out = format_text(MESSY["comments"])
     assert out.startswith("# file header\n# second header line, indented\n\n# a group of its own\nblock Res(")
     assert "    input x  # its input\n    # before the chain\n" in out
-    assert "    metrics   = [\n        accuracy,  # the first\n        AUC(),\n    ]  # the second\n" in out
+    assert "    metrics   = [\n        accuracy,  # the first\n        SparseTopKCategoricalAccuracy(k=3),\n    ]  # the second\n" in out
     assert "}\n\n# between sections\nmodel WithComments {\n" in out
     assert out.endswith("}\n# the end\n")
 

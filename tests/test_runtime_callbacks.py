@@ -138,7 +138,7 @@ def test_bad_callbacks():
         from_spec(spec("Telepathy"))
     with pytest.raises(ValueError, match="EarlyStopping"):
         from_spec(spec("EarlyStopping", patience=1, bogus=True))
-    with pytest.raises(ValueError, match="must end with .keras"):
+    with pytest.raises(ValueError, match="must end in .keras"):
         from_spec(spec("ModelCheckpoint", filepath="model.h5"))
     # ...and TrainingErrors, which `tfspec train` reports in one line (a traceback before)
     for bad in (spec("Telepathy"), spec("ReduceLROnPlateau", factor=2), spec("CSVLogger", filename="/x.csv")):

@@ -293,6 +293,6 @@ def test_metric_resolution_and_stable_names():
     assert type(metric("accuracy")).__name__ == "SparseCategoricalAccuracy"
     assert type(metric("acc", (4, 10))).__name__ == "CategoricalAccuracy"
     assert type(metric("accuracy", (4,), (4, 1))).__name__ == "BinaryAccuracy"
-    assert (metric("mae").name, type(metric("mae")).__name__) == ("mae", "MeanAbsoluteError")
+    assert (metric("mae", (4, 10)).name, type(metric("mae", (4, 10))).__name__) == ("mae", "MeanAbsoluteError")
     with pytest.raises(ValueError, match="unknown metric 'Telepathy'"):
         metric("Telepathy")

@@ -306,6 +306,16 @@ CODES = [
         ),
     ),
     Code(
+        "E503",
+        "too large for TensorFlow",
+        "A dimension of 2**31 or more, or a tensor or weight holding more than 2**31-1 values per "
+        "sample, cannot be indexed with 32-bit integers, as TensorFlow's GPU kernels and many of its "
+        "ops do (and such a tensor is 8 GiB of float32 for one sample). The error names the layer, "
+        "the tensor and its size.",
+        model(INPUT, "x -> Dense(1000000000) -> y", "output y"),
+        model(INPUT, "x -> Dense(1000) -> y", "output y"),
+    ),
+    Code(
         "E601",
         "unknown optimizer, loss, metric, callback or data source",
         "The train section names an object tfspec does not know; the hint suggests the closest known one.",
@@ -316,7 +326,10 @@ CODES = [
         "E602",
         "loss does not fit the outputs",
         "The train section has no loss, or its per-output losses, loss weights or metrics do not "
-        "match the model's outputs.",
+        "match the model's outputs, or a loss cannot work with the output it is given: a sparse or "
+        "categorical cross-entropy on one unit (it needs one unit per class), from_logits=True on an "
+        "output that already applies softmax or sigmoid, a cross-entropy without from_logits on a "
+        "linear output, or softmax over a single unit (always 1.0).",
         model(INPUT, "x -> Dense(10) -> y", "output y", train="    epochs = 3\n"),
         model(INPUT, "x -> Dense(10) -> y", "output y", train=TRAIN_OK),
     ),
@@ -340,6 +353,60 @@ CODES = [
             "x -> Dense(10) -> y",
             "output y",
             train='    loss      = mse\n    callbacks = [CSVLogger("log.csv")]\n',
+        ),
+    ),
+    Code(
+        "E604",
+        "a metric does not fit the loss or the output",
+        "The metric cannot mean anything for this output: accuracy of a regression (a loss such as "
+        "mse or mae), a top-k accuracy whose k is not less than the number of classes (always 1.0), "
+        "a class_id beyond the output's units, or a metric that reads labels in another form than "
+        "the loss makes them (a sparse loss's labels are class ids, which AUC, Precision or "
+        "CategoricalAccuracy cannot compare with a softmax output; the Sparse metrics read class ids "
+        "and refuse one value per unit).",
+        model(INPUT, "x -> Dense(1) -> y", "output y", train="    loss    = mse\n    metrics = [accuracy]\n"),
+        model(INPUT, "x -> Dense(1) -> y", "output y", train="    loss    = mse\n    metrics = [mae]\n"),
+    ),
+    Code(
+        "E605",
+        "a callback watches a value that is never logged",
+        "EarlyStopping, ReduceLROnPlateau and ModelCheckpoint(save_best_only=True) watch one logged "
+        "value (`monitor`), and a ModelCheckpoint file-name template may name logged values. Each "
+        "epoch logs loss, the per-output losses (several outputs), each metric under its name "
+        "(<output>_<name> with several outputs), lr, and with validation the same names prefixed "
+        "val_. The default monitor, val_loss, needs a validation setting.",
+        model(
+            INPUT,
+            "x -> Dense(1) -> y",
+            "output y",
+            train="    loss      = mse\n    callbacks = [EarlyStopping(patience=2)]\n",
+        ),
+        model(
+            INPUT,
+            "x -> Dense(1) -> y",
+            "output y",
+            train="    loss       = mse\n    validation = 0.2\n    callbacks  = [EarlyStopping(patience=2)]\n",
+        ),
+    ),
+    Code(
+        "E606",
+        "a callback cannot work with the optimizer",
+        "ReduceLROnPlateau and LearningRateScheduler set the optimizer's learning rate each epoch, "
+        "which an optimizer whose learning_rate is a schedule (ExponentialDecay(...)) does not have: "
+        "use one or the other.",
+        model(
+            INPUT,
+            "x -> Dense(1) -> y",
+            "output y",
+            train="    optimizer = SGD(learning_rate=ExponentialDecay(0.1, 100, 0.9))\n    loss      = mse\n"
+            '    callbacks = [LearningRateScheduler(schedule="step")]\n',
+        ),
+        model(
+            INPUT,
+            "x -> Dense(1) -> y",
+            "output y",
+            train="    optimizer = SGD(learning_rate=0.1)\n    loss      = mse\n"
+            '    callbacks = [LearningRateScheduler(schedule="step")]\n',
         ),
     ),
     Code(
@@ -454,22 +521,43 @@ def listing() -> str:
 
 # -- the command ----------------------------------------------------------------------------------
 def register(subparsers) -> None:
-    p = subparsers.add_parser("explain", help="explain a diagnostic code (E301); without one, list them all")
-    p.add_argument("code", nargs="?", metavar="CODE")
+    p = subparsers.add_parser(
+        "explain",
+        help="explain a diagnostic code (E301) or a train-section name (Adam, EarlyStopping); without one, list the codes",
+    )
+    p.add_argument("code", nargs="?", metavar="CODE|NAME")
+    p.add_argument("--catalog", action="store_true", help="print the whole train catalog (Markdown)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from .check import train_catalog
+
+    if args.catalog:
+        sys.stdout.write(train_catalog.markdown())
+        return 0
     if args.code is None:
         sys.stdout.write(listing())
         return 0
     entry = lookup(args.code)
+    if entry is None and train_catalog.find(args.code):
+        sys.stdout.write("\n".join(train_catalog.describe(e) for e in train_catalog.find(args.code)))
+        return 0
     if entry is None:
         from .diagnostics import clean
 
         close = suggestions(args.code)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `tfspec explain` lists them all"
-        print(f"tfspec: error: unknown error code {clean(args.code)!r}{hint}", file=sys.stderr)
+        if args.code[:1].upper() == "E" and args.code[1:].isdigit():
+            hint = f"; did you mean {', '.join(close)}?" if close else "; `tfspec explain` lists them all"
+            print(f"tfspec: error: unknown error code {clean(args.code)!r}{hint}", file=sys.stderr)
+            return 2
+        names = [n for kind in train_catalog.KINDS for n in train_catalog.known_names(kind)]
+        close = difflib.get_close_matches(args.code, names, n=3, cutoff=0.7)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `tfspec explain --catalog` lists the train names"
+        print(
+            f"tfspec: error: {clean(args.code)!r} is neither an error code nor a train-section name{hint}",
+            file=sys.stderr,
+        )
         return 2
     sys.stdout.write(explain(entry))
     return 0

@@ -8,6 +8,7 @@ built during normalisation (the longest recorded prefix of the error's path wins
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Span, did_you_mean
+from .train_catalog import SETTINGS
 
 NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 
@@ -174,15 +175,13 @@ TRAIN = {
                 },
             ]
         },
-        "epochs": {"$ref": "#/$defs/count"},
-        "batch": {"$ref": "#/$defs/count"},
-        "batch_size": {"$ref": "#/$defs/count"},
+        # the scalar settings' types and ranges are the train catalog's
+        **{key: dict(kind.schema) for key, kind in SETTINGS.items()},
         "validation": {
             "anyOf": [{"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, {"$ref": "#/$defs/named"}]
         },
         "callbacks": {"type": "array", "items": {"$ref": "#/$defs/named"}},
         "data": {"$ref": "#/$defs/named"},
-        "seed": {"type": "integer", "minimum": 0},
         "distribute": {
             "anyOf": [
                 {"enum": ["mirrored", "multi_worker", "none", None]},
@@ -205,7 +204,6 @@ TRAIN = {
                 },
             ]
         },
-        "steps_per_call": {"type": "integer", "minimum": 1, "maximum": 10000},
         "jit_compile": {"type": "boolean"},
         "deterministic": {"type": "boolean"},
     },

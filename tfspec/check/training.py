@@ -9,158 +9,14 @@ from __future__ import annotations
 
 from ..diagnostics import Collector, Span, did_you_mean
 from ..ir.values import Call, Ref, show
+from .compat import check_compat
+from .train_catalog import DATA, KINDS, known_names, lookup, plain_config, problems
 
-OPTIMIZERS = {
-    "Adam": ("learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"),
-    "AdamW": ("learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon", "amsgrad"),
-    "SGD": ("learning_rate", "momentum", "nesterov"),
-    "RMSprop": ("learning_rate", "rho", "momentum", "epsilon", "centered"),
-    "Adagrad": ("learning_rate", "initial_accumulator_value", "epsilon"),
-    "Adadelta": ("learning_rate", "rho", "epsilon"),
-    "Adamax": ("learning_rate", "beta_1", "beta_2", "epsilon"),
-    "Nadam": ("learning_rate", "beta_1", "beta_2", "epsilon"),
-    "Ftrl": (
-        "learning_rate",
-        "learning_rate_power",
-        "initial_accumulator_value",
-        "l1_regularization_strength",
-        "l2_regularization_strength",
-    ),
-    "Lion": ("learning_rate", "beta_1", "beta_2"),
-}
-OPTIMIZER_COMMON = (
-    "weight_decay",
-    "clipnorm",
-    "clipvalue",
-    "global_clipnorm",
-    "use_ema",
-    "ema_momentum",
-    "gradient_accumulation_steps",
-    "name",
-)
-SCHEDULES = {
-    "ExponentialDecay": ("initial_learning_rate", "decay_steps", "decay_rate", "staircase"),
-    "InverseTimeDecay": ("initial_learning_rate", "decay_steps", "decay_rate", "staircase"),
-    "PolynomialDecay": ("initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle"),
-    "PiecewiseConstantDecay": ("boundaries", "values"),
-    "CosineDecay": ("initial_learning_rate", "decay_steps", "alpha", "warmup_target", "warmup_steps"),
-    "CosineDecayRestarts": ("initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha"),
-}
-LOSSES = {
-    "SparseCategoricalCrossentropy": ("from_logits", "ignore_class"),
-    "CategoricalCrossentropy": ("from_logits", "label_smoothing", "axis"),
-    "BinaryCrossentropy": ("from_logits", "label_smoothing", "axis"),
-    "BinaryFocalCrossentropy": ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing"),
-    "CategoricalFocalCrossentropy": ("alpha", "gamma", "from_logits", "label_smoothing"),
-    "MeanSquaredError": (),
-    "MeanAbsoluteError": (),
-    "MeanAbsolutePercentageError": (),
-    "MeanSquaredLogarithmicError": (),
-    "Huber": ("delta",),
-    "LogCosh": (),
-    "Poisson": (),
-    "KLDivergence": (),
-    "Hinge": (),
-    "SquaredHinge": (),
-    "CategoricalHinge": (),
-    "CosineSimilarity": ("axis",),
-}
-LOSS_ALIASES = {
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
-    "mse": "MeanSquaredError",
-    "mean_squared_error": "MeanSquaredError",
-    "mae": "MeanAbsoluteError",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mape": "MeanAbsolutePercentageError",
-    "msle": "MeanSquaredLogarithmicError",
-    "huber": "Huber",
-    "log_cosh": "LogCosh",
-    "poisson": "Poisson",
-    "kl_divergence": "KLDivergence",
-    "hinge": "Hinge",
-    "squared_hinge": "SquaredHinge",
-    "categorical_hinge": "CategoricalHinge",
-    "cosine_similarity": "CosineSimilarity",
-}
-METRICS = {
-    "Accuracy": (),
-    "BinaryAccuracy": ("threshold",),
-    "CategoricalAccuracy": (),
-    "SparseCategoricalAccuracy": (),
-    "TopKCategoricalAccuracy": ("k",),
-    "SparseTopKCategoricalAccuracy": ("k",),
-    "AUC": ("num_thresholds", "curve", "multi_label", "from_logits"),
-    "Precision": ("thresholds", "top_k", "class_id"),
-    "Recall": ("thresholds", "top_k", "class_id"),
-    "MeanAbsoluteError": (),
-    "MeanSquaredError": (),
-    "RootMeanSquaredError": (),
-    "MeanAbsolutePercentageError": (),
-    "BinaryCrossentropy": ("from_logits",),
-    "CategoricalCrossentropy": ("from_logits",),
-    "SparseCategoricalCrossentropy": ("from_logits",),
-}
-METRIC_COMMON = ("name",)
-METRIC_ALIASES = (
-    "accuracy",
-    "acc",
-    "mae",
-    "mse",
-    "auc",
-    "precision",
-    "recall",
-    "rmse",
-    "top_k_accuracy",
-    "sparse_top_k_categorical_accuracy",
-    "binary_accuracy",
-    "categorical_accuracy",
-    "sparse_categorical_accuracy",
-    "mean_absolute_error",
-    "mean_squared_error",
-)
-CALLBACKS = {
-    "EarlyStopping": (
-        "monitor",
-        "min_delta",
-        "patience",
-        "mode",
-        "restore_best_weights",
-        "start_from_epoch",
-        "baseline",
-    ),
-    # the arguments tfspec.runtime.callbacks takes (others would pass `check` and fail `train`)
-    "ModelCheckpoint": ("filepath", "monitor", "mode", "save_best_only", "save_weights_only"),
-    "ReduceLROnPlateau": ("monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr"),
-    "LearningRateScheduler": (
-        "schedule",
-        "initial",
-        "rate",
-        "factor",
-        "every",
-        "epochs",
-        "min_lr",
-        "boundaries",
-        "values",
-    ),
-    "TensorBoard": ("log_dir",),
-    "CSVLogger": ("filename",),
-}
-# Callback arguments that name a path the run writes: relative, and inside the run folder (E603).
-OUTPUT_PATHS = {"ModelCheckpoint": "filepath", "TensorBoard": "log_dir", "CSVLogger": "filename"}
-DATASETS = {
-    "digits": ("limit", "scale", "test_split"),
-    "mnist": ("limit", "scale"),
-    "fashion_mnist": ("limit", "scale"),
-    "cifar10": ("limit", "scale"),
-    "cifar100": ("limit", "scale", "label_mode"),
-    "npz": ("path", "x", "y", "limit", "scale", "test_split"),
-    "csv": ("path", "label", "limit", "scale", "test_split"),
-}
-DEFAULT_PATHS = {"ModelCheckpoint": "best.keras", "TensorBoard": "logs", "CSVLogger": "history.csv"}
-DATA_REQUIRED = {"npz": ("path",), "csv": ("path", "label")}
+# the diagnostic code of each kind of problem the catalog finds
+CODES = {"unknown": "E402", "missing": "E403", "type": "E404", "range": "E405", "rule": "E405", "path": "E603"}
+
+# Names of the data sources (the command line's --data takes them too).
+DATASETS = {entry.name: entry.arg_names for entry in DATA}
 
 
 def plain(value):
@@ -175,13 +31,14 @@ def plain(value):
 
 
 class TrainingChecker:
-    def __init__(self, settings: dict, spans: dict, path: str, errors: Collector, outputs: list, inputs: list):
+    def __init__(self, settings: dict, spans: dict, path: str, errors: Collector, model=None):
+        self.model = model
+        self.outputs = list(model.outputs) if model else []
+        self.inputs = list(model.inputs) if model else []
         self.settings = settings
         self.spans = spans
         self.path = path
         self.errors = errors
-        self.outputs = outputs
-        self.inputs = inputs
 
     def span(self, where) -> Span:
         for cut in range(len(where), -1, -1):
@@ -201,56 +58,94 @@ class TrainingChecker:
         return from_json(self.settings[key], self.spans, ("train", key))
 
     # -- objects ---------------------------------------------------------------
-    def obj(self, value, where, kind: str, table: dict, aliases=(), common=(), nested=None):
-        """A Keras object given as `Name(...)`, a bare name or a string -> {"class_name", "config"}."""
-        if isinstance(value, (Ref, str)):
-            name = value.name if isinstance(value, Ref) else value
-            if name in table or name in aliases:
-                return {"class_name": aliases.get(name, name) if isinstance(aliases, dict) else name, "config": {}}
+    def arg_span(self, where, entry, key):
+        """Where argument `key` of the call at `where` is written (the call itself if not found)."""
+        at = where + ("kwargs", key)
+        if at not in self.spans and key in entry.arg_names:
+            at = where + ("args", entry.arg_names.index(key))
+        return at
+
+    def obj(self, value, where, kind: str):
+        """A catalog object given as `Name(...)`, a bare name or a string -> {"class_name", "config"}.
+
+        Names, arguments, types, ranges and the entry's rules come from the train catalog; each
+        problem is reported at the argument that has it."""
+        title = KINDS[kind][0]
+        if isinstance(value, (Ref, str)) or isinstance(value, Call):
+            name = value if isinstance(value, str) else value.name
+        else:
+            self.error("E202", f"expected a {title}, got {show(value)}", where)
+            return None
+        entry = lookup(kind, name)
+        if entry is None:
+            names = known_names(kind)
             self.error(
                 "E601",
-                f"unknown {kind} {name!r}",
+                f"unknown {title} {name!r}",
                 where,
-                did_you_mean(name, list(table) + list(aliases)) or f"known: {', '.join(sorted(table))}",
+                did_you_mean(name, names) or f"known: {', '.join(sorted(e.name for e in KINDS[kind][1]))}",
             )
             return None
+        # a metric alias stays as written (it names the logged value); other aliases become the class
+        class_name = name if kind == "metric" else entry.name
         if not isinstance(value, Call):
-            self.error("E202", f"expected a {kind}, got {show(value)}", where)
-            return None
-        if value.name not in table:
-            self.error(
-                "E601",
-                f"unknown {kind} {value.name!r}",
-                where,
-                did_you_mean(value.name, list(table)) or f"known: {', '.join(sorted(table))}",
-            )
-            return None
-        allowed = table[value.name] + tuple(common)
-        config = {}
-        if len(value.args) > len(table[value.name]):
-            self.error("E406", f"{value.name} takes at most {len(table[value.name])} positional arguments", where)
-        for name, arg in zip(table[value.name], value.args):
+            return self.judged(entry, class_name, {}, where)
+        config, ok = {}, True
+        names = entry.arg_names
+        if len(value.args) > len(names):
+            self.error("E406", f"{value.name} takes at most {len(names)} positional arguments", where)
+            ok = False
+        for name, arg in zip(names, value.args):
             config[name] = arg
         for key, arg in value.kwargs:
-            if key not in allowed:
+            if key not in names:
                 self.error(
                     "E402",
                     f"{value.name} has no argument {key!r}",
-                    where,
-                    did_you_mean(key, allowed) or f"its arguments: {', '.join(allowed) or 'none'}",
+                    where + ("kwargs", key),
+                    did_you_mean(key, names) or f"its arguments: {', '.join(names) or 'none'}",
                 )
+                ok = False
+                continue
             config[key] = arg
         for key, arg in list(config.items()):
-            if nested and isinstance(arg, Call):
-                config[key] = nested(arg, where)
+            if kind == "optimizer" and key == "learning_rate" and isinstance(arg, Call):
+                nested = self.obj(arg, self.arg_span(where, entry, key), "schedule")
+                if nested is None:
+                    ok = False
+                config[key] = nested
             elif isinstance(arg, (Call, Ref)):
-                self.error("E202", f"{value.name}: {key} must be a literal value, got {show(arg)}", where)
+                self.error(
+                    "E202",
+                    f"{value.name}: {key} must be a literal value, got {show(arg)}",
+                    self.arg_span(where, entry, key),
+                )
+                ok = False
             else:
                 config[key] = plain(arg)
-        return {"class_name": value.name, "config": config}
+        if not ok:
+            return None
+        return self.judged(entry, class_name, config, where)
+
+    def judged(self, entry, class_name, config, where):
+        """The entry's {"class_name", "config"} if the catalog accepts the config, else None (reported)."""
+        found = problems(entry, config)
+        for key, kind, message in found:
+            arg = entry.arg(key) if key else None
+            hint = arg.doc if arg is not None and arg.doc and kind in ("type", "range") else None
+            if kind == "missing":
+                hint = f"e.g. {entry.name}({key}=...)"
+            elif kind == "path":
+                hint = f'give a path relative to the run folder, e.g. {entry.name}({key}="{arg.type.good[0]}")'
+                if "must end in" in message:
+                    hint = "a whole model is saved as .keras; save_weights_only=True saves .weights.h5"
+            self.error(CODES[kind], message, self.arg_span(where, entry, key) if key in config else where, hint)
+        if found:
+            return None
+        return {"class_name": class_name, "config": plain_config(entry, config)}
 
     def schedule(self, value, where):
-        return self.obj(value, where, "learning-rate schedule", SCHEDULES)
+        return self.obj(value, where, "schedule")
 
     # -- the TRAINING dict -------------------------------------------------------
     def training(self) -> dict:
@@ -258,19 +153,7 @@ class TrainingChecker:
         optimizer = self.value("optimizer")
         opt = {"class_name": "Adam", "config": {}}
         if optimizer is not None:
-            aliases = {k.lower(): k for k in OPTIMIZERS}
-            opt = (
-                self.obj(
-                    optimizer,
-                    ("train", "optimizer"),
-                    "optimizer",
-                    OPTIMIZERS,
-                    aliases,
-                    OPTIMIZER_COMMON,
-                    nested=self.schedule,
-                )
-                or opt
-            )
+            opt = self.obj(optimizer, ("train", "optimizer"), "optimizer") or opt
         loss = self.losses()
         out = {
             "optimizer": opt,
@@ -302,9 +185,8 @@ class TrainingChecker:
         elif validation is not None:
             out["validation_data"] = self.data(validation, ("train", "validation"))
         for i, cb in enumerate(self.value("callbacks") or []):
-            entry = self.obj(cb, ("train", "callbacks", i), "callback", CALLBACKS)
+            entry = self.obj(cb, ("train", "callbacks", i), "callback")
             if entry:
-                self.output_path(entry, ("train", "callbacks", i))
                 out["callbacks"].append(entry)
         data = self.value("data")
         if data is not None:
@@ -313,32 +195,9 @@ class TrainingChecker:
             out["distribute"] = None
         if out["precision"] == "float32":
             out["precision"] = None
+        if self.model is not None:
+            check_compat(self, self.model, out)
         return out
-
-    def output_path(self, entry, where):
-        """E603 for a callback path that could write outside the run folder (or, for ModelCheckpoint,
-        that the runtime would refuse). Symbolic links are the runtime's to check: it knows the folder."""
-        from ..files import path_problem, template_problem
-
-        name = entry["class_name"]
-        key = OUTPUT_PATHS.get(name)
-        if key is None or key not in entry["config"]:
-            return
-        path = entry["config"][key]
-        at = where + ("kwargs", key)
-        if at not in self.spans and key in CALLBACKS[name]:
-            at = where + ("args", CALLBACKS[name].index(key))
-        hint = f'give a path relative to the run folder, e.g. {name}({key}="{DEFAULT_PATHS[name]}")'
-        problem = path_problem(path, callback=True)
-        if problem is None and name == "ModelCheckpoint":
-            problem = template_problem(path)
-            weights_only = bool(entry["config"].get("save_weights_only"))  # as the runtime reads it
-            suffix = ".weights.h5" if weights_only else ".keras"
-            if problem is None and not path.endswith(suffix):
-                problem = f"must end in {suffix}" + (" (with save_weights_only=True)" if weights_only else "")
-                hint = "a whole model is saved as .keras; save_weights_only=True saves .weights.h5"
-        if problem is not None:
-            self.error("E603", f"{name}: {key} {show(path)} {problem}", at, hint)
 
     def symbol(self, key):
         v = self.value(key)
@@ -367,12 +226,12 @@ class TrainingChecker:
                         did_you_mean(key, self.outputs) or f"outputs: {', '.join(self.outputs)}",
                     )
                     continue
-                out[key] = self.obj(item, at, "loss", LOSSES, LOSS_ALIASES)
+                out[key] = self.obj(item, at, "loss")
             for name in self.outputs:
                 if name not in value:
                     self.error("E602", f"no loss for output {name!r}", where, "give every output a loss")
             return out
-        return self.obj(value, where, "loss", LOSSES, LOSS_ALIASES)
+        return self.obj(value, where, "loss")
 
     def loss_weights(self):
         value = self.value("loss_weights")
@@ -410,39 +269,19 @@ class TrainingChecker:
                         did_you_mean(key, self.outputs),
                     )
                     continue
-                out[key] = [
-                    m
-                    for i, item in enumerate(items)
-                    if (m := self.obj(item, at + (i,), "metric", METRICS, METRIC_ALIASES, METRIC_COMMON))
-                ]
+                out[key] = [m for i, item in enumerate(items) if (m := self.obj(item, at + (i,), "metric"))]
             return out
-        return [
-            m
-            for i, item in enumerate(value)
-            if (m := self.obj(item, where + (i,), "metric", METRICS, METRIC_ALIASES, METRIC_COMMON))
-        ]
+        return [m for i, item in enumerate(value) if (m := self.obj(item, where + (i,), "metric"))]
 
     def data(self, value, where):
         if isinstance(value, str):
             kind = "csv" if value.endswith(".csv") else "npz"
             return {"source": kind, "path": value}
-        entry = self.obj(value, where, "data source", DATASETS)
+        entry = self.obj(value, where, "data")
         if entry is None:
             return None
-        source = {"source": entry["class_name"], **entry["config"]}
-        for key in DATA_REQUIRED.get(source["source"], ()):
-            if key not in source:
-                self.error(
-                    "E403",
-                    f"data source {source['source']} needs {key!r}",
-                    where,
-                    'e.g. csv("train.csv", label="target")' if source["source"] == "csv" else 'e.g. npz("train.npz")',
-                )
-        return source
+        return {"source": entry["class_name"], **entry["config"]}
 
 
 def check_training(settings: dict, spans: dict, path: str, errors: Collector, model) -> dict:
-    checker = TrainingChecker(
-        settings, spans, path, errors, list(model.outputs) if model else [], list(model.inputs) if model else []
-    )
-    return checker.training()
+    return TrainingChecker(settings, spans, path, errors, model).training()

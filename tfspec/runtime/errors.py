@@ -15,3 +15,7 @@ class TrainingError(RuntimeErrorBase):
 
 class CheckpointError(TrainingError):
     """A checkpoint cannot be used to resume (other spec, unreadable files)."""
+
+
+class SettingsError(TrainingError, ValueError):
+    """The training settings are not what the train catalog accepts (what `tfspec check` would say)."""

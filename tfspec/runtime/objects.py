@@ -1,66 +1,44 @@
 """Keras optimizers, schedules, losses and metrics from the spec's {"class_name", "config"} dicts."""
 
-import re
-
 import keras
 import tensorflow as tf
 from keras.src.backend import get_keras_mask  # not public; what Keras's own losses use
 from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 
-LOSS_ALIASES = {
-    "mse": "MeanSquaredError",
-    "mae": "MeanAbsoluteError",
-    "mape": "MeanAbsolutePercentageError",
-    "msle": "MeanSquaredLogarithmicError",
-}
-METRIC_ALIASES = {
-    "mse": "MeanSquaredError",
-    "mae": "MeanAbsoluteError",
-    "mape": "MeanAbsolutePercentageError",
-    "msle": "MeanSquaredLogarithmicError",
-    "rmse": "RootMeanSquaredError",
-    "auc": "AUC",
-    "precision": "Precision",
-    "recall": "Recall",
-}
-# Keras's reductions that make one value of a batch (keras/src/losses/loss.py `reduce_values`).
-REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum")
+from ..check import train_catalog as catalog
+from .errors import SettingsError
+
 CATEGORICAL_LOSSES = ("CategoricalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalHinge")
 
 
-def _camel(name):
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
-def _snake(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
-def _lookup(module, name, base, kind):
-    cls = getattr(module, name, None) or getattr(module, _camel(name), None)
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ValueError(f"unknown {kind} {name!r}")
-    return cls
+def judged(kind, spec):
+    """(catalog entry, config for Keras) of a {"class_name", "config"} dict; a TrainingError naming
+    the first problem when the train catalog refuses it (the same judgement as `tfspec check`)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise SettingsError(f"a {catalog.KINDS[kind][0]} must be given as {{'class_name': ..., 'config': {{...}}}}")
+    entry = catalog.lookup(kind, spec["class_name"])
+    if entry is None:
+        known = ", ".join(sorted(catalog.ENTRIES[kind]))
+        raise SettingsError(f"unknown {catalog.KINDS[kind][0]} {spec['class_name']!r} (known: {known})")
+    config = dict(spec.get("config") or {})
+    found = catalog.problems(entry, config)
+    if found:
+        raise SettingsError(found[0][2])
+    return entry, catalog.plain_config(entry, config)
 
 
 def make_schedule(spec):
     """A keras.optimizers.schedules.LearningRateSchedule from its spec dict."""
-    cls = _lookup(
-        keras.optimizers.schedules,
-        spec["class_name"],
-        keras.optimizers.schedules.LearningRateSchedule,
-        "learning-rate schedule",
-    )
-    return cls(**spec.get("config", {}))
+    entry, config = judged("schedule", spec)
+    return getattr(keras.optimizers.schedules, entry.name)(**config)
 
 
 def make_optimizer(spec, precision=None):
     """The optimizer; wrapped in LossScaleOptimizer for mixed_float16."""
-    config = dict(spec.get("config", {}))
+    entry, config = judged("optimizer", spec)
     if isinstance(config.get("learning_rate"), dict):
         config["learning_rate"] = make_schedule(config["learning_rate"])
-    cls = _lookup(keras.optimizers, spec["class_name"], keras.optimizers.Optimizer, "optimizer")
-    optimizer = cls(**config)
+    optimizer = getattr(keras.optimizers, entry.name)(**config)
     if precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -109,20 +87,14 @@ def fuse_adam(optimizer):
 
 
 def loss_class_name(spec):
-    name = spec["class_name"]
-    return LOSS_ALIASES.get(name.lower(), _camel(name))
+    entry = catalog.lookup("loss", spec["class_name"])
+    return entry.name if entry else spec["class_name"]
 
 
 def make_loss(spec):
     """A Keras loss; the runtime reduces its per-element values itself, the way its `reduction` says."""
-    cls = _lookup(keras.losses, loss_class_name(spec), keras.losses.Loss, "loss")
-    loss = cls(**dict(spec.get("config", {})))
-    if loss.reduction not in REDUCTIONS:
-        raise ValueError(
-            f"loss {spec['class_name']!r}: reduction {loss.reduction!r} cannot train (a loss must reduce to one "
-            f"value; use one of {', '.join(REDUCTIONS)})"
-        )
-    return loss
+    entry, config = judged("loss", spec)
+    return getattr(keras.losses, entry.name)(**config)  # the catalog allows only reductions to one value
 
 
 def needs_one_hot(loss_spec):
@@ -131,23 +103,46 @@ def needs_one_hot(loss_spec):
 
 def make_metric(spec, y_true_shape, y_pred_shape, loss_spec):
     """A metric; "accuracy"/"acc" resolve to binary/sparse/categorical like `compile` does."""
-    name = spec["class_name"]
-    config = dict(spec.get("config", {}))
-    if name.lower() in ("accuracy", "acc"):
-        config.setdefault("name", name)
+    entry, config = judged("metric", spec)
+    config["name"] = catalog.metric_log_name(spec)  # not Keras's auto names (auc_1, auc_2...)
+    label_form(entry.name, y_true_shape, y_pred_shape)
+    if entry.name == "accuracy":
         loss_name = loss_class_name(loss_spec) if loss_spec else ""
         if y_pred_shape[-1] == 1 or "Binary" in loss_name:
             return keras.metrics.BinaryAccuracy(**config)
         if len(y_true_shape) < len(y_pred_shape) or y_true_shape[-1] == 1:
             return keras.metrics.SparseCategoricalAccuracy(**config)
         return keras.metrics.CategoricalAccuracy(**config)
-    alias = METRIC_ALIASES.get(name)
-    if alias:
-        config.setdefault("name", name)
-        name = alias
-    cls = _lookup(keras.metrics, name, keras.metrics.Metric, "metric")
-    config.setdefault("name", _snake(cls.__name__))  # not Keras's auto names (auc_1, auc_2...)
-    return cls(**config)
+    return getattr(keras.metrics, entry.name)(**config)
+
+
+SPARSE_METRICS = ("SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "SparseCategoricalCrossentropy")
+PER_CLASS_METRICS = SPARSE_METRICS + ("CategoricalAccuracy", "TopKCategoricalAccuracy", "CategoricalCrossentropy")
+
+
+def label_form(metric, y_true_shape, y_pred_shape):
+    """Refuse a metric that reads labels in another form than the labels have (class ids against
+    one value per output unit, or the reverse): Keras fails while tracing, or compares the wrong
+    things. `check` says the same from the loss (tfspec.check.compat.label_form_problem)."""
+    if metric == "accuracy":
+        return
+    units = y_pred_shape[-1] if len(y_pred_shape) > 1 else 1
+    ids = len(y_true_shape) < len(y_pred_shape) or (units > 1 and y_true_shape[-1] == 1)
+    if metric in PER_CLASS_METRICS and units == 1:
+        problem = "it needs one output unit per class, and the output has 1; use accuracy or AUC"
+    elif units > 1 and ids and metric not in SPARSE_METRICS:
+        problem = (
+            f"it compares labels of the output's shape ({units} values), but the labels are class ids; "
+            "use accuracy, SparseTopKCategoricalAccuracy or SparseCategoricalCrossentropy"
+        )
+    elif units > 1 and not ids and metric in SPARSE_METRICS:
+        problem = (
+            f"it reads class ids, but the labels have the output's shape ({units} values); "
+            "use accuracy, CategoricalAccuracy or TopKCategoricalAccuracy"
+        )
+    else:
+        return
+    raise SettingsError(f"metric {metric}: {problem}")
 
 
 class Objective:
