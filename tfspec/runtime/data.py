@@ -3,16 +3,20 @@
 Everything here is numpy; the tf.data pipeline lives in pipeline.py.
 """
 
-import csv
+import difflib
 import gzip
+import numbers
 import os
 import pickle
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from . import resources
+from .csvfile import load_csv
 from .errors import DataError
 
 IMAGE_SOURCES = ("mnist", "fashion_mnist", "cifar10", "cifar100")
@@ -40,13 +44,19 @@ CACHE_FILES = {
 }
 
 
+# The settings each source takes (what `check` allows, plus csv's `features` for API users).
 @dataclass
 class Splits:
-    """Arrays for each split; x and y may be arrays, tuples or dicts of arrays."""
+    """Arrays for each split; x and y may be arrays, tuples or dicts of arrays. `names`: what
+    messages call each split ("data['train']", "/path/train.npz (its test split)"...)."""
 
     train: tuple
     validation: tuple = None
     test: tuple = None
+    names: dict = field(default_factory=dict)
+
+    def name(self, split):
+        return self.names.get(split) or f"the {split} data"
 
 
 # ---------------------------------------------------------------- nested arrays
@@ -77,7 +87,8 @@ def map_arrays(fn, x):
     return fn(x)
 
 
-def _named_leaves(nest, role):
+def named_leaves(nest, role):
+    """[(name, array)] of a nest: "x", or "x[0]", "x['image']"... as messages name them."""
     if isinstance(nest, dict):
         return [(f"{role}[{k!r}]", v) for k, v in nest.items()]
     if isinstance(nest, (list, tuple)):
@@ -106,7 +117,7 @@ def check_finite(arrays, where, note=""):
     if arrays is None:
         return
     for role, nest in zip(("x", "y"), arrays):
-        for name, a in _named_leaves(nest, role):
+        for name, a in named_leaves(nest, role):
             a = np.asarray(a)
             if a.dtype.kind not in "fc":
                 continue  # integers, booleans, strings: nothing non-finite
@@ -123,6 +134,108 @@ def check_finite(arrays, where, note=""):
                 f"{where}: {name} holds {values} (NaN/Inf){note}; the first is at {place} "
                 "(indices from 0); clean or drop those samples before training"
             )
+
+
+DTYPE_PROBLEMS = {
+    "U": "holds text ({dtype}); training needs numbers: map class names to integers 0..K-1, or convert "
+    "text that holds numbers with np.asarray({name}, dtype='float32')",
+    "S": "holds bytes ({dtype}); training needs numbers: decode and convert them to integers or floats",
+    "O": "holds Python objects (dtype object); give a numeric array, e.g. np.asarray({name}, dtype='float32') "
+    "(sequences of different lengths need padding to one length first)",
+    "c": "holds complex numbers ({dtype}), which cannot train; keep the real part (np.real) or give the real "
+    "and imaginary parts as two features",
+}
+
+
+def _as_array(a, where, name):
+    try:
+        return np.asarray(a)
+    except ValueError:  # numpy 2 refuses ragged lists
+        raise DataError(
+            f"{where}: {name} is a ragged list (its items have different shapes); pad them to one shape and give "
+            "a numpy array"
+        ) from None
+
+
+def check_arrays(arrays, where):
+    """Refuse, as given, (x, y) that cannot train, before any split: arrays that are not numbers
+    (text, objects, complex; booleans are numbers), no samples, or arrays of different lengths
+    (x and y, and every array of a dict or tuple, need one entry per sample)."""
+    if arrays is None:
+        return
+    lengths = []
+    for role, nest in zip(("x", "y"), arrays):
+        leaves = named_leaves(nest, role)
+        if not leaves:
+            raise DataError(f"{where}: {role} is an empty {type(nest).__name__}; give at least one array")
+        for name, a in leaves:
+            a = _as_array(a, where, name)
+            if a.ndim == 0:
+                raise DataError(f"{where}: {name} is a single value; give an array with one entry per sample")
+            problem = DTYPE_PROBLEMS.get(a.dtype.kind)
+            if problem is None and a.dtype.kind not in "biuf":
+                problem = "has dtype {dtype}, not numbers; convert it to integers or floats"
+            if problem:
+                raise DataError(f"{where}: {name} " + problem.format(dtype=a.dtype, name=name.split("[")[0]))
+            lengths.append((name, len(a)))
+    (first, n), rest = lengths[0], lengths[1:]
+    for name, m in rest:
+        if m != n:
+            raise DataError(
+                f"{where}: {first} has {n:,} samples but {name} has {m:,}; every array needs one entry per sample "
+                "(the same first dimension)"
+            )
+    if n == 0:
+        raise DataError(f"{where}: there are no samples (x and y have length 0); give at least one")
+
+
+def check_data(arrays, where, note=""):
+    """check_arrays, then check_finite: everything that can be said of (x, y) without the model."""
+    check_arrays(arrays, where)
+    check_finite(arrays, where, note)
+
+
+# ---------------------------------------------------------------- source settings
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _names(value):
+    """Array or column names: a name, a list/tuple of names, or (npz) a dict of them."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, dict):
+        return bool(value) and all(isinstance(k, str) and _names(v) for k, v in value.items())
+    return isinstance(value, (list, tuple)) and bool(value) and all(_names(v) for v in value)
+
+
+def check_source(spec):
+    """Refuse a data-source dict whose settings cannot work, with the train catalog's judgement
+    (what `tfspec check` says of the spec; the API never passes through `check`). Beyond the spec
+    language, a path may be a PathLike and npz's x/y a dict of array names."""
+    from ..check import train_catalog as catalog
+
+    source = spec.get("source")
+    entry = catalog.lookup("data", source) if isinstance(source, str) else None
+    if entry is None:
+        raise DataError(f"unknown data source {source!r} ({', '.join(catalog.ENTRIES['data'])})")
+    config = {k: v for k, v in spec.items() if k != "source"}
+    if isinstance(config.get("path"), os.PathLike):
+        config["path"] = os.fspath(config["path"])
+    for key in ("x", "y"):
+        if source == "npz" and isinstance(config.get(key), dict) and _names(config[key]):
+            config.pop(key)  # {input name: array name}: judged by _names
+    for key, _, message in catalog.problems(entry, config)[:1]:
+        close = difflib.get_close_matches(str(key), entry.arg_names, n=1) if key not in entry.arg_names else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = message.removeprefix(f"{entry.name}: ")
+        raise DataError(f"data source {source!r}: {message}{hint}")
 
 
 # ---------------------------------------------------------------- sources
@@ -151,6 +264,7 @@ def _load_keras_dataset(name, label_mode="fine"):
     try:
         if name == "mnist":
             with np.load(root / "mnist.npz") as f:
+                npz_sizes(f, ["x_train", "y_train", "x_test", "y_test"], root / "mnist.npz")
                 return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
         if name == "fashion_mnist":
 
@@ -168,8 +282,6 @@ def _load_keras_dataset(name, label_mode="fine"):
             x_train = np.concatenate([x for x, _ in train])
             y_train = np.concatenate([y for _, y in train])
             return (x_train, y_train), _cifar_batch(folder / "test_batch", b"labels")
-        if label_mode not in ("fine", "coarse"):
-            raise DataError(f"cifar100 label_mode must be fine or coarse, not {label_mode!r}")
         key = f"{label_mode}_labels".encode()
         return _cifar_batch(folder / "train", key), _cifar_batch(folder / "test", key)
     except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as e:
@@ -207,6 +319,15 @@ def _npz_arrays(f):
     return arrays, len(arrays) == len(members)
 
 
+def _npz_keys(key):
+    """The array names of an x/y setting: a name, a tuple/list or a dict of them."""
+    if isinstance(key, dict):
+        return [k for v in key.values() for k in _npz_keys(v)]
+    if isinstance(key, (list, tuple)):
+        return [k for v in key for k in _npz_keys(v)]
+    return [key]
+
+
 def _npz_pick(f, key, path):
     if isinstance(key, dict):
         return {name: _npz_pick(f, k, path) for name, k in key.items()}
@@ -221,6 +342,58 @@ def _npz_pick(f, key, path):
     return f[key]
 
 
+def _npy_header(fp):
+    """(shape, dtype) from the .npy header at the start of `fp`."""
+    version = npy_format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = npy_format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(fp)
+    else:  # 3.0: a 2.0 header in UTF-8; numpy has no public reader for it
+        shape, _, dtype = npy_format._read_array_header(fp, version)
+    return shape, dtype
+
+
+def npz_sizes(f, keys, path):
+    """Check the named members of an open .npz before numpy allocates them: each header's shape and
+    dtype against the bytes the member holds (a header that claims more is a damaged file) and all
+    of them together against the memory available. Returns the bytes they will take."""
+    total, largest = 0, None
+    names = set(f.zip.namelist())
+    for key in dict.fromkeys(keys):
+        member = f"{key}.npy"
+        if member not in names:
+            continue  # _npz_pick names what is missing
+        info = f.zip.getinfo(member)
+        with f.zip.open(info) as fp:
+            shape, dtype = _npy_header(fp)
+            data = info.file_size - fp.tell()
+        if dtype.hasobject:
+            raise DataError(f"{path}: array {key!r} holds Python objects (pickled); only plain numpy arrays are read")
+        nbytes = resources.array_bytes(shape, dtype.itemsize)
+        if nbytes > data:
+            raise DataError(
+                f"{path}: array {key!r} is damaged: its header says shape {tuple(shape)} of {dtype} "
+                f"({resources.gib(nbytes)}) but the file holds {data:,} bytes of it; write the file again "
+                "(numpy.savez)"
+            )
+        total += nbytes
+        if largest is None or nbytes > largest[1]:
+            largest = (key, nbytes, tuple(shape), dtype)
+    if largest is not None:
+        key, nbytes, shape, dtype = largest
+        what = f"{path}: array {key!r} (shape {shape}, {dtype})"
+        if total > nbytes:
+            what = f"{path}: its arrays (the largest {key!r}, shape {shape}, {dtype})"
+        resources.require_memory(
+            total,
+            what,
+            "use a smaller file (fewer samples, or a compact dtype such as uint8 for pixels), or a machine with "
+            "more memory",
+        )
+    return total
+
+
 def _load_npz(spec, base_dir):
     path = _resolve(spec["path"], base_dir)
     try:
@@ -229,11 +402,15 @@ def _load_npz(spec, base_dir):
             raise DataError(f"{path} holds a single array (.npy), not a .npz file of named arrays")
         with loaded as f:
             arrays, _ = _npz_arrays(f)
+            pick = lambda key: _npz_pick(f, key, path)  # noqa: E731
             if "x" not in spec and "x_train" in arrays:
-                pick = lambda key: _npz_pick(f, key, path)  # noqa: E731
+                keys = ["x_train", "y_train"] + (["x_test", "y_test"] if "x_test" in arrays else [])
+                npz_sizes(f, keys, path)
                 test = (pick("x_test"), pick("y_test")) if "x_test" in arrays else None
                 return (pick("x_train"), pick("y_train")), test
-            return (_npz_pick(f, spec.get("x", "x"), path), _npz_pick(f, spec.get("y", "y"), path)), None
+            x, y = spec.get("x", "x"), spec.get("y", "y")
+            npz_sizes(f, _npz_keys(x) + _npz_keys(y), path)
+            return (pick(x), pick(y)), None
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror or type(e).__name__}") from e
     except (ValueError, EOFError, zipfile.BadZipFile) as e:
@@ -245,72 +422,19 @@ def _load_npz(spec, base_dir):
 
 
 def _load_csv(spec, base_dir):
-    """A CSV file with a header row. Errors give counts and places, never the file's text."""
+    """A CSV file with a header row (csvfile.py). Errors give counts and places, never the file's text."""
     path = _resolve(spec["path"], base_dir)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [(line, row) for line, row in enumerate(csv.reader(f), start=1) if row]
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text (CSV) file") from e
-    except csv.Error as e:
-        raise DataError(f"{path}: not a readable CSV file ({e})") from e
-    if len(rows) < 2:
-        raise DataError(f"{path}: expected a header row and at least one data row")
-    (_, header), body = rows[0], rows[1:]
-    labels = spec.get("label", header[-1])
-    labels = [labels] if isinstance(labels, str) else list(labels)
-    features = spec.get("features") or [c for c in header if c not in labels]
-    for kind, names in (("label", labels), ("feature", features)):
-        missing = [c for c in names if c not in header]
-        if missing:
-            raise DataError(
-                f"{path}: the header row has {len(header)} column{'s' if len(header) != 1 else ''} and none is "
-                f"named {missing[0]!r} (the {kind} column asked for)"
-            )
-    for line, row in body:
-        if len(row) != len(header):
-            raise DataError(f"{path}: line {line} has {len(row)} values; the header row has {len(header)} columns")
-    try:
-        table = np.array([row for _, row in body], dtype=np.float64)
-    except ValueError:
-        line, column = _first_non_number(body)
-        raise DataError(f"{path}: every value must be numeric; line {line}, column {column} is not a number") from None
-    with np.errstate(over="ignore"):
-        bad = ~np.isfinite(table.astype(np.float32))  # what trains: float32 (1e39 is Inf there)
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        raise DataError(
-            f"{path}: {_count(int(bad.sum()), 'value')} not finite (NaN/Inf, or beyond float32's range); "
-            f"the first is on line {body[row][0]}, column {column + 1}"
-        )
-    column = {name: i for i, name in enumerate(header)}
-    x = table[:, [column[c] for c in features]].astype(np.float32)
-    y = table[:, [column[c] for c in labels]]
-    y = y[:, 0] if len(labels) == 1 else y
-    if np.all(y == np.round(y)):
-        y = y.astype(np.int64)
-    return (x, y.astype(np.float32) if y.dtype.kind == "f" else y), None
-
-
-def _first_non_number(body):
-    """(line, 1-based column) of the first cell float() refuses."""
-    for line, row in body:
-        for column, cell in enumerate(row, start=1):
-            try:
-                float(cell)
-            except ValueError:
-                return line, column
-    return body[0][0], 1  # pragma: no cover - numpy refused what float() accepts
-
-
-def _count(n, noun):
-    return f"1 {noun} is" if n == 1 else f"{n} {noun}s are"
+        return load_csv(path, spec.get("label"), spec.get("features"), spec.get("limit")), None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror or type(e).__name__}") from e
 
 
 def load_source(spec, base_dir=None):
     """Return ((x, y) train-or-all, (x, y) native test or None) for a data-source dict."""
     if isinstance(spec, str):
         spec = {"source": spec}
+    check_source(spec)
     source = spec.get("source")
     if source == "digits":
         return _load_digits()
@@ -318,19 +442,29 @@ def load_source(spec, base_dir=None):
         return _load_keras_dataset(source, spec.get("label_mode", "fine"))
     if source == "npz":
         return _load_npz(spec, base_dir)
-    if source == "csv":
-        return _load_csv(spec, base_dir)
-    raise DataError(f"unknown data source {source!r} (digits, mnist, fashion_mnist, cifar10, cifar100, npz, csv)")
+    return _load_csv(spec, base_dir)
 
 
 # ---------------------------------------------------------------- splits
 
 
-def _scaled(arrays, scale):
+def _scaled(arrays, scale, where):
+    """x as float32 times `scale` (one float32 copy per array, scaled in place)."""
     if arrays is None or not scale:
         return arrays
     x, y = arrays
-    return map_arrays(lambda a: a.astype(np.float32) * np.float32(scale), x), y
+    resources.require_memory(
+        sum(np.asarray(a).size * 4 for _, a in named_leaves(x, "x")),
+        f"{where}: x as float32 (scaled by {scale:g})",
+        "train on fewer samples with limit=N, or on a machine with more memory",
+    )
+
+    def scale_one(a):
+        out = np.asarray(a).astype(np.float32)
+        out *= np.float32(scale)
+        return out
+
+    return map_arrays(scale_one, x), y
 
 
 def _limited(arrays, limit):
@@ -339,28 +473,43 @@ def _limited(arrays, limit):
     return take(arrays[0], slice(0, limit)), take(arrays[1], slice(0, limit))
 
 
-def _split_off(arrays, fraction, rng):
+def _split_off(arrays, fraction, rng, setting="validation_split", where="the training data"):
     """Split (x, y) into (rest, held_out) with a seeded shuffle."""
+    if not (_is_real(fraction) and 0 < fraction < 1):
+        raise DataError(f"{setting} must be a fraction of the samples between 0 and 1, not {fraction!r}")
     n = num_samples(arrays[0])
     n_out = int(round(n * fraction))
     if not 0 < n_out < n:
-        raise DataError(f"a split of {fraction} leaves no samples on one side of {n}")
+        held = "validation" if setting == "validation_split" else "testing"
+        raise DataError(
+            f"{where}: {setting}={fraction:g} of its {n:,} sample{'s' if n != 1 else ''} leaves {n - n_out} for "
+            f"training and {n_out} for {held}; each side needs at least one sample: give more samples, or a "
+            f"{setting} that leaves some on both sides"
+        )
     order = rng.permutation(n)
     keep, out = np.sort(order[n_out:]), np.sort(order[:n_out])
     return (take(arrays[0], keep), take(arrays[1], keep)), (take(arrays[0], out), take(arrays[1], out))
 
 
 def _source_splits(spec, base_dir):
+    """(train, native test or None, spec): loaded, limited, checked for dtypes and lengths, scaled."""
     if isinstance(spec, str):
         spec = {"source": spec}
     train, test = load_source(spec, base_dir)
+    name, limit = _source_name(spec), spec.get("limit")
+    train, test = _limited(train, limit), _limited(test, limit)
+    check_arrays(train, name)
+    check_arrays(test, f"{name} (its test split)")
     scale = spec.get("scale", DEFAULT_SCALE.get(spec.get("source")))
-    limit = spec.get("limit")
-    return _scaled(_limited(train, limit), scale), _scaled(_limited(test, limit), scale), spec
+    return _scaled(train, scale, name), _scaled(test, scale, f"{name} (its test split)"), spec
 
 
 def _source_name(spec):
     return str(spec["path"]) if spec.get("path") is not None else f"data source {spec.get('source')!r}"
+
+
+def _is_source(data):
+    return isinstance(data, str) or (isinstance(data, dict) and "source" in data)
 
 
 def _as_pair(value, what):
@@ -370,43 +519,61 @@ def _as_pair(value, what):
 
 
 def split_data(data, training, base_dir=None):
-    """Build train/validation/test arrays from `data` (or training["data"]) and the split settings."""
+    """Build train/validation/test arrays from `data` (or training["data"]) and the split settings.
+
+    Every array is checked as given, before any split, so that sample indices are the user's:
+    numbers (check_arrays), the same number of samples everywhere, no NaN/Inf (check_finite)."""
     data = training.get("data") if data is None else data
     if data is None:
         raise DataError('no training data: give `data` or a "data" entry in the training settings')
     seed = training.get("seed")
     rng = np.random.default_rng(0 if seed is None else seed)
     validation = None
-    # every array is checked for NaN/Inf as given, before any split, so that indices are the user's
-    if isinstance(data, (str, dict)) and (isinstance(data, str) or "source" in data):
+    if _is_source(data):
         train, test, spec = _source_splits(data, base_dir)
-        check_finite(train, _source_name(spec))
-        check_finite(test, f"{_source_name(spec)} (its test split)")
+        name = _source_name(spec)
+        names = {"train": name, "validation": f"{name} (its validation split)", "test": f"{name} (its test split)"}
+        check_finite(train, name)
+        check_finite(test, names["test"])
         fraction = spec.get("test_split", DEFAULT_TEST_SPLIT)
         if test is None and fraction:
-            train, test = _split_off(train, fraction, rng)
+            train, test = _split_off(train, fraction, rng, "test_split", name)
     elif isinstance(data, dict):
         if "train" not in data:
             raise DataError('a data mapping needs a "train" entry')
-        train = _as_pair(data["train"], "data['train']")
-        validation = data.get("validation") and _as_pair(data["validation"], "data['validation']")
-        test = data.get("test") and _as_pair(data["test"], "data['test']")
-        for name, arrays in (("train", train), ("validation", validation), ("test", test)):
-            check_finite(arrays, f"data[{name!r}]")
+        names = {split: f"data[{split!r}]" for split in ("train", "validation", "test")}
+        train = _as_pair(data["train"], names["train"])
+        validation = data.get("validation") and _as_pair(data["validation"], names["validation"])
+        test = data.get("test") and _as_pair(data["test"], names["test"])
+        for split, arrays in (("train", train), ("validation", validation), ("test", test)):
+            check_data(arrays, names[split])
+        if validation is None:
+            names["validation"] = "data['train'] (its validation split)"
     else:
         train, test = _as_pair(data, "data"), None
-        check_finite(train, "the training data")
+        names = {"train": "the training data", "validation": "the training data (its validation split)"}
+        check_data(train, names["train"])
     if training.get("validation_data") is not None:
-        validation = validation_arrays(training["validation_data"], base_dir)
-        check_finite(validation, "validation_data")
+        validation, names["validation"] = _validation(training["validation_data"], base_dir)
+        check_finite(validation, names["validation"])
     elif training.get("validation_split"):
-        train, validation = _split_off(train, training["validation_split"], rng)
-    return Splits(train=train, validation=validation, test=test)
+        train, validation = _split_off(train, training["validation_split"], rng, "validation_split", names["train"])
+    return Splits(train=train, validation=validation, test=test, names=names)
+
+
+def _validation(value, base_dir):
+    """(arrays, name) of validation_data, checked for dtypes and lengths."""
+    if _is_source(value):
+        train, test, spec = _source_splits(value, base_dir)
+        name = _source_name(spec)
+        if test is not None:
+            return test, f"{name} (its test split, the validation_data)"
+        return train, f"{name} (the validation_data)"
+    arrays = _as_pair(value, "validation_data")
+    check_arrays(arrays, "validation_data")
+    return arrays, "validation_data"
 
 
 def validation_arrays(value, base_dir=None):
     """validation_data: (x, y), or a source (its native test split if it has one, else all of it)."""
-    if isinstance(value, (str, dict)):
-        train, test, _ = _source_splits(value, base_dir)
-        return test if test is not None else train
-    return _as_pair(value, "validation_data")
+    return _validation(value, base_dir)[0]

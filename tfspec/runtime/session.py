@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from .data import split_data
+from ..check.train_catalog import metric_labels
+from .data import split_data, take
 from .objects import Objective, fuse_adam, make_metric
 from .pipeline import ArrayPipeline
 from .signature import describe, prepare, prepare_x, probe
@@ -17,14 +18,18 @@ class Session:
     def __init__(self, model, opts, data, base_dir, strategy, optimizer=None):
         self.model, self.opts, self.strategy, self.optimizer = model, opts, strategy, optimizer
         self.distributed = opts["distribute"] is not None
+        # the data are read and checked before the model is called: a wrong input shape is a data
+        # error, and the labels are checked against the outputs' shapes and the loss before any step
         splits = split_data(data, opts, base_dir)
         sig = describe(model, opts)
         with strategy.scope():
-            probe(model, sig, prepare_x(splits.train[0], sig))
+            first = take(splits.train[0], slice(0, 1))  # the probe needs one sample, converted like all
+            probe(model, sig, prepare_x(first, sig, splits.name("train")), splits.name("train"))
             self.objective = Objective(opts["loss"], sig.output_names, opts["loss_weights"])
-            self.train = prepare(splits.train, sig, self.objective.specs, "training")
-            self.validation = prepare(splits.validation, sig, self.objective.specs, "validation")
-            self.test = prepare(splits.test, sig, self.objective.specs, "test")
+            specs = self.objective.specs
+            self.train = prepare(splits.train, sig, specs, "training", splits.name("train"))
+            self.validation = prepare(splits.validation, sig, specs, "validation", splits.name("validation"))
+            self.test = prepare(splits.test, sig, specs, "test", splits.name("test"))
             self.metrics = self._metrics(opts["metrics"], sig)
             if optimizer is not None:
                 optimizer.build(model.trainable_variables)  # before tracing (keras-team/keras#23085)
@@ -45,21 +50,16 @@ class Session:
         self._eval_iterators = {}
 
     def _metrics(self, spec, sig):
-        """[(output index, metric)], named "<metric>" or, with several outputs, "<output>_<metric>"."""
-        names = sig.output_names
-        per_output = spec if isinstance(spec, dict) else {name: spec for name in names}
-        metrics, seen = [], set()
-        for index, name in enumerate(names):
-            for m in per_output.get(name) or []:
-                metric = make_metric(
-                    m, self.train[1][index].shape, sig.output_shapes[index], self.objective.specs.get(name)
-                )
-                label = metric.name if len(names) == 1 else f"{name}_{metric.name}"
-                while label in seen or label == "loss" or label.endswith("_loss"):
-                    label += "_1"
-                seen.add(label)
-                metric.name = label
-                metrics.append((index, metric))
+        """[(output index, metric)], each named by the label it is logged under (the train catalog's
+        `metric_labels`, which `check` reads too): "<metric>", or "<output>_<metric>" with several."""
+        names, metrics = sig.output_names, []
+        for index, m, label in metric_labels(names, spec):
+            name = names[index]
+            metric = make_metric(
+                m, self.train[1][index].shape, sig.output_shapes[index], self.objective.specs.get(name)
+            )
+            metric.name = label
+            metrics.append((index, metric))
         return metrics
 
     def steps_for(self, n):
