@@ -244,7 +244,7 @@ ALTERED = {
     "spec that does not parse": (unparsable_spec, "the stored spec does not load"),
     "spec outside the folder": (outside_spec, "leads outside the run folder"),
     "another spec, matching digest": (other_spec, "do not fit the model of the stored spec"),
-    "code in a layer name, matching digest": (code_in_a_layer_name, "model cannot be built"),
+    "code in a layer name, matching digest": (code_in_a_layer_name, "the stored spec does not load"),
     "manifest is code": (lambda f, m: (f / RUN_MANIFEST).write_text(payload(m, "manifest")), "not valid JSON"),
     "manifest missing": (lambda f, m: (f / RUN_MANIFEST).unlink(), "not a finished training run"),
     "manifest style is code": (
@@ -342,7 +342,7 @@ def test_evaluate_uses_the_data_and_seed_the_run_was_trained_with(tmp_path, caps
 def test_a_run_trained_on_arrays_needs_data_to_evaluate(tmp_path, capsys):
     folder = tmp_path / "run"
     x, y = sample(64), np.arange(64) % 10
-    history = tfspec.train(spec_path("digits_mlp"), data=(x, y), out_dir=str(folder), epochs=1)
+    history = tfspec.train(spec_path("digits_mlp"), data=(x, y), out_dir=str(folder), epochs=1).history
     assert len(history["loss"]) == 1
     assert json.loads((folder / RUN_MANIFEST).read_text())["data"] == "arrays"
     assert "give --data" in one_line_error(capsys, ["evaluate", str(folder)])

@@ -1,10 +1,14 @@
 """Writing files atomically: a temporary file in the target folder, flushed, then os.replace.
 
-A failure at any point leaves the previous file as it was, and no temporary file behind."""
+A failure at any point leaves the previous file as it was, and no temporary file behind.
+Also: why a folder cannot be written (`folder_problem`), and why a write failed, in words
+(`write_reason`, `disk_full`), for one-line errors."""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 
@@ -31,6 +35,64 @@ def atomic_path(path: str, suffix: str = ".tmp"):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+# ---- why a write fails, in words ---------------------------------------------------------------
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the user's quota) is full: an OSError with ENOSPC/EDQUOT, or
+    an error of another library (TensorFlow's OpError, h5py's) whose text holds the system's message
+    for them, as TensorFlow's file system layer writes it ("...; No space left on device")."""
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return True
+    text = str(exc)
+    return any(os.strerror(code) in text for code in DISK_FULL)
+
+
+def write_reason(exc: BaseException, limit: int = 200) -> str:
+    """Why a write failed, in a few words: "no space left on device", "permission denied", or the
+    library's message on one line without TensorFlow's {{function_node ...}} and [Op:...] noise."""
+    if disk_full(exc):
+        return "no space left on device"
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror[0].lower() + exc.strerror[1:]  # "is a directory", "permission denied"
+    else:
+        text = getattr(exc, "message", None) or str(exc)  # an OpError's message is its text without the op
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:[^\]]*\](\s*name:\s*\S*)?", "", text)
+    text = " ".join(text.split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def folder_problem(path: str) -> str | None:
+    """Why a folder at `path` cannot be created or written, as words naming the part of the path at
+    fault, or None when it can. Nothing is created: the nearest part of the path that exists must be
+    a folder this process may write in (os.access: a read-only file system counts, and root may write
+    where the kernel lets it)."""
+    current = os.path.normpath(path)
+    while not os.path.lexists(current):
+        parent = os.path.dirname(current) or "."
+        if parent == current:
+            break
+        current = parent
+    if os.path.islink(current) and not os.path.exists(current):
+        return f"{current!r} is a broken symbolic link"
+    if not os.path.isdir(current):
+        return f"{current!r} is a file, not a folder"
+    if not os.access(current, os.W_OK | os.X_OK):
+        if _read_only(current):
+            return f"{current!r} is on a read-only file system"
+        return f"{current!r} is not writable (permission denied)"
+    return None
+
+
+def _read_only(path: str) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs (Windows)
+        return False
 
 
 def write_atomic(path: str, data: str | bytes) -> None:

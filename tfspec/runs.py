@@ -39,6 +39,16 @@ class RunFolderError(Exception):
     """A run folder cannot be opened (missing, altered or unreadable files): a one-line message."""
 
 
+RETRAIN = (
+    "train the run again (`tfspec train SPEC --out {folder} --resume` writes its files again from its last "
+    "checkpoint, or train without --resume)"
+)
+
+
+def retrain(folder: str) -> str:
+    return RETRAIN.format(folder=folder)
+
+
 def readable_source(source: str) -> str:
     """The generated source as model.py holds it: its header says that nothing runs it."""
     lines = source.splitlines(True)
@@ -78,28 +88,34 @@ def save_run(out_dir, spec, style, model, *, data=None, overrides=None, base_dir
     """Write what `open_run` needs: the weights, the spec text and, last, the manifest."""
     from . import __version__
     from .files import write_atomic
-    from .runtime.files import save_model, write_json
+    from .runtime.files import save_model, write_failure, write_json
 
     overrides = overrides or {}
     text = spec.source.encode("utf-8")
     seed = overrides.get("seed")
-    save_model(model, os.path.join(out_dir, RUN_WEIGHTS))
-    write_atomic(os.path.join(out_dir, RUN_SPEC), text)
-    write_json(
-        os.path.join(out_dir, RUN_MANIFEST),
-        {
-            "format": RUN_FORMAT,
-            "tfspec": __version__,
-            "model": spec.name,
-            "style": style,
-            "spec": RUN_SPEC,
-            "spec_sha256": hashlib.sha256(text).hexdigest(),
-            "weights": RUN_WEIGHTS,
-            "base_dir": base_dir,
-            "data": recorded_data(data, overrides),
-            "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        },
-    )
+    manifest = {
+        "format": RUN_FORMAT,
+        "tfspec": __version__,
+        "model": spec.name,
+        "style": style,
+        "spec": RUN_SPEC,
+        "spec_sha256": hashlib.sha256(text).hexdigest(),
+        "weights": RUN_WEIGHTS,
+        "base_dir": base_dir,
+        "data": recorded_data(data, overrides),
+        "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+    }
+    name = RUN_WEIGHTS
+    try:  # each file atomically; a failure leaves no manifest, so the folder reads as unfinished
+        save_model(model, os.path.join(out_dir, name))
+        name = RUN_SPEC
+        write_atomic(os.path.join(out_dir, name), text)
+        name = RUN_MANIFEST
+        write_json(os.path.join(out_dir, name), manifest)
+    except OSError as exc:
+        raise write_failure(
+            exc, f"{name} in {out_dir}", out_dir, "training finished and its last checkpoint is kept"
+        ) from None
 
 
 # ---- reading a run folder (never executing anything from it) ----------------------------------
@@ -159,10 +175,11 @@ def read_manifest(folder: str) -> dict:
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise RunFolderError(f"{path!r} is not valid JSON; the run folder was altered") from None
+        what = "is empty" if not raw.strip() else "is not valid JSON (truncated or overwritten)"
+        raise RunFolderError(f"{path!r} {what}; the run folder was altered: {retrain(folder)}") from None
     problem = manifest_problem(manifest)
     if problem:
-        raise RunFolderError(f"{path!r}: {problem}; the run folder was altered")
+        raise RunFolderError(f"{path!r}: {problem}; the run folder was altered: {retrain(folder)}")
     return manifest
 
 
@@ -232,7 +249,9 @@ def open_run(folder) -> Run:
     spec_path = os.path.join(folder, RUN_SPEC)
     real = _file(folder, RUN_SPEC, "the stored spec")
     if real is None:
-        raise RunFolderError(f"{spec_path!r} is missing: the run's model cannot be rebuilt without its spec")
+        raise RunFolderError(
+            f"{spec_path!r} is missing: the run's model cannot be rebuilt without its spec; {retrain(folder)}"
+        )
     try:
         with open(real, "rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
@@ -257,7 +276,7 @@ def open_run(folder) -> Run:
         raise RunFolderError(f"{spec_path!r} has no `train {{ ... }}` section; it is not a training run's spec")
     weights = _file(folder, RUN_WEIGHTS, "the weights file")
     if weights is None:
-        raise RunFolderError(f"{os.path.join(folder, RUN_WEIGHTS)!r} is missing")
+        raise RunFolderError(f"{os.path.join(folder, RUN_WEIGHTS)!r} is missing; {retrain(folder)}")
     base_dir = manifest.get("base_dir")
     return Run(
         folder=folder,
@@ -281,6 +300,10 @@ def build_run(run: Run, weights: str | None = None):
     except Exception as exc:  # noqa: BLE001 - Keras refuses some things `check` lets through (e.g. names)
         raise RunFolderError(f"the stored spec's model cannot be built: {type(exc).__name__}: {brief(exc)}") from None
     path = weights or run.weights
+    fix = retrain(run.folder) if weights is None else "give a .weights.h5 file saved from this model"
+    problem = weights_file_problem(path)
+    if problem:
+        raise RunFolderError(f"the weights in {path!r} do not fit the model of the stored spec: {problem}; {fix}")
     try:
         model.load_weights(path)
     except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many kinds; each is a bad file
@@ -288,6 +311,23 @@ def build_run(run: Run, weights: str | None = None):
             f"the weights in {path!r} do not fit the model of the stored spec ({type(exc).__name__}: {brief(exc)})"
         ) from None
     return model
+
+
+def weights_file_problem(path: str) -> str | None:
+    """What makes `path` no weights file at all (empty, not HDF5, an HDF5 file cut short or damaged),
+    in words, or None; Keras's own error for such a file names neither the file nor the cause."""
+    import h5py
+
+    try:
+        if os.path.getsize(path) == 0:
+            return "the file is empty"
+        if not h5py.is_hdf5(path):
+            return "the file is not an HDF5 weights file (damaged or overwritten)"
+        with h5py.File(path, "r"):
+            pass
+    except OSError as exc:  # h5py's errors for a file it cannot open
+        return f"the file is damaged ({brief(exc, 160)})"
+    return None
 
 
 def brief(exc: Exception, limit: int = 300) -> str:

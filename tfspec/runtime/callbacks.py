@@ -32,6 +32,13 @@ def run_path(loop, path, what):
         raise CallbackError(str(exc)) from None
 
 
+def writable(folder, what, path):
+    """Refuse a callback's file whose folder cannot be created or written, naming the part at fault."""
+    problem = files.folder_problem(folder)
+    if problem:
+        raise CallbackError(f"{what} {path!r} cannot be written: {problem}")
+
+
 def check_path(path, what):
     """Refuse a path that cannot be inside any run folder (absolute, '..', empty), before training."""
     problem = files.path_problem(path, callback=True)
@@ -155,6 +162,13 @@ class ModelCheckpoint(Callback):
         self.track = Monitor(monitor, mode)
         self.save_best_only = save_best_only
 
+    def check_writable(self):
+        """Refuse, before the run folder changes, a filepath whose folder cannot be written."""
+        folder = os.path.dirname(self.filepath)
+        if self.loop.is_chief and "{" not in folder:
+            target = run_path(self.loop, folder, "ModelCheckpoint filepath") if folder else (self.loop.out_dir or ".")
+            writable(target, "ModelCheckpoint filepath", self.filepath)
+
     def on_train_begin(self, logs=None):
         folder = os.path.dirname(self.filepath)
         if self.loop.is_chief and folder and "{" not in folder:
@@ -273,13 +287,39 @@ class TensorBoard(Callback):
     """Per-epoch scalars, <log_dir>/train and <log_dir>/validation, as TensorBoard's "scalars".
 
     Written with tf.summary.write and the scalars plugin's metadata, which needs no tensorboard
-    package (tf.summary.scalar does).
+    package (tf.summary.scalar does). A log_dir that cannot be created or written (a file in the
+    way, a read-only folder) is refused before the run folder changes (`check_writable`, called by
+    the loop), and a write that fails later (disk full) is a one-line error naming the folder.
     """
+
+    SPLITS = ("train", "validation")
 
     def __init__(self, log_dir="logs"):
         check_path(log_dir, "TensorBoard log_dir")
         self.log_dir = log_dir
         self.writers = {}
+
+    def folders(self):
+        """{split: real path} of the folders the event files go to, inside the run folder."""
+        return {
+            name: run_path(self.loop, os.path.join(self.log_dir, name), "TensorBoard log_dir") for name in self.SPLITS
+        }
+
+    def check_writable(self):
+        """Refuse a log_dir whose folders cannot be created or written, naming the path and why."""
+        if self.loop.is_chief:
+            run_path(self.loop, self.log_dir, "TensorBoard log_dir")
+            for folder in self.folders().values():
+                problem = files.folder_problem(folder)
+                if problem:
+                    raise CallbackError(f"TensorBoard log_dir {self.log_dir!r} cannot be written: {problem}")
+
+    def _failed(self, exc, doing):
+        return CallbackError(
+            f"TensorBoard could not {doing} in {self.log_dir!r}: {files.write_reason(exc)}; "
+            + ("free space" if files.disk_full(exc) else "check the folder")
+            + " (or remove the TensorBoard callback)"
+        )
 
     def on_train_begin(self, logs=None):
         import tensorflow as tf
@@ -290,31 +330,35 @@ class TensorBoard(Callback):
             plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
         ).SerializeToString()
         if self.loop.is_chief:
-            run_path(self.loop, self.log_dir, "TensorBoard log_dir")
-            self.writers = {
-                name: tf.summary.create_file_writer(
-                    run_path(self.loop, os.path.join(self.log_dir, name), "TensorBoard log_dir")
-                )
-                for name in ("train", "validation")
-            }
+            self.check_writable()
+            try:
+                self.writers = {name: tf.summary.create_file_writer(path) for name, path in self.folders().items()}
+            except tf.errors.OpError as exc:  # the folder went away or became unwritable since the check
+                raise self._failed(exc, "create its event files") from None
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
-            if split in self.writers:
-                with self.writers[split].as_default():
-                    self._tf.summary.write(
-                        "epoch_" + name,
-                        self._tf.constant(value, self._tf.float32),
-                        step=epoch + 1,
-                        metadata=self._metadata,
-                    )
-        for writer in self.writers.values():
-            writer.flush()
+        try:
+            for key, value in (logs or {}).items():
+                split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+                if split in self.writers:
+                    with self.writers[split].as_default():
+                        self._tf.summary.write(
+                            "epoch_" + name,
+                            self._tf.constant(value, self._tf.float32),
+                            step=epoch + 1,
+                            metadata=self._metadata,
+                        )
+            for writer in self.writers.values():
+                writer.flush()
+        except self._tf.errors.OpError as exc:
+            raise self._failed(exc, f"write the scalars of epoch {epoch + 1}") from None
 
     def on_train_end(self, logs=None):
-        for writer in self.writers.values():
-            writer.close()
+        try:
+            for writer in self.writers.values():
+                writer.close()
+        except self._tf.errors.OpError as exc:
+            raise self._failed(exc, "close its event files") from None
 
 
 class CSVLogger(Callback):
@@ -323,6 +367,14 @@ class CSVLogger(Callback):
     def __init__(self, filename="history.csv", separator=","):
         check_path(filename, "CSVLogger filename")
         self.filename, self.separator = filename, separator
+
+    def check_writable(self):
+        """Refuse, before the run folder changes, a filename whose folder cannot be written."""
+        if self.loop.is_chief:
+            path = run_path(self.loop, self.filename, "CSVLogger filename")
+            writable(os.path.dirname(path) or ".", "CSVLogger filename", self.filename)
+            if os.path.isdir(path):
+                raise CallbackError(f"CSVLogger filename {self.filename!r} is a folder, not a file")
 
     def on_train_begin(self, logs=None):
         if self.loop.is_chief:
@@ -352,12 +404,19 @@ BUILTIN = {
 
 
 def from_spec(spec):
-    """A callback from {"class_name", "config"}."""
-    name = spec["class_name"]
-    if name not in BUILTIN:
+    """A callback from {"class_name", "config"}, judged by the train catalog first (as `check` does)."""
+    from ..check import train_catalog as catalog
+
+    name = spec.get("class_name") if isinstance(spec, dict) else None
+    entry = catalog.lookup("callback", name) if isinstance(name, str) else None
+    if entry is None or name not in BUILTIN:
         raise CallbackError(f"unknown callback {name!r} (one of {', '.join(sorted(BUILTIN))})")
+    config = dict(spec.get("config") or {})
+    found = catalog.problems(entry, config)
+    if found:
+        raise CallbackError(found[0][2])
     try:
-        return BUILTIN[name](**spec.get("config", {}))
+        return BUILTIN[name](**catalog.plain_config(entry, config))
     except CallbackError:
         raise
     except (TypeError, ValueError) as e:

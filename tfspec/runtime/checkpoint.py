@@ -2,12 +2,19 @@
 
 Each checkpoint holds the model, the optimizer, the dropout/random-generator states, the metric
 accumulators and a TrainState (epoch, step in epoch, running sums, history so far), so a resumed
-run continues at step granularity. `run.json` beside them records the spec hash and the seed.
+run continues at step granularity. `run.json` beside them records the spec hash, the seed and
+what a step means (the batch size, the steps per epoch, the training samples): a resume that
+would change one of those is refused, since step N would then be other samples.
+
+A save that fails (disk full, permission denied) leaves no part of itself behind (TensorFlow's
+`ckpt-N_temp/` folder, a half-merged `ckpt-N.index`, a `checkpoint.tmp...` state file), keeps the
+previous checkpoints and raises a one-line TrainingError.
 
 The folder is written only where it really is inside its parent (the run folder): a `checkpoints`
 that is a symbolic link leading out of the run folder is refused before anything is written there.
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -109,17 +116,41 @@ class Checkpoints:
                 )
                 if self.write_dir == self.directory:
                     for path in glob.glob(prefix + ".*"):
-                        os.remove(path)
+                        with contextlib.suppress(OSError):  # not removable: skipped again next time
+                            os.remove(path)
         return None
 
     def save(self, number):
         confined(self.write_dir, os.path.dirname(os.path.normpath(self.directory)) or ".")  # before each write
-        if self.manager is None:
-            os.makedirs(self.write_dir, exist_ok=True)
-            self.manager = tf.train.CheckpointManager(
-                self.ckpt, self.write_dir, self.max_to_keep, checkpoint_name="ckpt"
-            )
-        return self.manager.save(checkpoint_number=number)
+        before = set(os.listdir(self.write_dir)) if os.path.isdir(self.write_dir) else set()
+        try:
+            if self.manager is None:
+                os.makedirs(self.write_dir, exist_ok=True)
+                self.manager = tf.train.CheckpointManager(
+                    self.ckpt, self.write_dir, self.max_to_keep, checkpoint_name="ckpt"
+                )
+            return self.manager.save(checkpoint_number=number)
+        except BaseException as exc:  # TF reports ENOSPC as ResourceExhaustedError "...; No space left on device"
+            self._remove_partial(number, before)
+            if not files.write_error(exc):
+                raise
+            previous = self.candidates()
+            kept = f"the previous checkpoint ({os.path.basename(previous[0])}) is kept" if previous else None
+            raise files.write_failure(
+                exc, f"checkpoint {number} to {self.write_dir}", os.path.dirname(self.directory), kept
+            ) from None
+
+    def _remove_partial(self, number, before):
+        """Remove what a failed save of checkpoint `number` left that was not there before it."""
+        partial = re.compile(rf"ckpt-{number}(_temp|\.index|\.data-.*)$|checkpoint\.tmp[0-9a-f]+$")
+        left = set(os.listdir(self.write_dir)) - before if os.path.isdir(self.write_dir) else set()
+        for name in sorted(n for n in left if partial.match(n)):
+            path = os.path.join(self.write_dir, name)
+            with contextlib.suppress(OSError):  # the error that stopped the save is the one to report
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
 
 
 def read_run_info(directory):
@@ -128,23 +159,54 @@ def read_run_info(directory):
         return None
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"cannot read {path}: {e}") from e
+            info = json.load(f)
+    except OSError as e:
+        raise CheckpointError(
+            f"cannot resume: cannot read {path}: {files.write_reason(e)}; check its permissions, or train without "
+            "--resume to start the run again"
+        ) from None
+    except ValueError:
+        info = None
+    whole = lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool))  # noqa: E731
+    if not isinstance(info, dict) or not all(whole(info.get(k)) for k in ("seed", *STEP_MEANING)):
+        raise CheckpointError(
+            f"cannot resume: {path} is damaged (not the JSON object tfspec writes); train without --resume to "
+            "start the run again"
+        )
+    return info
 
 
 def write_run_info(directory, info):
     files.write_json(os.path.join(confined(directory), RUN_INFO), info)
 
 
-def check_resumable(info, spec_hash, directory):
-    """Refuse to resume from checkpoints made from another spec."""
+# What a step of a run means: resuming with another value would run other samples at step N.
+STEP_MEANING = {
+    "batch_size": ("the batch size", "--batch-size {}"),
+    "steps_per_epoch": ("the steps per epoch", "the same training data"),
+    "train_samples": ("the number of training samples", "the same training data"),
+}
+
+
+def check_resumable(info, spec_hash, directory, **now):
+    """Refuse to resume from checkpoints made from another spec, or whose steps meant other samples
+    (`now`: this call's batch_size, steps_per_epoch, train_samples; a key the run.json of an older
+    tfspec lacks is not checked). `epochs` may change: a run can be extended."""
     if info and spec_hash is not None and info.get("spec_hash") not in (None, spec_hash):
         raise CheckpointError(
             f"cannot resume from {directory}: its checkpoints were made from another spec "
             f"(spec hash {info.get('spec_hash')}, this spec {spec_hash}); use a new output folder "
             "or train without resume"
         )
+    for key, value in now.items():
+        was = (info or {}).get(key)
+        if was is not None and value is not None and was != value:
+            words, same = STEP_MEANING[key]
+            raise CheckpointError(
+                f"cannot resume from {directory}: the run was trained with {words} {was}, this call has {value}, "
+                f"so its step positions would mean other samples; resume with {same.format(was)}, or start a "
+                "new run without --resume"
+            )
 
 
 def clear(directory):

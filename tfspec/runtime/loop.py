@@ -1,4 +1,12 @@
-"""train_model / evaluate_model: the epoch loop around the traced steps of a Session."""
+"""train_model / evaluate_model: the epoch loop around the traced steps of a Session.
+
+What can go wrong once training runs is reported as a one-line TrainingError naming the cause,
+where (epoch, step, file) and what to do, with the last good checkpoint kept: out of memory
+(tf.errors.ResourceExhaustedError, MemoryError) in a train or evaluation call, a batch TensorFlow
+refuses (tf.errors.InvalidArgumentError), a write that fails (OSError, a TensorFlow OpError from
+its file system: disk full, permission denied) in a checkpoint, a callback or the run's files.
+Only those classes are caught; anything else is a bug and keeps its traceback.
+"""
 
 import math
 import os
@@ -11,10 +19,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..check.train_catalog import setting_problem
 from . import callbacks as callbacks_module
 from . import checkpoint, files
 from .distribute import get_strategy, is_chief, worker_rank
-from .errors import TrainingError
+from .errors import SettingsError, TrainingError
 from .objects import make_optimizer
 from .progress import Progress
 from .session import Session
@@ -52,8 +61,12 @@ def settings(training, overrides=None):
     merged = {**DEFAULTS, **(training or {}), **(overrides or {})}
     if merged["loss"] is None:
         raise TrainingError("training settings need a loss")
-    if merged["batch_size"] < 1 or merged["steps_per_call"] < 1:
-        raise TrainingError("batch_size and steps_per_call must be at least 1")
+    for key in ("epochs", "batch_size", "seed", "steps_per_call"):
+        if merged[key] is not None and (problem := setting_problem(key, merged[key])):
+            raise SettingsError(f"training setting {problem}")  # what `tfspec check` says of the spec
+    split = merged["validation_split"]
+    if split is not None and (isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split < 1):
+        raise SettingsError(f"training setting validation_split must be a number in (0, 1), got {split!r}")
     return merged
 
 
@@ -131,10 +144,12 @@ def train_model(
     (`source_text`). `resume=True` continues from the newest checkpoint there. Returns a TrainResult.
     """
     opts = settings(training, overrides)
+    if out_dir:
+        check_out_dir(out_dir)
     strategy = get_strategy(opts["distribute"])  # before any other op (multi-worker needs it first)
     ckpt_dir = os.path.join(out_dir, "checkpoints") if out_dir else None
     info = checkpoint.read_run_info(ckpt_dir) if (ckpt_dir and resume) else None
-    checkpoint.check_resumable(info, spec_hash, ckpt_dir)
+    checkpoint.check_resumable(info, spec_hash, ckpt_dir, batch_size=opts["batch_size"])
     seed = _seed(opts, info)
     if opts["seed"] is not None:
         keras.utils.set_random_seed(seed)
@@ -153,9 +168,48 @@ def train_model(
             )
         with strategy.scope():
             optimizer = make_optimizer(opts["optimizer"], opts["precision"])
-        session = Session(model, opts, data, base_dir, strategy, optimizer)
+        session = prepared_session(model, opts, data, base_dir, strategy, optimizer)
         trainer = Trainer(session, seed, out_dir=out_dir, quiet=quiet, stream=stream, callbacks=callbacks)
-        return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text)
+        return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text, info=info)
+
+
+def check_out_dir(out_dir):
+    """Refuse a run folder that cannot be written (a file, under a file, read-only, no permission)
+    before anything is loaded or trained."""
+    problem = files.folder_problem(os.path.join(out_dir, "checkpoints"))
+    if problem:
+        raise TrainingError(f"cannot write the run folder {out_dir!r}: {problem}; choose another output folder (--out)")
+
+
+# A train or evaluation call that runs out of memory: TensorFlow's allocator, or numpy on the host.
+OUT_OF_MEMORY = (tf.errors.ResourceExhaustedError, MemoryError)
+
+
+def out_of_memory(where, batch_size, exc):
+    reason = "numpy could not allocate an array" if isinstance(exc, MemoryError) else files.write_reason(exc, 160)
+    return TrainingError(
+        f"out of memory {where} with batch_size {batch_size} ({reason}); use a smaller batch_size (--batch-size) "
+        "without --resume, or a smaller model"
+    )
+
+
+def prepared_session(model, opts, data, base_dir, strategy, optimizer=None):
+    """The Session, or a TrainingError when its arrays do not fit in memory."""
+    try:
+        return Session(model, opts, data, base_dir, strategy, optimizer)
+    except OUT_OF_MEMORY as exc:
+        raise out_of_memory("while preparing the data and the model", opts["batch_size"], exc) from None
+
+
+def refused_batch(exc):
+    """The reason of an InvalidArgumentError raised in a traced step, on one line: TensorFlow's own
+    sentence ("Received a label value of 12 which is outside the valid range of [0, 10)") without the
+    node and stack lines around it, nor the batch's values it may list."""
+    for line in exc.message.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Graph execution error", "Detected at node", "File ", "[[", "{{")):
+            return files.write_reason(ValueError(line.split("  ")[0].rstrip(".")), 200)
+    return type(exc).__name__
 
 
 class Trainer:
@@ -176,9 +230,19 @@ class Trainer:
         self.state.set(0, 0, 0.0, 0.0, np.zeros(self.n_outputs), [])
         self.checkpoints = None
 
-    def _open_checkpoints(self, resume, spec_hash):
+    def step_meaning(self):
+        """What a step means in this run, kept in run.json: a resume must not change it."""
+        return {
+            "batch_size": self.opts["batch_size"],
+            "steps_per_epoch": self.per_epoch,
+            "train_samples": self.pipeline.size,
+        }
+
+    def _open_checkpoints(self, resume, spec_hash, info):
         """Restore the newest readable checkpoint when resuming, else start a fresh folder."""
         folder = os.path.join(self.out_dir, "checkpoints")
+        if resume:
+            checkpoint.check_resumable(info, None, folder, **self.step_meaning())
         task, index = worker_rank(self.session.strategy)
         scratch = None if self.chief else os.path.join(folder, f".worker-{task}-{index}")
         self.checkpoints = checkpoint.Checkpoints(
@@ -189,10 +253,15 @@ class Trainer:
             self.state,
             write_dir=scratch,
         )
-        if not (resume and self.checkpoints.restore_latest()) and self.chief:
-            checkpoint.clear(folder)
-        if self.chief:
-            checkpoint.write_run_info(folder, {"spec_hash": spec_hash, "seed": self.seed})
+        restored = resume and self.checkpoints.restore_latest()
+        try:
+            if not restored and self.chief:
+                checkpoint.clear(folder)
+            if self.chief:
+                checkpoint.write_run_info(folder, {"spec_hash": spec_hash, "seed": self.seed, **self.step_meaning()})
+        except OSError as exc:
+            kept = "the checkpoints are kept" if restored else None
+            raise files.write_failure(exc, f"the checkpoints folder {folder}", self.out_dir, kept) from None
 
     def _save(self, epoch, step, sums):
         self._require_finite("saving a checkpoint")
@@ -205,6 +274,31 @@ class Trainer:
             if self.checkpoints and self.checkpoints.candidates()
             else "nothing was saved"
         )
+
+    def _out_of_memory(self, where, exc):
+        error = out_of_memory(where, self.opts["batch_size"], exc)
+        return TrainingError(f"{error}; training stopped ({self._kept()})")
+
+    def _call(self, hook, *args, when=""):
+        """Call `hook` of every callback; a file it cannot write (an OSError, or a TensorFlow file
+        system error: files.write_error) stops training with a one-line TrainingError."""
+        for cb in self.callbacks:
+            try:
+                getattr(cb, hook)(*args)
+            except (OSError, tf.errors.OpError) as exc:
+                if not files.write_error(exc):
+                    raise
+                name = (exc.filename2 or exc.filename) if isinstance(exc, OSError) else None  # os.replace: the target
+                what = repr(str(name)) if name else "its files"
+                raise files.write_failure(
+                    exc, f"{what} for the {type(cb).__name__} callback{when}", self.out_dir, self._stopped()
+                ) from None
+
+    def _stopped(self):
+        """ "training stopped; <what a resume continues from>", or None when no checkpoint is kept."""
+        if self.checkpoints and self.checkpoints.candidates():
+            return "training stopped; the last checkpoint is kept"
+        return None
 
     def _diverged(self, out, epoch, step):
         """The TrainingError for a call that stopped at a non-finite loss or weight (`step`: that step)."""
@@ -226,16 +320,19 @@ class Trainer:
                 f"{describe_non_finite(bad)}; training stopped ({self._kept()})"
             )
 
-    def run(self, resume, spec_hash, source_text):
+    def run(self, resume, spec_hash, source_text, info=None):
+        for cb in self.callbacks:
+            cb.loop = self.loop
+            check = getattr(cb, "check_writable", None)  # before the run folder changes (TensorBoard's log_dir)
+            if check is not None:
+                check()
         if self.out_dir:
-            self._open_checkpoints(resume, spec_hash)
+            self._open_checkpoints(resume, spec_hash, info)
         start = self.state.get()
         self.loop.history = start["history"]
         if start["epoch"] or start["step"]:
             self.progress.message(f"resuming at epoch {start['epoch'] + 1}, step {start['step']}")
-        for cb in self.callbacks:
-            cb.loop = self.loop
-            cb.on_train_begin({})
+        self._call("on_train_begin", {}, when=" as training began")
         self._require_finite("training")
         self.iterator = self.session.train_iterator(self.pipeline, self.seed, start["epoch"], start["step"])
         self.global_step, self.steps_run = start["epoch"] * self.per_epoch + start["step"], 0
@@ -247,9 +344,8 @@ class Trainer:
             else:
                 self._epoch(epoch, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
             epoch += 1
-        for cb in self.callbacks:
-            cb.on_train_end({})
-        test = self.session.evaluate("test") if self.session.test is not None else None
+        self._call("on_train_end", {}, when=" as training ended")
+        test = self._evaluate("test", "") if self.session.test is not None else None
         seconds = time.perf_counter() - started
         self.progress.summary(len(self.loop.history), seconds, self.steps_run, test)
         if self.out_dir and self.chief:
@@ -274,12 +370,20 @@ class Trainer:
         loss_sum, count, output_sums = sums
         if not step:
             steps.reset_metrics()
-        for cb in self.callbacks:
-            cb.on_epoch_begin(epoch, {})
+        self._call("on_epoch_begin", epoch, {}, when=f" as epoch {epoch + 1} began")
         self.progress.epoch_begin(epoch, step)
         out = {}
         while step < self.per_epoch:
-            out = steps.train(self.iterator, min(k, self.per_epoch - step))
+            try:
+                out = steps.train(self.iterator, min(k, self.per_epoch - step))
+            except OUT_OF_MEMORY as exc:
+                raise self._out_of_memory(f"at epoch {epoch + 1}, step {step + 1}", exc) from None
+            except tf.errors.InvalidArgumentError as exc:
+                raise TrainingError(
+                    f"TensorFlow refused a training batch at epoch {epoch + 1}, step {step + 1}: "
+                    f"{refused_batch(exc)}; check the data against the model (labels, shapes); "
+                    f"training stopped ({self._kept()})"
+                ) from exc
             done = int(out["steps"])
             step, self.global_step, self.steps_run = step + done, self.global_step + done, self.steps_run + done
             if not out["finite"]:
@@ -296,14 +400,19 @@ class Trainer:
                 self._save(epoch, step, (loss_sum, count, output_sums))
         logs = self.session.logs(out, loss_sum, count, output_sums)
         if self.session.validation is not None:
-            logs.update(self.session.evaluate("validation", prefix="val_"))
+            logs.update(self._evaluate("validation", f" after epoch {epoch + 1}"))
         logs["lr"] = self.loop.learning_rate
-        for cb in self.callbacks:
-            cb.on_epoch_end(epoch, logs)
+        self._call("on_epoch_end", epoch, logs, when=f" at the end of epoch {epoch + 1}")
         self.loop.history.append(logs)
         self.progress.epoch_end(logs)
         if self.checkpoints:
             self._save(epoch + 1, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
+
+    def _evaluate(self, split, when):
+        try:
+            return self.session.evaluate(split, prefix="val_" if split == "validation" else "")
+        except OUT_OF_MEMORY as exc:
+            raise self._out_of_memory(f"evaluating the {split} split{when}", exc) from None
 
 
 def describe_non_finite(bad, limit=3):
@@ -324,29 +433,44 @@ def history_dict(history):
 
 
 def write_outputs(out_dir, model, history, source_text):
+    """history.json/.csv, model.py and model.keras, each written atomically; a write that fails is a
+    one-line TrainingError (the final checkpoint is kept: a resume writes them again)."""
     finite = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731 - JSON has no NaN
-    files.write_json(
-        os.path.join(out_dir, "history.json"),
-        {
-            "epoch": list(range(1, len(history) + 1)),
-            **{k: [finite(v) for v in vs] for k, vs in history_dict(history).items()},
-        },
-    )
-    callbacks_module.write_history_csv(os.path.join(out_dir, "history.csv"), history)
-    if source_text is not None:
-        files.write_text(os.path.join(out_dir, "model.py"), source_text)
+    name = "history.json"
     try:
-        files.save_model(model, os.path.join(out_dir, "model.keras"))
-    except (NotImplementedError, TypeError, ValueError) as e:
-        warnings.warn(f"cannot save the whole model ({e}); saving its weights as model.weights.h5", stacklevel=2)
-        files.save_model(model, os.path.join(out_dir, "model.weights.h5"))
+        files.write_json(
+            os.path.join(out_dir, name),
+            {
+                "epoch": list(range(1, len(history) + 1)),
+                **{k: [finite(v) for v in vs] for k, vs in history_dict(history).items()},
+            },
+        )
+        name = "history.csv"
+        callbacks_module.write_history_csv(os.path.join(out_dir, name), history)
+        if source_text is not None:
+            name = "model.py"
+            files.write_text(os.path.join(out_dir, name), source_text)
+        name = "model.keras"
+        try:
+            files.save_model(model, os.path.join(out_dir, name))
+        except (NotImplementedError, TypeError, ValueError) as e:
+            warnings.warn(f"cannot save the whole model ({e}); saving its weights as model.weights.h5", stacklevel=2)
+            name = "model.weights.h5"
+            files.save_model(model, os.path.join(out_dir, name))
+    except OSError as exc:
+        raise files.write_failure(
+            exc, f"{name} in {out_dir}", out_dir, "training finished and its last checkpoint is kept"
+        ) from None
 
 
 def evaluate_model(model, training, data=None, *, split="test", base_dir=None, **overrides):
     """Loss and metrics of `model` on one split ("test", "validation" or "train") of the data."""
     opts = settings(training, overrides)
     opts["distribute"] = None
-    session = Session(model, opts, data, base_dir, tf.distribute.get_strategy())
+    session = prepared_session(model, opts, data, base_dir, tf.distribute.get_strategy())
     if split not in ("train", "validation", "test") or getattr(session, split) is None:
         raise TrainingError(f"the data has no {split!r} split")
-    return session.evaluate(split)
+    try:
+        return session.evaluate(split)
+    except OUT_OF_MEMORY as exc:
+        raise out_of_memory(f"evaluating the {split} split", opts["batch_size"], exc) from None

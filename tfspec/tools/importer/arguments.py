@@ -180,7 +180,7 @@ class Arguments:
         except Exception as exc:  # noqa: BLE001 - Keras refuses bad arguments with many types
             if build:
                 raise
-            self.fail(f"{where}: Keras refuses its arguments: {str(exc).strip().splitlines()[0]}")
+            self.fail(f"{where}: Keras refuses its arguments: {keras_reason(exc)}")
         return layer
 
     def same_once_built(self, entry, chosen, key) -> bool:
@@ -277,6 +277,16 @@ class Arguments:
         if isinstance(value, dict):
             return value.get("class_name", "{...}")
         return value
+
+
+def keras_reason(exc: Exception, limit: int = 160) -> str:
+    """Why Keras refused a layer's config, on one line and short: its "Exception encountered: ..."
+    sentence, without the "using config={...}" that repeats the file's values (as long as they are)."""
+    text = str(exc).strip()
+    if "Exception encountered:" in text:
+        text = text.split("Exception encountered:", 1)[1]
+    text = " ".join(text.split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def compact(items: tuple):

@@ -113,7 +113,9 @@ def read_text(path: str) -> str:
             "load it in Keras and save it again as .keras (model.save('model.keras'))",
         )
     if os.path.getsize(path) > MAX_CONFIG_BYTES:
-        raise ImportFailure(path, "E901", "the file is too large for a model config")
+        raise ImportFailure(
+            path, "E901", f"the file is too large for a model config (over {MAX_CONFIG_BYTES // 2**20} MiB)"
+        )
     with open(path, "rb") as handle:
         data = handle.read()
     try:
@@ -135,7 +137,9 @@ def read_archive_config(path: str) -> str:
             except KeyError:
                 raise ImportFailure(path, "E901", "not a .keras file: the archive has no config.json") from None
             if info.file_size > MAX_CONFIG_BYTES:
-                raise ImportFailure(path, "E901", "the archive's config.json is too large")
+                raise ImportFailure(
+                    path, "E901", f"the archive's config.json is too large (over {MAX_CONFIG_BYTES // 2**20} MiB)"
+                )
             return archive.read(info).decode("utf-8")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, UnicodeDecodeError, ValueError) as exc:
         raise ImportFailure(path, "E901", f"not a valid .keras file: the archive is damaged ({exc})") from None
