@@ -19,7 +19,8 @@ pytest.importorskip("keras")
 import tfspec  # noqa: E402
 from tfspec.runs import READ_ONLY_NOTE  # noqa: E402
 
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+# the command as people run it: TF_CPP_MIN_LOG_LEVEL unset, so that the CLI's own default applies
+ENV = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
 
 
 def tfspec_cli(*args, timeout=300):
@@ -34,6 +35,21 @@ def run_dir(tmp_path_factory):
     result = tfspec_cli("train", spec_path("digits_mlp"), "--style", "subclassing", "--epochs", "3", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out, result
+
+
+def test_train_prints_only_its_progress(run_dir):
+    """TensorFlow's start-up lines (absl's notice, oneDNN, the CPU feature guard) are not shown."""
+    _, result = run_dir
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[:3]] == [["epoch", "1/3"], ["epoch", "2/3"], ["epoch", "3/3"]]
+    assert lines[3].startswith("trained 3 epochs") and lines[4].startswith("saved to ") and len(lines) == 5
+
+
+def test_train_quiet_prints_nothing(tmp_path):
+    result = tfspec_cli("train", spec_path("digits_mlp"), "--epochs", "1", "--out", str(tmp_path / "run"), "-q")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (tmp_path / "run" / "manifest.json").is_file()
 
 
 def test_train_writes_a_complete_run(run_dir):
@@ -93,6 +109,14 @@ def test_spec_without_training_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "no `train" in result.stderr
 
 
+def test_spec_without_data_says_to_give_data(tmp_path):
+    path = tmp_path / "m.tfs"
+    path.write_text("model M { input x: [4] x -> Dense(2) -> y output y }\ntrain { loss = MeanSquaredError() }\n")
+    result = tfspec_cli("train", str(path))
+    assert result.returncode == 2 and result.stdout == "" and len(result.stderr.splitlines()) == 1
+    assert "no `data` setting" in result.stderr and "--data FILE.npz" in result.stderr and "data = " in result.stderr
+
+
 def test_offline_dataset_is_a_clear_error(tmp_path):
     env = dict(ENV, KERAS_HOME=str(tmp_path / "empty-keras-home"))
     result = subprocess.run(
@@ -126,7 +150,8 @@ def test_train_api_with_arrays():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((256, 8, 8)).astype("float32")
     y = (x.reshape(256, -1).sum(axis=1) > 0).astype("int64")
-    history = tfspec.train(spec_path("digits_mlp"), style="functional", data=(x, y), epochs=2, batch_size=32, seed=1)
+    result = tfspec.train(spec_path("digits_mlp"), style="functional", data=(x, y), epochs=2, batch_size=32, seed=1)
+    history = result.history
     assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0] * 1.5
 
 

@@ -1,7 +1,8 @@
 """The `tfspec` command. Spec errors exit 1, usage errors 2; never a traceback for bad input.
 
 TensorFlow is imported only inside the commands that need a live model (train, evaluate,
-import, export), never at module level.
+predict, import, export), never at module level; without it they say how to install it (exit 2),
+and its start-up log lines are filtered by TF_CPP_MIN_LOG_LEVEL (default here 2: errors only).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def cmd_check(args) -> int:
         s = summary(spec)
         layers = s.layers
         if not args.quiet:
-            print(f"{clean(path)}: ok (model {spec.name}: {layers} layers, {s.total_params:,} parameters)")
+            print(
+                f"{clean(path)}: ok (model {spec.name}: {layers} layer{'s' if layers != 1 else ''}, {s.total_params:,} parameters)"
+            )
     return status
 
 
@@ -134,6 +137,7 @@ COMMAND_MODULES: tuple = (
 COMMANDS = {
     "train": "tfspec.tools.train_cmd",
     "evaluate": "tfspec.tools.train_cmd",
+    "predict": "tfspec.tools.train_cmd",
     "graph": "tfspec.tools.graph",
     "export": "tfspec.tools.export",
     "fmt": "tfspec.tools.fmt",
@@ -171,6 +175,13 @@ def main(argv=None) -> int:
         return 1
     except UsageError as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        from .needs import NeedsTensorFlow, is_missing_tensorflow, message
+
+        if not isinstance(exc, NeedsTensorFlow) and not is_missing_tensorflow(exc):
+            raise
+        print(f"tfspec: error: {message()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tfspec: interrupted", file=sys.stderr)

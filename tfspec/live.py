@@ -7,10 +7,13 @@ import linecache
 import types
 
 from .backends import generate
+from .needs import require
 
 
 def load_module(source: str, name: str) -> types.ModuleType:
-    """Execute generated source as a module; its text is registered so tracebacks show it."""
+    """Execute generated source as a module; its text is registered so tracebacks show it.
+    The source imports Keras: without TensorFlow this raises tfspec.needs.NeedsTensorFlow."""
+    require("building a Keras model")
     filename = f"<tfspec:{name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType(name)

@@ -1,15 +1,48 @@
 """The public training entry point: a spec driven by the runtime, its run folder written
-(see tfspec.runs)."""
+(see tfspec.runs).
+
+    result = tfspec.train(spec, epochs=3)
+    result.history["loss"]     # one value per epoch
+    result.test                # {"loss": ..., "accuracy": ...} on the test split, or None
+    result.model               # the trained keras.Model
+    tfspec.evaluate(result), tfspec.predict(result, x)
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 from .runs import readable_source, remove_manifest, save_run
 
 
 class NoTrainingSection(ValueError):
     """The spec has no `train { ... }` section."""
+
+
+@dataclass(repr=False)
+class Trained:
+    """What `tfspec.train` returns: the trained model with its history and test metrics, and what
+    `tfspec.evaluate` / `tfspec.predict` need to use it as it was trained (spec, data, seed)."""
+
+    model: object  # the trained keras.Model
+    history: dict  # name -> one value per epoch ("loss", "accuracy", "val_loss", "lr", ...)
+    test: dict | None  # loss and metrics on the test split, or None when the data has none
+    epochs: int  # epochs done in all (a resumed run counts those before it)
+    steps: int  # steps run by this call
+    seconds: float
+    out_dir: str | None = None  # the run folder, if one was written
+    traces: int = 0
+    spec: object = None  # the Spec trained
+    style: str = "functional"
+    data: object = None  # the data given to train (None: the spec's `data` setting)
+    overrides: dict = field(default_factory=dict)  # training settings given to train (seed, batch_size, ...)
+    base_dir: str | None = None  # where the spec's relative data paths are resolved
+
+    def __repr__(self) -> str:
+        name = getattr(self.spec, "name", "model")
+        where = f", out_dir={self.out_dir!r}" if self.out_dir else ""
+        return f"<tfspec.Trained {name}: {self.epochs} epochs, test={self.test}{where}>"
 
 
 def train(
@@ -22,55 +55,37 @@ def train(
     resume: bool = False,
     quiet: bool = True,
     callbacks=(),
-    **overrides,
-):
-    """Train `spec` with the shared GradientTape runtime; returns the per-epoch history.
-
-    The model is the generated source of `style`, executed (or `model`, if given). `data` may
-    be `(x, y)` arrays or a mapping with "train"/"validation"/"test"; without it the spec's
-    `data` setting is used. Keyword overrides replace training settings (epochs=1, batch_size=64,
-    seed=0, steps_per_call=50, jit_compile=True, ...). With `out_dir`, the run folder is written
-    there (see this module's docstring)."""
-    return train_run(
-        spec,
-        style=style,
-        model=model,
-        data=data,
-        out_dir=out_dir,
-        resume=resume,
-        quiet=quiet,
-        callbacks=callbacks,
-        **overrides,
-    ).history
-
-
-def train_run(
-    spec,
-    *,
-    style="functional",
-    model=None,
-    data=None,
-    out_dir=None,
-    resume=False,
-    quiet=True,
-    callbacks=(),
     stream=None,
     weights=None,
     **overrides,
-):
-    """Like `train`, returning the runtime's full result (model, history, test metrics, timing).
+) -> Trained:
+    """Train `spec` with the shared GradientTape runtime; returns a `Trained` result (`.model`,
+    `.history`, `.test`, `.out_dir`, `.epochs`).
 
-    `weights`: a `.weights.h5` file (e.g. from `tfspec import --weights`) to start from."""
+    The model is the generated source of `style`, executed (or `model`, if given). `data` may
+    be `(x, y)` arrays or a mapping with "train"/"validation"/"test", or a data source such as
+    {"source": "npz", "path": ...}; without it the spec's `data` setting is used. Keyword overrides
+    replace training settings (epochs=1, batch_size=64, seed=0, steps_per_call=50, jit_compile=True,
+    ...). With `out_dir`, the run folder is written there (see tfspec.runs). `weights`: a
+    `.weights.h5` file (e.g. from `tfspec import --weights`) to start from."""
     from . import load
     from .backends import generate
     from .ir.nodes import Spec
     from .live import load_module
-    from .runtime import Callback, train_model
+    from .needs import require
 
     if not isinstance(spec, Spec):
         spec = load(spec)
     if spec.training is None:
         raise NoTrainingSection(f"{spec.path}: the spec has no `train {{ ... }}` section")
+    require("tfspec.train")
+    from .runtime import Callback, train_model
+    from .runtime.resources import require_training_memory
+    from .summary import summary
+
+    if model is None:  # a model too large for memory is named before anything is allocated
+        require_training_memory(summary(spec).total_params, spec.training.get("optimizer") or "Adam")
+
     source = generate(spec, style)
     module = load_module(source, f"tfspec_{spec.name}_{style}")
 
@@ -111,4 +126,22 @@ def train_run(
     )
     if out_dir and started.chief:
         save_run(out_dir, spec, style, result.model, data=data, overrides=overrides, base_dir=base_dir)
-    return result
+    return Trained(
+        model=result.model,
+        history=result.history,
+        test=result.test,
+        epochs=result.epochs,
+        steps=result.steps,
+        seconds=result.seconds,
+        out_dir=result.out_dir,
+        traces=result.traces,
+        spec=spec,
+        style=style,
+        data=data,
+        overrides=dict(overrides),
+        base_dir=base_dir,
+    )
+
+
+# The name the command line and older code use.
+train_run = train

@@ -196,6 +196,8 @@ def export(model, inputs, fmt: str, output: str) -> None:
 
 
 def run(args) -> int:
+    from ..needs import require
+
     source = args.source
     is_run = os.path.isdir(source)
     if is_run and args.style:
@@ -210,7 +212,7 @@ def run(args) -> int:
             folder = open_run_folder(source)  # fail on a bad folder before TensorFlow loads
         else:
             spec, style = spec_and_style(source, args.style)
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        require(quiet=True)  # NeedsTensorFlow without it (exit 2); its start-up lines filtered
         model, inputs = load_run(folder, args.weights) if is_run else load_spec(spec, style, args.weights)
         try:
             export(model, inputs, args.format, output)

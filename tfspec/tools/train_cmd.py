@@ -1,4 +1,7 @@
-"""`tfspec train` and `tfspec evaluate`: the shared runtime from the command line."""
+"""`tfspec train`, `tfspec evaluate` and `tfspec predict`: the shared runtime from the command line.
+
+TensorFlow is imported (quietly: see tfspec.needs) only once everything that can be checked
+without it has been checked; without TensorFlow these commands say how to install it (exit 2)."""
 
 from __future__ import annotations
 
@@ -48,15 +51,16 @@ def overrides_from(args) -> dict:
     return out
 
 
-def runtime_errors():
-    from ..runtime import DataError, TrainingError
-
-    return (DataError, TrainingError)
+def runtime_errors() -> tuple:
+    """The runtime's DataError and TrainingError, once it is loaded: until then nothing raises them,
+    and matching an exception against them must not import TensorFlow."""
+    errors = sys.modules.get("tfspec.runtime.errors")
+    return (errors.DataError, errors.TrainingError) if errors else ()
 
 
 def cmd_train(args) -> int:
     from ..loader import load
-    from ..training import train_run
+    from ..needs import require
 
     spec = load(args.file)
     if spec.training is None:
@@ -65,7 +69,14 @@ def cmd_train(args) -> int:
     if args.weights and not (os.path.isfile(args.weights) and args.weights.endswith(".weights.h5")):
         raise UsageError(f"--weights: {args.weights!r} is not a .weights.h5 file")
     overrides = overrides_from(args)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if overrides.get("data") is None and spec.training.get("data") is None:
+        raise UsageError(
+            f"{args.file}: the spec has no `data` setting to train on: give --data FILE.npz (or FILE.csv "
+            '--label COLUMN, or a dataset name such as digits), or add `data = npz("FILE.npz")` to its train section'
+        )
+    require(quiet=True)
+    from ..training import train_run
+
     try:
         train_run(
             spec,
@@ -94,24 +105,20 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     """Rebuild the run's model from its stored spec (nothing of the folder is executed) and evaluate it."""
-    from ..runs import RunFolderError, build_run, open_run
+    from ..api import Target, evaluate_target, open_run_folder
+    from ..needs import require
+    from ..runs import RunFolderError
 
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError("--batch-size must be positive")
     try:
-        overrides = overrides_from(args)
-        run = open_run(args.run_dir)
-        data = overrides.pop("data", None)
-        if data is None and run.data == "arrays":
-            raise RunFolderError(
-                f"{args.run_dir!r} was trained on arrays passed to tfspec.train; give --data to evaluate it"
-            )
-        data = data if data is not None else run.data
-        if run.seed is not None:
-            overrides.setdefault("seed", run.seed)  # the seed chose the splits
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from ..runtime import evaluate_model
+        data = data_source(args.data, args.label)
+        run = open_run_folder(args.run_dir)
+        require(quiet=True)
+        from ..runs import build_run
 
-        model = build_run(run)
-        metrics = evaluate_model(model, run.spec.training, data, split=args.split, base_dir=run.base_dir, **overrides)
+        target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
+        metrics = evaluate_target(target, data, split=args.split, batch_size=args.batch_size, give="--data")
     except RunFolderError as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
         return 1
@@ -120,6 +127,71 @@ def cmd_evaluate(args) -> int:
         return 1
     print(json.dumps({k: round(float(v), 6) for k, v in metrics.items()}, indent=2))
     return 0
+
+
+def cmd_predict(args) -> int:
+    """Rebuild the run's model from its stored spec and write its outputs for the inputs in --data."""
+    from ..api import Target, csv_text, npz_bytes, open_run_folder, predict_target, read_inputs
+    from ..files import write_atomic
+    from ..needs import require
+    from ..runs import RunFolderError
+
+    if not args.data.endswith((".npz", ".csv")):
+        raise UsageError(f"--data {args.data!r}: give a .npz or .csv file of inputs")
+    if args.output and not args.output.endswith((".npz", ".csv")):
+        raise UsageError(f"-o {args.output!r}: predictions are written as .npz or .csv; end the name in one of them")
+    if args.output and os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output!r} is a folder; give a file name")
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be positive")
+    try:
+        run = open_run_folder(args.run_dir)
+        if not os.path.isfile(args.data):
+            print(f"tfspec: error: no such file: {clean(args.data)}", file=sys.stderr)
+            return 1
+        require(quiet=True)
+        from ..runs import build_run
+
+        x, factor = read_inputs(args.data, run, scale=not args.no_scale)
+        target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
+        outputs = predict_target(target, x, batch_size=args.batch_size)
+    except RunFolderError as exc:
+        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 1
+    except runtime_errors() as exc:
+        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 1
+    samples = len(next(iter(outputs.values())))
+    scaled = f", inputs scaled by {factor:g} as the run's data source scales them" if factor else ""
+    if args.output:
+        data = npz_bytes(outputs) if args.output.endswith(".npz") else csv_text(outputs)
+        try:
+            write_atomic(args.output, data)
+        except OSError as exc:
+            print(f"tfspec: error: cannot write {clean(args.output)}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"wrote the predictions for {samples} samples to {clean(args.output)}{scaled}")
+        return 0
+    print(f"predicted {samples} samples{scaled}")
+    for name, values in outputs.items():
+        print(f"  {name}: {preview(values)}")
+    print("write them with -o FILE.npz (one array per output) or -o FILE.csv")
+    return 0
+
+
+def preview(values, count: int = 10) -> str:
+    """Shape and dtype, and the first few predictions: classes for a probability vector, else values."""
+    import numpy as np
+
+    head = f"shape {tuple(values.shape)} {values.dtype}"
+    if values.ndim == 2 and values.shape[1] > 1:
+        classes = " ".join(str(int(c)) for c in np.argmax(values[:count], axis=1))
+        return f"{head}; most likely class of the first {min(count, len(values))}: {classes}"
+    flat = values.reshape(len(values), -1)
+    if flat.shape[1] == 1:
+        shown = " ".join(f"{float(v):.4g}" for v in flat[:count, 0])
+        return f"{head}; the first {min(count, len(values))}: {shown}"
+    return head
 
 
 def register(sub) -> None:
@@ -149,3 +221,22 @@ def register(sub) -> None:
     p.add_argument("--label", help="label column of a --data .csv file")
     p.add_argument("--batch-size", type=int, dest="batch_size")
     p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser(
+        "predict",
+        help="a saved run's predictions for the inputs in a .npz or .csv file",
+        description="Rebuild the run's model from its stored spec and weights (nothing in the folder is run) and "
+        "predict. Inputs are read as the run's data source reads its files: the .npz array `x` (or the names the "
+        "spec gives, or arrays named like the model's inputs), the .csv feature columns (a label column is ignored); "
+        "they are scaled as the data source scales them (digits 1/16, mnist 1/255, its `scale` setting).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--data", required=True, metavar="FILE", help="inputs: a .npz or .csv file")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write the predictions (atomically) as .npz or .csv; else a summary"
+    )
+    p.add_argument(
+        "--batch-size", type=int, dest="batch_size", default=256, metavar="N", help="samples per call (default 256)"
+    )
+    p.add_argument("--no-scale", action="store_true", help="feed the inputs as stored, without the data source's scale")
+    p.set_defaults(run=cmd_predict)

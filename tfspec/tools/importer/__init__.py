@@ -48,12 +48,14 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ...cli import UsageError
-    from ...files import write_atomic
+    from ...files import write_atomic, write_reason
+    from ...needs import require
 
     if args.weights and not args.output:
         raise UsageError("--weights writes <spec stem>.weights.h5 beside the spec: give -o SPEC")
     if args.name is not None and not valid_name(args.name):
         raise UsageError(f"--name {args.name!r} is not a valid model name (letters, digits and _, not a keyword)")
+    require(quiet=True)  # reading Keras configs needs Keras: NeedsTensorFlow without it (exit 2)
     imported = import_file(args.model, args.name)
     weights = None
     if args.weights:
@@ -66,9 +68,12 @@ def run(args) -> int:
     if not args.output:
         sys.stdout.write(imported.text)
         return 0
-    if weights is not None:
-        write_atomic(weights_path(args.output), weights)
-    write_atomic(args.output, imported.text)
+    try:
+        if weights is not None:
+            write_atomic(weights_path(args.output), weights)
+        write_atomic(args.output, imported.text)
+    except OSError as exc:
+        raise UsageError(f"-o {args.output!r}: cannot write it: {write_reason(exc)}") from None
     return 0
 
 
