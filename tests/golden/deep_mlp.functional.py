@@ -7,8 +7,9 @@ from keras import layers
 
 
 def build_model():
-    features = keras.Input(shape=(12,), name="features")
-    probs = layers.Dense(units=48, activation="relu")(features)
+    features = keras.Input(shape=(30,), name="features")
+    probs = layers.BatchNormalization()(features)
+    probs = layers.Dense(units=48, activation="relu")(probs)
     probs = layers.Dense(units=24, activation="relu")(probs)
     probs = layers.Dense(units=12, activation="relu")(probs)
     probs = layers.Dense(units=2, activation="softmax")(probs)
@@ -26,13 +27,13 @@ TRAINING = {
     "validation_split": 0.2,
     "validation_data": None,
     "callbacks": [],
-    "data": {"source": "csv", "path": "data/features.csv", "label": "label"},
+    "data": {"source": "csv", "path": "data/breast_cancer.csv", "label": "malignant"},
     "seed": None,
     "distribute": None,
     "precision": None,
     "steps_per_call": 25,
     "jit_compile": False,
     "deterministic": False,
-    "inputs": [{"name": "features", "shape": [12], "dtype": "float32"}],
+    "inputs": [{"name": "features", "shape": [30], "dtype": "float32"}],
     "outputs": ["probs"],
 }

@@ -9,7 +9,8 @@ from keras import layers
 def build_model():
     return keras.Sequential(
         [
-            keras.Input(shape=(12,)),
+            keras.Input(shape=(30,)),
+            layers.BatchNormalization(),
             layers.Dense(units=48, activation="relu"),
             layers.Dense(units=24, activation="relu"),
             layers.Dense(units=12, activation="relu"),
@@ -30,13 +31,13 @@ TRAINING = {
     "validation_split": 0.2,
     "validation_data": None,
     "callbacks": [],
-    "data": {"source": "csv", "path": "data/features.csv", "label": "label"},
+    "data": {"source": "csv", "path": "data/breast_cancer.csv", "label": "malignant"},
     "seed": None,
     "distribute": None,
     "precision": None,
     "steps_per_call": 25,
     "jit_compile": False,
     "deterministic": False,
-    "inputs": [{"name": "features", "shape": [12], "dtype": "float32"}],
+    "inputs": [{"name": "features", "shape": [30], "dtype": "float32"}],
     "outputs": ["probs"],
 }

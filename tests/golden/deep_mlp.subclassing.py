@@ -10,13 +10,15 @@ from keras import layers
 class DeepMLP(keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.batch_normalization = layers.BatchNormalization()
         self.dense = layers.Dense(units=48, activation="relu")
         self.dense_1 = layers.Dense(units=24, activation="relu")
         self.dense_2 = layers.Dense(units=12, activation="relu")
         self.dense_3 = layers.Dense(units=2, activation="softmax")
 
     def call(self, features, training=None):
-        probs = self.dense(features)
+        probs = self.batch_normalization(features, training=training)
+        probs = self.dense(probs)
         probs = self.dense_1(probs)
         probs = self.dense_2(probs)
         probs = self.dense_3(probs)
@@ -26,7 +28,7 @@ class DeepMLP(keras.Model):
 def build_model():
     model = DeepMLP(name="DeepMLP")
     # Calling the model once on symbolic inputs creates its weights.
-    model(keras.Input(shape=(12,), name="features"))
+    model(keras.Input(shape=(30,), name="features"))
     return model
 
 
@@ -41,13 +43,13 @@ TRAINING = {
     "validation_split": 0.2,
     "validation_data": None,
     "callbacks": [],
-    "data": {"source": "csv", "path": "data/features.csv", "label": "label"},
+    "data": {"source": "csv", "path": "data/breast_cancer.csv", "label": "malignant"},
     "seed": None,
     "distribute": None,
     "precision": None,
     "steps_per_call": 25,
     "jit_compile": False,
     "deterministic": False,
-    "inputs": [{"name": "features", "shape": [12], "dtype": "float32"}],
+    "inputs": [{"name": "features", "shape": [30], "dtype": "float32"}],
     "outputs": ["probs"],
 }

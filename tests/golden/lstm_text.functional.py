@@ -8,12 +8,12 @@ from keras import layers
 
 def build_model():
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    positive = layers.Embedding(10000, 64, mask_zero=True)(tokens)
-    positive = layers.LSTM(64, return_sequences=True)(positive)
-    positive = layers.LSTM(32)(positive)
-    positive = layers.Dropout(0.5)(positive)
-    positive = layers.Dense(1, activation="sigmoid")(positive)
-    return keras.Model(inputs=tokens, outputs=positive, name="LSTMText")
+    spoken = layers.Embedding(10000, 64, mask_zero=True)(tokens)
+    spoken = layers.LSTM(64, return_sequences=True)(spoken)
+    spoken = layers.LSTM(32)(spoken)
+    spoken = layers.Dropout(0.5)(spoken)
+    spoken = layers.Dense(1, activation="sigmoid")(spoken)
+    return keras.Model(inputs=tokens, outputs=spoken, name="LSTMText")
 
 
 # Training settings from the spec, read by the tfspec runtime (`tfspec train`).
@@ -30,7 +30,7 @@ TRAINING = {
     "validation_split": 0.2,
     "validation_data": None,
     "callbacks": [],
-    "data": {"source": "npz", "path": "data/reviews.npz"},
+    "data": {"source": "npz", "path": "data/austen_speech.npz"},
     "seed": None,
     "distribute": None,
     "precision": None,
@@ -38,5 +38,5 @@ TRAINING = {
     "jit_compile": False,
     "deterministic": False,
     "inputs": [{"name": "tokens", "shape": [None], "dtype": "int32"}],
-    "outputs": ["positive"],
+    "outputs": ["spoken"],
 }

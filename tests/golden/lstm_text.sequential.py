@@ -34,7 +34,7 @@ TRAINING = {
     "validation_split": 0.2,
     "validation_data": None,
     "callbacks": [],
-    "data": {"source": "npz", "path": "data/reviews.npz"},
+    "data": {"source": "npz", "path": "data/austen_speech.npz"},
     "seed": None,
     "distribute": None,
     "precision": None,
@@ -42,5 +42,5 @@ TRAINING = {
     "jit_compile": False,
     "deterministic": False,
     "inputs": [{"name": "tokens", "shape": [None], "dtype": "int32"}],
-    "outputs": ["positive"],
+    "outputs": ["spoken"],
 }

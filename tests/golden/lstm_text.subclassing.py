@@ -17,13 +17,13 @@ class LSTMText(keras.Model):
         self.dense = layers.Dense(1, activation="sigmoid")
 
     def call(self, tokens, training=None):
-        positive = self.embedding(tokens)
-        positive_mask = self.embedding.compute_mask(tokens)
-        positive = self.lstm(positive, mask=positive_mask, training=training)
-        positive = self.lstm_1(positive, mask=positive_mask, training=training)
-        positive = self.dropout(positive, training=training)
-        positive = self.dense(positive)
-        return positive
+        spoken = self.embedding(tokens)
+        spoken_mask = self.embedding.compute_mask(tokens)
+        spoken = self.lstm(spoken, mask=spoken_mask, training=training)
+        spoken = self.lstm_1(spoken, mask=spoken_mask, training=training)
+        spoken = self.dropout(spoken, training=training)
+        spoken = self.dense(spoken)
+        return spoken
 
 
 def build_model():
@@ -47,7 +47,7 @@ TRAINING = {
     "validation_split": 0.2,
     "validation_data": None,
     "callbacks": [],
-    "data": {"source": "npz", "path": "data/reviews.npz"},
+    "data": {"source": "npz", "path": "data/austen_speech.npz"},
     "seed": None,
     "distribute": None,
     "precision": None,
@@ -55,5 +55,5 @@ TRAINING = {
     "jit_compile": False,
     "deterministic": False,
     "inputs": [{"name": "tokens", "shape": [None], "dtype": "int32"}],
-    "outputs": ["positive"],
+    "outputs": ["spoken"],
 }

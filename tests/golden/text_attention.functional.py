@@ -8,7 +8,8 @@ from keras import layers
 
 def encoder(tokens, units):
     """The Encoder block: fresh layers applied to the input."""
-    states = layers.Bidirectional(layers.LSTM(units, return_sequences=True))(tokens)
+    context = layers.Bidirectional(layers.LSTM(units, return_sequences=True))(tokens)
+    states = layers.Concatenate()([tokens, context])
     states = layers.LayerNormalization()(states)
     return states
 
@@ -23,13 +24,15 @@ def build_model():
     p = encoder(p, 32)
     attended = layers.MultiHeadAttention(num_heads=4, key_dim=16, dropout=0.1)(q, p)
     fused = layers.Add()([q, attended])
-    pooled = layers.GlobalAveragePooling1D()(fused)
+    agreement = layers.Multiply()([q, attended])
+    joined = layers.Concatenate()([fused, agreement])
+    pooled = layers.GlobalAveragePooling1D()(joined)
     pooled = layers.Dropout(0.2)(pooled)
     answerable = layers.Dense(1, activation="sigmoid", name="answerable")(pooled)
-    topic = layers.Dense(5, activation="softmax", name="topic")(pooled)
+    novel = layers.Dense(6, activation="softmax", name="novel")(pooled)
     return keras.Model(
         inputs=[question, passage],
-        outputs=[answerable, topic],
+        outputs=[answerable, novel],
         name="TextAttention",
     )
 
@@ -51,15 +54,15 @@ TRAINING = {
     },
     "loss": {
         "answerable": {"class_name": "BinaryCrossentropy", "config": {}},
-        "topic": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
+        "novel": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
     },
-    "loss_weights": {"answerable": 1.0, "topic": 0.5},
+    "loss_weights": {"answerable": 1.0, "novel": 0.5},
     "metrics": {
         "answerable": [
             {"class_name": "accuracy", "config": {}},
             {"class_name": "AUC", "config": {}},
         ],
-        "topic": [{"class_name": "accuracy", "config": {}}],
+        "novel": [{"class_name": "accuracy", "config": {}}],
     },
     "epochs": 3,
     "batch_size": 32,
@@ -68,9 +71,9 @@ TRAINING = {
     "callbacks": [],
     "data": {
         "source": "npz",
-        "path": "data/qa.npz",
+        "path": "data/austen_qa.npz",
         "x": ["question", "passage"],
-        "y": ["answerable", "topic"],
+        "y": ["answerable", "novel"],
     },
     "seed": None,
     "distribute": None,
@@ -82,5 +85,5 @@ TRAINING = {
         {"name": "question", "shape": [12], "dtype": "int32"},
         {"name": "passage", "shape": [40], "dtype": "int32"},
     ],
-    "outputs": ["answerable", "topic"],
+    "outputs": ["answerable", "novel"],
 }

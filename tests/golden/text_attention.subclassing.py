@@ -16,10 +16,12 @@ class Encoder(keras.layers.Layer):
         self.bidirectional = layers.Bidirectional(
             layers.LSTM(units, return_sequences=True),
         )
+        self.concatenate = layers.Concatenate()
         self.layer_normalization = layers.LayerNormalization()
 
     def call(self, tokens, training=None):
-        states = self.bidirectional(tokens, training=training)
+        context = self.bidirectional(tokens, training=training)
+        states = self.concatenate([tokens, context])
         states = self.layer_normalization(states)
         return states
 
@@ -42,10 +44,12 @@ class TextAttention(keras.Model):
             dropout=0.1,
         )
         self.add = layers.Add()
+        self.multiply = layers.Multiply()
+        self.concatenate = layers.Concatenate()
         self.global_average_pooling1d = layers.GlobalAveragePooling1D()
         self.dropout = layers.Dropout(0.2)
         self.dense = layers.Dense(1, activation="sigmoid", name="answerable")
-        self.dense_1 = layers.Dense(5, activation="softmax", name="topic")
+        self.dense_1 = layers.Dense(6, activation="softmax", name="novel")
 
     def call(self, inputs, training=None):
         question, passage = inputs
@@ -55,11 +59,13 @@ class TextAttention(keras.Model):
         p = self.encoder_1(p, training=training)
         attended = self.multi_head_attention(q, p, training=training)
         fused = self.add([q, attended])
-        pooled = self.global_average_pooling1d(fused)
+        agreement = self.multiply([q, attended])
+        joined = self.concatenate([fused, agreement])
+        pooled = self.global_average_pooling1d(joined)
         pooled = self.dropout(pooled, training=training)
         answerable = self.dense(pooled)
-        topic = self.dense_1(pooled)
-        return [answerable, topic]
+        novel = self.dense_1(pooled)
+        return [answerable, novel]
 
 
 def build_model():
@@ -91,15 +97,15 @@ TRAINING = {
     },
     "loss": {
         "answerable": {"class_name": "BinaryCrossentropy", "config": {}},
-        "topic": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
+        "novel": {"class_name": "SparseCategoricalCrossentropy", "config": {}},
     },
-    "loss_weights": {"answerable": 1.0, "topic": 0.5},
+    "loss_weights": {"answerable": 1.0, "novel": 0.5},
     "metrics": {
         "answerable": [
             {"class_name": "accuracy", "config": {}},
             {"class_name": "AUC", "config": {}},
         ],
-        "topic": [{"class_name": "accuracy", "config": {}}],
+        "novel": [{"class_name": "accuracy", "config": {}}],
     },
     "epochs": 3,
     "batch_size": 32,
@@ -108,9 +114,9 @@ TRAINING = {
     "callbacks": [],
     "data": {
         "source": "npz",
-        "path": "data/qa.npz",
+        "path": "data/austen_qa.npz",
         "x": ["question", "passage"],
-        "y": ["answerable", "topic"],
+        "y": ["answerable", "novel"],
     },
     "seed": None,
     "distribute": None,
@@ -122,5 +128,5 @@ TRAINING = {
         {"name": "question", "shape": [12], "dtype": "int32"},
         {"name": "passage", "shape": [40], "dtype": "int32"},
     ],
-    "outputs": ["answerable", "topic"],
+    "outputs": ["answerable", "novel"],
 }
