@@ -44,6 +44,7 @@ fuzz: $(STAMP)
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults --runs 4
 	$(BIN)/python -m tests.trust
+	$(BIN)/python -m tests.train_campaign --count 1000
 
 lint: $(STAMP)
 	$(BIN)/ruff check tfspec tests benchmarks

@@ -510,10 +510,20 @@ def describe(error, where, spec, spans, path):
             if o is not None
         )
         yield Diagnostic("E202", f"{what} has an unsupported value", span, f"use one of: {options}")
+    elif (v == "type" or v == "anyOf") and len(where) == 2 and where[0] == "train" and where[1] in SETTINGS:
+        shown = _shown(error.instance)
+        yield Diagnostic("E202", f"{what} must be {SETTINGS[where[1]].name}, got {shown}", span)
     elif v == "type" or v == "anyOf":
         yield Diagnostic("E202", f"{what} has the wrong type of value", span, expected_hint(where))
     else:
         yield Diagnostic("E200", f"{what}: {error.message}", span)
+
+
+def _shown(instance) -> str:
+    """A normalised value as the spec wrote it (a string, a name, a call), for messages."""
+    from ..ir.values import from_json, show
+
+    return show(from_json(instance))
 
 
 def expected_hint(where) -> str | None:
