@@ -212,7 +212,10 @@ def test_comments_keep_their_kind():
     out = format_text(MESSY["comments"])
     assert out.startswith("# file header\n# second header line, indented\n\n# a group of its own\nblock Res(")
     assert "    input x  # its input\n    # before the chain\n" in out
-    assert "    metrics   = [\n        accuracy,  # the first\n        SparseTopKCategoricalAccuracy(k=3),\n    ]  # the second\n" in out
+    assert (
+        "    metrics   = [\n        accuracy,  # the first\n        SparseTopKCategoricalAccuracy(k=3),\n    ]  # the second\n"
+        in out
+    )
     assert "}\n\n# between sections\nmodel WithComments {\n" in out
     assert out.endswith("}\n# the end\n")
 
