@@ -189,3 +189,19 @@ def test_a_missing_run_folder_lists_the_runs(trained, tmp_path, capsys, monkeypa
     err = one_line_error(capsys, ["predict", "runs/DigitsMLp", "--data", DIGITS])
     assert err.endswith("the runs in runs/ are: DigitsMLP\n")
     assert "is a spec, not a run folder" in one_line_error(capsys, ["evaluate", spec_path("digits_mlp")])
+
+
+def test_predict_reads_npz_sizes_from_the_headers_first(tmp_path):
+    """An .npz whose header claims 23 TiB is refused as damaged before numpy allocates it."""
+    import zipfile
+
+    from tfspec.runtime.errors import DataError
+    from tfspec.runtime.predict_files import read_npz
+
+    from .train_campaign import npy_header_claiming
+
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", npy_header_claiming((1 << 42, 784)))
+    with pytest.raises(DataError, match="array 'x' is damaged: its header says shape"):
+        read_npz(str(path), {}, [("x", (784,), "float32")])

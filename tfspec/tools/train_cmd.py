@@ -131,10 +131,11 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     """Rebuild the run's model from its stored spec and write its outputs for the inputs in --data."""
-    from ..api import Target, csv_text, npz_bytes, open_run_folder, predict_target, read_inputs
+    from ..api import Target, open_run_folder, predict_target
     from ..files import write_atomic
     from ..needs import require
     from ..runs import RunFolderError
+    from ..runtime.predict_files import csv_text, npz_bytes, read_inputs
 
     if not args.data.endswith((".npz", ".csv")):
         raise UsageError(f"--data {args.data!r}: give a .npz or .csv file of inputs")

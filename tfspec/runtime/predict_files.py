@@ -1,0 +1,172 @@
+"""The files of `tfspec predict`: inputs read from an .npz or .csv file the way the run's data
+source reads its files (array and column names, `scale`), and predictions written as .npz or .csv.
+Numpy only; errors name places, never the files' contents."""
+
+from __future__ import annotations
+
+# ---- input files for `tfspec predict` ----------------------------------------------------------
+
+
+def data_settings(run) -> dict:
+    """The data source the run was trained on ({} when it was given arrays in Python)."""
+    data = run.data if run.data is not None else (run.spec.training or {}).get("data")
+    if isinstance(data, str) and data != "arrays":
+        return {"source": data}
+    return data if isinstance(data, dict) else {}
+
+
+def input_scale(settings: dict):
+    """The factor the run's data source scales its inputs by (digits 1/16, mnist 1/255, a `scale`
+    setting), or None."""
+    from .data import DEFAULT_SCALE
+
+    return settings.get("scale", DEFAULT_SCALE.get(settings.get("source")))
+
+
+def read_inputs(path: str, run, *, scale: bool = True):
+    """(x, factor): the inputs in an .npz or .csv file, as the run's data source reads its files
+    (array and column names, `scale`), and the factor applied (None if none). x is as `predict`
+    takes it: an array for one input, else a list in the model's input order."""
+    settings = data_settings(run)
+    x = read_npz(path, settings, run.inputs) if path.endswith(".npz") else read_csv(path, settings, run.inputs)
+    factor = input_scale(settings) if scale else None
+    if factor:
+        import numpy as np
+
+        scaled = lambda a: a.astype(np.float32) * np.float32(factor) if a.dtype.kind in "fiu" else a  # noqa: E731
+        x = [scaled(a) for a in x]
+    return (x[0] if len(x) == 1 else x), factor
+
+
+def read_npz(path: str, settings: dict, inputs) -> list:
+    import zipfile
+
+    import numpy as np
+
+    from .data import npz_sizes
+    from .errors import DataError
+
+    names = [name for name, _, _ in inputs]
+    key = settings.get("x") if settings.get("source") == "npz" else None
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} holds a single array (.npy), not a .npz file of named arrays")
+        with loaded as f:
+            members = [m[: -len(".npy")] for m in f.zip.namelist() if m.endswith(".npy")]
+            if key is None:
+                if len(names) == 1:
+                    key = next((k for k in ("x", names[0], "x_test") if k in members), "x")
+                else:
+                    key = names
+            keys = [key] if isinstance(key, str) else list(key.values()) if isinstance(key, dict) else list(key)
+            missing = [k for k in keys if k not in members]
+            npz_sizes(f, [k for k in keys if k in members], path)  # headers against sizes, before reading
+            if missing:
+                has = f"it has {', '.join(members[:10])}" if members else "it holds no arrays"
+                wanted = f"{missing[0]!r}" if len(names) != 1 or missing[0] != "x" else f"'x' or {names[0]!r}"
+                raise DataError(f"{path}: no array named {wanted} for the model's inputs ({has})")
+            if isinstance(key, dict):
+                return [np.asarray(f[key[n]]) for n in names] if set(key) == set(names) else [f[k] for k in keys]
+            return [np.asarray(f[k]) for k in keys]
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except (ValueError, EOFError, zipfile.BadZipFile):
+        raise DataError(
+            f"cannot read {path}: it is not a .npz file of plain numpy arrays (numpy.savez; pickled objects are refused)"
+        ) from None
+
+
+def read_csv(path: str, settings: dict, inputs) -> list:
+    """A CSV file with a header row: the feature columns the run's csv source names (or all but its
+    label column, which may be absent). Errors give places, never the file's text."""
+    import csv
+    import math
+
+    import numpy as np
+
+    from .errors import DataError
+
+    if len(inputs) != 1:
+        names = ", ".join(name for name, _, _ in inputs)
+        raise DataError(
+            f"{path}: a .csv file holds one input; the model has {len(inputs)} ({names}): give an .npz file"
+        )
+    name, shape, _ = inputs[0]
+    width = math.prod(shape) if shape and None not in shape else None
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [(line, row) for line, row in enumerate(csv.reader(handle), start=1) if row]
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text (CSV) file") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    if len(rows) < 2:
+        raise DataError(f"{path}: expected a header row and at least one data row")
+    (_, header), body = rows[0], rows[1:]
+    own = settings if settings.get("source") == "csv" else {}
+    labels = own.get("label") or []
+    labels = [labels] if isinstance(labels, str) else list(labels)
+    features = own.get("features")
+    if features:
+        missing = [c for c in features if c not in header]
+        if missing:
+            raise DataError(f"{path}: the header row has no column named {missing[0]!r} (a feature column of the run)")
+    else:
+        features = [c for c in header if c not in labels]
+        if not labels and width is not None and len(features) == width + 1:
+            features = features[:-1]  # the label column: the last one, as the run's data source reads it
+    if width is not None and len(features) != width:
+        raise DataError(
+            f"{path}: {len(features)} feature column(s); the model's input {name!r} takes {width} values per sample"
+        )
+    columns = [header.index(c) for c in features]
+    table = np.empty((len(body), len(columns)), dtype=np.float32)
+    for i, (line, row) in enumerate(body):
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} values; the header row has {len(header)} columns")
+        for j, column in enumerate(columns):
+            try:
+                table[i, j] = float(row[column])
+            except ValueError:
+                raise DataError(f"{path}: line {line}, column {column + 1} is not a number") from None
+    return [table]
+
+
+# ---- writing predictions -----------------------------------------------------------------------
+
+
+def npz_bytes(outputs: dict) -> bytes:
+    """A .npz file (as numpy.savez writes it) of one array per output; any output name may be used."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in outputs.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def csv_text(outputs: dict) -> str:
+    """One row per sample, one column per output unit: name_0, name_1, ... (outputs flattened per sample)."""
+    import csv
+    import io
+
+    import numpy as np
+
+    flat = {name: np.asarray(a).reshape(len(a), -1) for name, a in outputs.items()}
+    header = [f"{name}_{i}" for name, a in flat.items() for i in range(a.shape[1])]
+    table = np.concatenate(list(flat.values()), axis=1)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    cell = (lambda v: format(float(v), ".9g")) if table.dtype.kind == "f" else str
+    for row in table:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
