@@ -119,10 +119,7 @@ def cmd_evaluate(args) -> int:
 
         target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
         metrics = evaluate_target(target, data, split=args.split, batch_size=args.batch_size, give="--data")
-    except RunFolderError as exc:
-        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
-        return 1
-    except runtime_errors() as exc:
+    except (RunFolderError, *runtime_errors()) as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
         return 1
     print(json.dumps({k: round(float(v), 6) for k, v in metrics.items()}, indent=2))
@@ -156,10 +153,7 @@ def cmd_predict(args) -> int:
         x, factor = read_inputs(args.data, run, scale=not args.no_scale)
         target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
         outputs = predict_target(target, x, batch_size=args.batch_size)
-    except RunFolderError as exc:
-        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
-        return 1
-    except runtime_errors() as exc:
+    except (RunFolderError, *runtime_errors()) as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
         return 1
     samples = len(next(iter(outputs.values())))
