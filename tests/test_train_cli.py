@@ -46,6 +46,26 @@ def test_train_prints_only_its_progress(run_dir):
     assert lines[3].startswith("trained 3 epochs") and lines[4].startswith("saved to ") and len(lines) == 5
 
 
+def test_evaluate_and_predict_print_no_start_up_lines(run_dir, tmp_path):
+    """Every command that loads TensorFlow keeps its start-up lines off stderr (predict once loaded
+    TensorFlow through tfspec.runtime before the filter was in place)."""
+    out, _ = run_dir
+    for args in (
+        ("evaluate", str(out)),
+        ("predict", str(out), "--data", os.path.join(ROOT, "specs", "data", "digits.npz")),
+        (
+            "predict",
+            str(out),
+            "--data",
+            os.path.join(ROOT, "specs", "data", "digits.npz"),
+            "-o",
+            str(tmp_path / "p.npz"),
+        ),
+    ):
+        result = tfspec_cli(*args)
+        assert (result.returncode, result.stderr) == (0, ""), (args, result.stderr[-2000:])
+
+
 def test_train_quiet_prints_nothing(tmp_path):
     result = tfspec_cli("train", spec_path("digits_mlp"), "--epochs", "1", "--out", str(tmp_path / "run"), "-q")
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

@@ -132,7 +132,6 @@ def cmd_predict(args) -> int:
     from ..files import write_atomic
     from ..needs import require
     from ..runs import RunFolderError
-    from ..runtime.predict_files import csv_text, npz_bytes, read_inputs
 
     if not args.data.endswith((".npz", ".csv")):
         raise UsageError(f"--data {args.data!r}: give a .npz or .csv file of inputs")
@@ -147,8 +146,9 @@ def cmd_predict(args) -> int:
         if not os.path.isfile(args.data):
             print(f"tfspec: error: no such file: {clean(args.data)}", file=sys.stderr)
             return 1
-        require(quiet=True)
+        require(quiet=True)  # before anything of tfspec.runtime, which imports TensorFlow
         from ..runs import build_run
+        from ..runtime.predict_files import csv_text, npz_bytes, read_inputs
 
         x, factor = read_inputs(args.data, run, scale=not args.no_scale)
         target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
