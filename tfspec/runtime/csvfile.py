@@ -25,13 +25,15 @@ SAMPLE = 1 << 20  # bytes read ahead to estimate the number of rows
 FIELD_LIMIT = csv.field_size_limit()
 
 
-def load_csv(path, label=None, features=None, limit=None):
+def load_csv(path, label=None, features=None, limit=None, *, with_labels=True):
     """(x float32 (n, features), y (n,) or (n, labels): int64 when every label is a whole number,
-    else float32) from the CSV file at `path`; `label` defaults to the last column; at most `limit` rows."""
+    else float32) from the CSV file at `path`; `label` defaults to the last column; at most `limit` rows.
+    `with_labels=False` reads only the feature columns (all of them by default; y has no columns)."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         header, header_line = _header(f, path)
         labels = [label] if isinstance(label, str) else list(label) if label else [header[-1]]
+        labels = labels if with_labels else []
         features = list(features) if features else [c for c in header if c not in labels]
         for kind, names in (("label", labels), ("feature", features)):
             missing = [c for c in names if c not in header]

@@ -79,12 +79,11 @@ def read_npz(path: str, settings: dict, inputs) -> list:
 
 def read_csv(path: str, settings: dict, inputs) -> list:
     """A CSV file with a header row: the feature columns the run's csv source names (or all but its
-    label column, which may be absent). Errors give places, never the file's text."""
-    import csv
+    label column, which may be absent), read by the training loader (numpy's parser, sizes checked
+    first). Errors give places, never the file's text."""
     import math
 
-    import numpy as np
-
+    from .csvfile import load_csv
     from .errors import DataError
 
     if len(inputs) != 1:
@@ -94,18 +93,7 @@ def read_csv(path: str, settings: dict, inputs) -> list:
         )
     name, shape, _ = inputs[0]
     width = math.prod(shape) if shape and None not in shape else None
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [(line, row) for line, row in enumerate(csv.reader(handle), start=1) if row]
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a UTF-8 text (CSV) file") from None
-    except csv.Error as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
-    if len(rows) < 2:
-        raise DataError(f"{path}: expected a header row and at least one data row")
-    (_, header), body = rows[0], rows[1:]
+    header = csv_header(path)
     own = settings if settings.get("source") == "csv" else {}
     labels = own.get("label") or []
     labels = [labels] if isinstance(labels, str) else list(labels)
@@ -122,17 +110,28 @@ def read_csv(path: str, settings: dict, inputs) -> list:
         raise DataError(
             f"{path}: {len(features)} feature column(s); the model's input {name!r} takes {width} values per sample"
         )
-    columns = [header.index(c) for c in features]
-    table = np.empty((len(body), len(columns)), dtype=np.float32)
-    for i, (line, row) in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(f"{path}: line {line} has {len(row)} values; the header row has {len(header)} columns")
-        for j, column in enumerate(columns):
-            try:
-                table[i, j] = float(row[column])
-            except ValueError:
-                raise DataError(f"{path}: line {line}, column {column + 1} is not a number") from None
-    return [table]
+    x, _ = load_csv(path, features=features, with_labels=False)
+    return [x]
+
+
+def csv_header(path: str) -> list:
+    """The names in the header row of a CSV file (the loader judges the rest)."""
+    import csv
+
+    from .errors import DataError
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                if row:
+                    return row
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text (CSV) file") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: its header row is not valid CSV ({exc})") from None
+    raise DataError(f"{path}: expected a header row and at least one data row")
 
 
 # ---- writing predictions -----------------------------------------------------------------------
