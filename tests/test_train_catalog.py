@@ -120,7 +120,10 @@ def runtime_object(entry, config):
         return objects.make_metric(spec, labels, (4, 6), {"class_name": "SparseCategoricalCrossentropy", "config": {}})
     if entry.kind == "callback":
         return callbacks.from_spec(spec)
-    return None  # data sources: tests/test_data_checks.py reads real files
+    from tfspec.runtime.data import check_source  # the settings; tests/test_data_checks.py reads real files
+
+    check_source({"source": entry.name, **config})
+    return entry
 
 
 @pytest.mark.parametrize("entry,arg,value", GOOD)
@@ -129,23 +132,25 @@ def test_check_and_the_runtime_accept_every_valid_value(entry, arg, value):
     if (entry.name, arg, value) == ("LearningRateScheduler", "schedule", "piecewise"):
         config["values"] = [0.1]  # no boundaries: one value
     spec = tfspec.loads(spec_text(entry, config))
-    if entry.kind != "data":
-        made = runtime_object(entry, dict(lowered(spec, entry)["config"]))
-        assert made is not None
+    assert runtime_object(entry, lowered(spec, entry)) is not None
 
 
 def lowered(spec, entry):
-    """The entry's {"class_name", "config"} as `check` lowered it into the TRAINING dict."""
+    """The entry's config as `check` lowered it into the TRAINING dict."""
     training = spec.training
+    if entry.kind == "data":
+        return {k: v for k, v in training["data"].items() if k != "source"}
     if entry.kind == "optimizer":
-        return training["optimizer"]
-    if entry.kind == "schedule":
-        return training["optimizer"]["config"]["learning_rate"]
-    if entry.kind == "loss":
-        return training["loss"]
-    if entry.kind == "metric":
-        return training["metrics"][0]
-    return training["callbacks"][0]
+        made = training["optimizer"]
+    elif entry.kind == "schedule":
+        made = training["optimizer"]["config"]["learning_rate"]
+    elif entry.kind == "loss":
+        made = training["loss"]
+    elif entry.kind == "metric":
+        made = training["metrics"][0]
+    else:
+        made = training["callbacks"][0]
+    return dict(made["config"])
 
 
 @pytest.mark.parametrize("entry,arg,value", BAD)
@@ -161,11 +166,9 @@ def test_check_and_the_runtime_refuse_every_invalid_value(entry, arg, value):
     column = text.splitlines()[line - 1].index(f"{arg}=") + 1
     assert any(d.span.line == line and d.span.column >= column for d in found), found
     assert any(arg in d.message for d in found)
-    if entry.kind == "data":
-        return
-    from tfspec.runtime.errors import TrainingError
+    from tfspec.runtime.errors import DataError, TrainingError
 
-    with pytest.raises((TrainingError, ValueError)) as refused:
+    with pytest.raises((TrainingError, DataError, ValueError)) as refused:
         runtime_object(entry, {**base_config(entry, arg), arg: value})
     assert arg in str(refused.value)
 

@@ -223,9 +223,9 @@ DATA_TYPES = {
 
 
 def data_source_problem(data) -> str | None:
-    from .check.training import DATASETS
+    from .check.train_catalog import ENTRIES
 
-    if not isinstance(data, dict) or data.get("source") not in DATASETS:
+    if not isinstance(data, dict) or data.get("source") not in ENTRIES["data"]:
         return "not a data source"
     for key, value in data.items():
         if key == "source":

@@ -126,21 +126,8 @@ def train(
     )
     if out_dir and started.chief:
         save_run(out_dir, spec, style, result.model, data=data, overrides=overrides, base_dir=base_dir)
-    return Trained(
-        model=result.model,
-        history=result.history,
-        test=result.test,
-        epochs=result.epochs,
-        steps=result.steps,
-        seconds=result.seconds,
-        out_dir=result.out_dir,
-        traces=result.traces,
-        spec=spec,
-        style=style,
-        data=data,
-        overrides=dict(overrides),
-        base_dir=base_dir,
-    )
+    # the runtime's TrainResult (same field names), and what evaluate/predict need to use the model
+    return Trained(**vars(result), spec=spec, style=style, data=data, overrides=dict(overrides), base_dir=base_dir)
 
 
 # The name the command line and older code use.

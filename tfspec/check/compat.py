@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 
 from ..diagnostics import did_you_mean
-from .train_catalog import lookup, metric_labels
+from .train_catalog import SPARSE_LOSSES, label_form_problem, lookup, metric_labels
 
 # Layers that hand their input's values on unchanged in kind (an activation before them is still
 # the output's activation).
@@ -164,9 +164,11 @@ class Compat:
                 where,
                 "use mae or mse (or RootMeanSquaredError) for a regression",
             )
-        problem = label_form_problem(name, loss_entry.name if loss_entry else None, units)
-        if problem:
-            self.checker.error("E604", f"{name} on output {output!r}: {problem[0]}", where, problem[1])
+        if loss_entry is not None and units is not None:
+            ids = loss_entry.name in SPARSE_LOSSES  # a sparse loss's labels are class ids
+            problem = label_form_problem(name, ids, units, f"{loss_entry.name}'s labels")
+            if problem:
+                self.checker.error("E604", f"{name} on output {output!r}: {problem[0]}", where, problem[1])
         k = config.get("k", 5) if name in ("TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy") else None
         if k is not None and units is not None and k >= units:
             self.checker.error(
@@ -227,36 +229,6 @@ class Compat:
             hint = did_you_mean(name, logged) or f"logged: {', '.join(logged)}"
             message = f"{what}, which is never logged"
         self.checker.error("E605", message, where, hint)
-
-
-# Metrics that read labels as class ids (one value per sample), and the losses whose labels are those.
-SPARSE_METRICS = ("SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "SparseCategoricalCrossentropy")
-SPARSE_LOSSES = ("SparseCategoricalCrossentropy",)
-# Metrics that compare one value per class: on a single unit they are constant.
-PER_CLASS_METRICS = SPARSE_METRICS + ("CategoricalAccuracy", "TopKCategoricalAccuracy", "CategoricalCrossentropy")
-
-
-def label_form_problem(metric, loss, units):
-    """(message, hint) when `metric` reads labels in another form than `loss` makes them for an
-    output of `units` units: class ids against one value per unit, or the reverse; else None.
-    The runtime asks the same of the real label arrays (tfspec.runtime.objects.make_metric)."""
-    if metric == "accuracy" or loss is None or units is None:
-        return None
-    if metric in PER_CLASS_METRICS and units == 1:
-        return "it needs one output unit per class, and this output has 1", "for a yes/no output use accuracy or AUC"
-    if units == 1:
-        return None
-    if loss in SPARSE_LOSSES and metric not in SPARSE_METRICS:
-        return (
-            f"it compares labels of the output's shape ({units} values), but {loss}'s labels are class ids",
-            "use accuracy, SparseTopKCategoricalAccuracy or SparseCategoricalCrossentropy",
-        )
-    if loss not in SPARSE_LOSSES and metric in SPARSE_METRICS:
-        return (
-            f"it reads class ids, but {loss}'s labels have the output's shape ({units} values)",
-            "use accuracy, CategoricalAccuracy or TopKCategoricalAccuracy",
-        )
-    return None
 
 
 def template_fields(template):

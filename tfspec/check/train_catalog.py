@@ -640,6 +640,35 @@ def metric_labels(output_names, metrics) -> list:
     return out
 
 
+# Metrics that read labels as class ids, the losses whose labels are class ids, and the metrics
+# that compare one value per class (constant on a single unit).
+SPARSE_METRICS = ("SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "SparseCategoricalCrossentropy")
+SPARSE_LOSSES = ("SparseCategoricalCrossentropy",)
+PER_CLASS_METRICS = SPARSE_METRICS + ("CategoricalAccuracy", "TopKCategoricalAccuracy", "CategoricalCrossentropy")
+
+
+def label_form_problem(metric: str, ids: bool, units: int, labels: str = "the labels"):
+    """(problem, fix) when `metric` (an entry name) reads labels in another form than they have, for
+    an output of `units` units: one value per unit against class ids (`ids`), or the reverse; else
+    None. `check` asks it of the loss (tfspec.check.compat), the runtime of the real label arrays
+    (tfspec.runtime.objects.make_metric): Keras fails while tracing, or compares the wrong things."""
+    if metric == "accuracy":
+        return None
+    if metric in PER_CLASS_METRICS and units == 1:
+        return "it needs one output unit per class, and the output has 1", "for a yes/no output use accuracy or AUC"
+    if units > 1 and ids and metric not in SPARSE_METRICS:
+        return (
+            f"it compares labels of the output's shape ({units} values), but {labels} are class ids",
+            "use accuracy, SparseTopKCategoricalAccuracy or SparseCategoricalCrossentropy",
+        )
+    if units > 1 and not ids and metric in SPARSE_METRICS:
+        return (
+            f"it reads class ids, but {labels} have the output's shape ({units} values)",
+            "use accuracy, CategoricalAccuracy or TopKCategoricalAccuracy",
+        )
+    return None
+
+
 # -- the scalar settings of the train section -----------------------------------------------------
 SETTINGS = {
     "epochs": integer(1, 1_000_000, good=(1, 5)),

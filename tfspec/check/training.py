@@ -10,13 +10,10 @@ from __future__ import annotations
 from ..diagnostics import Collector, Span, did_you_mean
 from ..ir.values import Call, Ref, show
 from .compat import check_compat
-from .train_catalog import DATA, KINDS, known_names, lookup, plain_config, problems
+from .train_catalog import KINDS, known_names, lookup, plain_config, problems
 
 # the diagnostic code of each kind of problem the catalog finds
 CODES = {"unknown": "E402", "missing": "E403", "type": "E404", "range": "E405", "rule": "E405", "path": "E603"}
-
-# Names of the data sources (the command line's --data takes them too).
-DATASETS = {entry.name: entry.arg_names for entry in DATA}
 
 
 def plain(value):
@@ -71,19 +68,17 @@ class TrainingChecker:
         Names, arguments, types, ranges and the entry's rules come from the train catalog; each
         problem is reported at the argument that has it."""
         title = KINDS[kind][0]
-        if isinstance(value, (Ref, str)) or isinstance(value, Call):
-            name = value if isinstance(value, str) else value.name
-        else:
+        if not isinstance(value, (Ref, str, Call)):
             self.error("E202", f"expected a {title}, got {show(value)}", where)
             return None
+        name = value if isinstance(value, str) else value.name
         entry = lookup(kind, name)
         if entry is None:
-            names = known_names(kind)
             self.error(
                 "E601",
                 f"unknown {title} {name!r}",
                 where,
-                did_you_mean(name, names) or f"known: {', '.join(sorted(e.name for e in KINDS[kind][1]))}",
+                did_you_mean(name, known_names(kind)) or f"known: {', '.join(sorted(e.name for e in KINDS[kind][1]))}",
             )
             return None
         # a metric alias stays as written (it names the logged value); other aliases become the class
@@ -143,9 +138,6 @@ class TrainingChecker:
         if found:
             return None
         return {"class_name": class_name, "config": plain_config(entry, config)}
-
-    def schedule(self, value, where):
-        return self.obj(value, where, "schedule")
 
     # -- the TRAINING dict -------------------------------------------------------
     def training(self) -> dict:

@@ -116,33 +116,14 @@ def make_metric(spec, y_true_shape, y_pred_shape, loss_spec):
     return getattr(keras.metrics, entry.name)(**config)
 
 
-SPARSE_METRICS = ("SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "SparseCategoricalCrossentropy")
-PER_CLASS_METRICS = SPARSE_METRICS + ("CategoricalAccuracy", "TopKCategoricalAccuracy", "CategoricalCrossentropy")
-
-
 def label_form(metric, y_true_shape, y_pred_shape):
-    """Refuse a metric that reads labels in another form than the labels have (class ids against
-    one value per output unit, or the reverse): Keras fails while tracing, or compares the wrong
-    things. `check` says the same from the loss (tfspec.check.compat.label_form_problem)."""
-    if metric == "accuracy":
-        return
+    """Refuse a metric that reads labels in another form than the labels have (the train catalog's
+    rule, which `check` applies to the loss)."""
     units = y_pred_shape[-1] if len(y_pred_shape) > 1 else 1
     ids = len(y_true_shape) < len(y_pred_shape) or (units > 1 and y_true_shape[-1] == 1)
-    if metric in PER_CLASS_METRICS and units == 1:
-        problem = "it needs one output unit per class, and the output has 1; use accuracy or AUC"
-    elif units > 1 and ids and metric not in SPARSE_METRICS:
-        problem = (
-            f"it compares labels of the output's shape ({units} values), but the labels are class ids; "
-            "use accuracy, SparseTopKCategoricalAccuracy or SparseCategoricalCrossentropy"
-        )
-    elif units > 1 and not ids and metric in SPARSE_METRICS:
-        problem = (
-            f"it reads class ids, but the labels have the output's shape ({units} values); "
-            "use accuracy, CategoricalAccuracy or TopKCategoricalAccuracy"
-        )
-    else:
-        return
-    raise SettingsError(f"metric {metric}: {problem}")
+    found = catalog.label_form_problem(metric, ids, units)
+    if found:
+        raise SettingsError(f"metric {metric}: {found[0]}; {found[1]}")
 
 
 class Objective:

@@ -23,9 +23,9 @@ def data_source(text: str | None, label: str | None):
         return {"source": "csv", "path": os.path.abspath(text), "label": label}
     if text.endswith(".npz"):
         return {"source": "npz", "path": os.path.abspath(text)}
-    from ..check.training import DATASETS
+    from ..check.train_catalog import ENTRIES
 
-    if text not in DATASETS or text in ("npz", "csv"):
+    if text not in ENTRIES["data"] or text in ("npz", "csv"):
         raise UsageError(
             f"--data: unknown dataset {text!r}; use one of digits, mnist, fashion_mnist, cifar10, "
             "cifar100, or a .npz/.csv file"
