@@ -43,7 +43,7 @@ def _compile(node, defs: dict, refs: dict):
     if kinds is not None and set(kinds) <= {"object", "null"} and "object" in kinds and _OBJECT & set(node):
         checks.append(_object(node, defs, refs, "null" in kinds))
         fused = "object"
-    elif kinds == ["array"] and ("items" in node or "minItems" in node):
+    elif kinds == ["array"] and ("items" in node or "minItems" in node or "maxItems" in node):
         checks.append(_array(node, defs, refs, typed=True))
         fused = "array"
     elif kinds == ["string"] and "pattern" in node:
@@ -70,7 +70,7 @@ def _compile(node, defs: dict, refs: dict):
         checks.append(bounded)
     if "pattern" in node and fused != "string":
         checks.append(_pattern(node["pattern"], typed=False))
-    if ("items" in node or "minItems" in node) and fused != "array":
+    if ("items" in node or "minItems" in node or "maxItems" in node) and fused != "array":
         checks.append(_array(node, defs, refs, typed=False))
     if _OBJECT & set(node) and fused != "object":
         checks.append(_object(node, defs, refs, None))
@@ -129,15 +129,16 @@ def _object(node: dict, defs: dict, refs: dict, null):
 
 
 def _array(node: dict, defs: dict, refs: dict, typed: bool):
-    """items and minItems; with `typed`, a value that is not a list fails (type: array)."""
+    """items, minItems and maxItems; with `typed`, a value that is not a list fails (type: array)."""
     item = _compile(node["items"], defs, refs) if "items" in node else None
     least = node.get("minItems", 0)
+    most = node.get("maxItems")
     other = not typed  # what a value that is not an array gets
 
-    def array(v, item=item, least=least, other=other):
+    def array(v, item=item, least=least, most=most, other=other):
         if not isinstance(v, list):
             return other
-        if len(v) < least:
+        if len(v) < least or (most is not None and len(v) > most):
             return False
         if item is not None:
             for x in v:
@@ -235,6 +236,7 @@ _KEYWORDS = {
     "pattern",
     "items",
     "minItems",
+    "maxItems",
     "properties",
     "required",
     "additionalProperties",

@@ -21,7 +21,83 @@ DEFS = {
             {"$ref": "#/$defs/ref"},
             {"$ref": "#/$defs/dict"},
             {"$ref": "#/$defs/call"},
+            {"$ref": "#/$defs/op"},
+            {"$ref": "#/$defs/index"},
+            {"$ref": "#/$defs/attr"},
+            {"$ref": "#/$defs/apply"},
         ]
+    },
+    # expressions (tfspec.frontend.normalise): operators, indexes, `x.shape`, `Layer(...)(x)`
+    "op": {
+        "type": "object",
+        "properties": {
+            "op": {
+                "enum": ["+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "not", "neg"]
+            },
+            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}, "minItems": 1, "maxItems": 2},
+        },
+        "required": ["op", "args"],
+        "additionalProperties": False,
+    },
+    "index": {
+        "type": "object",
+        "properties": {
+            "index": {"$ref": "#/$defs/value"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        {"$ref": "#/$defs/value"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "slice": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/$defs/value"},
+                                    "minItems": 3,
+                                    "maxItems": 3,
+                                }
+                            },
+                            "required": ["slice"],
+                            "additionalProperties": False,
+                        },
+                        {
+                            "type": "object",
+                            "properties": {"ellipsis": {"enum": [True]}},
+                            "required": ["ellipsis"],
+                            "additionalProperties": False,
+                        },
+                    ]
+                },
+            },
+        },
+        "required": ["index", "items"],
+        "additionalProperties": False,
+    },
+    "attr": {
+        "type": "object",
+        "properties": {"attr": NAME, "of": {"$ref": "#/$defs/value"}},
+        "required": ["attr", "of"],
+        "additionalProperties": False,
+    },
+    "apply": {
+        "type": "object",
+        "properties": {
+            "apply": {"$ref": "#/$defs/value"},
+            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}},
+            "kwargs": {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}},
+        },
+        "required": ["apply", "args", "kwargs"],
+        "additionalProperties": False,
+    },
+    "arguments": {
+        "type": "object",
+        "properties": {
+            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}},
+            "kwargs": {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}},
+        },
+        "required": ["args", "kwargs"],
+        "additionalProperties": False,
     },
     "tuple": {
         "type": "object",
@@ -109,6 +185,7 @@ DEFS = {
                                         "properties": {
                                             "call": {"$ref": "#/$defs/call"},
                                             "repeat": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                            "using": {"$ref": "#/$defs/arguments"},
                                         },
                                         "required": ["call", "repeat"],
                                         "additionalProperties": False,
@@ -118,14 +195,40 @@ DEFS = {
                             },
                         },
                         "target": {"anyOf": [NAME, {"type": "null"}]},
+                        "also": {"type": "array", "items": NAME, "minItems": 1},
                     },
                     "required": ["source", "steps", "target"],
                     "additionalProperties": False,
                 },
             },
+            "assigns": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "targets": {"type": "array", "items": NAME, "minItems": 1},
+                        "value": {"$ref": "#/$defs/value"},
+                    },
+                    "required": ["targets", "value"],
+                    "additionalProperties": False,
+                },
+            },
+            "ifs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "if": {"$ref": "#/$defs/value"},
+                        "then": {"$ref": "#/$defs/body"},
+                        "else": {"anyOf": [{"$ref": "#/$defs/body"}, {"type": "null"}]},
+                    },
+                    "required": ["if", "then", "else"],
+                    "additionalProperties": False,
+                },
+            },
             "outputs": {"type": "array", "items": NAME},
         },
-        "required": ["inputs", "layers", "chains", "outputs"],
+        "required": ["inputs", "layers", "chains", "assigns", "ifs", "outputs"],
         "additionalProperties": False,
     },
     "count": {"type": "integer", "minimum": 1},

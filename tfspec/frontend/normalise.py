@@ -8,12 +8,22 @@ The spec dict is what the JSON Schema describes and what lowering reads::
 
     BODY  = {"inputs": [{"name", "shape": [int|None] | None, "dtype"}],
              "layers": [{"name", "layer": CALL}],
-             "chains": [{"source": [name], "steps": [STEP], "target": name | None}],
+             "chains": [{"source": [name], "steps": [STEP], "target": name | None, "also"?: [name]}],
+             "assigns": [{"targets": [name], "value": VALUE}],
+             "ifs": [{"if": VALUE, "then": BODY, "else": BODY | None}],
              "outputs": [name]}
-    STEP  = {"call": CALL, "repeat": int} | {"ref": name}
+    STEP  = {"call": CALL, "repeat": int, "using"?: {"args": [VALUE], "kwargs": {name: VALUE}}}
+          | {"ref": name}
     CALL  = {"call": name, "args": [VALUE], "kwargs": {name: VALUE}}
     VALUE = int | float | str | bool | None | [VALUE] | {"tuple": [VALUE]}
           | {"ref": name} | {"dict": {key: VALUE}} | CALL
+          | {"op": OP, "args": [VALUE]}                       (OP: OPERATORS' values)
+          | {"index": VALUE, "items": [VALUE | {"slice": [VALUE | None] * 3} | {"ellipsis": True}]}
+          | {"attr": name, "of": VALUE}
+          | {"apply": VALUE, "args": [VALUE], "kwargs": {name: VALUE}}
+
+A chain's "also" (`-> out, h, c`: the names after the first) and a step's "using" (its second
+argument list, `LSTM(8)(initial_state=[h, c])`) are present only when written.
 """
 
 from __future__ import annotations
@@ -24,6 +34,20 @@ from ..diagnostics import Collector, Span, SpecError
 from .fast import string_value
 
 Path = tuple
+
+# The tree's operator rules -> the "op" of a VALUE (comparisons carry their operator as a token).
+OPERATORS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "floordiv": "//",
+    "mod": "%",
+    "and_": "and",
+    "or_": "or",
+    "not_": "not",
+    "neg": "neg",
+}
 
 
 class Normaliser:
@@ -91,7 +115,7 @@ class Normaliser:
         return {"name": str(name), "params": params, "body": self.body(stmts, where + ("body",))}
 
     def body(self, stmts, where: Path) -> dict:
-        body = {"inputs": [], "layers": [], "chains": [], "outputs": []}
+        body = {"inputs": [], "layers": [], "chains": [], "assigns": [], "ifs": [], "outputs": []}
         if stmts:
             self.mark(where, stmts[0])
         for stmt in stmts:
@@ -111,6 +135,37 @@ class Normaliser:
                 body["layers"].append({"name": str(name), "layer": self.call(call, at + ("layer",))})
             elif kind == "chain":
                 body["chains"].append(self.chain(stmt, where + ("chains", len(body["chains"]))))
+            elif kind == "assign":
+                body["assigns"].append(self.assign(stmt, where + ("assigns", len(body["assigns"]))))
+            elif kind == "if_stmt":
+                body["ifs"].append(self.if_stmt(stmt, where + ("ifs", len(body["ifs"]))))
+        return body
+
+    def assign(self, stmt: Tree, where: Path) -> dict:
+        *names, value = stmt.children
+        self.mark(where, stmt)
+        for j, name in enumerate(names):
+            self.mark(where + ("targets", j), name)
+        return {"targets": [str(n) for n in names], "value": self.value(value, where + ("value",))}
+
+    def if_stmt(self, stmt: Tree, where: Path) -> dict:
+        condition, then, other = stmt.children
+        self.mark(where, stmt)
+        out = {"if": self.value(condition, where + ("if",)), "then": self.branch(then, where + ("then",)), "else": None}
+        if other is not None:
+            if other.data == "if_stmt":  # `else if`: an else branch holding one if
+                self.mark(where + ("else",), other)
+                body = self.body([], where + ("else",))
+                body["ifs"].append(self.if_stmt(other, where + ("else", "ifs", 0)))
+                out["else"] = body
+            else:
+                out["else"] = self.branch(other, where + ("else",))
+        return out
+
+    def branch(self, node: Tree, where: Path) -> dict:
+        self.mark(where, node)
+        body = self.body(node.children, where)
+        self.mark(where, node)  # the braces, not the first statement
         return body
 
     def input_decl(self, stmt: Tree, where: Path) -> dict:
@@ -138,11 +193,23 @@ class Normaliser:
         for i, name in enumerate(names):
             self.mark(where + ("source", i), name)
         self.mark(where + ("source",), source)
+        also = []
+        while steps and isinstance(steps[-1], Token):  # `-> out, h, c`: the names after the first
+            also.insert(0, steps.pop())
         target = None
         if steps and steps[-1].data == "step_name":
             last = steps.pop()
             target = str(last.children[0])
             self.mark(where + ("target",), last.children[0])
+        elif also:
+            self.errors.error(
+                "E306",
+                "a chain that yields several tensors ends with their names",
+                self.span(also[0]),
+                "e.g. `x -> LSTM(8, return_state=True) -> out, h, c`",
+            )
+        for j, name in enumerate(also):
+            self.mark(where + ("also", j), name)
         out_steps = []
         for i, step in enumerate(steps):
             at = where + ("steps", i)
@@ -150,13 +217,19 @@ class Normaliser:
             if step.data == "step_name":
                 out_steps.append({"ref": str(step.children[0])})
             else:
-                call, times = step.children
+                call, *using, times = step.children
                 entry = {"call": self.call(call, at + ("call",)), "repeat": 1}
                 if times is not None:
                     self.mark(at + ("repeat",), times)
                     entry["repeat"] = int(times)
+                using = [u for u in using if u is not None]
+                if using:
+                    entry["using"] = self.arguments(using, at + ("using",))
                 out_steps.append(entry)
-        return {"source": [str(n) for n in names], "steps": out_steps, "target": target}
+        chain = {"source": [str(n) for n in names], "steps": out_steps, "target": target}
+        if also:
+            chain["also"] = [str(n) for n in also]
+        return chain
 
     def train(self, item: Tree, where: Path) -> dict:
         settings = {}
@@ -181,6 +254,10 @@ class Normaliser:
         name, *arguments = node.children
         self.mark(where, node)
         self.mark(where + ("call",), name)
+        return {"call": str(name), **self.arguments(arguments, where)}
+
+    def arguments(self, arguments, where: Path) -> dict:
+        """{"args": [...], "kwargs": {...}} of an argument list (a call's, an apply's)."""
         args, kwargs = [], {}
         for arg in arguments:
             if arg is None:
@@ -203,7 +280,7 @@ class Normaliser:
                         "put positional arguments first",
                     )
                 args.append(self.value(arg, at))
-        return {"call": str(name), "args": args, "kwargs": kwargs}
+        return {"args": args, "kwargs": kwargs}
 
     def value(self, node, where: Path):
         self.mark(where, node)
@@ -240,7 +317,42 @@ class Normaliser:
                 self.spans[where + ("dict", text, "@name")] = self.span(key)
                 out[text] = self.value(value, where + ("dict", text))
             return {"dict": out}
+        if kind in OPERATORS:
+            return {
+                "op": OPERATORS[kind],
+                "args": [self.value(c, where + ("args", i)) for i, c in enumerate(node.children)],
+            }
+        if kind == "compare":
+            left, operator, right = node.children
+            return {
+                "op": str(operator),
+                "args": [self.value(left, where + ("args", 0)), self.value(right, where + ("args", 1))],
+            }
+        if kind == "index":
+            target, *items = node.children
+            items = [c for c in items if c is not None]
+            return {
+                "index": self.value(target, where + ("index",)),
+                "items": [self.subscript(c, where + ("items", i)) for i, c in enumerate(items)],
+            }
+        if kind == "attr":
+            target, name = node.children
+            self.mark(where + ("attr",), name)
+            return {"attr": str(name), "of": self.value(target, where + ("of",))}
+        if kind == "apply":
+            target, *arguments = node.children
+            return {"apply": self.value(target, where + ("apply",)), **self.arguments(arguments, where)}
         raise AssertionError(f"unhandled value node {kind}")
+
+    def subscript(self, node, where: Path):
+        if isinstance(node, Tree) and node.data == "slice":
+            self.mark(where, node)
+            parts = [None if c is None else self.value(c, where + ("slice", k)) for k, c in enumerate(node.children)]
+            return {"slice": parts}
+        if isinstance(node, Tree) and node.data == "ellipsis":
+            self.mark(where, node)
+            return {"ellipsis": True}
+        return self.value(node, where)
 
     def string(self, token: Token) -> str:
         value, ok = string_value(str(token))
