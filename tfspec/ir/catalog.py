@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from .values import Call, Ref, show
+from .values import Call, Expr, Ref, show
 
 Shape = tuple  # per-sample shape: ints or None (unknown), batch axis excluded
 
@@ -391,6 +391,38 @@ class Arg:
 
 
 @dataclass(frozen=True)
+class CallArg:
+    """An argument of a layer's call (not of its constructor): `LSTM(8)(x, initial_state=[h, c])`.
+    `tensors` is how many tensors it takes: 1, or (low, high) for a list; 0 for a plain value
+    of `type` (`use_causal_mask=True`)."""
+
+    name: str
+    tensors: object = 1
+    type: Type | None = None
+    doc: str = ""
+
+
+def steps_mask(kind: str):
+    """The rule of a call whose `mask=` covers the input's steps (all axes but the features)."""
+
+    def rule(ins, a, call, out):
+        mask = call.get("mask")
+        if mask is not None:
+            want = tuple(ins[0][:-1])
+            if len(mask) != len(want) or any(m is not None and w is not None and m != w for m, w in zip(mask, want)):
+                raise ShapeError(
+                    f"{kind}: the mask has shape {tuple(mask)}, the input's steps are {want}",
+                    "a padding mask has one boolean per step, e.g. `tokens != 0`",
+                )
+        return []
+
+    return rule
+
+
+STEPS_MASK = CallArg("mask", 1, doc="a boolean mask of the steps: which ones count")
+
+
+@dataclass(frozen=True)
 class LayerDef:
     name: str  # the spec name, also the class name under keras.layers
     args: tuple  # Arg, in Keras's positional order
@@ -409,6 +441,13 @@ class LayerDef:
     # (per sample) that can hold more values than the layer's inputs and output: each must stay
     # within MAX_SIZE values (tfspec.ir.shapes). None: nothing bigger than the tensors around it.
     sizes: Callable | None = None
+    # The arguments its call takes besides the input tensors (CallArg), and the rule for them:
+    # (input shapes, bound args, call arguments, output shape) -> the shapes of the tensors the call
+    # yields after the first (an RNN's states, attention scores; [] when it yields one). A call
+    # argument arrives as written for a value, as a shape for a tensor, as a list of shapes for
+    # several; the rule raises ShapeError for call tensors of the wrong shape.
+    call_args: tuple = ()
+    more_outputs: Callable | None = None
 
     def arg(self, name: str) -> Arg | None:
         return self.by_name.get(name)
@@ -488,6 +527,8 @@ def layer(
     base_args=BASE_ARGS,
     positional_inputs=False,
     sizes=None,
+    call_args=(),
+    more_outputs=None,
 ):
     """Register a layer kind in the catalog.
 
@@ -506,6 +547,8 @@ def layer(
         check,
         positional_inputs,
         sizes,
+        tuple(call_args),
+        more_outputs,
     )
     REGISTRY[name] = definition
     for alias in aliases:
@@ -532,8 +575,9 @@ def lookup(name: str) -> LayerDef | None:
 
 
 def contains_ref(value) -> bool:
-    """Whether a value holds a block parameter anywhere (then it is checked once bound)."""
-    if isinstance(value, Ref):
+    """Whether a value holds a block parameter or an expression anywhere (then it is checked
+    once bound and computed)."""
+    if isinstance(value, (Ref, Expr)):
         return True
     if isinstance(value, (list, tuple)):
         return any(contains_ref(v) for v in value)

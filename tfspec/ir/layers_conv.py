@@ -19,6 +19,7 @@ from .catalog import (
     PADDING,
     POS_INT,
     REGULARIZER,
+    STEPS_MASK,
     VECTOR_INITIALIZER,
     VECTOR_REGULARIZER,
     Arg,
@@ -27,6 +28,7 @@ from .catalog import (
     int_tuple,
     layer,
     one_of,
+    steps_mask,
 )
 from .layers_base import (
     all_checks,
@@ -379,6 +381,9 @@ for _rank in (1, 2, 3):
             args=(Arg("data_format", DATA_FORMAT), Arg("keepdims", BOOL, False)),
             shape=global_pool_rule(_rank, _kind),
             aliases=(f"Global{_short}Pool{_rank}D",),
+            # Keras 3.15: only GlobalAveragePooling1D's call takes a mask (the mean of the true steps)
+            call_args=(STEPS_MASK,) if _kind == "GlobalAveragePooling1D" else (),
+            more_outputs=steps_mask(_kind) if _kind == "GlobalAveragePooling1D" else None,
         )
 
 

@@ -18,6 +18,7 @@ from .catalog import (
     VECTOR_INITIALIZER,
     VECTOR_REGULARIZER,
     Arg,
+    CallArg,
     ShapeError,
     Type,
     bind_call,
@@ -42,9 +43,6 @@ def _use_cudnn(v):
 
 
 USE_CUDNN = Type('"auto" or False', _use_cudnn, {"enum": ["auto", False]})
-RETURN_STATE = unsupported(
-    False, "a layer yields one tensor in a spec, the states would be lost", name="False (return_state is not supported)"
-)
 STATEFUL = unsupported(
     False,
     "a stateful RNN needs a fixed batch size, which a spec does not give",
@@ -79,7 +77,7 @@ def rnn_args(kind):
     ]
     tail = [
         Arg("return_sequences", BOOL, False),
-        Arg("return_state", RETURN_STATE, False),
+        Arg("return_state", BOOL, False),
         Arg("go_backwards", BOOL, False),
         Arg("stateful", STATEFUL, False),
         Arg("unroll", BOOL, False),
@@ -121,6 +119,43 @@ def rnn_sizes(gates):
     return rule
 
 
+def state_shapes(kind: str, units: int) -> list:
+    """The states an RNN carries (and yields with return_state=True): h, and c for an LSTM."""
+    return [(units,), (units,)] if kind == "LSTM" else [(units,)]
+
+
+def check_initial_state(kind: str, given, wanted: list) -> None:
+    if given is None:
+        return
+    given = given if isinstance(given, list) else [given]
+    if len(given) != len(wanted):
+        names = "[h, c]" if len(wanted) == 2 else "[h]" if len(wanted) == 1 else f"{len(wanted)} states"
+        raise ShapeError(
+            f"{kind} takes {len(wanted)} initial state{'s' if len(wanted) != 1 else ''}, got {len(given)}",
+            f"initial_state={names}, each of shape {fmt(wanted[0])}",
+        )
+    for i, (shape, want) in enumerate(zip(given, wanted)):
+        if tuple(shape) != want:
+            raise ShapeError(
+                f"{kind}: initial state {i + 1} has shape {fmt(shape)}, the layer's state is {fmt(want)}",
+                "a state has the layer's units per sample, e.g. the states of an encoder of the same size",
+            )
+
+
+def rnn_states(kind):
+    def rule(ins, a, call, out):
+        states = state_shapes(kind, a["units"])
+        check_initial_state(kind, call.get("initial_state"), states)
+        return states if a["return_state"] else []
+
+    return rule
+
+
+RNN_CALL = (
+    CallArg("initial_state", (1, 2), doc="the states to start from: [h, c] for an LSTM, [h] otherwise"),
+    CallArg("mask", 1, doc="a boolean (steps,) mask: which steps to skip"),
+)
+
 for _kind, _gates in (("SimpleRNN", 1), ("LSTM", 4), ("GRU", 3)):
     layer(
         _kind,
@@ -129,6 +164,8 @@ for _kind, _gates in (("SimpleRNN", 1), ("LSTM", 4), ("GRU", 3)):
         params=rnn_params(_gates),
         sizes=rnn_sizes(_gates),
         training=True,
+        call_args=RNN_CALL,
+        more_outputs=rnn_states(_kind),
     )
 
 
@@ -162,6 +199,14 @@ def inner_sizes(inner, ins, values, out) -> dict:
     if inner.sizes is not None:
         sizes.update((f"wrapped {inner.name}'s {what}", shape) for what, shape in inner.sizes(ins, values, out).items())
     return sizes
+
+
+def bidirectional_states(ins, a, call, out):
+    """With return_state=True on the wrapped layer: the forward states, then the backward ones."""
+    inner, values, _ = wrapped("Bidirectional", a["layer"], ins)
+    states = state_shapes(inner.name, values["units"])
+    check_initial_state("Bidirectional", call.get("initial_state"), states + states)
+    return states + states if values["return_state"] else []
 
 
 def bidirectional_sizes(ins, a, out):
@@ -203,6 +248,11 @@ layer(
     sizes=bidirectional_sizes,
     training=True,
     check=bidirectional_check,
+    call_args=(
+        CallArg("initial_state", (2, 4), doc="the forward states, then the backward ones"),
+        CallArg("mask", 1, doc="a boolean (steps,) mask"),
+    ),
+    more_outputs=bidirectional_states,
     doc="runs a recurrent layer forwards and backwards; merge_mode=None (two outputs) is not supported",
 )
 
@@ -299,6 +349,29 @@ def attention_sizes(kind):
     return rule
 
 
+def attention_call(kind):
+    """Attention's call: a mask per input, and with return_attention_scores the scores too."""
+
+    def rule(ins, a, call, out):
+        q, v, _ = attention_check(kind, ins)
+        masks = call.get("mask")
+        if masks is not None:
+            for name, shape, mask in zip(("query", "value"), (q, v), masks):
+                if tuple(mask) != shape[:-1] and None not in mask + shape[:-1]:
+                    raise ShapeError(f"{kind}: the {name} mask has shape {fmt(mask)}, the {name} has {fmt(shape)}")
+        return [q[:-1] + (v[-2],)] if call.get("return_attention_scores") else []
+
+    return rule
+
+
+def attention_call_args():
+    return (
+        CallArg("mask", (2, 2), doc="[query mask, value mask], booleans (steps,)"),
+        CallArg("return_attention_scores", 0, BOOL, "also yield the scores (query steps, value steps)"),
+        CallArg("use_causal_mask", 0, BOOL, "each query step attends to the steps up to its own"),
+    )
+
+
 layer(
     "Attention",
     args=(
@@ -309,6 +382,8 @@ layer(
     ),
     shape=attention_shape("Attention"),
     sizes=attention_sizes("Attention"),
+    call_args=attention_call_args(),
+    more_outputs=attention_call("Attention"),
     params=lambda ins, a, out: (int(a["use_scale"]) + int(a["score_mode"] == "concat"), 0),
     inputs=(2, 3),
     training=True,
@@ -327,6 +402,8 @@ layer(
     args=(Arg("use_scale", BOOL, True), Arg("dropout", UNIT_RATE, 0.0)),
     shape=attention_shape("AdditiveAttention"),
     sizes=attention_sizes("AdditiveAttention"),
+    call_args=attention_call_args(),
+    more_outputs=attention_call("AdditiveAttention"),
     params=additive_params,
     inputs=(2, 3),
     training=True,
@@ -404,6 +481,22 @@ def mha_sizes(ins, a, out):
     }
 
 
+def mha_call(ins, a, call, out):
+    """The attention mask must cover (query steps, key steps); the scores are per head."""
+    q, v, k = mha_check("MultiHeadAttention", ins, a)
+    mask = call.get("attention_mask")
+    scores = mha_sizes(ins, a, out)["attention scores"]
+    if mask is not None:
+        want = tuple(q[:-1]) + tuple(k[:-1])
+        if len(mask) != len(want) or any(differ(m, w) for m, w in zip(mask, want)):
+            raise ShapeError(
+                f"MultiHeadAttention: the attention mask has shape {fmt(mask)}, it needs {fmt(want)} "
+                "(query steps, key steps)",
+                "a padding mask of the keys becomes (query steps, key steps) with expand_dims and a comparison",
+            )
+    return [scores] if call.get("return_attention_scores") else []
+
+
 def mha_args_check(a):
     if a["attention_axes"] is not None and not axes_of(a["attention_axes"]):
         return [
@@ -447,5 +540,11 @@ layer(
     training=True,
     positional_inputs=True,
     check=mha_args_check,
+    call_args=(
+        CallArg("attention_mask", 1, doc="a boolean (query steps, key steps) mask: which keys each query sees"),
+        CallArg("return_attention_scores", 0, BOOL, "also yield the scores (heads, query steps, key steps)"),
+        CallArg("use_causal_mask", 0, BOOL, "each query step attends to the steps up to its own"),
+    ),
+    more_outputs=mha_call,
     doc="multi-head attention; inputs [query, value] or [query, value, key] (call order query, value, key)",
 )

@@ -3,6 +3,7 @@ references, arity, argument types and cycles. Every problem found is collected."
 
 from __future__ import annotations
 
+import heapq
 import keyword
 import re
 from functools import cache, partial
@@ -11,7 +12,8 @@ from ..diagnostics import Collector, Names, Span, did_you_mean
 from ..frontend.source import MAX_DEPTH
 from . import layers as _layers  # noqa: F401  (registers the catalog)
 from .catalog import ALIASES, REGISTRY, bind, contains_ref, lookup
-from .nodes import MISSING, Block, Graph, Input, Layer, Node
+from .lower_expr import GraphContext, call_arguments, lower_assign, refs_in, static_assigns, tensor_of
+from .nodes import MISSING, Block, Graph, Input, Layer, Node, Tensor, TensorList
 from .values import _PLAIN, Call, Ref, from_json, has_refs, measure, show, substitute
 from .walk import MAX_BLOCK_DEPTH, block_uses, fold, used_blocks
 
@@ -82,6 +84,8 @@ class Lowerer:
     def check_name(self, name: str, where) -> None:
         if name not in _RESERVED and IDENT.match(name) and name.isascii() and not name.startswith("__"):
             return  # a good name (the usual case): none of the tests below would fire
+        if name.startswith(DISCARD + "~"):
+            return  # a `_` of the text (discard_names)
         if keyword.iskeyword(name) or name in ("True", "False", "None"):
             self.error(
                 "E307", f"{name!r} is a Python keyword and cannot name anything here", where, f"rename it, e.g. {name}_"
@@ -312,9 +316,17 @@ class Lowerer:
         in_block = params is not None
         errors_before = len(self.errors.items)
         defined: dict[str, tuple[str, tuple]] = {}  # name -> (kind, path of the definition)
+        guards: dict = {}  # name -> [guard of each definition], for names defined under `if`
 
-        def define(n, kind, w):
+        def define(n, kind, w, guard=()):
             self.check_name(n, w)
+            if n in defined and (guard or n in guards) and exclusive(guard, guards.get(n, [()])):
+                guards.setdefault(n, [()]).append(guard)  # `if ... { z = a } else { z = b }`
+                if defined[n][0] != kind:
+                    self.error("E302", f"{n!r} is a {defined[n][0]} in one branch and a {kind} in another", w)
+                return
+            if guard:
+                guards[n] = [guard]
             if params and n in params:
                 self.error("E302", f"{n!r} is already a parameter of this block", w)
             elif n in defined:
@@ -367,10 +379,23 @@ class Lowerer:
                 declared[entry["name"]] = layer
                 taken.add(entry["name"])
 
-        for i, chain in enumerate(body["chains"]):
+        flat = self.flatten(discard_names(body), where)
+        chains, assigns = flat.chains, flat.assigns
+        statics = static_assigns(
+            assigns, {i.name for i in inputs} | {c["target"] for c in chains} | flat.also, declared
+        )
+        for chain in chains:
+            at, guard = chain["at"], chain["guard"]
             if chain["target"] is not None:
-                define(chain["target"], "tensor", where + ("chains", i, "target"))
+                define(chain["target"], "tensor", at + ("target",), guard)
+            for j, name in enumerate(chain.get("also", ())):
+                define(name, "tensor", at + ("also", j), guard)
+        for k, entry in enumerate(assigns):
+            kind = "value" if k in statics else "tensor"
+            for j, name in enumerate(entry["targets"]):
+                define(name, kind, entry["at"] + ("targets", j), entry["guard"])
         tensors = {n for n, (kind, _) in defined.items() if kind in ("input", "tensor")}
+        values = (set(params) if params else set()) | {n for n, (kind, _) in defined.items() if kind == "value"}
         taken |= set(defined)
 
         def fresh_id(kind: str, wanted=None) -> str:
@@ -395,15 +420,42 @@ class Lowerer:
 
         # order chains so that every chain comes after the chains producing its sources
         suggest_tensor = LazyNames(lambda: sorted(tensors))
-        order = self.order_chains(body["chains"], where, tensors, inputs, set(declared), suggest_tensor)
+        self.suggest_tensor = suggest_tensor
+        statements = [with_needs(c, declared, values) for c in chains] + [
+            {
+                "source": refs_in(entry["value"], values),
+                "needs": flat.reads(entry, values),
+                "target": entry["targets"][0],
+                "also": entry["targets"][1:],
+                "assign": k,
+                "at": entry["at"],
+                "guard": entry["guard"],
+            }
+            for k, entry in enumerate(assigns)
+        ]
+        for statement in statements:  # a guarded statement also needs the names its conditions read
+            if statement["guard"]:
+                statement["needs"] = statement.get("needs", []) + flat.condition_reads(statement["guard"], values)
+        order = self.order_chains(statements, where, tensors, inputs, set(declared), suggest_tensor, values)
+        context = GraphContext(self, graph, tensors, declared, values or None, fresh_id, set())
+        context.statics = statics
+        context.conditions = flat.conditions
         spans_get = self.spans.get
         nodes_append = graph.nodes.append
         make_layer = self.make_layer
         used_tensors = set()
-        placed = set()  # id() of the layers already in graph.layers
+        placed = context.placed  # id() of the layers already in graph.layers
         for i in order:
-            chain = body["chains"][i]
-            w = where + ("chains", i)
+            chain = statements[i]
+            used_tensors.update(chain.get("needs", ()))
+            context.index = i
+            context.guard = flat.guard_of(chain["guard"])
+            if "assign" in chain:
+                used_tensors.update(chain["source"])
+                k = chain["assign"]
+                lower_assign(context, assigns[k], chain["at"], k in statics)
+                continue
+            w = chain["at"]
             current = list(chain["source"])
             used_tensors.update(current)
             target = chain["target"]
@@ -424,14 +476,22 @@ class Lowerer:
                 )
                 continue
             apps = []
+            apps_steps = []  # the step each application comes from
             for k, step in enumerate(chain["steps"]):
                 sw = w + ("steps", k)
                 if step.get("repeat") == 1:  # one call: step_layers' common case, without its list
-                    apps.append((make_layer(step["call"], sw + ("call",), None, params, fresh_id), sw))
+                    if step["call"]["call"] in declared and "using" not in step:
+                        # `x -> lstm(initial_state=s)` is written `lstm(...)`: a declared layer's call
+                        apps.append((declared[step["call"]["call"]], sw))
+                    else:
+                        apps.append((make_layer(step["call"], sw + ("call",), None, values, fresh_id), sw))
+                    apps_steps.append(k)
                     continue
-                for layer in self.step_layers(step, sw, declared, params, fresh_id):
+                for layer in self.step_layers(step, sw, declared, values, fresh_id):
                     apps.append((layer, sw))
+                    apps_steps.append(k)
             final = len(apps) - 1
+            context.index = i
             for n, (layer, sw) in enumerate(apps):
                 if layer is None:
                     current = None
@@ -439,11 +499,22 @@ class Lowerer:
                 last = n == final
                 out = target if last else f"{target}~{n}"
                 if current is not None:
-                    count = len(current)
-                    arity = None if layer.block is not None else REGISTRY[layer.kind].inputs
-                    if arity is None or count < arity[0] or (arity[1] is not None and count > arity[1]):
-                        self.check_arity(layer, count, sw)  # (reports only a wrong count)
-                    nodes_append(Node(layer, tuple(current), out, spans_get(sw) or self.span(sw), i, last))
+                    kwargs = ()
+                    step = chain["steps"][apps_steps[n]]
+                    using = step.get("using")
+                    if using is None and step.get("call", {}).get("call") in declared:
+                        using = step["call"]  # `x -> lstm(initial_state=s)`: its arguments are the call's
+                    if using is not None:
+                        extra, kwargs = self.step_using(context, layer, using, sw + ("using",), out)
+                        if extra is None:
+                            current = None
+                            continue
+                        current = current + extra
+                    self.check_count(layer, len(current), sw)
+                    more = tuple(chain.get("also", ())) if last else ()
+                    node = Node(layer, tuple(current), out, spans_get(sw) or self.span(sw), i, last, kwargs, more)
+                    node.guard = context.guard
+                    nodes_append(node)
                     layer.uses += 1
                     if id(layer) not in placed:  # identity, not dataclass equality: O(1), and never
                         placed.add(id(layer))  # mistakes two equal-looking layers for one
@@ -465,38 +536,39 @@ class Lowerer:
             self.error(
                 "E305", f"{'block' if in_block else 'model'} {name!r} declares no output", span, "add `output <tensor>`"
             )
-        if in_block and len(body["outputs"]) > 1:
-            self.error(
-                "E305",
-                f"block {name!r} has more than one output",
-                self.span(where + ("outputs", 1)),
-                "a block returns one tensor",
-            )
 
         used_tensors.update(graph.outputs)
         if len(self.errors.items) > errors_before:
             return graph  # unused names are only worth reporting in an otherwise sound body
         for n, (kind, w) in defined.items():
-            if kind in ("input", "tensor") and n not in used_tensors:
-                what = "input" if kind == "input" else "tensor"
-                self.errors.error(
-                    "E304", f"{what} {n!r} is never used", self.span(w), "use it in a chain or list it in `output`"
-                )
+            if kind in ("input", "tensor", "value") and n not in used_tensors and not n.startswith("_"):
+                what = kind
+                hint = "use it in a chain or list it in `output`"
+                if w[-2] in ("also", "targets"):
+                    hint += "; name a result you leave unused `_`"
+                self.errors.error("E304", f"{what} {n!r} is never used", self.span(w), hint)
         for n, layer in declared.items():
             if layer.uses == 0:
                 self.errors.error("E304", f"layer {n!r} is never used", self.span(defined[n][1]), "apply it in a chain")
         return graph
 
-    def order_chains(self, chains, where, tensors, inputs, layer_names=(), suggest=None):
+    def order_chains(self, chains, where, tensors, inputs, layer_names=(), suggest=None, values=()):
         suggest = suggest or LazyNames(lambda: sorted(tensors))
-        producer = {c["target"]: i for i, c in enumerate(chains) if c["target"] is not None}
+        producer: dict = {}  # name -> the statements that make it (two in the branches of an `if`)
+        for i, c in enumerate(chains):
+            for name in (c["target"], *c.get("also", ())):
+                if name is not None:
+                    producer.setdefault(name, []).append(i)
         input_names = {inp.name for inp in inputs}
         deps = {}
         for i, chain in enumerate(chains):
-            deps[i] = set()
+            deps[i] = {j for name in chain.get("needs", ()) for j in producer.get(name, ())}
             for j, src in enumerate(chain["source"]):
                 if src in producer:
-                    deps[i].add(producer[src])
+                    deps[i].update(producer[src])
+                elif src in values:
+                    at = chain.get("at", where + ("chains", i))
+                    self.error("E410", f"{src!r} is a value, not a tensor", at + ("source", j))
                 elif src not in input_names:
                     hint = suggest(src)
                     if src in layer_names:
@@ -504,31 +576,31 @@ class Lowerer:
                     self.error(
                         "E301",
                         f"{src!r} is not defined",
-                        where + ("chains", i, "source", j),
+                        chain.get("at", where + ("chains", i)) + ("source", j),
                         hint or "a chain starts from an input or from the result of another chain",
                     )
-        # Wave order: a chain's wave is one more than the latest wave among the chains it
-        # depends on; chains run wave by wave, in source order within a wave. Computed with
-        # Kahn's algorithm (linear; the naive repeated scan was quadratic in the chain count).
+        # Text order where the text allows it: of the statements whose tensors are all made, the
+        # first in the text comes next (Kahn's algorithm with a heap: n log n). A text written in
+        # order keeps it; a statement written before what it reads moves just after it.
         dependents = {i: [] for i in deps}
         pending = {i: len(d) for i, d in deps.items()}
         for i, d in deps.items():
             for j in d:
                 dependents[j].append(i)
-        wave = {}
-        frontier = [i for i in deps if pending[i] == 0]
-        level = 0
-        while frontier:
-            following = []
-            for i in frontier:
-                wave[i] = level
-                for k in dependents[i]:
-                    pending[k] -= 1
-                    if pending[k] == 0:
-                        following.append(k)
-            frontier = following
-            level += 1
-        order = sorted(wave, key=lambda i: (wave[i], i))
+        spans = [self.span(c["at"]) if "at" in c else None for c in chains]
+        position = {i: (s.line, s.column, i) if s else (0, 0, i) for i, s in enumerate(spans)}
+        ready = [position[i] for i in deps if pending[i] == 0]
+        heapq.heapify(ready)
+        back = {p: i for i, p in position.items()}
+        order = []
+        while ready:
+            i = back[heapq.heappop(ready)]
+            order.append(i)
+            for k in dependents[i]:
+                pending[k] -= 1
+                if pending[k] == 0:
+                    heapq.heappush(ready, position[k])
+        wave = set(order)
         remaining = [i for i in range(len(chains)) if i not in wave]
         if remaining:
             first = remaining[0]
@@ -536,10 +608,69 @@ class Lowerer:
             self.error(
                 "E303",
                 "these tensors depend on each other in a cycle: " + ", ".join(names),
-                where + ("chains", first),
+                chains[first].get("at", where + ("chains", first)),
                 "a model is a directed acyclic graph",
             )
         return order
+
+    def flatten(self, body: dict, where) -> Flat:
+        """The body's chains and assignments, those inside `if` branches included (Flat)."""
+        flat = Flat()
+
+        def walk(part: dict, at, guard: tuple) -> None:
+            for i, chain in enumerate(part["chains"]):
+                flat.chains.append(dict(chain, at=at + ("chains", i), guard=guard))
+                flat.also.update(chain.get("also", ()))
+            for i, entry in enumerate(part.get("assigns", ())):
+                flat.assigns.append(dict(entry, at=at + ("assigns", i), guard=guard))
+            if guard:
+                for key, what in (("inputs", "an input"), ("outputs", "an output"), ("layers", "a layer")):
+                    if part[key]:
+                        self.error(
+                            "E308",
+                            f"{what} is declared inside an `if`",
+                            at + (key, 0),
+                            "declare inputs, outputs and shared layers outside `if` statements",
+                        )
+            for i, entry in enumerate(part.get("ifs", ())):
+                k = len(flat.conditions)
+                flat.conditions.append((entry["if"], at + ("ifs", i, "if")))
+                walk(entry["then"], at + ("ifs", i, "then"), guard + ((k, True),))
+                if entry["else"] is not None:
+                    walk(entry["else"], at + ("ifs", i, "else"), guard + ((k, False),))
+
+        walk(body, where, ())
+        flat.trees = [from_json(value, self.spans, at) for value, at in flat.conditions]
+        return flat
+
+    def check_count(self, layer: Layer, count: int, where) -> None:
+        """E407 when a layer gets a number of input tensors it does not take."""
+        arity = None if layer.block is not None else REGISTRY[layer.kind].inputs
+        if arity is None or count < arity[0] or (arity[1] is not None and count > arity[1]):
+            self.check_arity(layer, count, where)  # (reports only a wrong count)
+
+    def step_using(self, context, layer: Layer, using: dict, where, out: str):
+        """A step's second argument list, `LSTM(8)(initial_state=[h, c])`: (further input tensors,
+        call arguments), or (None, None) after an error."""
+        extra = []
+        for j, arg in enumerate(using["args"]):
+            for k, item in enumerate(arg if isinstance(arg, list) else [arg]):
+                at = where + ("args", j) + ((k,) if isinstance(arg, list) else ())
+                name = tensor_of(context, item, at, out)
+                if name is None:
+                    return None, None
+                extra.append(name)
+        kwargs = call_arguments(context, layer, using["kwargs"], where, out)
+        return (None, None) if kwargs is None else (extra, kwargs)
+
+    def lowerer_suggest(self, name: str):
+        suggest = getattr(self, "suggest_tensor", None)
+        return suggest(name) if suggest is not None else None
+
+    def suggest_op(self, name: str):
+        from .ops import OPS
+
+        return did_you_mean(name, sorted(OPS))
 
     def check_arity(self, layer: Layer, count: int, where):
         if layer.block is not None:
@@ -701,6 +832,78 @@ class Lowerer:
                 self.check_refs(v, where, params)
 
 
+DISCARD = "_"
+
+
+def with_needs(chain: dict, declared: dict, values) -> dict:
+    """The chain, with "needs": the tensors a step's call reads besides the chain's own
+    (`initial_state=[h, c]`), and the names its layers' arguments read (`Conv2D(c * 4, 1)`, `c`
+    a value computed in the body): those must be made first."""
+    needs = list(chain.get("needs", ()))
+    for step in chain["steps"]:
+        if "using" in step:
+            needs += refs_in(step["using"], ())
+        if "call" in step:
+            needs += refs_in(step["call"], ())
+    return dict(chain, needs=needs)
+
+
+def exclusive(guard: tuple, others: list) -> bool:
+    """Whether a statement under `guard` never runs with one under any of `others` (they sit in
+    different branches of one `if`)."""
+    return all(any((k, not b) in guard for k, b in other) for other in others)
+
+
+class Flat:
+    """A body's statements with those of its `if` branches brought up beside them, each with its
+    path ("at") and guard (((condition index, wanted truth), ...)); the conditions in order."""
+
+    def __init__(self):
+        self.chains: list = []
+        self.assigns: list = []
+        self.conditions: list = []  # (JSON value, path)
+        self.also: set = set()
+
+    def guard_of(self, guard: tuple) -> tuple:
+        """The guard with its conditions as IR values (what Node.guard holds)."""
+        return tuple((self.trees[k], wanted) for k, wanted in guard)
+
+    def reads(self, entry: dict, values) -> list:
+        return refs_in(entry["value"], ())
+
+    def condition_reads(self, guard: tuple, values) -> list:
+        return [name for k, _ in guard for name in refs_in(self.conditions[k][0], ())]
+
+
+def show_guard(guard: tuple) -> str:
+    return " and ".join(show(c) if wanted else f"not ({show(c)})" for c, wanted in guard)
+
+
+def discard_names(body: dict) -> dict:
+    """`seq, _, _ = LSTM(...)(x)`: each `_` is a result left unused, given a name of its own
+    (`_~1`, printed `_`), so that `_` may be written more than once. Other names starting with
+    `_` are ordinary, but never reported as unused."""
+    count = 0
+
+    def renamed(names):
+        nonlocal count
+        out = []
+        for name in names:
+            if name == DISCARD:
+                count += 1
+                name = f"{DISCARD}~{count}"
+            out.append(name)
+        return out
+
+    if not any(DISCARD in c.get("also", ()) for c in body["chains"]) and not any(
+        DISCARD in a["targets"] for a in body.get("assigns", ())
+    ):
+        return body
+    chains = [dict(c, also=renamed(c["also"])) if "also" in c else c for c in body["chains"]]
+    assigns = [dict(a, targets=renamed(a["targets"])) for a in body.get("assigns", ())]
+    return dict(body, chains=chains, assigns=assigns)
+
+
 def check_layer_names(graph: Graph, errors: Collector) -> None:
     """Keras refuses a model in which two layers (inputs included) carry the same name, and
     the functional style puts the layers of every block use into one model: a `name=` given
@@ -808,7 +1011,18 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
             )
         mapping[id(layer)] = new
         layers.append(new)
-    nodes = [Node(mapping[id(n.layer)], n.inputs, n.output, n.span, n.chain, n.named) for n in template.nodes]
+    nodes = []
+    for n in template.nodes:
+        layer = n.layer
+        if layer.operation:
+            expr = substitute(layer.expr, env, refs)
+            if expr is not layer.expr:
+                layer = Layer(layer.id, layer.kind, layer.call, layer.span, expr=expr, static=layer.static)
+        else:
+            layer = mapping[id(layer)]
+        kwargs = tuple((k, v if isinstance(v, (Tensor, TensorList)) else substitute(v, env, refs)) for k, v in n.kwargs)
+        guard = tuple((substitute(c, env, refs), wanted) for c, wanted in n.guard)
+        nodes.append(Node(layer, n.inputs, n.output, n.span, n.chain, n.named, kwargs, n.more, guard))
     return Graph(
         template.name,
         list(template.inputs),

@@ -23,7 +23,11 @@ class Input:
 
 @dataclass(eq=False)
 class Layer:
-    """One layer object. Applied by one Node, or by several when it is shared."""
+    """One layer object. Applied by one Node, or by several when it is shared.
+
+    Or a tensor operation (`expr` set, kind OPERATION): an expression of keras.ops functions
+    and operators over its node's input tensors, such as `abs(a - b)`. It holds no weights, is
+    made afresh for each node and is not one of Keras's layers (graph.layers leaves it out)."""
 
     id: str  # a Python identifier, unique in its graph
     kind: str  # catalog layer name, or a block name when `block` is set
@@ -35,11 +39,24 @@ class Layer:
     body: "Graph | None" = field(default=None, repr=False)  # a block instance: the block's graph, arguments
     # bound; shared by every instance of the block with the same arguments and input shapes
     uses: int = 0
+    expr: object = field(default=None, repr=False)  # a tensor operation: values.Expr / Call over Refs to tensors
+    static: bool = False  # an operation that computes a value (`c = x.shape[-1]`), not a tensor
+
+    @property
+    def operation(self) -> bool:
+        return self.expr is not None
+
+
+OPERATION = "operation"  # the kind of a Layer that is a tensor operation
 
 
 @dataclass(eq=False)
 class Node:
-    """One application of a layer: inputs -> output (tensor names)."""
+    """One application of a layer: inputs -> output (tensor names).
+
+    `kwargs` are the call's other arguments, ((name, value), ...): a tensor name, a list of
+    tensor names (`initial_state=[h, c]`) or a plain value (`use_causal_mask=True`); `more` the
+    names of the further tensors the call yields (`-> out, h, c`: more = ("h", "c"))."""
 
     layer: Layer
     inputs: tuple
@@ -47,6 +64,36 @@ class Node:
     span: Span
     chain: int  # index of the chain statement it came from
     named: bool  # the output is the chain's named result (not an intermediate)
+    kwargs: tuple = ()
+    more: tuple = ()
+    # When the node runs: ((condition, wanted truth), ...) of the `if` statements around it (the
+    # conditions are values of the IR, computed with the block's parameters and shapes); () always.
+    guard: tuple = ()
+
+    @property
+    def outputs(self) -> tuple:
+        return (self.output, *self.more)
+
+    def tensors(self) -> list:
+        """Every tensor the node reads: its inputs, then those of its call arguments."""
+        found = list(self.inputs)
+        for _, value in self.kwargs:
+            if isinstance(value, TensorList):
+                found.extend(value)
+            elif isinstance(value, Tensor):
+                found.append(value.name)
+        return found
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor name given as a call argument (`mask=m`), as opposed to a plain value."""
+
+    name: str
+
+
+class TensorList(tuple):
+    """Tensor names given together as a call argument (`initial_state=[h, c]`)."""
 
 
 @dataclass(eq=False)
@@ -60,10 +107,11 @@ class Graph:
     output_spans: list = field(default_factory=list)
     shapes: dict = field(default_factory=dict)  # tensor name -> shape (after inference)
     params: dict = field(default_factory=dict)  # layer id -> (trainable, non_trainable)
+    values: dict = field(default_factory=dict)  # name -> value computed before the model runs (`c = x.shape[-1]`)
 
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:
-            if node.output == tensor:
+            if node.output == tensor or tensor in node.more:
                 return node
         return None
 

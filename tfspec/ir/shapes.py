@@ -14,10 +14,12 @@ import math
 
 from ..diagnostics import Collector, Diagnostic
 from .catalog import MAX_SIZE, REGISTRY, ShapeError, bind
+from .evaluate import Unknown, evaluate, holds_expression
 from .layers import fmt
 from .lower import instantiate
-from .nodes import Graph
-from .values import Call, Ref, count_items
+from .nodes import Graph, Tensor, TensorList
+from .op_shapes import expression_shape
+from .values import Call, Ref, count_items, show
 
 # The most work the shape pass does on block instances (E309): each distinct instance costs the
 # layers and applications of its template, and each new binding the values in its call (about
@@ -124,11 +126,61 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
     for inp, shape in zip(graph.inputs, given):
         shapes[inp.name] = tuple(shape) if shape is not None else None
     rules = shaper.rules
+    dtypes = {inp.name: inp.dtype for inp in graph.inputs}
+    values = graph.values  # names computed before the model runs (`c = x.shape[-1]`)
+    skipped: dict = {}  # tensor -> the guard that left its statement out
+    kept = []
     for node in graph.nodes:
+        if node.guard:
+            chosen = holds(node, values, shapes, errors, context)
+            if not chosen:
+                if chosen is False:
+                    for name in node.outputs:
+                        skipped.setdefault(name, node.guard)
+                continue
+        kept.append(node)
+        missing = [t for t in node.tensors() if t not in shapes and t not in values and t in skipped]
+        if missing:
+            errors.error(
+                "E301",
+                f"{missing[0]!r} is not made when {show_guard_false(skipped[missing[0]])}{context}",
+                node.span,
+                "define it in every branch of the `if`, or use it only inside the branch that makes it",
+            )
+            continue
         ins = [shapes.get(t) for t in node.inputs]
         if None in ins:
             continue  # an earlier error already explains this
         layer = node.layer
+        if layer.operation:
+            try:
+                if layer.static:
+                    values[node.output] = evaluate(layer.expr, values, shapes)
+                    continue
+                shaped = expression_shape(layer.expr, shapes, dtypes, values)
+            except Unknown as exc:
+                errors.error("E410", f"{exc.args[0]} is not known before the model runs{context}", node.span)
+                continue
+            except Exception as exc:  # noqa: BLE001 - as for a layer's rule
+                _report(exc.with_traceback(None), layer, node, errors, context)
+                continue
+            shapes[node.output] = shaped.shape
+            dtypes[node.output] = shaped.dtype
+            continue
+        if (
+            layer.block is None
+            and holds_expression(layer.call)
+            and not bind_late(layer, values, shapes, node, errors, context)
+        ):
+            continue
+        if node.kwargs or node.more or _may_yield_several(layer):
+            outs = several_outputs(node, ins, shapes, errors, context, shaper)
+            if outs is None:
+                continue
+            for name, shape in zip(node.outputs, outs[0]):
+                shapes[name] = shape
+            graph.params.setdefault(layer.id, tuple(outs[1]))
+            continue
         if layer.block is None:
             # The rules are pure functions of the input shapes and the bound values, and layers
             # written alike share their values (Lowerer.make_layer): each distinct pair is worked out
@@ -162,9 +214,123 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
             continue
         graph.params.setdefault(layer.id, tuple(params))
         shapes[node.output] = out
+    if len(kept) != len(graph.nodes):  # `if` statements left some out: this body is one instance
+        graph.nodes = kept
+        applied = {id(n.layer) for n in kept}
+        graph.layers = [layer for layer in graph.layers if id(layer) in applied]
 
 
-def _apply(definition, ins, values):
+def holds(node, values: dict, shapes: dict, errors, context: str):
+    """Whether the node's guard holds (True/False); None after reporting why it cannot be told."""
+    for condition, wanted in node.guard:
+        try:
+            truth = evaluate(condition, values, shapes)
+        except Unknown as exc:
+            errors.error(
+                "E410",
+                f"the condition reads {exc.args[0]}, which is not known before the model runs{context}",
+                condition.span or node.span,
+                "a condition is computed from block parameters and shapes (`x.shape[-1]`), not from tensors",
+            )
+            return None
+        except ShapeError as exc:
+            errors.error(exc.code, exc.message + context, condition.span or node.span, exc.hint)
+            return None
+        if isinstance(truth, Call):
+            errors.error(
+                "E410", f"the condition {show(condition)} is not true or false{context}", condition.span or node.span
+            )
+            return None
+        if bool(truth) != wanted:
+            return False
+    return True
+
+
+def show_guard_false(guard) -> str:
+    return " and ".join(f"{show(c)} is {'false' if wanted else 'true'}" for c, wanted in guard[-1:])
+
+
+def bind_late(layer, values: dict, shapes: dict, node, errors, context: str) -> bool:
+    """Bind a layer whose arguments read names computed in the body (`Conv2D(c * 4, 1)`):
+    computed now, checked against the catalog. False after reporting a problem."""
+    try:
+        call = evaluate(layer.call, values, shapes)
+    except Unknown as exc:
+        errors.error("E410", f"{exc.args[0]} is not known before the model runs{context}", node.span)
+        return False
+    except ShapeError as exc:
+        errors.error(exc.code, exc.message + context, node.span, exc.hint)
+        return False
+    bound = bind(REGISTRY[layer.kind], call.args, call.kwargs)
+    for problem in bound.errors:
+        errors.error(problem.code, f"{problem.message}{context}", node.span, problem.hint)
+    if bound.errors:
+        return False
+    layer.values = bound.values
+    return True
+
+
+def _may_yield_several(layer) -> bool:
+    if layer.block is not None:
+        return layer.block.graph is not None and len(layer.block.graph.outputs) > 1
+    return REGISTRY[layer.kind].more_outputs is not None
+
+
+def several_outputs(node, ins, shapes: dict, errors, context: str, shaper):
+    """([shape of each output], params) of a call with call arguments or several results, or None
+    after reporting why not."""
+    layer = node.layer
+    if layer.block is not None:
+        try:
+            out, params, rest = infer_block(layer, ins, errors, node, shaper, every=True)
+        except Exception as exc:  # noqa: BLE001 - as for a layer's rule
+            _report(exc, layer, node, errors, context)
+            return None
+        if out is None:
+            return None
+        outs = [out, *rest]
+        what = f"block {layer.kind}"
+    else:
+        definition = REGISTRY[layer.kind]
+        call = {}
+        for key, value in node.kwargs:
+            if isinstance(value, TensorList):
+                call[key] = [shapes.get(t) for t in value]
+                if None in call[key]:
+                    return None
+            elif isinstance(value, Tensor):
+                call[key] = shapes.get(value.name)
+                if call[key] is None:
+                    return None
+            else:
+                call[key] = value
+        try:
+            out, params = _apply(definition, ins, layer.values, raise_=True)
+            rest = definition.more_outputs(ins, layer.values, call, out) if definition.more_outputs else []
+        except Exception as exc:  # noqa: BLE001 - as for a layer's rule
+            _report(exc.with_traceback(None), layer, node, errors, context)
+            return None
+        outs = [out, *map(tuple, rest)]
+        what = layer.kind
+    if len(outs) != len(node.outputs):
+        count = len(outs)
+        hint = (
+            f"name each: `-> {', '.join(['out'] + [f'state_{i}' for i in range(1, count)])}`"
+            if count > len(node.outputs)
+            else "an RNN yields its states with return_state=True, attention its scores with return_attention_scores=True"
+        )
+        errors.error(
+            "E409",
+            f"{what} yields {count} tensor{'s' if count != 1 else ''} here, {len(node.outputs)} "
+            f"name{'s are' if len(node.outputs) != 1 else ' is'} given{context}",
+            node.span,
+            hint,
+        )
+        return None
+    return outs, params
+
+
+def _apply(definition, ins, values, raise_=False):
     """(output shape, params) of a layer's rules, or the exception they raised."""
     try:
         out = tuple(definition.shape(ins, values))
@@ -172,6 +338,8 @@ def _apply(definition, ins, values):
         fits_tensorflow(definition, ins, values, out)
         return (out, params)
     except Exception as exc:  # noqa: BLE001 - a rule fed values it cannot use: reported, never a crash
+        if raise_:
+            raise
         return exc.with_traceback(None)
 
 
@@ -238,11 +406,12 @@ def _report(exc: Exception, layer, node, errors: Collector, context: str) -> Non
         errors.error("E500", f"cannot infer the output shape of {layer.kind}: {exc}{context}", node.span)
 
 
-def infer_block(layer, ins, errors: Collector, node, shaper: Shaper):
-    """Shapes through one application of a block instance; returns (output shape, params).
-    The instance's body is made and shaped once per key and shared (see the module doc)."""
+def infer_block(layer, ins, errors: Collector, node, shaper: Shaper, every: bool = False):
+    """Shapes through one application of a block instance; returns (output shape, params), and
+    with `every` (output shape, params, [shapes of the further outputs]). The instance's body is
+    made and shaped once per key and shared (see the module doc)."""
     if shaper.exhausted:
-        return None, (0, 0)
+        return (None, (0, 0), []) if every else (None, (0, 0))
     values = tuple(sorted((k, shaper.code(v)) for k, v in layer.values.items()))
     key = (id(layer.block), values, tuple(ins), node.span.line)
     entry = shaper.instances.get(key)
@@ -260,7 +429,7 @@ def infer_block(layer, ins, errors: Collector, node, shaper: Shaper):
                 "each distinct use of a block (its arguments and input shapes) is checked once; "
                 "use fewer levels of blocks, or the same shapes and arguments at each level",
             )
-            return None, (0, 0)
+            return (None, (0, 0), []) if every else (None, (0, 0))
         entry = shaper.instances[key] = instance(layer, ins, errors.path, node, shaper)
     body, result, diagnostics = entry
     if layer.body is None:
@@ -268,6 +437,9 @@ def infer_block(layer, ins, errors: Collector, node, shaper: Shaper):
     add = errors.add if isinstance(errors, Record) else errors.items.append
     for diagnostic in diagnostics:
         add(diagnostic)
+    if every:
+        rest = [body.shapes.get(name) for name in body.outputs[1:]]
+        return (*result, rest if None not in rest else [])
     return result
 
 

@@ -29,6 +29,20 @@ class Ref:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class Expr:
+    """An expression of the v2 language that is not a plain value: an operator (`+`, `==`,
+    `neg`, `not`, ... with its operands in `args`), an index (`index`: args = (target, *items)),
+    a slice (`slice`: args = (start, stop, step), None where left out), `ellipsis`, an
+    attribute (`attr`: args = (target, name)), or an application (`apply`: args = (callee,
+    *tensors), kwargs = call arguments), e.g. `LSTM(8)(x, initial_state=[h, c])`."""
+
+    op: str
+    args: tuple = ()
+    kwargs: tuple = ()
+    span: Span | None = field(default=None, compare=False)
+
+
 # JSON scalars: values that from_json returns as they are (no lookups, no path to build)
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 
@@ -51,6 +65,21 @@ def from_json(value, spans=None, where=()):
                 k: v if type(v) in _PLAIN else from_json(v, spans, where + ("dict", k))
                 for k, v in value["dict"].items()
             }
+        if "op" in value:
+            args = tuple(from_json(v, spans, where + ("args", i)) for i, v in enumerate(value["args"]))
+            return Expr(value["op"], args, (), spans.get(where) if spans else None)
+        if "index" in value:
+            items = tuple(_subscript(v, spans, where + ("items", i)) for i, v in enumerate(value["items"]))
+            target = from_json(value["index"], spans, where + ("index",))
+            return Expr("index", (target, *items), (), spans.get(where) if spans else None)
+        if "attr" in value:
+            target = from_json(value["of"], spans, where + ("of",))
+            return Expr("attr", (target, value["attr"]), (), spans.get(where) if spans else None)
+        if "apply" in value:
+            callee = from_json(value["apply"], spans, where + ("apply",))
+            args = tuple(from_json(v, spans, where + ("args", i)) for i, v in enumerate(value["args"]))
+            kwargs = tuple((k, from_json(v, spans, where + ("kwargs", k))) for k, v in value["kwargs"].items())
+            return Expr("apply", (callee, *args), kwargs, spans.get(where) if spans else None)
         if "call" in value:
             args = tuple(
                 v if type(v) in _PLAIN else from_json(v, spans, where + ("args", i))
@@ -62,6 +91,16 @@ def from_json(value, spans=None, where=()):
             )
             return Call(value["call"], args, kwargs, spans.get(where) if spans else None)
     return value
+
+
+def _subscript(value, spans, where):
+    span = spans.get(where) if spans else None
+    if isinstance(value, dict) and "slice" in value:
+        parts = tuple(from_json(v, spans, where + ("slice", k)) for k, v in enumerate(value["slice"]))
+        return Expr("slice", parts, (), span)
+    if isinstance(value, dict) and "ellipsis" in value:
+        return Expr("ellipsis", (), (), span)
+    return from_json(value, spans, where)
 
 
 def substitute(value, env: dict, free: dict | None = None):
@@ -88,6 +127,13 @@ def substitute(value, env: dict, free: dict | None = None):
             tuple((k, substitute(v, env, free)) for k, v in value.kwargs),
             value.span,
         )
+    if isinstance(value, Expr):
+        return Expr(
+            value.op,
+            substitute(value.args, env, free),
+            tuple((k, substitute(v, env, free)) for k, v in value.kwargs),
+            value.span,
+        )
     return value
 
 
@@ -96,7 +142,7 @@ def has_refs(value, memo: dict) -> bool:
     every container walked, and keeps the container alive so that its id stays its own."""
     if isinstance(value, Ref):
         return True
-    if not isinstance(value, (list, tuple, dict, Call)):
+    if not isinstance(value, (list, tuple, dict, Call, Expr)):
         return False
     known = memo.get(id(value))
     if known is not None:
@@ -110,18 +156,30 @@ def parts(value) -> tuple | list:
     """The values directly inside a list, tuple, dict or Call (its arguments); () for a scalar."""
     if isinstance(value, dict):
         return list(value.values())
-    if isinstance(value, Call):
+    if isinstance(value, (Call, Expr)):
         return (*value.args, *(v for _, v in value.kwargs))
     if isinstance(value, (list, tuple)):
         return value
     return ()
 
 
+def names_in(value) -> set:
+    """The names (Refs) a value reads, at any depth."""
+    found, stack = set(), [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Ref):
+            found.add(v.name)
+        elif isinstance(v, (list, tuple, dict, Call, Expr)):
+            stack.extend(parts(v))
+    return found
+
+
 def count_items(value, memo: dict) -> int:
     """Values in `value` counted as a tree, as they are printed and bound (every scalar, container
     and call). `memo` (id -> (value, count)) makes parts shared between block instances cost
     nothing again, and keeps each container alive so that its id stays its own."""
-    if not isinstance(value, (list, tuple, dict, Call)):
+    if not isinstance(value, (list, tuple, dict, Call, Expr)):
         return 1
     known = memo.get(id(value))
     if known is None:
@@ -138,7 +196,7 @@ def measure(value, params: dict | None = None) -> tuple[int, int]:
         return (params or {}).get(value.name, (1, 0))
     if isinstance(value, dict):
         parts = list(value.values())
-    elif isinstance(value, Call):
+    elif isinstance(value, (Call, Expr)):
         parts = [*value.args, *(v for _, v in value.kwargs)]
     elif isinstance(value, (list, tuple)):
         parts = value
@@ -185,4 +243,51 @@ def show(value) -> str:
     if isinstance(value, Call):
         parts = [show(a) for a in value.args] + [f"{k}={show(v)}" for k, v in value.kwargs]
         return f"{value.name}({', '.join(parts)})"
+    if isinstance(value, Expr):
+        return show_expr(value)
     return repr(value)
+
+
+# Python's binding strength of each operator (higher binds tighter), for printing parentheses.
+PRECEDENCE = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4}
+PRECEDENCE.update({"+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7})
+POSTFIX = 8
+
+
+def strength(value) -> int:
+    return PRECEDENCE.get(value.op, POSTFIX) if isinstance(value, Expr) else POSTFIX
+
+
+def operand(text: str, value, least: int) -> str:
+    """`text` of an operand, in parentheses when it binds less tightly than `least`."""
+    return f"({text})" if strength(value) < least else text
+
+
+def show_expr(e: "Expr", leaf=None) -> str:
+    """Spec-syntax text of an expression; `leaf` (value -> text) prints the other values."""
+    leaf = leaf or show
+    sub = lambda v: show_expr(v, leaf) if isinstance(v, Expr) else leaf(v)  # noqa: E731
+    if e.op in ("neg", "not"):
+        (x,) = e.args
+        word = "-" if e.op == "neg" else "not "
+        return word + operand(sub(x), x, PRECEDENCE[e.op])
+    if e.op in PRECEDENCE:
+        left, right = e.args
+        level = PRECEDENCE[e.op]
+        first = level + 1 if level == PRECEDENCE["=="] else level  # comparisons do not chain
+        return f"{operand(sub(left), left, first)} {e.op} {operand(sub(right), right, level + 1)}"
+    if e.op == "index":
+        target, *items = e.args
+        return f"{operand(sub(target), target, POSTFIX)}[{', '.join(sub(i) for i in items)}]"
+    if e.op == "slice":
+        start, stop, step = e.args
+        text = ("" if start is None else sub(start)) + ":" + ("" if stop is None else sub(stop))
+        return text + ("" if step is None else ":" + sub(step))
+    if e.op == "ellipsis":
+        return "..."
+    if e.op == "attr":
+        target, name = e.args
+        return f"{operand(sub(target), target, POSTFIX)}.{name}"
+    callee, *args = e.args  # apply
+    parts = [sub(a) for a in args] + [f"{k}={sub(v)}" for k, v in e.kwargs]
+    return f"{operand(sub(callee), callee, POSTFIX)}({', '.join(parts)})"

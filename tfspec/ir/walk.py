@@ -56,6 +56,8 @@ def used_blocks(graph, blocks=None) -> list:
 def takes_training(layer) -> bool:
     """Whether calling the layer needs `training=` (Dropout, BatchNormalization, ... or a block
     holding one at any depth). Remembered per block, so a call is O(1) after the first."""
+    if layer.operation:
+        return False
     if layer.block is None:
         return REGISTRY[layer.kind].training
     block = layer.block
