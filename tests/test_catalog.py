@@ -580,7 +580,6 @@ def test_given_twice():
         (("Dense", (8,), {"kernel_regularizer": C("L3", 0.1)}), "unknown regularizer 'L3'"),
         (("Dense", (8,), {"kernel_regularizer": C("L2", l3=0.1)}), "L2 has no argument 'l3'"),
         (("Dense", (8,), {"kernel_regularizer": "l1_l2"}), "did you mean 'l1l2'?"),
-        (("LSTM", (8,), {"return_state": True}), "return_state: True is not supported"),
         (("LSTM", (8,), {"stateful": True}), "stateful: True is not supported"),
         (("GRU", (8,), {"use_cudnn": True}), "use_cudnn: True is not supported"),
         (("Bidirectional", (C("LSTM", 8),), {"merge_mode": None}), "merge_mode: None is not supported"),

@@ -267,6 +267,38 @@ CODES = [
         model(INPUT, "x -> Dense(4) -> h", "[x, h] -> Add() -> y", "output y"),
     ),
     Code(
+        "E408",
+        "wrong call argument",
+        "A layer's call (its second argument list, `LSTM(8)(x, initial_state=[h, c])`) is given an "
+        "argument it does not take, or a value where it takes tensors (or tensors where it takes a value). "
+        "`tfspec explain LSTM` lists what each layer's call takes.",
+        model(INPUT, "x -> Dense(4)(initial_state=x) -> y", "output y"),
+        model(
+            "input x: float32[5, 4]",
+            "_, h = GRU(4, return_state=True)(x)",
+            "x -> GRU(4)(initial_state=[h]) -> y",
+            "output y",
+        ),
+    ),
+    Code(
+        "E409",
+        "wrong number of results",
+        "A call yields a different number of tensors from the names given to them: an LSTM with "
+        "return_state=True yields three (`out, h, c`), a GRU or SimpleRNN two, an attention layer with "
+        "return_attention_scores=True two, a block one per `output`. Name each; `_` for one left unused.",
+        model("input x: float32[5, 4]", "out, _ = LSTM(4, return_state=True)(x)", "output out"),
+        model("input x: float32[5, 4]", "out, _, _ = LSTM(4, return_state=True)(x)", "output out"),
+    ),
+    Code(
+        "E410",
+        "expression",
+        "An expression cannot be computed or is used where it does not belong: a value read where a "
+        "tensor is needed or the reverse, an unknown operation, a value that needs a tensor's contents, "
+        "a division by zero, a condition that is not known before the model runs.",
+        model(INPUT, "y = foo(x)", "output y"),
+        model(INPUT, "y = abs(x) * 2", "output y"),
+    ),
+    Code(
         "E500",
         "shape inference failed",
         "A layer's static shape rule failed on its inputs in a way it does not describe. This "
@@ -430,6 +462,18 @@ CODES = [
         "block B(n) {\n    input x\n    x -> Dense(n) -> y\n    output y\n}\n\n"
         + model(INPUT, "x -> B(4) -> h", "h -> B(4) -> y", "output y"),
         check="functional",
+    ),
+    Code(
+        "E703",
+        "a body reads a shape build() does not know",
+        "The subclassing style makes the layers of a body that computes values from shapes in "
+        "build(), where only the inputs' shapes are known. Compute the value from an input's shape, "
+        "or use the functional style.",
+        "block B() {\n    input x\n    x -> Dense(4) -> h\n    n = h.shape[-1]\n    h -> Dense(n) -> y\n"
+        "    output y\n}\n\n" + model(INPUT, "x -> B() -> y", "output y"),
+        "block B() {\n    input x\n    n = x.shape[-1]\n    x -> Dense(n) -> y\n    output y\n}\n\n"
+        + model(INPUT, "x -> B() -> y", "output y"),
+        check="subclassing",
     ),
     # `tfspec import` reads Keras model files, not specs: its examples are commands.
     Code(

@@ -17,7 +17,8 @@ import re
 from contextlib import contextmanager
 
 from ..ir.catalog import CONSTRAINTS, INITIALIZERS, REGULARIZERS, lookup
-from ..ir.values import Call, Ref
+from ..ir.evaluate import BUILTINS
+from ..ir.values import Call, Expr, Ref, show_expr
 
 WIDTH = 88
 INDENT = "    "
@@ -287,7 +288,11 @@ def expr(value, arg: str | None = None, env=None) -> Code:
     if isinstance(value, dict):
         return Code("", [KeyValue(pystr(k) + ": ", expr(v, None, env)) for k, v in value.items()], open_="{", close="}")
     if isinstance(value, Call):
+        if value.name in BUILTINS:  # `max(8, c)`: Python's own, on values known when the code runs
+            return call_code(value.name, value.args, value.kwargs, env)
         return call_code(call_name(value, arg), value.args, value.kwargs, env)
+    if isinstance(value, Expr):  # `expansion * in_channels`, `x.shape[-1]`: Python's syntax
+        return Atom(show_expr(value, lambda v: expr(v, None, env).flat()))
     raise TypeError(f"cannot print {type(value).__name__}")
 
 
@@ -338,6 +343,15 @@ class Writer:
     @contextmanager
     def block(self, header: str):
         self.line(header)
+        self.level += 1
+        yield
+        self.level -= 1
+
+    @contextmanager
+    def function(self, name: str, params: list):
+        """`def name(params):` and its body; a header too long for a line gets one parameter per
+        line (with a trailing comma, as ruff keeps it)."""
+        self.code(Code(f"def {name}", [Atom(p) for p in params], tail=":"))
         self.level += 1
         yield
         self.level -= 1

@@ -50,6 +50,7 @@ from .emitter import (
     pystr,
     training_constant,
 )
+from .operations import Guards, LocalNames, call_kwargs, operation_code, targets_code
 
 
 def generate(spec) -> str:
@@ -113,18 +114,18 @@ class Signature:
                     self.masks[i] = self.scope.fresh(mask_variable(var))
         if self.masks:
             parts += ["*"] + list(self.masks.values())
-        self.text = ", ".join(parts)
+        self.parts = parts
 
 
 def block_function(w: Writer, block, functions, signatures) -> None:
     sig = signatures[block.name]
     returned = sig.info.output if sig.info is not None and sig.info.returns_mask else None
-    with w.block(f"def {functions[block.name]}({sig.text}):"):
+    with w.function(functions[block.name], sig.parts):
         what = "; returns the output and its mask" if returned is not None else ""
         w.line(f'"""The {block.name} block: fresh layers applied to the input{what}."""')
         if sig.info is None:
             body(w, block.graph, sig.scope, functions, signatures, sig.params)
-            w.line(f"return {tensor_var(sig.scope, block.graph.outputs[0])}")
+            w.line(f"return {', '.join(tensor_var(sig.scope, t) for t in block.graph.outputs)}")
             return
         names = MaskNames(sig.scope)
         for i, name in sig.masks.items():
@@ -140,20 +141,34 @@ def block_function(w: Writer, block, functions, signatures) -> None:
 
 def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> None:
     declared = declared_layers(w, graph, scope, env)
+    env = LocalNames(env, scope, graph)
+    guards = Guards(w, env)
     for node in graph.nodes:
+        guards.enter(node.guard)
         layer = node.layer
-        out = tensor_var(scope, node.output)
-        if layer.block is not None:
+        out = targets_code(scope, node, tensor_var)
+        if layer.static:
+            w.code(expr(layer.expr, None, env), f"{out} = ")
+        elif layer.operation:
+            names = {t: tensor_var(scope, t) for t in node.inputs}
+            w.code(operation_code(layer.expr, names, env, graph.shapes), f"{out} = ")
+        elif layer.block is not None:
             tensors = [Atom(tensor_var(scope, t)) for t in node.inputs]
             kwargs = rename_kwargs(layer.call.kwargs, signatures[layer.kind].params)
             arguments = call_code("", layer.call.args, kwargs, env).items
             w.code(Code(functions[layer.kind], tensors + arguments), f"{out} = ")
+        elif node.kwargs:
+            args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
+            args += call_kwargs(node, scope, tensor_var, env)
+            handle = declared.get(layer.id) or constructor(layer, env).flat()
+            w.code(Code(handle, args), f"{out} = ")
         elif layer.id in declared:
             w.line(f"{out} = {declared[layer.id]}({inputs_code(scope, node.inputs, positional_inputs(layer))})")
         else:
             w.code(
                 constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
             )
+    guards.enter(())
 
 
 def declared_layers(w: Writer, graph: Graph, scope: Scope, env) -> dict:
@@ -208,11 +223,21 @@ def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, en
 
 def masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live) -> list:
     out = []
+    local = LocalNames(env, scope, graph)
     for node, in_masks, out_mask in flow.nodes:
         layer = node.layer
         ins = [tensor_var(scope, t) for t in node.inputs]
-        var = tensor_var(scope, node.output)
+        var = targets_code(scope, node, tensor_var)
         made = out_mask is not None and out_mask.node is node
+        if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
+            if layer.static:
+                text = expr(layer.expr, None, local)
+            else:
+                text = operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, local, graph.shapes)
+            out.append(
+                Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins))
+            )
+            continue
         if layer.block is not None:
             sig = signatures[layer.kind]
             kwargs = rename_kwargs(layer.call.kwargs, sig.params)
@@ -225,8 +250,9 @@ def masked_statements(graph, scope, functions, signatures, env, flow, names, dec
                 prefix, defines = f"{var}, {name} = ", (var, name)
             out.append(Statement(code, prefix, defines, tuple(ins)))
             continue
-        args = layer_inputs(layer, ins)
-        mask_args = layer_mask_arguments(layer, in_masks, names)
+        args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
+        given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
+        mask_args = [a for a in layer_mask_arguments(layer, in_masks, names) if a.key[:-1] not in given]
         handle = declared.get(layer.id)
         if handle is None and mask_args and len(f"{INDENT}{var} = {constructor(layer, env).flat()}(") > WIDTH:
             handle = scope.fresh(layer.id)  # too long to call in place with its masks

@@ -30,7 +30,56 @@ def problems(spec, style: str) -> list[Diagnostic]:
     if style == "functional":
         found = shared_block(spec.model)
         return [found] if found else []
-    return []
+    found = inner_shape_query(spec)
+    return [found] if found else []
+
+
+def inner_shape_query(spec) -> Diagnostic | None:
+    """A value computed from the shape of a tensor made inside a body (`c = y.shape[-1]`, `y`
+    not an input) in a body whose layers the subclassing style makes in build(), where only the
+    inputs' shapes are known."""
+    from ..ir.walk import used_blocks
+
+    graphs = [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)]
+    for graph in graphs:
+        inputs = {i.name for i in graph.inputs}
+        if not any(n.layer.static or n.guard for n in graph.nodes):
+            continue
+        for node in graph.nodes:
+            if node.layer.static or not node.layer.operation:
+                value = node.layer.expr if node.layer.static else node.layer.call
+                inner = [t for t in shape_reads(value) if t not in inputs]
+                if inner:
+                    return Diagnostic(
+                        "E703",
+                        f"the subclassing style makes this body's layers in build(), where only the inputs' "
+                        f"shapes are known; this reads the shape of {inner[0]!r}, made inside",
+                        node.span,
+                        "use --style functional, or compute the value from an input's shape",
+                    )
+    return None
+
+
+def shape_reads(value) -> list:
+    """The tensors whose `.shape` a value reads."""
+    from ..ir.values import Call, Expr, Ref
+
+    found = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Expr):
+            if v.op == "attr" and isinstance(v.args[0], Ref):
+                found.append(v.args[0].name)
+            else:
+                stack.extend(v.args)
+                stack.extend(x for _, x in v.kwargs)
+        elif isinstance(v, Call):
+            stack.extend(v.args)
+            stack.extend(x for _, x in v.kwargs)
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+    return found
 
 
 def sequential_problem(graph: Graph, top: bool, memo: dict | None = None) -> Diagnostic | None:
@@ -58,6 +107,18 @@ def _sequential_problem(graph: Graph, memo: dict) -> Diagnostic | None:
     previous = graph.inputs[0].name
     seen = set()
     for node in graph.nodes:
+        if node.layer.operation:
+            return Diagnostic(
+                "E701",
+                "a tensor operation cannot be a layer of a Sequential model",
+                node.span,
+                hint,
+            )
+        if node.kwargs or node.more:
+            what = "is called with arguments besides its input" if node.kwargs else "yields several tensors"
+            return Diagnostic(
+                "E701", f"{node.layer.kind} {what}; a Sequential model only chains layers", node.span, hint
+            )
         if len(node.inputs) != 1:
             return Diagnostic(
                 "E701",

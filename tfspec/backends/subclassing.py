@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ..ir.masks import block_masks
 from ..ir.nodes import MISSING, Graph
+from ..ir.values import names_in
 from ..ir.walk import takes_training, used_blocks
 from .common import (
     MaskNames,
@@ -28,7 +29,6 @@ from .common import (
     layer_mask_arguments,
     mask_call,
     mask_uses,
-    positional_inputs,
     rename_kwargs,
     reserve_names,
     tensor_var,
@@ -48,6 +48,7 @@ from .emitter import (
     pystr,
     training_constant,
 )
+from .operations import Guards, LocalNames, call_kwargs, operation_code, shapes_of_inputs, targets_code
 
 LOCAL_NAMES = MODULE_NAMES | {"self", "training", "kwargs", "config"}
 
@@ -112,16 +113,33 @@ def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None
 def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames) -> list:
     """The statements of call(): each layer applied, with the masks it uses, and each new mask."""
     out = []
+    local = LocalNames(None, scope, graph)
     for node, in_masks, out_mask in flow.nodes:
         layer = node.layer
-        attr = f"self.{attrs[layer.id]}"
         ins = [tensor_var(scope, t) for t in node.inputs]
-        args = layer_inputs(layer, ins)
-        mask_args = mask_arguments(layer, in_masks, masks, names)
+        if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
+            var = targets_code(scope, node, tensor_var)
+            if layer.static:
+                text = expr(layer.expr, None, local)
+            else:
+                text = operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, local, graph.shapes)
+            out.append(
+                Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins))
+            )
+            continue
+        attr = f"self.{attrs[layer.id]}"
+        args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
+        given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
+        mask_args = [a for a in mask_arguments(layer, in_masks, masks, names) if a.key[:-1] not in given]
         passed = mask_uses(in_masks, names) if mask_args else ()
         extra = [KeyValue("training=", Atom("training"))] if takes_training(layer) else []
-        var = tensor_var(scope, node.output)
-        value = Statement(Code(attr, args + mask_args + extra), f"{var} = ", (var,), tuple(ins) + passed)
+        var = targets_code(scope, node, tensor_var)
+        value = Statement(
+            Code(attr, args + mask_args + extra),
+            f"{var} = ",
+            tuple(tensor_var(scope, t) for t in node.outputs),
+            tuple(ins) + passed,
+        )
         made = out_mask is not None and out_mask.node is node
         if not made:
             out.append(value)
@@ -165,14 +183,98 @@ def needed(statements, names: tuple) -> list:
     return list(reversed(keep))
 
 
-def call_body(w: Writer, graph: Graph, scope: Scope, attrs) -> None:
+def made_late(graph: Graph) -> bool:
+    """Whether the layers are made in build() rather than __init__: when the body computes values
+    from shapes (`c = x.shape[-1]`) or chooses statements with `if`, which need the input's shape."""
+    return any(node.layer.static or node.guard for node in graph.nodes)
+
+
+def live_values(graph: Graph, read: set) -> set:
+    """The values (`c = ...` nodes) that statements reading the names `read` need, directly or
+    through other values: a method prints only those (ruff refuses an unused local)."""
+    static = {node.output: node for node in graph.nodes if node.layer.static}
+    live, stack = set(), [n for n in read if n in static]
+    while stack:
+        name = stack.pop()
+        if name not in live:
+            live.add(name)
+            node = static[name]
+            stack.extend(n for n in names_in(node.layer.expr) | guard_names(node) if n in static)
+    return live
+
+
+def guard_names(node) -> set:
+    return set().union(*(names_in(c) for c, _ in node.guard)) if node.guard else set()
+
+
+def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict) -> None:
+    """build(input_shape): the values the body computes from shapes, then the layers (those of
+    the `if` branches the values choose). A value reads the input's shape, `input_shape`; one that
+    reads the shape of a tensor made inside is refused by the legality pass (tfspec.backends.legality)."""
+    scope = Scope(LOCAL_NAMES | {"input_shape"})
+    ins = [i.name for i in graph.inputs]
+    shapes = {name: "input_shape" if len(ins) == 1 else f"input_shape[{k}]" for k, name in enumerate(ins)}
+    local = LocalNames(env, scope, graph)
+    local.shapes = shapes
+    shapes = {name: name for name in ins}  # (shapes_of_inputs names each input's shape)
+    guards = Guards(w, local)
+    made = set()
+    makers = [n for n in graph.nodes if not n.layer.operation]
+    live = live_values(graph, set().union(*(names_in(n.layer.call) | guard_names(n) for n in makers)))
+    with w.block("def build(self, input_shape):"):
+        for node in graph.nodes:
+            layer = node.layer
+            if layer.static:
+                if node.output not in live:
+                    continue
+                guards.enter(node.guard)
+                w.code(expr(shapes_of_inputs(layer.expr, shapes), None, local), f"{tensor_var(scope, node.output)} = ")
+            elif not layer.operation and layer.id not in made:
+                guards.enter(node.guard)
+                made.add(layer.id)
+                written = shapes_of_inputs(layer.call, shapes)
+                if layer.block is not None:
+                    kwargs = rename_kwargs(written.kwargs, init_parameters(layer.block))
+                    call = call_code(classes[layer.kind], written.args, kwargs, local)
+                else:
+                    call = call_code(f"layers.{layer.kind}", written.args, written.kwargs, local)
+                w.code(call, f"self.{attrs[layer.id]} = ")
+        guards.enter(())
+        w.line("super().build(input_shape)")
+
+
+def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
     """call() of a model or block without masks."""
+    env = LocalNames(env, scope, graph)
+    guards = Guards(w, env)
+    read = set()
+    for node in graph.nodes:  # what call() reads: conditions, operations, call arguments
+        if node.layer.static:
+            continue
+        read |= guard_names(node) | set(node.tensors())
+        if node.layer.operation and not node.layer.static:
+            read |= names_in(node.layer.expr)
+        read |= {name for _, value in node.kwargs for name in names_in(value)}
+    live = live_values(graph, read)
     for node in graph.nodes:
         layer = node.layer
-        out = tensor_var(scope, node.output)
-        extra = ", training=training" if takes_training(layer) else ""
-        args = inputs_code(scope, node.inputs, positional_inputs(layer))
-        w.line(f"{out} = self.{attrs[layer.id]}({args}{extra})")
+        if layer.static and node.output not in live:
+            continue
+        guards.enter(node.guard)
+        out = targets_code(scope, node, tensor_var)
+        if layer.static:
+            w.code(expr(layer.expr, None, env), f"{out} = ")
+            continue
+        if layer.operation:
+            names = {t: tensor_var(scope, t) for t in node.inputs}
+            w.code(operation_code(layer.expr, names, env, graph.shapes), f"{out} = ")
+            continue
+        args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
+        args += call_kwargs(node, scope, tensor_var, env)
+        if takes_training(layer):
+            args.append(KeyValue("training=", Atom("training")))
+        w.code(Code(f"self.{attrs[layer.id]}", args), f"{out} = ")
+    guards.enter(())
 
 
 def block_class(w: Writer, block, classes, masks: dict) -> None:
@@ -185,12 +287,17 @@ def block_class(w: Writer, block, classes, masks: dict) -> None:
         env = init_parameters(block)
         params = [env[p] if default is MISSING else f"{env[p]}={expr(default).flat()}" for p, default in block.params]
         param_attrs, attrs = attribute_names(graph, [p for p, _ in block.params])
-        with w.block(f"def __init__({', '.join(['self', *params, '**kwargs'])}):"):
+        late = made_late(graph)
+        with w.function("__init__", ["self", *params, "**kwargs"]):
             w.line("super().__init__(**kwargs)")
             for pname, _ in block.params:
                 w.line(f"self.{param_attrs[pname]} = {env[pname]}")
-            layer_attributes(w, graph, classes, env, attrs)
+            if not late:
+                layer_attributes(w, graph, classes, env, attrs)
         w.blank()
+        if late:
+            build_method(w, graph, classes, {p: f"self.{a}" for p, a in param_attrs.items()}, attrs)
+            w.blank()
         if info.flow.any:
             masked_block_methods(w, graph, attrs, info, masks)
         else:
@@ -199,8 +306,8 @@ def block_class(w: Writer, block, classes, masks: dict) -> None:
             with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
                 if len(ins) > 1:
                     w.line(f"{', '.join(ins)} = inputs")
-                call_body(w, graph, call_scope, attrs)
-                w.line(f"return {tensor_var(call_scope, graph.outputs[0])}")
+                call_body(w, graph, call_scope, attrs, {p: f"self.{a}" for p, a in param_attrs.items()})
+                w.line(f"return {', '.join(tensor_var(call_scope, t) for t in graph.outputs)}")
         w.blank()
         with w.block("def get_config(self):"):
             w.line("config = super().get_config()")
@@ -268,10 +375,15 @@ def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict) -> 
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
     with w.block(f"class {name}(keras.Model):"):
         _, attrs = attribute_names(graph)
+        late = made_late(graph)
         with w.block("def __init__(self, **kwargs):"):
             w.line("super().__init__(**kwargs)")
-            layer_attributes(w, graph, classes, None, attrs)
+            if not late:
+                layer_attributes(w, graph, classes, None, attrs)
         w.blank()
+        if late:
+            build_method(w, graph, classes, {}, attrs)
+            w.blank()
         scope = Scope(LOCAL_NAMES)
         ins = [scope.add(i.name) for i in graph.inputs]
         with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
