@@ -86,7 +86,7 @@ def test_table_is_sorted_and_complete():
     assert [c.code for c in codes.CODES] == sorted(codes.TABLE)
     for entry in codes.CODES:
         assert entry.title and entry.explanation and entry.bad and entry.fix
-        assert entry.check in (None, "load", "sequential", "functional")
+        assert entry.check in (None, "load", "sequential", "functional", "subclassing")
 
 
 def produce(text: str, check: str):
