@@ -22,7 +22,7 @@ PARAMS = {
     "mobilenetv3_block": 11_064,
     "siamese": 173_345,
     "inverted_residual": 25_664,
-    "masked_transformer": 38_369,
+    "masked_transformer": 326_369,
 }
 
 
@@ -237,7 +237,7 @@ def inverted_residual() -> keras.Model:
 
 # -- masked_transformer: padded token ids -> self-attention that ignores the padding -----------
 
-MASKED_VOCAB = 1000
+MASKED_VOCAB = 10000  # the words of specs/data/austen_speech.npz
 MASKED_POSITIONS = 64
 MASKED_EMBED = 32
 

@@ -507,4 +507,5 @@ def test_positions_in_a_functional_model_train_an_embedding():
     pos = eval(positions_code("x", 3), {"keras": keras, "x": x})
     got = np.asarray(keras.Model(x, pos)(np.zeros((2, 4, 2, 3), "float32")))
     assert got.tolist() == [[0, 1, 2, 3]] * 2
-    assert positions_code("keras.ops.add(a, b)", 1).count("(keras.ops.add(a, b))") == 1
+    assert "ones_like(keras.ops.add(a, b), " in positions_code("keras.ops.add(a, b)", 1)  # an argument: as it is
+    assert "ones_like((a + b)[:, :, 0], " in positions_code("a + b", 2)  # indexed: in parentheses

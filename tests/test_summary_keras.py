@@ -52,7 +52,7 @@ def keras_rows(model) -> Counter:
 
 def leaf_rows(spec, s) -> Counter:
     """The summary's rows without the rows standing for whole blocks (Keras has no such layer)."""
-    return Counter((r.kind, r.shape, r.params) for r in s.rows if r.kind not in spec.blocks)
+    return Counter((r.kind, r.shape, r.params) for r in s.rows if r.kind not in spec.blocks and r.kind != "operation")
 
 
 def output_shapes(model) -> list[tuple]:

@@ -567,7 +567,8 @@ def listing() -> str:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "explain",
-        help="explain a diagnostic code (E301) or a train-section name (Adam, EarlyStopping); without one, list the codes",
+        help="explain a diagnostic code (E301), a layer or operation (LSTM, mean) or a train-section name "
+        "(Adam, EarlyStopping); without one, list the codes",
     )
     p.add_argument("code", nargs="?", metavar="CODE|NAME")
     p.add_argument("--catalog", action="store_true", help="print the whole train catalog (Markdown)")
@@ -584,6 +585,13 @@ def run(args) -> int:
         sys.stdout.write(listing())
         return 0
     entry = lookup(args.code)
+    if entry is None:
+        from .ir.explain import describe
+
+        found = describe(args.code)
+        if found is not None:
+            sys.stdout.write(found)
+            return 0
     if entry is None and train_catalog.find(args.code):
         sys.stdout.write("\n".join(train_catalog.describe(e) for e in train_catalog.find(args.code)))
         return 0
@@ -599,7 +607,7 @@ def run(args) -> int:
         close = difflib.get_close_matches(args.code, names, n=3, cutoff=0.7)
         hint = f"; did you mean {', '.join(close)}?" if close else "; `tfspec explain --catalog` lists the train names"
         print(
-            f"tfspec: error: {clean(args.code)!r} is neither an error code nor a train-section name{hint}",
+            f"tfspec: error: {clean(args.code)!r} is not an error code, a layer, an operation or a train-section name{hint}",
             file=sys.stderr,
         )
         return 2

@@ -6,6 +6,7 @@ from dataclasses import FrozenInstanceError, dataclass
 
 from .ir.layers import fmt
 from .ir.nodes import Graph, Spec
+from .ir.values import show
 from .ir.walk import fold, paused_gc
 
 
@@ -129,7 +130,7 @@ def row_counts(graph: Graph) -> dict:
         total, seen = 0, set()
         for node in g.nodes:
             layer = node.layer
-            if layer.id in seen:
+            if layer.id in seen or layer.static:
                 continue
             seen.add(layer.id)
             total += 1 + (inner[id(layer.body)] if layer.body is not None else 0)
@@ -151,12 +152,13 @@ def graph_rows(graph: Graph, depth: int, listed: dict | None = None, path: str =
     seen = set()
     for node in graph.nodes:
         layer = node.layer
-        if layer.id in seen:
+        if layer.id in seen or layer.static:  # a value (`c = x.shape[-1]`) is no part of the model
             continue
         seen.add(layer.id)
         trainable, frozen = graph.params.get(layer.id, (0, 0))
         shape = (None,) + tuple(graph.shapes.get(node.output, ()))
-        rows.append(Row(layer.id, layer.kind, shape, trainable + frozen, trainable, depth, applications[layer.id]))
+        name = operation_label(layer.expr) if layer.operation else layer.id
+        rows.append(Row(name, layer.kind, shape, trainable + frozen, trainable, depth, applications[layer.id]))
         body = layer.body
         if body is None:
             continue
@@ -168,6 +170,12 @@ def graph_rows(graph: Graph, depth: int, listed: dict | None = None, path: str =
             listed[id(body)] = where
         rows.extend(graph_rows(body, depth + 1, listed, where))
     return rows
+
+
+def operation_label(tree, width: int = 40) -> str:
+    """An operation's row names what it computes, in the spec's syntax: `abs(a - b)`."""
+    text = show(tree)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def summary(spec: Spec) -> Summary:

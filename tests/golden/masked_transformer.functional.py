@@ -9,7 +9,7 @@ from keras import layers
 def build_model():
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     keep = keras.ops.not_equal(tokens, 0)
-    token_vectors = layers.Embedding(1000, 32, mask_zero=True)(tokens)
+    token_vectors = layers.Embedding(10000, 32, mask_zero=True)(tokens)
     steps = keras.ops.cumsum(keras.ops.ones_like(tokens, dtype="int32"), axis=1) - 1
     position_vectors = layers.Embedding(64, 32)(steps)
     x = layers.Add()([token_vectors, position_vectors])
@@ -24,3 +24,29 @@ def build_model():
     pooled = layers.GlobalAveragePooling1D()(encoded, mask=keep)
     prob = layers.Dense(1, activation="sigmoid")(pooled)
     return keras.Model(inputs=tokens, outputs=prob, name="MaskedTransformer")
+
+
+# Training settings from the spec, read by the tfspec runtime (`tfspec train`).
+TRAINING = {
+    "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}},
+    "loss": {"class_name": "BinaryCrossentropy", "config": {}},
+    "loss_weights": None,
+    "metrics": [
+        {"class_name": "accuracy", "config": {}},
+        {"class_name": "AUC", "config": {}},
+    ],
+    "epochs": 3,
+    "batch_size": 64,
+    "validation_split": 0.1,
+    "validation_data": None,
+    "callbacks": [],
+    "data": {"source": "npz", "path": "data/austen_speech.npz"},
+    "seed": None,
+    "distribute": None,
+    "precision": None,
+    "steps_per_call": 25,
+    "jit_compile": False,
+    "deterministic": False,
+    "inputs": [{"name": "tokens", "shape": [None], "dtype": "int32"}],
+    "outputs": ["prob"],
+}

@@ -10,7 +10,7 @@ from keras import layers
 class MaskedTransformer(keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.embedding = layers.Embedding(1000, 32, mask_zero=True)
+        self.embedding = layers.Embedding(10000, 32, mask_zero=True)
         self.embedding_1 = layers.Embedding(64, 32)
         self.add = layers.Add()
         self.multi_head_attention = layers.MultiHeadAttention(num_heads=2, key_dim=16)
@@ -44,3 +44,29 @@ def build_model():
     # Calling the model once on symbolic inputs creates its weights.
     model(keras.Input(shape=(None,), dtype="int32", name="tokens"))
     return model
+
+
+# Training settings from the spec, read by the tfspec runtime (`tfspec train`).
+TRAINING = {
+    "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}},
+    "loss": {"class_name": "BinaryCrossentropy", "config": {}},
+    "loss_weights": None,
+    "metrics": [
+        {"class_name": "accuracy", "config": {}},
+        {"class_name": "AUC", "config": {}},
+    ],
+    "epochs": 3,
+    "batch_size": 64,
+    "validation_split": 0.1,
+    "validation_data": None,
+    "callbacks": [],
+    "data": {"source": "npz", "path": "data/austen_speech.npz"},
+    "seed": None,
+    "distribute": None,
+    "precision": None,
+    "steps_per_call": 25,
+    "jit_compile": False,
+    "deterministic": False,
+    "inputs": [{"name": "tokens", "shape": [None], "dtype": "int32"}],
+    "outputs": ["prob"],
+}

@@ -50,7 +50,7 @@ from .emitter import (
     pystr,
     training_constant,
 )
-from .operations import Guards, LocalNames, call_kwargs, operation_code, targets_code
+from .operations import Guards, LocalNames, call_kwargs, operation_value, targets_code
 
 
 def generate(spec) -> str:
@@ -147,11 +147,8 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> N
         guards.enter(node.guard)
         layer = node.layer
         out = targets_code(scope, node, tensor_var)
-        if layer.static:
-            w.code(expr(layer.expr, None, env), f"{out} = ")
-        elif layer.operation:
-            names = {t: tensor_var(scope, t) for t in node.inputs}
-            w.code(operation_code(layer.expr, names, env, graph.shapes), f"{out} = ")
+        if layer.operation:
+            w.code(operation_value(node, scope, tensor_var, env, graph.shapes), f"{out} = ")
         elif layer.block is not None:
             tensors = [Atom(tensor_var(scope, t)) for t in node.inputs]
             kwargs = rename_kwargs(layer.call.kwargs, signatures[layer.kind].params)
@@ -230,13 +227,8 @@ def masked_statements(graph, scope, functions, signatures, env, flow, names, dec
         var = targets_code(scope, node, tensor_var)
         made = out_mask is not None and out_mask.node is node
         if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
-            if layer.static:
-                text = expr(layer.expr, None, local)
-            else:
-                text = operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, local, graph.shapes)
-            out.append(
-                Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins))
-            )
+            text = operation_value(node, scope, tensor_var, local, graph.shapes)
+            out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
             continue
         if layer.block is not None:
             sig = signatures[layer.kind]

@@ -119,6 +119,15 @@ def operation_code(tree, names: dict, env=None, shapes: dict | None = None) -> C
     return code(tree)
 
 
+def operation_value(node, scope: Scope, tensor_var, env, shapes: dict) -> Code:
+    """The right-hand side an operation node prints: a value (`x.shape[-1] * 4`, Python's) or a
+    tensor expression."""
+    layer = node.layer
+    if layer.static:
+        return expr(layer.expr, None, env)
+    return operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, env, shapes)
+
+
 def call_kwargs(node, scope: Scope, tensor_var, env=None) -> list:
     """The call's keyword arguments as code items: tensors by their variables, values printed."""
     items = []

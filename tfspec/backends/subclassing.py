@@ -48,7 +48,7 @@ from .emitter import (
     pystr,
     training_constant,
 )
-from .operations import Guards, LocalNames, call_kwargs, operation_code, shapes_of_inputs, targets_code
+from .operations import Guards, LocalNames, call_kwargs, operation_value, shapes_of_inputs, targets_code
 
 LOCAL_NAMES = MODULE_NAMES | {"self", "training", "kwargs", "config"}
 
@@ -119,13 +119,8 @@ def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names:
         ins = [tensor_var(scope, t) for t in node.inputs]
         if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
             var = targets_code(scope, node, tensor_var)
-            if layer.static:
-                text = expr(layer.expr, None, local)
-            else:
-                text = operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, local, graph.shapes)
-            out.append(
-                Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins))
-            )
+            text = operation_value(node, scope, tensor_var, local, graph.shapes)
+            out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
             continue
         attr = f"self.{attrs[layer.id]}"
         args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
@@ -262,12 +257,8 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
             continue
         guards.enter(node.guard)
         out = targets_code(scope, node, tensor_var)
-        if layer.static:
-            w.code(expr(layer.expr, None, env), f"{out} = ")
-            continue
         if layer.operation:
-            names = {t: tensor_var(scope, t) for t in node.inputs}
-            w.code(operation_code(layer.expr, names, env, graph.shapes), f"{out} = ")
+            w.code(operation_value(node, scope, tensor_var, env, graph.shapes), f"{out} = ")
             continue
         args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
         args += call_kwargs(node, scope, tensor_var, env)

@@ -46,23 +46,28 @@ for _kind in ("Add", "Multiply", "Average", "Maximum", "Minimum"):
 layer("Subtract", shape=elementwise("Subtract"), inputs=(2, 2), doc="first input minus the second")
 
 
-def concat_shape(ins, a):
+def concatenated(kind: str, ins, axis):
+    """The shape of `ins` joined along `axis` (the Concatenate layer, keras.ops.concatenate)."""
     first = ins[0]
     for other in ins[1:]:
         if len(other) != len(first):
-            raise ShapeError(f"Concatenate needs inputs of equal rank, got {fmt(first)} and {fmt(other)}")
-    pos = sample_axis(a["axis"], first, "Concatenate")
+            raise ShapeError(f"{kind} needs inputs of equal rank, got {fmt(first)} and {fmt(other)}")
+    pos = sample_axis(axis, first, kind)
     for i in range(len(first)):
         known = {s[i] for s in ins if s[i] is not None}
         if i != pos and len(known) > 1:
             raise ShapeError(
-                f"Concatenate on axis {a['axis']} needs the other axes equal, got {', '.join(fmt(s) for s in ins)}",
+                f"{kind} on axis {axis} needs the other axes equal, got {', '.join(fmt(s) for s in ins)}",
                 "only the concatenation axis may differ",
             )
     sizes = [s[pos] for s in ins]
-    out = list(first)
+    out = list(first)  # the other axes as the first input has them, as Keras gives them
     out[pos] = None if None in sizes else sum(sizes)
     return tuple(out)
+
+
+def concat_shape(ins, a):
+    return concatenated("Concatenate", ins, a["axis"])
 
 
 layer("Concatenate", args=(Arg("axis", INT, -1),), shape=concat_shape, inputs=(2, None), check=no_batch_axis("axis"))

@@ -58,7 +58,8 @@ from .catalog import (
     one_of,
     seq_of,
 )
-from .layers_base import fmt, sample_axes, sample_axis
+from .layers_base import fmt, sample_axes
+from .layers_merge import concatenated
 from .values import Call, Expr, Ref, show, show_expr
 
 
@@ -484,19 +485,8 @@ def _tensors_only(name, shapes):
 
 def concatenate_shape(shapes, a):
     tensors = _tensors_only("concatenate", shapes)
-    first = _same_rank("concatenate", tensors)
-    pos = sample_axis(a["axis"], first, "concatenate")
-    for i in range(len(first)):
-        known = {s[i] for s in tensors if s[i] is not None}
-        if i != pos and len(known) > 1:
-            raise ShapeError(
-                f"concatenate on axis {a['axis']} needs the other axes equal, got {', '.join(fmt(s) for s in tensors)}",
-                "only the concatenation axis may differ",
-            )
-    sizes = [s[pos] for s in tensors]
-    out = list(first)  # the other axes as the first tensor has them, as Keras gives them
-    out[pos] = None if None in sizes else sum(sizes)
-    return tuple(out)
+    _same_rank("concatenate", tensors)
+    return concatenated("concatenate", tensors, a["axis"])
 
 
 def stack_shape(shapes, a):
@@ -657,9 +647,12 @@ def positions_tree(x, rank: int):
 def positions_code(tensor_code: str, rank: int) -> str:
     """`positions(x)` as Python source, `x` written `tensor_code`."""
 
+    simple = tensor_code.replace(".", "").replace("_", "a").isalnum()
+    indexed = tensor_code if simple or rank == 1 else f"({tensor_code})"  # `(a + b)[:, :, 0]`
+
     def leaf(value) -> str:
         if isinstance(value, Ref):
-            return tensor_code if value.name == "x" else value.name
+            return indexed if value.name == "x" else value.name
         if isinstance(value, Call):
             parts = [leaf(a) if not isinstance(a, Expr) else show_expr(a, leaf) for a in value.args]
             parts += [f"{k}={show(v)}" for k, v in value.kwargs]

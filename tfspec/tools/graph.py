@@ -23,6 +23,7 @@ from ..cli import UsageError
 from ..diagnostics import clean
 from ..ir.layers import fmt
 from ..ir.values import Call, show
+from ..summary import operation_label
 
 RENDERED = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 DOT_SUFFIXES = (".dot", ".gv")
@@ -73,6 +74,9 @@ class Source:
     call: int = 0  # 1-based application of `owner`
 
 
+OPERATION_STYLE = 'shape=ellipse, style=filled, fillcolor="#eef6ee", color="#6a9c6a"'
+
+
 class Drawing:
     def __init__(self, collapse: bool = False):
         self.declared: set = set()
@@ -100,30 +104,40 @@ class Drawing:
         calls: dict = {}
         for node in graph.nodes:
             layer = node.layer
+            if layer.static:  # a value computed from shapes: no node of the model
+                continue
             path = prefix + layer.id
             uses = applications[layer.id]
             calls[layer.id] = calls.get(layer.id, 0) + 1
             here = (path, calls[layer.id]) if len(uses) > 1 else context
-            inputs = [scope[t] for t in node.inputs]
+            inputs = [scope[t] for t in node.tensors() if t in scope]
             if layer.body is not None and self.collapse:
                 first = self.drawn.setdefault(id(layer.body), path)
                 if first != path:
                     lines += self.box(layer, graph, uses, path, indent, inputs, here, first)
-                    scope[node.output] = Source(path, *here) if here is not None else Source(path)
+                    for name in node.outputs:
+                        scope[name] = Source(path, *here) if here is not None else Source(path)
                     continue
             if layer.body is not None:
-                block_lines, result = self.block(layer, graph, uses, path, indent, inputs, here)
+                block_lines, results = self.block(layer, graph, uses, path, indent, inputs, here)
                 lines += block_lines
-                scope[node.output] = Source(result.node, *here) if here is not None else result
+                for name, result in zip(node.outputs, results):
+                    scope[name] = Source(result.node, *here) if here is not None else result
                 continue
             if path not in self.declared:
                 self.declared.add(path)
-                style = f", {SHARED_STYLE}" if len(uses) > 1 else ""
-                lines.append(f"{indent}{quote(path)} [label={quote(self.layer_label(layer, graph, uses))}{style}];")
+                if layer.operation:  # `abs(a - b)`: what it computes, in an ellipse
+                    shape = fmt((None,) + tuple(graph.shapes.get(node.output, ())))
+                    label = f"{node.output.split('~')[0]} = {operation_label(layer.expr)}\n{shape}"
+                    lines.append(f"{indent}{quote(path)} [label={quote(label)}, {OPERATION_STYLE}];")
+                else:
+                    style = f", {SHARED_STYLE}" if len(uses) > 1 else ""
+                    lines.append(f"{indent}{quote(path)} [label={quote(self.layer_label(layer, graph, uses))}{style}];")
             head = Source(path, *here) if here is not None else Source(path)
             for source in inputs:
                 self.edge(source, head)
-            scope[node.output] = head
+            for name in node.outputs:  # several results leave the same node
+                scope[name] = head
         return lines
 
     def block(self, layer, graph, uses, path, indent, inputs, context) -> tuple:
@@ -142,7 +156,7 @@ class Drawing:
             lines.append(f"{indent}    {SHARED_CLUSTER_STYLE if len(uses) > 1 else CLUSTER_STYLE}")
             lines += self.graph(body, scope, path + "/", indent + "    ", context)
             lines.append(f"{indent}}}")
-        return lines, scope[body.outputs[0]]
+        return lines, [scope[name] for name in body.outputs]
 
     def box(self, layer, graph, uses, path, indent, inputs, context, first) -> list:
         """A block instance whose body is drawn at `first` already: one box, declared once."""
