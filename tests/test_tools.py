@@ -204,6 +204,68 @@ def test_token_types(lex):
     assert {(Operator, "->"), (Operator, "*"), (Operator, "=")} <= set(found)
 
 
+V2_TEXT = """block B(stride, c, filters) {
+    input x
+    out, h, c2 = LSTM(8, return_state=True)(x)
+    d = abs(a - b) + x * relu6(x + 3) / 6 // 2 % 1 - -1 + +2.5 - (a-1) - a -1
+    first = x[:, 0] + x[..., 1:-1] + x.shape[-1] + x[::2] + f(-1)(-2)
+    if stride == 1 and c != filters or not c <= 2 {
+        [x, y] -> Add() -> z
+    } else if c >= 1e-3 and c < 3 and c > 0 {
+        y -> LSTM(8)(initial_state=[h, c2]) * 2 -> z, h3
+    } else {
+        z = -x
+    }
+    output z
+}
+"""
+
+
+def test_v2_keywords_and_operators(lex):
+    from pygments.token import Error, Keyword, Number, Operator
+
+    found = [(kind, value) for kind, value in lex(V2_TEXT) if not value.isspace()]
+    assert [value for kind, value in found if kind is Error] == []
+    for word in ("if", "else", "and", "or", "not"):
+        assert (Keyword, word) in found
+    for sign in ("+", "-", "*", "/", "//", "%", "==", "!=", "<=", ">=", "<", ">", ".", "...", "="):
+        assert (Operator, sign) in found, sign
+    assert (Number.Integer, "-1") in found and (Number.Float, "+2.5") in found and (Number.Float, "1e-3") in found
+    assert ("".join(value for _, value in lex(V2_TEXT))) == V2_TEXT
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("x[-1]", ["x", "[", "-1", "]"]),  # a value starts: the sign is the number's
+        ("f(-1, +2)", ["f", "(", "-1", ",", "+2", ")"]),
+        ("a - -1", ["a", "-", "-1"]),
+        ("a -1", ["a", "-", "1"]),  # after a value: subtraction, as the grammar reads it
+        ("a-1.5", ["a", "-", "1.5"]),
+        ("x[0]-1", ["x", "[", "0", "]", "-", "1"]),
+        ("f(x)+1", ["f", "(", "x", ")", "+", "1"]),
+        ("True-1", ["True", "-", "1"]),
+        ("x[1:-1]", ["x", "[", "1", ":", "-1", "]"]),
+    ],
+)
+def test_a_sign_belongs_to_a_number_only_where_a_value_starts(lex, text, expected):
+    assert [value for _, value in lex(text) if not value.isspace()] == expected
+
+
+@pytest.mark.parametrize("text", [V2_TEXT, *(open(p, encoding="utf-8").read() for p in SPECS)])
+def test_numbers_are_the_grammars_numbers(lex, text):
+    from lark import Token
+    from pygments.token import Number
+
+    from tfspec.frontend.parser import parse
+
+    tree = parse(text, "<string>")
+    numbers = sorted(
+        tree.scan_values(lambda t: isinstance(t, Token) and t.type in ("INT", "FLOAT")), key=lambda t: t.start_pos
+    )
+    assert [value for kind, value in lex(text) if kind in Number] == [str(n) for n in numbers]
+
+
 def test_bad_characters_are_error_tokens(lex):
     from pygments.token import Error
 

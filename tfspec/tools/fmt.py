@@ -10,6 +10,13 @@ The layout:
 * A call, list, tuple or dict that does not fit, or holds a comment, is written one item per
   line with a trailing comma.
 * Numbers and strings are written as in the source; `true`/`false` become `True`/`False`.
+* `if` statements are laid out like a body (`if cond {`, the statements one step in, `} else {`).
+* Operators are spaced (`a * b + 1`, `x == 1`, `not x`) except unary minus (`-x`), indexes and
+  slices are glued (`x[:, 0]`, `x[1:2]`); parentheses, which the tree does not keep, are written
+  where Python's precedence needs them (`a - (b - c)`, `-(a + b)`; the negation of a number is
+  `-(1)`, since `-1` is the number -1). An operator expression is not broken at its operators:
+  when it does not fit, the brackets of its calls, lists and indexes are broken as above (an
+  index without a comma after its last item, which Python would read as a tuple index).
 * Every comment is kept, in order: an end-of-line comment stays at the end of a line (runs of
   them aligned), a comment on its own line stays on its own line.
 * Lines end with LF. CRLF and a lone CR are line breaks when reading, as for `tfspec check` and
@@ -142,11 +149,92 @@ def flat(node) -> str:
     if kind == "source_one":
         return str(node.children[0])
     if kind == "step_call":
-        call, times = node.children
-        return flat(call) + (f" * {times}" if times is not None else "")
+        call, *using, times = node.children
+        using = [a for a in using if a is not None]
+        second = "(" + ", ".join(flat(a) for a in using) + ")" if using else ""
+        return flat(call) + second + (f" * {times}" if times is not None else "")
     if kind == "step_name":
         return str(node.children[0])
+    if kind in RANK or kind in ("slice", "ellipsis"):
+        return flat_expression(node)
     raise AssertionError(f"fmt: unhandled node {kind}")
+
+
+# -- expressions ------------------------------------------------------------------------------------
+# How tightly each operator binds (Python's order); anything else is an atom. The tree keeps no
+# parentheses, so they are written back wherever an operand binds more loosely than its place needs.
+RANK = {
+    "or_": 1,
+    "and_": 2,
+    "not_": 3,
+    "compare": 4,
+    "add": 5,
+    "sub": 5,
+    "mul": 6,
+    "div": 6,
+    "floordiv": 6,
+    "mod": 6,
+    "neg": 7,
+    "index": 8,
+    "attr": 8,
+    "apply": 8,
+}
+ATOM = 9
+SYMBOLS = {"or_": "or", "and_": "and", "add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}
+BINARY = (*SYMBOLS, "compare")
+POSTFIX = ("index", "attr", "apply")
+
+
+def rank(node) -> int:
+    return RANK.get(node.data, ATOM) if isinstance(node, Tree) else ATOM
+
+
+def symbol(node: Tree) -> str:
+    return str(node.children[1]) if node.data == "compare" else SYMBOLS[node.data]
+
+
+def parenthesised(parent: Tree, child, i: int) -> bool:
+    """Must `child`, operand `i` of `parent`, be written in parentheses to parse back as itself?"""
+    kind = parent.data
+    number = isinstance(child, Tree) and child.data in ("int", "float")
+    if kind == "neg":
+        # `-1` is the number -1 and `- 1` reads too much like it: the negation of a number, or of
+        # a negation, is written `-(1)`, `-(-x)`
+        return rank(child) < RANK["neg"] or number or child.data == "neg"
+    if kind == "not_":
+        return rank(child) < RANK["not_"]
+    if kind in POSTFIX:
+        # `1.x` would read as the number `1.` then a name, `{...}[0]` as a dict then a list, and
+        # `f(x)` as a call of the layer or function `f`, not of the value named f
+        called = kind == "apply" and child.data == "ref"
+        return rank(child) < RANK[kind] or number or child.data == "dict" or called
+    if kind == "compare":  # comparisons do not chain: `(a < b) == c`
+        return rank(child) <= RANK["compare"]
+    return rank(child) < RANK[kind] + i  # left-associative: `a - (b - c)`, `a - b - c`
+
+
+def flat_operand(parent: Tree, child, i: int) -> str:
+    text = flat(child)
+    return f"({text})" if parenthesised(parent, child, i) else text
+
+
+def flat_expression(node: Tree) -> str:
+    kind = node.data
+    if kind in BINARY:
+        left, right = node.children[0], node.children[-1]
+        return f"{flat_operand(node, left, 0)} {symbol(node)} {flat_operand(node, right, 1)}"
+    if kind in ("neg", "not_"):
+        return ("-" if kind == "neg" else "not ") + flat_operand(node, node.children[0], 0)
+    if kind == "ellipsis":
+        return "..."
+    if kind == "slice":
+        first, stop, step = (flat(p) if p is not None else "" for p in node.children)
+        return f"{first}:{stop}" + (f":{step}" if node.children[2] is not None else "")
+    obj, *rest = node.children
+    if kind == "attr":
+        return f"{flat_operand(node, obj, 0)}.{rest[0]}"
+    opening, closing = ("[", "]") if kind == "index" else ("(", ")")
+    return flat_operand(node, obj, 0) + opening + ", ".join(flat(c) for c in rest if c is not None) + closing
 
 
 def start(node) -> int:
@@ -155,6 +243,16 @@ def start(node) -> int:
 
 def end(node) -> int:
     return node.end_pos if isinstance(node, Token) else node.meta.end_pos
+
+
+def outer_start(node) -> int:
+    """Where `node` starts, counting the parentheses written around it (they leave no tree)."""
+    return start(node) if isinstance(node, Token) else getattr(node.meta, "container_start_pos", start(node))
+
+
+def outer_end(node) -> int:
+    """Where `node` ends, counting the parentheses written around it."""
+    return end(node) if isinstance(node, Token) else getattr(node.meta, "container_end_pos", end(node))
 
 
 # -- layout -----------------------------------------------------------------------------------------
@@ -180,6 +278,7 @@ class Layout:
         self.starts = sorted(self.comments)
         self.ops: list = []
         self.col = 0
+        self.level = 0  # the indentation of the statement being laid out
 
     # -- operations and measurements
     def put(self, text: str, pos: int) -> None:
@@ -250,21 +349,24 @@ class Layout:
         name, value = node.children
         self.put(str(name).ljust(width), start(name))
         self.put(" = ", self.find("=", end(name)))
-        self.value(value, base=STEP)
+        self.value(value, base=self.level)
 
     def body(self, stmts: list, opening: int, closing: int, width: int = 0) -> None:
         """Statements (or settings, their names padded to `width`) between the braces at `opening`
-        (or the end of the header before it) and `closing`."""
+        (or the end of the header before it) and `closing`, one step in from the current level."""
         if not stmts and not self.has_comment(opening, closing):
             self.put("}", closing)  # an empty body: {}
             return
+        outer = self.level
+        self.level = outer + STEP
         for i, stmt in enumerate(stmts):
-            self.newline(STEP, FIRST if i == 0 else KEEP)
+            self.newline(self.level, FIRST if i == 0 else KEEP)
             if stmt.data == "setting":
                 self.setting(stmt, width)
             else:
                 getattr(self, stmt.data)(stmt)
-        self.newline(0, CLOSE, STEP)
+        self.level = outer
+        self.newline(outer, CLOSE, outer + STEP)
         self.put("}", closing)
 
     # -- statements
@@ -279,7 +381,7 @@ class Layout:
         dims = [d for d in dims if d is not None]
         self.put(" " + (str(dtype) if dtype is not None else ""), start(ttype))
         opening = end(dtype) if dtype is not None else start(ttype)
-        self.bracketed("[", opening, dims, "]", end(ttype) - 1, base=STEP, suffix=0, span=(opening, end(ttype)))
+        self.bracketed("[", opening, dims, "]", end(ttype) - 1, self.level, suffix=0, span=(opening, end(ttype)))
 
     def output_decl(self, node: Tree) -> None:
         names = node.children
@@ -294,11 +396,46 @@ class Layout:
         self.put("layer ", start(node))
         self.put(str(name), start(name))
         self.put(" = ", self.find("=", end(name)))
-        self.value(call, base=STEP)
+        self.value(call, base=self.level)
+
+    def assign(self, node: Tree) -> None:
+        *names, value = node.children
+        self.names(names)
+        self.put(" = ", self.find("=", end(names[-1])))
+        self.value(value, base=self.level)
+
+    def names(self, names: list) -> None:
+        """`a, b, c` from the current column."""
+        self.put(str(names[0]), start(names[0]))
+        for before, name in pairwise(names):
+            self.put(",", self.find(",", end(before)))
+            self.put(" " + str(name), start(name))
+
+    def if_stmt(self, node: Tree, lead: str = "if ") -> None:
+        condition, then, otherwise = node.children
+        self.put(lead, start(node))
+        self.value(condition, base=self.level, suffix=2)
+        self.branch(then)
+        if otherwise is None:
+            return
+        at = self.find("else", end(then))
+        if self.has_comment(end(then), at):  # `}  # note` then `else {` on a line of its own
+            self.newline(self.level)
+        self.put(" else", at)
+        if otherwise.data == "if_stmt":
+            self.if_stmt(otherwise, " if ")
+        else:
+            self.branch(otherwise)
+
+    def branch(self, node: Tree) -> None:
+        self.put(" {", start(node))
+        self.body(items(node), start(node) + 1, end(node) - 1)
 
     def chain(self, node: Tree) -> None:
-        source, *steps = node.children
-        one_line = flat(source) + "".join(" -> " + flat(s) for s in steps)
+        source, *rest = node.children
+        steps = [c for c in rest if isinstance(c, Tree)]
+        names = [c for c in rest if isinstance(c, Token)]  # `-> out, h, c`: the names after the first
+        one_line = flat(source) + "".join(" -> " + flat(s) for s in steps) + "".join(f", {n}" for n in names)
         if not self.has_comment(start(node), end(node)) and self.fits(len(one_line)):
             self.put(one_line, start(node))
             return
@@ -311,6 +448,9 @@ class Layout:
             else:
                 self.put(" -> ", start(step))
             self.chain_part(step)
+        for before, name in pairwise([steps[-1], *names]):
+            self.put(",", self.find(",", end(before)))
+            self.put(" " + str(name), start(name))
 
     def chain_part(self, part: Tree) -> None:
         """A chain's source or one step, written from the current column."""
@@ -319,10 +459,22 @@ class Layout:
             names = items(part)
             self.bracketed("[", start(part), names, "]", end(part) - 1, base, 0, (start(part), end(part)))
         elif part.data == "step_call":
-            call, times = part.children
-            self.value(call, base, suffix=len(f" * {times}") if times is not None else 0)
+            call, *using, times = part.children
+            using = [a for a in using if a is not None]
+            tail = len(f" * {times}") if times is not None else 0
+            after = end(call)
+            if using:  # the second argument list: `LSTM(8)(initial_state=[h, c])`
+                self.value(call, base, suffix=1)
+                opening = self.find("(", end(call))
+                closing = self.skip(outer_end(using[-1]))
+                if self.text[closing] == ",":  # a trailing comma
+                    closing = self.skip(closing + 1)
+                self.bracketed("(", opening, using, ")", closing, base, tail, (opening, closing + 1))
+                after = closing + 1
+            else:
+                self.value(call, base, suffix=tail)
             if times is not None:
-                self.put(" *", self.find("*", end(call)))
+                self.put(" *", self.find("*", after))
                 self.put(" " + str(times), start(times))
         else:
             self.put(flat(part), start(part))
@@ -361,8 +513,67 @@ class Layout:
                 sign = ":" if kind == "pair" else "="
                 self.put(sign + (" " if kind == "pair" else ""), self.find(sign, end(key)))
                 self.value(value, base, suffix)
+        elif (kind in RANK or kind == "slice") and (
+            self.has_comment(start(node), end(node)) or not self.fits(len(flat(node)) + suffix)
+        ):
+            self.expression(node, base, suffix)
         else:
             self.put(flat(node), start(node))
+
+    def expression(self, node: Tree, base: int, suffix: int) -> None:
+        """An operator, index, attribute, call of a value or slice written piece by piece, so that
+        the brackets inside it can break and the comments inside it find their place."""
+        kind = node.data
+        if kind in BINARY:
+            left, right = node.children[0], node.children[-1]
+            sign = symbol(node)
+            at = start(node.children[1]) if kind == "compare" else self.find(sign, outer_end(left))
+            self.operand(node, left, 0, base, len(sign) + 1)
+            self.put(f" {sign} ", at)
+            self.operand(node, right, 1, base, suffix)
+        elif kind in ("neg", "not_"):
+            self.put("-" if kind == "neg" else "not ", start(node))
+            self.operand(node, node.children[0], 0, base, suffix)
+        elif kind == "attr":
+            obj, name = node.children
+            dot = self.find(".", outer_end(obj))
+            self.operand(node, obj, 0, base, len(name) + 1 + suffix)
+            self.put(".", dot)
+            self.put(str(name), start(name))
+        elif kind == "slice":
+            pos = start(node)
+            parts = node.children
+            last = max((k for k, p in enumerate(parts) if p is not None), default=-1)
+            for k, part in enumerate(parts):
+                if k == 1 or (k == 2 and part is not None):
+                    colon = self.find(":", pos)
+                    self.put(":", colon)
+                    pos = colon + 1
+                if part is not None:
+                    self.value(part, base, suffix if k == last else 1)
+                    pos = outer_end(part)
+        else:  # index, apply
+            obj, *rest = node.children
+            opening, closing = ("[", "]") if kind == "index" else ("(", ")")
+            at = self.find(opening, outer_end(obj))
+            # a comment between `(x` and `)[0]` must not end up between `x` and `[`
+            kept = kind == "index" and self.has_comment(end(obj), at)
+            self.operand(node, obj, 0, base, 1, kept)
+            elements = [c for c in rest if c is not None]
+            # no comma after an index's last item: `x[0,]` would read to Python as a tuple index
+            last_comma = kind == "apply"
+            self.bracketed(
+                opening, at, elements, closing, end(node) - 1, base, suffix, (at, end(node)), last_comma=last_comma
+            )
+
+    def operand(self, parent: Tree, child, i: int, base: int, suffix: int, wrap: bool = False) -> None:
+        """Operand `i` of `parent`, in parentheses where it needs them."""
+        if not (wrap or parenthesised(parent, child, i)):
+            self.value(child, base, suffix)
+            return
+        self.put("(", outer_start(child))
+        self.value(child, base, suffix + 1)
+        self.put(")", outer_end(child))
 
     def bracketed(
         self,
@@ -376,9 +587,11 @@ class Layout:
         span: tuple,
         one_comma: bool = False,
         spaced: bool = False,
+        last_comma: bool = True,
     ) -> None:
         """Brackets around comma-separated elements: on one line if they fit and hold no comment,
-        else one element per line, indented one step from `base`, each followed by a comma."""
+        else one element per line, indented one step from `base`, each followed by a comma (but
+        the last when not `last_comma`)."""
         parts = [flat(e) for e in elements]
         inner = ", ".join(parts) + ("," if one_comma and len(parts) == 1 else "")
         if spaced and parts:
@@ -388,10 +601,11 @@ class Layout:
             self.put(one_line, open_pos)
             return
         self.put(opening, open_pos)
-        for element in elements:
+        for i, element in enumerate(elements):
             self.newline(base + STEP)
             self.value(element, base + STEP, suffix=1)
-            self.put(",", end(element))
+            if last_comma or i < len(elements) - 1:
+                self.put(",", end(element))
         self.newline(base, CLOSE, base + STEP)
         self.put(closing, close_pos)
 

@@ -6,6 +6,9 @@ Registered for Pygments through the entry point
     tfspec = "tfspec.tools.lexer:TfspecLexer"
 
 Layer kinds come from the layer catalog, so a layer added there is highlighted too.
+
+A sign belongs to a number only where a value starts, as in the grammar: `x[-1]` and `f(-1)` hold
+the number -1, `a -1` and `a-1` subtract 1 from a.
 """
 
 from __future__ import annotations
@@ -33,17 +36,39 @@ class TfspecLexer(RegexLexer):
             (r"#[^\r\n]*", Comment.Single),  # a comment ends at LF, CRLF or a lone CR, as in the grammar
             (r'"(?:[^"\\\n\r]|\\[^\n\r])*"', String.Double),
             (r"'(?:[^'\\\n\r]|\\[^\n\r])*'", String.Single),
-            (r"->|\*|=", Operator),
+            (r"->|\.\.\.|//|==|!=|<=|>=", Operator),
             (r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", Number.Float),
             (r"[+-]?\d+", Number.Integer),
+            (r"[-+*/%<>=]", Operator),  # after the numbers, whose sign it would otherwise take
             (rf"(model|block)(\s+)({IDENT})", bygroups(Keyword.Declaration, Whitespace, Name.Class)),
             (words(("model", "block", "train"), suffix=r"\b"), Keyword.Declaration),
-            (words(("input", "output", "layer"), suffix=r"\b"), Keyword),
+            (words(("input", "output", "layer", "if", "else", "and", "or", "not"), suffix=r"\b"), Keyword),
             (words(("True", "False", "None", "true", "false"), suffix=r"\b"), Keyword.Constant),
             (words(DTYPES, suffix=r"\b"), Keyword.Type),
             (words(tuple(REGISTRY) + tuple(ALIASES), suffix=r"\b"), Name.Builtin),
             (IDENT + r"(?=\s*\()", Name.Function),
             (IDENT, Name),
             (r"[()\[\]{},:]", Punctuation),
+            (r"\.", Operator),
         ],
     }
+
+    def get_tokens_unprocessed(self, text, stack=("root",)):
+        """The regex tokens, with the sign split off a number that follows an operand (`a -1`)."""
+        operand_ended = False
+        for pos, kind, value in super().get_tokens_unprocessed(text, stack):
+            if kind in Number and value[0] in "+-" and operand_ended:
+                yield pos, Operator, value[0]
+                pos, value = pos + 1, value[1:]
+            yield pos, kind, value
+            if kind not in Whitespace and kind not in Comment:
+                operand_ended = ends_operand(kind, value)
+
+
+def ends_operand(kind, value: str) -> bool:
+    """Can the token end a value, so that a `+` or `-` after it is an operator?"""
+    if kind in Punctuation:
+        return value in ")]}"
+    if kind in Keyword:
+        return kind in Keyword.Constant or kind in Keyword.Type
+    return kind in Name or kind in Number or kind in String
