@@ -19,7 +19,9 @@ def leaf_nodes(graph: Graph, path=(), rename=None):
     rename = rename if rename is not None else {}
     out = []
     for index, node in enumerate(graph.nodes):
-        ins = tuple(rename.get(t, "/".join(path + (t,))) for t in node.inputs)
+        if node.layer.static:
+            continue  # a value, not a tensor
+        ins = tuple(rename.get(t, "/".join(path + (t,))) for t in node.tensors())
         result = "/".join(path + (node.output,))
         if node.layer.body is not None:
             body = node.layer.body
@@ -27,10 +29,16 @@ def leaf_nodes(graph: Graph, path=(), rename=None):
             sub_path = path + (f"{node.layer.id}#{index}",)
             sub = leaf_nodes(body, sub_path, inner)
             out += sub
-            rename[node.output] = inner.get(body.outputs[0], "/".join(sub_path + (body.outputs[0],)))
+            for name, inner_name in zip(node.outputs, body.outputs):  # a block's outputs, each
+                rename[name] = inner.get(inner_name, "/".join(sub_path + (inner_name,)))
+        elif node.layer.operation:  # weights none; its inputs are found through Keras's operations
+            out.append((None, ins, result))
+            rename[node.output] = result
         else:
             out.append((path + (node.layer.id,), ins, result))
             rename[node.output] = result
+            for k, name in enumerate(node.more, 1):  # `out, h, c = LSTM(...)(x)`: the same call
+                rename[name] = f"{result}#{k}"
     return out
 
 
@@ -46,16 +54,46 @@ def functional_layers(model, spec) -> dict:
     tensors = {rename.get(name, name): kt for name, kt in zip(spec.model.outputs, model.outputs)}
     found = {}
     for path, ins, out in reversed(nodes):
-        kt = tensors.get(out)
+        # a call may be read only through its further results (an encoder's states: `out#1`)
+        kt = next((tensors[name] for name in [out] + [f"{out}#{k}" for k in range(1, 5)] if name in tensors), None)
         if kt is None:
+            continue
+        if path is None:  # an operation: keras.ops calls back to the tensors it reads
+            for name, tensor in zip(ins, operation_inputs(kt)):
+                tensors.setdefault(name, tensor)
             continue
         history = kt._keras_history
         layer = history.operation
         found.setdefault(path, layer)
         node = layer._inbound_nodes[history.node_index]
-        for name, tensor in zip(ins, node.input_tensors):
+        for k, tensor in enumerate(node.output_tensors[1:], 1):  # the call's further results
+            tensors.setdefault(f"{out}#{k}", tensor)
+        flat = list(node.input_tensors)
+        for name, tensor in zip(ins, flat):
             tensors.setdefault(name, tensor)
     return found
+
+
+def operation_inputs(tensor) -> list:
+    """The tensors made by layers (or inputs) that the keras.ops calls ending in `tensor` read,
+    left to right, each once: what an operation node of the IR reads, in its order."""
+    from keras.layers import InputLayer, Layer
+
+    out, seen = [], set()
+
+    def walk(kt):
+        operation = kt._keras_history.operation
+        if isinstance(operation, (Layer, InputLayer)):
+            if id(kt) not in seen:
+                seen.add(id(kt))
+                out.append(kt)
+            return
+        node = operation._inbound_nodes[kt._keras_history.node_index]
+        for inner in node.input_tensors:
+            walk(inner)
+
+    walk(tensor)
+    return out
 
 
 def subclassing_layers(model, spec) -> dict:
@@ -63,21 +101,23 @@ def subclassing_layers(model, spec) -> dict:
 
     found = {}
 
-    def walk(obj, graph, path, params=()):
-        _, attrs = attribute_names(graph, params)
+    def walk(obj, template, graph, path, params=()):
+        """`graph` is the body as shaped for this use (an `if` may leave layers of the template out)."""
+        _, attrs = attribute_names(template, params)
         for layer in graph.layers:
             child = getattr(obj, attrs[layer.id])
             if layer.block is not None:
-                walk(child, layer.block.graph, path + (layer.id,), [p for p, _ in layer.block.params])
+                body = layer.body if layer.body is not None else layer.block.graph
+                walk(child, layer.block.graph, body, path + (layer.id,), [p for p, _ in layer.block.params])
             else:
                 found[path + (layer.id,)] = child
 
-    walk(model, spec.model, ())
+    walk(model, spec.model, spec.model, ())
     return found
 
 
 def sequential_layers(model, spec) -> dict:
-    paths = [path for path, _, _ in leaf_nodes(spec.model)]
+    paths = [path for path, _, _ in leaf_nodes(spec.model) if path is not None]
     return dict(zip(paths, model.layers))
 
 

@@ -106,7 +106,11 @@ def _sequential_problem(graph: Graph, memo: dict) -> Diagnostic | None:
         )
     previous = graph.inputs[0].name
     seen = set()
-    for node in graph.nodes:
+    nodes = [n for n in graph.nodes if not n.layer.static]  # values computed from shapes are not layers
+    for node in nodes:
+        if is_alias(node) and node.inputs[0] == previous:  # `y = x`: another name, no layer
+            previous = node.output
+            continue
         if node.layer.operation:
             return Diagnostic(
                 "E701",
@@ -154,6 +158,13 @@ def _sequential_problem(graph: Graph, memo: dict) -> Diagnostic | None:
             "E701", f"the output {graph.outputs[0]!r} is not the end of the chain", graph.output_spans[0], hint
         )
     return None
+
+
+def is_alias(node) -> bool:
+    """`outputs = projected`: an operation that only names a tensor again."""
+    from ..ir.values import Ref
+
+    return node.layer.operation and isinstance(node.layer.expr, Ref)
 
 
 def shared_block(graph: Graph, memo: dict | None = None) -> Diagnostic | None:

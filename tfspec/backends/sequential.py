@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..ir.nodes import Graph
 from .common import constructor, input_code, reserve_names
-from .emitter import Atom, Code, KeyValue, Writer, header, pystr, training_constant
+from .emitter import Atom, Code, KeyValue, Writer, call_code, header, pystr, training_constant
 
 
 def generate(spec) -> str:
@@ -33,8 +33,12 @@ def chain_layers(graph: Graph) -> list:
     out = []
     for node in graph.nodes:
         layer = node.layer
+        if layer.static or layer.operation:
+            continue  # a value computed from shapes (its uses are printed computed), or `y = x` (legality)
         if layer.body is not None:
             out += chain_layers(layer.body)  # the block instance, parameters bound
+        elif layer.computed is not None:
+            out.append(call_code(f"layers.{layer.kind}", layer.computed.args, layer.computed.kwargs))
         else:
             out.append(constructor(layer))
     return out

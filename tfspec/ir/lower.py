@@ -564,11 +564,16 @@ class Lowerer:
         for i, chain in enumerate(chains):
             deps[i] = {j for name in chain.get("needs", ()) for j in producer.get(name, ())}
             for j, src in enumerate(chain["source"]):
-                if src in producer:
-                    deps[i].update(producer[src])
-                elif src in values:
+                if src in values and "assign" not in chain:  # (an assignment's refs are its values too)
                     at = chain.get("at", where + ("chains", i))
-                    self.error("E410", f"{src!r} is a value, not a tensor", at + ("source", j))
+                    self.error(
+                        "E410",
+                        f"{src!r} is a value, not a tensor",
+                        at + ("source", j),
+                        "a chain starts from a tensor; a value goes into a layer's arguments, e.g. Dense(n)",
+                    )
+                elif src in producer:
+                    deps[i].update(producer[src])
                 elif src not in input_names:
                     hint = suggest(src)
                     if src in layer_names:

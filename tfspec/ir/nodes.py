@@ -41,6 +41,9 @@ class Layer:
     uses: int = 0
     expr: object = field(default=None, repr=False)  # a tensor operation: values.Expr / Call over Refs to tensors
     static: bool = False  # an operation that computes a value (`c = x.shape[-1]`), not a tensor
+    # The call with the values the body computes put in (`Conv2D(c * 4, 1)` -> `Conv2D(96, 1)`),
+    # set by the shape pass for the instance it shapes; None when the call reads none.
+    computed: object = field(default=None, repr=False)
 
     @property
     def operation(self) -> bool:

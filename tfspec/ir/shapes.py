@@ -19,7 +19,7 @@ from .layers import fmt
 from .lower import instantiate
 from .nodes import Graph, Tensor, TensorList
 from .op_shapes import expression_shape
-from .values import Call, Ref, count_items, show
+from .values import Call, Ref, count_items, names_in, show
 
 # The most work the shape pass does on block instances (E309): each distinct instance costs the
 # layers and applications of its template, and each new binding the values in its call (about
@@ -129,6 +129,7 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
     dtypes = {inp.name: inp.dtype for inp in graph.inputs}
     values = graph.values  # names computed before the model runs (`c = x.shape[-1]`)
     skipped: dict = {}  # tensor -> the guard that left its statement out
+    failed: set = set()  # values that could not be computed (reported already)
     kept = []
     for node in graph.nodes:
         if node.guard:
@@ -159,20 +160,20 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
                     continue
                 shaped = expression_shape(layer.expr, shapes, dtypes, values)
             except Unknown as exc:
-                errors.error("E410", f"{exc.args[0]} is not known before the model runs{context}", node.span)
+                if exc.args[0] not in failed:  # (a value that failed is reported once, where it is computed)
+                    errors.error("E410", f"{exc.args[0]} is not known before the model runs{context}", node.span)
+                failed.update(node.outputs)
                 continue
             except Exception as exc:  # noqa: BLE001 - as for a layer's rule
                 _report(exc.with_traceback(None), layer, node, errors, context)
+                failed.update(node.outputs)
                 continue
             shapes[node.output] = shaped.shape
             dtypes[node.output] = shaped.dtype
             continue
-        if (
-            layer.block is None
-            and holds_expression(layer.call)
-            and not bind_late(layer, values, shapes, node, errors, context)
-        ):
-            continue
+        if layer.block is None and holds_expression(layer.call):
+            if names_in(layer.call) & failed or not bind_late(layer, values, shapes, node, errors, context):
+                continue
         if node.kwargs or node.more or _may_yield_several(layer):
             outs = several_outputs(node, ins, shapes, errors, context, shaper)
             if outs is None:
@@ -214,6 +215,14 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
             continue
         graph.params.setdefault(layer.id, tuple(params))
         shapes[node.output] = out
+    for name, span in zip(graph.outputs, graph.output_spans):
+        if name in skipped and name not in shapes:
+            errors.error(
+                "E301",
+                f"the output {name!r} is not made when {show_guard_false(skipped[name])}{context}",
+                span,
+                "define it in every branch of the `if`",
+            )
     if len(kept) != len(graph.nodes):  # `if` statements left some out: this body is one instance
         graph.nodes = kept
         applied = {id(n.layer) for n in kept}
@@ -267,6 +276,7 @@ def bind_late(layer, values: dict, shapes: dict, node, errors, context: str) -> 
     if bound.errors:
         return False
     layer.values = bound.values
+    layer.computed = call
     return True
 
 
