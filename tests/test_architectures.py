@@ -29,8 +29,7 @@ from tfspec.backends import allowed_styles  # noqa: E402
 
 from . import references  # noqa: E402
 
-NAMES = ["seq2seq", "transformer_classifier", "mobilenetv3_block", "siamese", "inverted_residual"]
-PENDING = {"masked_transformer": "masks through operations: next step"}
+NAMES = ["seq2seq", "transformer_classifier", "mobilenetv3_block", "siamese", "inverted_residual", "masked_transformer"]
 
 # Exclusive upper bound of the ids fed to an int input (its Embedding's vocabulary); ids start at 1.
 VOCABULARY = {"transformer_classifier": references.VOCAB, "masked_transformer": references.MASKED_VOCAB}
@@ -43,12 +42,11 @@ BATCH = 2
 
 
 def cases():
-    """(spec name, style) for every style each spec allows; the pending spec marked xfail."""
+    """(spec name, style) for every style each spec allows."""
     out = []
-    for name in NAMES + sorted(PENDING):
-        marks = [pytest.mark.xfail(reason=PENDING[name])] if name in PENDING else []
+    for name in NAMES:
         for style in allowed_styles(tfspec.load(spec_path(name))):
-            out.append(pytest.param(name, style, marks=marks, id=f"{name}-{style}"))
+            out.append(pytest.param(name, style, id=f"{name}-{style}"))
     return out
 
 

@@ -101,13 +101,15 @@ def parse(text: str) -> dict:
 
 
 def layer_paths(graph, prefix=""):
-    """DOT node names of the catalog layers of `graph` (block bodies included)."""
+    """DOT node names of the catalog layers and the tensor operations of `graph` (block bodies
+    included; values computed from shapes are no node of the model)."""
     paths = []
     for layer in graph.layers:
         if layer.body is not None:
             paths += layer_paths(layer.body, prefix + layer.id + "/")
         else:
             paths.append(prefix + layer.id)
+    paths += [prefix + n.layer.id for n in graph.nodes if n.layer.operation and not n.layer.static]
     return paths
 
 

@@ -90,7 +90,24 @@ def assert_same_model(original, spec, weights=None):
 # -- the specs of specs/, round trip ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", spec_names())
+# What the importer cannot read back yet (issue 14, "Import v2": keras.ops calls and a layer's
+# call arguments in a functional config); a shared block is no functional model at all.
+NOT_IMPORTED = {
+    "seq2seq": "an LSTM called with initial_state",
+    "transformer_classifier": "keras.ops calls (positions, +)",
+    "masked_transformer": "keras.ops calls and attention_mask=",
+    "mobilenetv3_block": "keras.ops arithmetic (hard sigmoid)",
+    "siamese": "a shared block: the functional style cannot print it",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_IMPORTED[n])) if n in NOT_IMPORTED else n
+        for n in spec_names()
+    ],
+)
 def test_spec_round_trip(name, tmp_path):
     spec = tfspec.load(spec_path(name))
     original = tfspec.build(spec, "functional")

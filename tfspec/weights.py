@@ -11,11 +11,14 @@ back from the outputs (each Keras tensor remembers the layer call that produced 
 from __future__ import annotations
 
 from .ir.nodes import Graph
+from .ir.values import Call, Expr, Ref, substitute
 
 
 def leaf_nodes(graph: Graph, path=(), rename=None):
     """Applications of innermost layers in order, block bodies inlined:
-    (path of layer ids, input tensors, output tensor), tensors uniquely renamed."""
+    (path of layer ids, input tensors, output tensor), tensors uniquely renamed. An operation
+    (no weights) has the path None and, as a fourth item, its expression with the input tensors
+    renamed, so that its inputs can be found in a functional model (operation_inputs)."""
     rename = rename if rename is not None else {}
     out = []
     for index, node in enumerate(graph.nodes):
@@ -31,8 +34,9 @@ def leaf_nodes(graph: Graph, path=(), rename=None):
             out += sub
             for name, inner_name in zip(node.outputs, body.outputs):  # a block's outputs, each
                 rename[name] = inner.get(inner_name, "/".join(sub_path + (inner_name,)))
-        elif node.layer.operation:  # weights none; its inputs are found through Keras's operations
-            out.append((None, ins, result))
+        elif node.layer.operation:
+            tree = expanded(node.layer.expr, graph.shapes)
+            out.append((None, ins, result, substitute(tree, {t: Ref(n) for t, n in zip(node.tensors(), ins)})))
             rename[node.output] = result
         else:
             out.append((path + (node.layer.id,), ins, result))
@@ -40,6 +44,25 @@ def leaf_nodes(graph: Graph, path=(), rename=None):
             for k, name in enumerate(node.more, 1):  # `out, h, c = LSTM(...)(x)`: the same call
                 rename[name] = f"{result}#{k}"
     return out
+
+
+def expanded(tree, shapes: dict):
+    """The expression as its printed code computes it: positions(x) written out."""
+    from .ir.ops import positions_tree
+
+    if isinstance(tree, Call) and tree.name == "positions":
+        (x,) = tree.args
+        shape = shapes.get(x.name) if isinstance(x, Ref) else None
+        return positions_tree(expanded(x, shapes), len(shape) if shape is not None else 1)
+    if isinstance(tree, (Call, Expr)):
+        kind = Call if isinstance(tree, Call) else Expr
+        head = tree.name if isinstance(tree, Call) else tree.op
+        args = tuple(expanded(a, shapes) for a in tree.args)
+        return kind(head, args, tuple((k, expanded(v, shapes)) for k, v in tree.kwargs), tree.span)
+    if isinstance(tree, (list, tuple)):
+        items = [expanded(v, shapes) for v in tree]
+        return items if isinstance(tree, list) else tuple(items)
+    return tree
 
 
 def strip(path) -> tuple:
@@ -53,13 +76,13 @@ def functional_layers(model, spec) -> dict:
     nodes = leaf_nodes(spec.model, rename=rename)
     tensors = {rename.get(name, name): kt for name, kt in zip(spec.model.outputs, model.outputs)}
     found = {}
-    for path, ins, out in reversed(nodes):
+    for path, ins, out, *tree in reversed(nodes):
         # a call may be read only through its further results (an encoder's states: `out#1`)
         kt = next((tensors[name] for name in [out] + [f"{out}#{k}" for k in range(1, 5)] if name in tensors), None)
         if kt is None:
             continue
-        if path is None:  # an operation: keras.ops calls back to the tensors it reads
-            for name, tensor in zip(ins, operation_inputs(kt)):
+        if path is None:  # an operation: its keras.ops calls, followed back to the tensors it reads
+            for name, tensor in operation_inputs(tree[0], kt, set(ins)).items():
                 tensors.setdefault(name, tensor)
             continue
         history = kt._keras_history
@@ -74,26 +97,31 @@ def functional_layers(model, spec) -> dict:
     return found
 
 
-def operation_inputs(tensor) -> list:
-    """The tensors made by layers (or inputs) that the keras.ops calls ending in `tensor` read,
-    left to right, each once: what an operation node of the IR reads, in its order."""
-    from keras.layers import InputLayer, Layer
+def operation_inputs(tree, tensor, names: set) -> dict:
+    """{input name: Keras tensor} of an operation whose expression `tree` made `tensor`: the
+    expression and Keras's graph of keras.ops calls are walked together (each operator or
+    function of the expression is one call, whose tensor arguments are the parts of the
+    expression that read a tensor, in order)."""
+    from .backends.operations import reads_tensor
 
-    out, seen = [], set()
+    found: dict = {}
 
-    def walk(kt):
-        operation = kt._keras_history.operation
-        if isinstance(operation, (Layer, InputLayer)):
-            if id(kt) not in seen:
-                seen.add(id(kt))
-                out.append(kt)
+    def walk(value, kt) -> None:
+        if isinstance(value, Ref) and value.name in names:
+            found.setdefault(value.name, kt)
             return
-        node = operation._inbound_nodes[kt._keras_history.node_index]
-        for inner in node.input_tensors:
-            walk(inner)
+        history = kt._keras_history
+        node = history.operation._inbound_nodes[history.node_index]
+        parts = value.args if isinstance(value, Expr) else (*value.args, *(v for _, v in value.kwargs))
+        flat = []
+        for part in parts:
+            flat.extend(part if isinstance(part, list) else [part])  # concatenate([a, b])
+        tensor_parts = [p for p in flat if reads_tensor(p, names)]
+        for part, inner in zip(tensor_parts, node.input_tensors):
+            walk(part, inner)
 
-    walk(tensor)
-    return out
+    walk(tree, tensor)
+    return found
 
 
 def subclassing_layers(model, spec) -> dict:
@@ -117,7 +145,7 @@ def subclassing_layers(model, spec) -> dict:
 
 
 def sequential_layers(model, spec) -> dict:
-    paths = [path for path, _, _ in leaf_nodes(spec.model) if path is not None]
+    paths = [entry[0] for entry in leaf_nodes(spec.model) if entry[0] is not None]
     return dict(zip(paths, model.layers))
 
 
