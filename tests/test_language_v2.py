@@ -315,3 +315,19 @@ def test_keras_files_of_every_style_load_back(keras_models, name, tmp_path):
         np.testing.assert_allclose(
             np.asarray(loaded(x, training=False)), np.asarray(built(x, training=False)), atol=1e-6
         )
+
+
+# -- limits ---------------------------------------------------------------------------------------
+
+
+def test_an_operator_chain_too_deep_for_the_walks_is_refused_with_a_position():
+    text = "model M { input x: [4] y = " + " + ".join(["x"] * 1000) + " output y }"
+    assert [d.code for d in diagnostics(text)] == ["E104"]
+    assert tfspec.loads("model M { input x: [4] y = " + " + ".join(["x"] * 100) + " output y }")
+
+
+def test_else_if_chains_nest_at_most_as_deep_as_brackets():
+    assert [d.code for d in diagnostics("model M { input x: [4] " + "if 1 {} else " * 1000 + "{} y = x output y }")] == [
+        "E104"
+    ]
+    assert tfspec.loads("model M { input x: [4] " + "if 1 {} else " * 60 + "{} y = x output y }")

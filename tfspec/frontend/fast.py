@@ -14,17 +14,32 @@ on mutated specs:
 
 * when `attempt` returns (spec, spans), Lark accepts the text and `normalise` of its tree
   gives an equal spec (keys in the same order), equal spans and the same diagnostics (E105,
-  E106, E107, E302, raised as SpecError);
+  E106, E107, E302, E306, raised as SpecError);
 * whenever it is unsure -- a syntax error, a character outside the tokens, brackets nested
-  deeper than MAX_DEPTH, an empty spec -- it steps aside and the loader takes the Lark road
-  (parser.parse_slow), which words every syntax error exactly as before. It hands over a
-  shortened text (`shorten`) on which Lark meets that error as it would on the whole text.
+  deeper than MAX_DEPTH, an empty spec, a corner of the lexer below -- it steps aside and the
+  loader takes the Lark road (parser.parse_slow), which words every syntax error exactly as
+  before. It hands over a shortened text (`shorten`) on which Lark meets that error as it
+  would on the whole text.
 
-Lark's contextual lexer decides between a keyword and a name by the parser state: each place
-here knows the keywords it accepts (the statement words at the start of a statement,
-True/False/None where a value starts) and takes any other word as a name, as Lark does. Two
-corners follow from it: at the top level only the section words are known, so `modelM {` is
-`model M {`; after `*` only INT, so `* 2e5 -> y` is the count 2 and a chain from `e5`.
+Lark's contextual lexer decides what a piece of text is by the parser state, and an LALR
+state is shared by every place that reaches it, so it accepts the union of what may follow
+in any of them. What follows from it, and what this parser does:
+
+* keywords: each place here knows the keywords it accepts (the statement words and `if` at
+  the start of a statement, `not` and True/False/None where a value starts, `and`/`or` after
+  a value, `else` after the braces of an `if`) and takes any other word as a name, as Lark
+  does. Where Lark's shared states may make a keyword of a name (`and`, `or`, `else` starting
+  a statement, a setting called `if` or `input`), and for a statement that starts with `not`,
+  it steps aside. At the top level only the section words are known, so `modelM {` is
+  `model M {`.
+* signs: `-1` is one INT where a value starts (and in a shape, and after `*`), but `a -1` is
+  `a - 1`: the sign is a token of its own here, joined to a number glued to it where a
+  value starts. After the `*` of a step only INT is read, so `* 2e5 -> y` is the count 2 and
+  a chain from `e5`.
+* `[`: glued to a name, a number, a string, `)` or `]` it is an index (`x[0]`), otherwise it
+  opens a list. A statement that starts with a glued `[` (`output y[a, b] -> Add() -> z`) is
+  left to Lark, whose shared states read an index there after some statements and a list
+  after others.
 
 The grammar file's digest is checked (GRAMMAR_SHA256): after an edit of the grammar the fast
 road is off until this module is brought up to date.
@@ -38,7 +53,7 @@ import os
 import re
 import warnings
 from bisect import bisect_right
-from itertools import accumulate
+from itertools import accumulate, islice
 
 from ..diagnostics import Diagnostic, Span, SpecError
 from .source import MAX_DEPTH
@@ -51,7 +66,7 @@ GRAMMAR_PLACES = (
 # The grammar this parser was written for. Another grammar (an edit not carried over here)
 # turns the fast road off: everything goes through Lark, and tests/test_parser.py fails until
 # this module and the digest are brought up to date.
-GRAMMAR_SHA256 = "ab14b3f0134e63ae91a78daac64e3e47462215a728ef7e9879b300c104231dc3"
+GRAMMAR_SHA256 = "6c24181282d75db77021027872a2a8a19b81c6e88c7243ae40c53d72a6a746e0"
 
 
 def grammar_path() -> str:
@@ -80,21 +95,38 @@ def enabled() -> bool:
     return _ENABLED[0]
 
 
-# The terminals of grammar/tfspec.lark, in the order Lark's lexer tries them (FLOAT before INT;
-# a comment is a token here and is dropped after the split).
-_FLOAT = r"[+-]?[0-9]+[eE][+-]?[0-9]+|[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+# The terminals of grammar/tfspec.lark, in the order Lark's lexer tries them (FLOAT before INT,
+# `->` before `-`, `//` before `/`; a comment is a token here and is dropped after the split).
+# A number's sign is a token of its own (see the module docstring).
+_FLOAT = r"[0-9]+[eE][+-]?[0-9]+|(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _STRING = r""""(?:[^"\\\n\r]|\\[^\n\r])*"|'(?:[^'\\\n\r]|\\[^\n\r])*'"""
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_INT = r"[+-]?[0-9]+"
-TOKENS = re.compile(f"(#[^\\n]*|{_FLOAT}|{_STRING}|{_NAME}|{_INT}|->|[{{}}()\\[\\],:=*])")
+_INT = r"[0-9]+"
+_PUNCTUATION = r"->|\.\.\.|//|[=!<>]=|[-+*/%<>.{}()\[\],:=]"
+TOKENS = re.compile(f"(#[^\\n]*|{_FLOAT}|{_STRING}|{_NAME}|{_INT}|{_PUNCTUATION})")
 WHITESPACE = " \t\f\n"  # the grammar's %ignore, less \r (the loader has made every line break \n)
 
 WORD_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-NUMBER_START = frozenset("0123456789+-.")
+DIGITS = frozenset("0123456789")
 CONSTANTS = {"True": True, "true": True, "False": False, "false": False, "None": None}
-STATEMENT_KEYWORDS = frozenset({"input", "output", "layer"})
+# Words that Lark's shared states may read as keywords where a statement or a setting starts:
+# a statement or setting named so is left to Lark.
+NOT_A_STATEMENT = frozenset({"else", "and", "or", "not"})
+NOT_A_SETTING = frozenset({"if", "and", "or", "input", "output", "layer"})
+NOT_A_KEYWORD_ARGUMENT = frozenset(CONSTANTS) | {"not"}
 _ENDS_ARGUMENT = frozenset({",", ")"})
-_ONE_TOKEN = WORD_START | NUMBER_START | {'"', "'"}  # first characters of one-token values
+_ONE_TOKEN = WORD_START | DIGITS | {'"', "'", "."}  # first characters of one-token values
+GLUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_])\"'")  # `x[`: an index
+
+# Binary operators and their precedence (Python's): the right operand binds tighter by one.
+BINARY = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4}
+BINARY.update({"+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6})
+COMPARISON = 4
+NOT_LEVEL = 3  # `not x`: its operand holds comparisons and arithmetic, not `and`/`or`
+UNARY_LEVEL = 7  # `-x`: its operand is a postfix expression or another `-`
+POSTFIX = frozenset({"(", ".", "["})
+CONTINUES = POSTFIX | frozenset(BINARY)  # what may follow a value and extend it
+PREFIX = frozenset({"not", "-", "+"})
 
 
 def string_value(token: str) -> tuple:
@@ -181,6 +213,11 @@ class SpanTable(dict):
         return [(k, self[k]) for k in self]
 
 
+def empty_body() -> dict:
+    """A BODY of the spec dict with nothing in it, its keys in normalise's order."""
+    return {"inputs": [], "layers": [], "chains": [], "assigns": [], "ifs": [], "outputs": []}
+
+
 def tokens(text: str):
     """(tokens, starts, ends): the token strings and their character offsets, comments
     dropped; or the offset of the first character that is neither in a token nor whitespace
@@ -202,53 +239,11 @@ def tokens(text: str):
             toks = [toks[i] for i in keep]
             starts = [starts[i] for i in keep]
             ends = [ends[i] for i in keep]
-    if "*" in text:
-        return _repeats(text, toks, starts, ends)
     return toks, starts, ends
 
 
-_EXPONENT = re.compile(r"[+-]?[0-9]+[eE][0-9]+")
-_DIGITS = re.compile(r"[+-]?[0-9]+")
+_EXPONENT = re.compile(r"([0-9]+)[eE][0-9]+")
 _WORD = re.compile(_NAME)
-
-
-def _repeats(text: str, toks: list, starts: list, ends: list):
-    """After `*` only INT can come, so Lark's contextual lexer reads `* 2e5 -> y` as the count 2
-    and a name `e5` starting the next statement (`* 2e5x` as 2 and `e5x`): split those tokens
-    the same way (everything else after `*` is left for the parser to accept or not)."""
-    edits = []  # (index of the number, index after the tokens the name takes in, count, name, its offsets)
-    j = -1
-    try:
-        while True:
-            j = toks.index("*", j + 1)
-            number = toks[j + 1] if j + 1 < len(toks) else ""
-            if not _EXPONENT.fullmatch(number):
-                continue
-            start = starts[j + 1]
-            count = _DIGITS.match(number).group()
-            name = _WORD.match(text, start + len(count))
-            after = j + 2
-            while after < len(toks) and starts[after] < name.end():
-                after += 1  # a token glued to the number is part of Lark's name
-            edits.append((j + 1, after, count, name.group(), (start, start + len(count), name.start(), name.end())))
-    except ValueError:  # no `*` left
-        pass
-    if not edits:
-        return toks, starts, ends
-    new_toks, new_starts, new_ends = [], [], []
-    done = 0
-    for at, after, count, name, (a, b, c, d) in edits:
-        new_toks += toks[done:at]
-        new_starts += starts[done:at]
-        new_ends += ends[done:at]
-        new_toks += [count, name]
-        new_starts += [a, c]
-        new_ends += [b, d]
-        done = after
-    new_toks += toks[done:]
-    new_starts += starts[done:]
-    new_ends += ends[done:]
-    return new_toks, new_starts, new_ends
 
 
 def parse_fast(text: str, path: str):
@@ -303,8 +298,9 @@ def shorten(text: str, parser: "FastParser", failed: int) -> str:
     element is the state after any number of them. So of the complete elements before the
     one that fails, the first and the last are kept (the last sets the lookahead reductions)
     and those between go; inside a complete element that is kept, a chain keeps its first
-    and last steps. The fast parser accepts a subset of what Lark accepts, so the complete
-    elements are sound to Lark as well."""
+    and last steps; the statements of an `if`'s branch are elements like those of a body. The
+    fast parser accepts a subset of what Lark accepts, so the complete elements are sound to
+    Lark as well."""
     toks, starts, ends = parser.toks, parser.starts, parser.ends
     cuts: list = []  # (first token, last token) to blank
 
@@ -353,6 +349,13 @@ def shorten(text: str, parser: "FastParser", failed: int) -> str:
         if start is None:
             start = items[failing]
         else:
+            for firsts in parser.open:  # the branches of `if`s the failure is in, outermost first
+                inner = len(firsts) - 1
+                middle(firsts, inner)
+                for j in {0, inner - 1}:
+                    if 0 <= j < inner:
+                        statement(firsts[j], firsts[j + 1] - 1)
+                start = firsts[inner]
             steps = arrows(start, failed)  # the failing statement: a chain up to the failing step
             middle(steps, len(steps) - 1)
         # the brackets around the failing token, innermost first: the values between commas
@@ -384,7 +387,10 @@ def shorten(text: str, parser: "FastParser", failed: int) -> str:
 
 class FastParser:
     """Recursive descent over the token list, building the normalised spec as it goes. Every
-    method takes the index of its first token and returns the index after its last one."""
+    method takes the index of its first token and returns the index after its last one.
+
+    `depth` counts the brackets (and operators) around a construct, so that nothing nested
+    deeper than MAX_DEPTH is accepted here (check_nesting refuses it on the Lark road)."""
 
     def __init__(self, path: str, text: str, toks: list, starts: list, ends: list):
         self.path = path
@@ -397,6 +403,7 @@ class FastParser:
         self.errors: list = []  # (code, message, (start, end) offsets or Span, hint)
         self.items: list = []  # the index where each top-level item starts
         self.bodies: dict = {}  # item number -> where each statement of its body starts (see shorten)
+        self.open: list = []  # the same for each `if` branch being read, outermost first
 
     def diagnostic(self, code, message, where, hint) -> Diagnostic:
         span = where if isinstance(where, Span) else self.spans._span(where)
@@ -422,6 +429,33 @@ class FastParser:
         if t[:1] not in WORD_START:
             raise Unsure(i)
         return t
+
+    def glued(self, i: int) -> bool:
+        """Whether token i (a `[`) is glued to what it follows: Lark's _INDEX."""
+        start = self.starts[i]
+        return start > 0 and self.text[start - 1] in GLUE
+
+    def signed(self, i: int) -> bool:
+        """Whether token i (a sign) is glued to a number that follows: one INT or FLOAT to Lark."""
+        t = self.toks[i + 1]
+        c = t[:1]
+        return self.ends[i] == self.starts[i + 1] and (c in DIGITS or (c == "." and t != "." and t != "..."))
+
+    def relocate(self, mark: int, old: tuple, new: tuple) -> None:
+        """Move the spans recorded since the table held `mark` entries (all of them at `old` or
+        below it) to `new`: what was read as a whole value turned out to be a part of a larger
+        one (`a` in `a + b`, `x` in `x[0]`). The entries stay the newest of the table."""
+        spans = self.spans
+        count = len(spans) - mark
+        if not count:
+            return
+        keys = list(islice(reversed(spans), count))
+        keys.reverse()
+        cut = len(old)
+        pop, put = dict.pop, dict.__setitem__
+        moved = [(new + key[cut:], pop(spans, key)) for key in keys]  # all out first: `old` and
+        for key, span in moved:  # `new` may overlap (`(a,)` inside `((a,))` moves up a level)
+            put(spans, key, span)
 
     # -- top level -------------------------------------------------------------------------
     def spec(self) -> dict:
@@ -490,7 +524,7 @@ class FastParser:
         self.spans[("model",)] = span
         self.spans[("model", "name")] = span
         i = self.expect(i, "{")
-        i, body = self.body(i, ("model", "body"))
+        i, body = self.body(i, ("model", "body"), 1, True)
         return i, {"name": name, "body": body}
 
     def block(self, i: int, where: tuple):
@@ -517,7 +551,7 @@ class FastParser:
             elif toks[i] != ")":
                 raise Unsure(i)
         i = self.expect(i + 1, "{")
-        i, body = self.body(i, where + ("body",))
+        i, body = self.body(i, where + ("body",), 1, True)
         return i, {"name": name, "params": params, "body": body}
 
     def train(self, i: int):
@@ -532,6 +566,8 @@ class FastParser:
                 break
             name_at = i
             name = self.word(i)
+            if name in NOT_A_SETTING:  # after a value, Lark may read it as a keyword
+                raise Unsure(i)
             i = self.expect(i + 1, "=")
             at = ("train", name)
             if name in settings:  # E302, and the second value is not normalised
@@ -555,25 +591,44 @@ class FastParser:
         return i + 1, settings
 
     # -- bodies ----------------------------------------------------------------------------
-    def body(self, i: int, where: tuple):
-        body = {"inputs": [], "layers": [], "chains": [], "outputs": []}
+    def body(self, i: int, where: tuple, depth: int, top: bool):
+        """The statements of a body up to its "}" (an item's when `top`, else an `if` branch's)."""
+        body = empty_body()
         toks = self.toks
         first = True
-        self.bodies[len(self.items) - 1] = starts = []  # where each statement starts, and the "}"
+        starts: list = []  # where each statement starts, and the "}"
+        if top:
+            self.bodies[len(self.items) - 1] = starts
+        else:
+            self.open.append(starts)
         while True:
             starts.append(i)
             t = toks[i]
             start = i
             if t == "}":
+                if not top:
+                    self.open.pop()
                 return i + 1, body
             if t == "input":
                 i = self.input_decl(i, where + ("inputs", len(body["inputs"])), body["inputs"])
             elif t == "output":
                 i = self.output_decl(i, where, body["outputs"])
             elif t == "layer":
-                i = self.layer_decl(i, where + ("layers", len(body["layers"])), body["layers"])
-            elif t == "[" or t[:1] in WORD_START:
-                i = self.chain(i, where + ("chains", len(body["chains"])), body["chains"])
+                i = self.layer_decl(i, where + ("layers", len(body["layers"])), body["layers"], depth)
+            elif t == "if":
+                i = self.if_stmt(i, where + ("ifs", len(body["ifs"])), body["ifs"], depth)
+            elif t == "[":
+                if self.glued(i):  # an index to some of Lark's states, a list to others
+                    raise Unsure(i)
+                i = self.chain(i, where + ("chains", len(body["chains"])), body["chains"], depth)
+            elif t[:1] in WORD_START and t not in NOT_A_STATEMENT:
+                after = toks[i + 1]
+                if after == "->":
+                    i = self.chain(i, where + ("chains", len(body["chains"])), body["chains"], depth)
+                elif after == "=" or after == ",":
+                    i = self.assign(i, where + ("assigns", len(body["assigns"])), body["assigns"], depth)
+                else:
+                    raise Unsure(i + 1)
             else:
                 raise Unsure(i)
             if first:
@@ -603,11 +658,16 @@ class FastParser:
             t = toks[i]
             if t == "None":
                 shape.append(None)
-            elif t[:1] in NUMBER_START and t != "->" and "." not in t and "e" not in t and "E" not in t:
+                spans[where + ("shape", len(shape) - 1)] = self.tok(i)
+            elif t.isdigit():
                 shape.append(int(t))
+                spans[where + ("shape", len(shape) - 1)] = self.tok(i)
+            elif (t == "-" or t == "+") and toks[i + 1].isdigit() and self.ends[i] == self.starts[i + 1]:
+                shape.append(int(t + toks[i + 1]))  # `-1`: one INT
+                spans[where + ("shape", len(shape) - 1)] = (self.starts[i], self.ends[i + 1])
+                i += 1
             else:
                 raise Unsure(i)
-            spans[where + ("shape", len(shape) - 1)] = self.tok(i)
             i += 1
             if toks[i] == ",":
                 i += 1
@@ -628,7 +688,7 @@ class FastParser:
                 return i + 1
             i += 2
 
-    def layer_decl(self, i: int, where: tuple, layers: list) -> int:
+    def layer_decl(self, i: int, where: tuple, layers: list, depth: int) -> int:
         spans = self.spans
         name = self.word(i + 1)
         span = self.tok(i + 1)
@@ -638,13 +698,64 @@ class FastParser:
         self.word(i)
         if self.toks[i + 1] != "(":
             raise Unsure(i + 1)
-        i, call = self.call(i, where + ("layer",), 1)
+        i, call = self.call(i, where + ("layer",), depth)
         layers.append({"name": name, "layer": call})
         return i
 
-    def chain(self, i: int, where: tuple, chains: list) -> int:
+    def assign(self, i: int, where: tuple, assigns: list, depth: int) -> int:
+        """`out, h, c = value`"""
+        toks, spans = self.toks, self.spans
+        start = i
+        targets = [toks[i]]
+        spans[where + ("targets", 0)] = self.tok(i)
+        i += 1
+        while toks[i] == ",":
+            targets.append(self.word(i + 1))
+            spans[where + ("targets", len(targets) - 1)] = self.tok(i + 1)
+            i += 2
+        i = self.expect(i, "=")
+        i, value = self.value(i, where + ("value",), depth)
+        spans[where] = (self.starts[start], self.ends[i - 1])
+        assigns.append({"targets": targets, "value": value})
+        return i
+
+    def if_stmt(self, i: int, where: tuple, ifs: list, depth: int) -> int:
+        """`if value { ... }`, then `else { ... }` or `else if ...`: an else branch holding one if."""
+        toks, spans = self.toks, self.spans
+        start = i
+        depth += 1  # the braces of the branches (and the nesting of `else if`)
+        if depth >= MAX_DEPTH:  # a list of sources inside would be one deeper, unchecked
+            raise Unsure(i)
+        i, condition = self.value(i + 1, where + ("if",), depth - 1)
+        i, then = self.branch(i, where + ("then",), depth)
+        other = None
+        if toks[i] == "else":
+            t = toks[i + 1]
+            if t == "{":
+                i, other = self.branch(i + 1, where + ("else",), depth)
+            elif t == "if":
+                other = empty_body()
+                inner = i + 1
+                i = self.if_stmt(inner, where + ("else", "ifs", 0), other["ifs"], depth)
+                spans[where + ("else",)] = (self.starts[inner], self.ends[i - 1])
+            else:
+                raise Unsure(i + 1)
+        spans[where] = (self.starts[start], self.ends[i - 1])
+        ifs.append({"if": condition, "then": then, "else": other})
+        return i
+
+    def branch(self, i: int, where: tuple, depth: int):
+        """The braces of a branch and its statements; its span is the braces'."""
+        start = i
+        i = self.expect(i, "{")
+        i, body = self.body(i, where, depth, False)
+        self.spans[where] = (self.starts[start], self.ends[i - 1])
+        return i, body
+
+    def chain(self, i: int, where: tuple, chains: list, depth: int) -> int:
         toks, spans, starts, ends = self.toks, self.spans, self.starts, self.ends
         start = i
+        mark = len(self.errors)
         if toks[i] == "[":
             names = []
             i += 1
@@ -664,8 +775,6 @@ class FastParser:
             i += 1
         else:
             t = toks[i]
-            if t in STATEMENT_KEYWORDS:  # pragma: no cover - body() sends those elsewhere
-                raise Unsure(i)
             names = [t]
             span = (starts[i], ends[i])
             spans[where + ("source", 0)] = span
@@ -683,15 +792,14 @@ class FastParser:
             at = where + ("steps", len(steps))
             if toks[i + 1] == "(":
                 first = i
-                i, call = self.call(i, at + ("call",), 1)
+                i, call = self.call(i, at + ("call",), depth)
                 entry = {"call": call, "repeat": 1}
+                if toks[i] == "(":  # a second argument list: `LSTM(8)(initial_state=[h, c])`
+                    i, args, kwargs, written = self.arguments(i + 1, at + ("using",), depth + 1)
+                    if written:
+                        entry["using"] = {"args": args, "kwargs": kwargs}
                 if toks[i] == "*":
-                    times = toks[i + 1]
-                    if times[:1] not in NUMBER_START or times == "->" or not _is_int(times):
-                        raise Unsure(i + 1)
-                    spans[at + ("repeat",)] = (starts[i + 1], ends[i + 1])
-                    entry["repeat"] = int(times)
-                    i += 2
+                    i = self.repeat(i + 1, at, entry)
                 spans[at] = (starts[first], ends[i - 1])
                 steps.append(entry)
             else:
@@ -702,9 +810,56 @@ class FastParser:
                 else:
                     target = t
                     spans[where + ("target",)] = (starts[i - 1], ends[i - 1])
+        chain = {"source": names, "steps": steps, "target": target}
+        if toks[i] == ",":  # `-> out, h, c`
+            also = []
+            while toks[i] == ",":
+                also.append(self.word(i + 1))
+                spans[where + ("also", len(also) - 1)] = (starts[i + 1], ends[i + 1])
+                i += 2
+            if target is None:  # the normaliser's check, before those of the steps
+                self.errors.insert(
+                    mark,
+                    (
+                        "E306",
+                        "a chain that yields several tensors ends with their names",
+                        (starts[i - 2 * len(also) + 1], ends[i - 2 * len(also) + 1]),
+                        "e.g. `x -> LSTM(8, return_state=True) -> out, h, c`",
+                    ),
+                )
+            chain["also"] = also
         spans[where] = (starts[start], ends[i - 1])
-        chains.append({"source": names, "steps": steps, "target": target})
+        chains.append(chain)
         return i
+
+    def repeat(self, i: int, at: tuple, entry: dict) -> int:
+        """The count after a step's `*` at i: only an INT is read there. A number written
+        `2e5` is the count 2 and a word `e5...` that starts the next statement to Lark's
+        contextual lexer: the tokens are split the same way."""
+        toks, starts, ends = self.toks, self.starts, self.ends
+        first = i
+        sign = ""
+        if (toks[i] == "-" or toks[i] == "+") and ends[i] == starts[i + 1]:
+            sign = toks[i]
+            i += 1
+        t = toks[i]
+        if not t.isdigit():
+            number = _EXPONENT.fullmatch(t)
+            if number is None:
+                raise Unsure(i)
+            digits = number.group(1)
+            name = _WORD.match(self.text, starts[i] + len(digits))
+            after = i + 1
+            while after < self.n and starts[after] < name.end():
+                after += 1  # a token glued to the number is part of Lark's name
+            toks[i:after] = [digits, name.group()]
+            starts[i:after] = [starts[i], name.start()]
+            ends[i:after] = [starts[i] + len(digits), name.end()]
+            self.n += 2 - (after - i)
+            t = digits
+        self.spans[at + ("repeat",)] = (starts[first], ends[i])
+        entry["repeat"] = int(sign + t)
+        return i + 1
 
     # -- values ----------------------------------------------------------------------------
     def call(self, i: int, where: tuple, depth: int):
@@ -712,18 +867,27 @@ class FastParser:
         depth += 1
         if depth > MAX_DEPTH:
             raise Unsure(i)
-        toks, spans, starts, ends = self.toks, self.spans, self.starts, self.ends
         start = i
-        name = toks[i]
-        spans[where + ("call",)] = (starts[i], ends[i])
-        i += 2
+        self.spans[where + ("call",)] = (self.starts[i], self.ends[i])
+        i, args, kwargs, _ = self.arguments(i + 2, where, depth)
+        self.spans[where] = (self.starts[start], self.ends[i - 1])
+        return i, {"call": self.toks[start], "args": args, "kwargs": kwargs}
+
+    def arguments(self, i: int, where: tuple, depth: int):
+        """(index after the ")", args, kwargs, whether any was written) of an argument list
+        from i (after its "("): a call's, an apply's, a step's second one."""
+        if depth > MAX_DEPTH:
+            raise Unsure(i)
+        toks, spans, starts, ends = self.toks, self.spans, self.starts, self.ends
         args: list = []
         kwargs: dict = {}
+        written = False
         while True:
             t = toks[i]
             if t == ")":
                 break
-            if toks[i + 1] == "=" and t[:1] in WORD_START and t not in CONSTANTS:
+            written = True
+            if toks[i + 1] == "=" and t[:1] in WORD_START and t not in NOT_A_KEYWORD_ARGUMENT:
                 at = where + ("kwargs", t)
                 if t in kwargs:  # E105; the value is not normalised
                     key_at = i
@@ -736,7 +900,7 @@ class FastParser:
                 else:
                     spans[at + ("@name",)] = (starts[i], ends[i])
                     i, kwargs[t] = self.value(i + 2, at, depth)
-            elif toks[i + 1] in _ENDS_ARGUMENT and t[:1] in _ONE_TOKEN:
+            elif toks[i + 1] in _ENDS_ARGUMENT and t[:1] in _ONE_TOKEN and t != "not" and t != "." and t != "...":
                 # a value of one token (`4`, `"relu"`, `True`, `units`): value(), inline
                 at = where + ("args", len(args))
                 span = (starts[i], ends[i])
@@ -749,8 +913,6 @@ class FastParser:
                     value = CONSTANTS[t] if t in CONSTANTS else {"ref": t}
                 elif c == '"' or c == "'":
                     value = self.string(i)
-                elif t == "->":
-                    raise Unsure(i)
                 elif "." in t or "e" in t or "E" in t:
                     value = float(t)
                 else:
@@ -760,7 +922,6 @@ class FastParser:
                 i += 1
             else:
                 at = where + ("args", len(args))
-                first = i
                 mark = len(self.errors)
                 i, value = self.value(i, at, depth)
                 if kwargs:
@@ -769,7 +930,7 @@ class FastParser:
                         (
                             "E107",
                             "positional argument after keyword arguments",
-                            (starts[first], ends[i - 1]),
+                            dict.get(self.spans, at),  # the value's own span: `(a)` is `a`
                             "put positional arguments first",
                         ),
                     )
@@ -779,11 +940,140 @@ class FastParser:
                 i += 1
             elif t != ")":
                 raise Unsure(i)
-        spans[where] = (starts[start], ends[i])
-        return i + 1, {"call": name, "args": args, "kwargs": kwargs}
+        return i + 1, args, kwargs, written
 
     def value(self, i: int, where: tuple, depth: int):
-        """A value at i; records its span at `where` (and those inside it)."""
+        """A value (an expression) at i; records its span at `where` (and those inside it)."""
+        if self.toks[i] in PREFIX:
+            return self.expr(i, where, depth, 0)
+        mark = len(self.spans)
+        j, value = self.atom(i, where, depth)
+        if self.toks[j] in CONTINUES:
+            return self.postfix(i, j, value, mark, where, depth, 0)
+        return j, value
+
+    def expr(self, i: int, where: tuple, depth: int, least: int):
+        """An expression at i whose operators bind at least as tightly as `least` (BINARY's
+        levels): the right operand of an operator, or a whole value (0)."""
+        toks, spans = self.toks, self.spans
+        t = toks[i]
+        start = i
+        mark = len(spans)
+        if t == "not":
+            if least > NOT_LEVEL:  # `a + not`: a name to Lark
+                raise Unsure(i)
+            op, level = "not", NOT_LEVEL
+        elif (t == "-" or t == "+") and not self.signed(i):
+            if t == "+":  # there is no unary plus
+                raise Unsure(i)
+            op, level = "neg", UNARY_LEVEL
+        else:
+            j, value = self.atom(i, where, depth)
+            if toks[j] in CONTINUES:
+                return self.postfix(i, j, value, mark, where, depth, least)
+            return j, value
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise Unsure(i)
+        i, operand = self.expr(i + 1, where + ("args", 0), depth, level)
+        spans[where] = (self.starts[start], self.ends[i - 1])
+        return self.binary(start, i, {"op": op, "args": [operand]}, mark, where, depth, least)
+
+    def postfix(self, start: int, i: int, left, mark: int, where: tuple, depth: int, least: int):
+        """The indexes, attributes and applications after the atom at `start` (its tokens end
+        before i), then the binary operators."""
+        toks, starts, ends = self.toks, self.starts, self.ends
+        t = toks[i]
+        while t in POSTFIX:
+            if t == "[" and not self.glued(i):
+                break  # a list after a space: not this value's
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Unsure(i)
+            if t == "[":
+                self.relocate(mark, where, where + ("index",))
+                i, items = self.subscripts(i + 1, where, depth)
+                left = {"index": left, "items": items}
+            elif t == ".":
+                name = self.word(i + 1)  # any word: only a NAME may follow "."
+                self.relocate(mark, where, where + ("of",))
+                self.spans[where + ("attr",)] = (starts[i + 1], ends[i + 1])
+                left = {"attr": name, "of": left}
+                i += 2
+            else:
+                self.relocate(mark, where, where + ("apply",))
+                i, args, kwargs, _ = self.arguments(i + 1, where, depth)
+                left = {"apply": left, "args": args, "kwargs": kwargs}
+            self.spans[where] = (starts[start], ends[i - 1])
+            t = toks[i]
+        return self.binary(start, i, left, mark, where, depth, least)
+
+    def binary(self, start: int, i: int, left, mark: int, where: tuple, depth: int, least: int):
+        """The binary operators from i on, left-associative, while they bind at least as
+        tightly as `least`; `left` is the operand read so far (tokens start..i-1)."""
+        toks = self.toks
+        t = toks[i]
+        level = BINARY.get(t)
+        compared = False
+        while level is not None and level >= least:
+            if level == COMPARISON:
+                if compared:  # `a < b < c`: comparisons do not chain
+                    raise Unsure(i)
+                compared = True
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Unsure(i)
+            self.relocate(mark, where, where + ("args", 0))
+            i, right = self.expr(i + 1, where + ("args", 1), depth, level + 1)
+            left = {"op": t, "args": [left, right]}
+            self.spans[where] = (self.starts[start], self.ends[i - 1])
+            t = toks[i]
+            level = BINARY.get(t)
+        return i, left
+
+    def subscripts(self, i: int, where: tuple, depth: int):
+        """[subscript ("," subscript)* ","?] "]" from i: values, slices `a:b:c`, `...`."""
+        toks, spans, starts, ends = self.toks, self.spans, self.starts, self.ends
+        items: list = []
+        while toks[i] != "]":
+            at = where + ("items", len(items))
+            t = toks[i]
+            if t == "...":
+                spans[at] = (starts[i], ends[i])
+                items.append({"ellipsis": True})
+                i += 1
+            else:
+                first = i
+                parts = [None, None, None]
+                if t != ":":
+                    mark = len(spans)
+                    i, value = self.value(i, at, depth)
+                    if toks[i] != ":":
+                        items.append(value)
+                        parts = None
+                    else:
+                        self.relocate(mark, at, at + ("slice", 0))
+                        parts[0] = value
+                if parts is not None:
+                    i += 1  # the ":"
+                    t = toks[i]
+                    if t != ":" and t != "," and t != "]":
+                        i, parts[1] = self.value(i, at + ("slice", 1), depth)
+                    if toks[i] == ":":
+                        i += 1
+                        t = toks[i]
+                        if t != "," and t != "]":
+                            i, parts[2] = self.value(i, at + ("slice", 2), depth)
+                    spans[at] = (starts[first], ends[i - 1])
+                    items.append({"slice": parts})
+            if toks[i] == ",":
+                i += 1
+            elif toks[i] != "]":
+                raise Unsure(i)
+        return i + 1, items
+
+    def atom(self, i: int, where: tuple, depth: int):
+        """A constant, a name, a call, a literal, a bracketed value at i."""
         toks = self.toks
         t = toks[i]
         c = t[:1]
@@ -793,9 +1083,11 @@ class FastParser:
                 return i + 1, CONSTANTS[t]
             if toks[i + 1] == "(":
                 return self.call(i, where, depth)
+            if t == "not":  # where `not` may not start a value (`a * not`), Lark takes it as a name
+                raise Unsure(i)
             self.spans[where] = (self.starts[i], self.ends[i])
             return i + 1, {"ref": t}
-        if c in NUMBER_START and t != "->":
+        if c in DIGITS or (c == "." and t != "." and t != "..."):
             self.spans[where] = (self.starts[i], self.ends[i])
             if "." in t or "e" in t or "E" in t:
                 return i + 1, float(t)
@@ -804,10 +1096,19 @@ class FastParser:
             self.spans[where] = (self.starts[i], self.ends[i])
             value = self.string(i)
             return i + 1, value
+        if c == "-" or c == "+":
+            if t == "->" or not self.signed(i):
+                raise Unsure(i)
+            number = toks[i + 1]  # `-1`, `+2.5`: one INT or FLOAT
+            self.spans[where] = (self.starts[i], self.ends[i + 1])
+            if "." in number or "e" in number or "E" in number:
+                return i + 2, float(t + number)
+            return i + 2, int(t + number)
         depth += 1
         if depth > MAX_DEPTH:
             raise Unsure(i)
         start = i
+        spans = self.spans
         if t == "[":
             items = []
             i += 1
@@ -820,20 +1121,29 @@ class FastParser:
                     raise Unsure(i)
             out = items
         elif t == "(":
-            items = []
             i += 1
+            items = []
+            if toks[i] != ")":
+                mark = len(spans)
+                i, item = self.value(i, where + ("tuple", 0), depth)
+                if toks[i] == ")":  # `(a + b)`: the value itself, its parentheses leave no trace
+                    self.relocate(mark, where + ("tuple", 0), where)
+                    return i + 1, item
+                items.append(item)
+                if toks[i] != ",":
+                    raise Unsure(i)
+                i += 1
             while toks[i] != ")":
                 i, item = self.value(i, where + ("tuple", len(items)), depth)
                 items.append(item)
                 if toks[i] == ",":
                     i += 1
-                elif toks[i] != ")" or len(items) == 1:  # `(1)` is not a tuple
+                elif toks[i] != ")":
                     raise Unsure(i)
             out = {"tuple": items}
         elif t == "{":
             entries: dict = {}
             i += 1
-            spans = self.spans
             while toks[i] != "}":
                 key = toks[i]
                 k = key[:1]
@@ -863,9 +1173,5 @@ class FastParser:
             out = {"dict": entries}
         else:
             raise Unsure(i)
-        self.spans[where] = (self.starts[start], self.ends[i])
+        spans[where] = (self.starts[start], self.ends[i])
         return i + 1, out
-
-
-def _is_int(t: str) -> bool:
-    return "." not in t and "e" not in t and "E" not in t

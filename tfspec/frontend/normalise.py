@@ -32,6 +32,7 @@ from lark import Token, Tree
 
 from ..diagnostics import Collector, Span, SpecError
 from .fast import string_value
+from .source import MAX_DEPTH
 
 Path = tuple
 
@@ -50,11 +51,44 @@ OPERATORS = {
 }
 
 
+# Operators nest without brackets (`a + b + ... + z` is as deep as it is long), so the depth of
+# a value's tree is bounded too, with room above the brackets' MAX_DEPTH: the walks of a value
+# (here, in lowering, printing) recurse once per level.
+MAX_EXPRESSION_DEPTH = 2 * MAX_DEPTH
+
+
+def too_deep(node) -> bool:
+    """Whether a value's tree is deeper than MAX_EXPRESSION_DEPTH (measured without recursion)."""
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            return True
+        if isinstance(item, Tree):
+            stack.extend((child, depth + 1) for child in item.children)
+    return False
+
+
+def ifs_too_deep(node) -> bool:
+    """Whether `if` statements (and `else if` chains) nest deeper than MAX_DEPTH in `node`."""
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, Tree):
+            inner = depth + (1 if item.data == "if_stmt" and item is not node else 0)
+            stack.extend((child, inner) for child in item.children)
+    return False
+
+
 class Normaliser:
     def __init__(self, path: str):
         self.path = path
         self.spans: dict[Path, Span] = {}
         self.errors = Collector(path)
+        self.in_value = False
+        self.in_if = False
 
     # -- helpers -------------------------------------------------------------
     def span(self, node) -> Span:
@@ -138,7 +172,19 @@ class Normaliser:
             elif kind == "assign":
                 body["assigns"].append(self.assign(stmt, where + ("assigns", len(body["assigns"]))))
             elif kind == "if_stmt":
-                body["ifs"].append(self.if_stmt(stmt, where + ("ifs", len(body["ifs"]))))
+                if not self.in_if and ifs_too_deep(stmt):
+                    self.errors.error(
+                        "E104",
+                        f"`if` statements nested more than {MAX_DEPTH} deep (an `else if` counts as one more)",
+                        self.span(stmt),
+                        "test the cases one after another, or compute the condition as a value first",
+                    )
+                    continue
+                self.in_if, outer = True, self.in_if
+                try:
+                    body["ifs"].append(self.if_stmt(stmt, where + ("ifs", len(body["ifs"]))))
+                finally:
+                    self.in_if = outer
         return body
 
     def assign(self, stmt: Tree, where: Path) -> dict:
@@ -283,6 +329,21 @@ class Normaliser:
         return {"args": args, "kwargs": kwargs}
 
     def value(self, node, where: Path):
+        if not self.in_value:  # a whole value: its depth bounded before it is walked (recursively)
+            self.in_value = True
+            try:
+                if too_deep(node):
+                    self.errors.error(
+                        "E104",
+                        f"an expression nested more than {MAX_EXPRESSION_DEPTH} deep",
+                        self.span(node),
+                        "split it into named parts: `a = ...` then `b = a + ...`",
+                    )
+                    return None
+                return self.value(node, where)
+            finally:
+                self.in_value = False
+        self.in_if = False
         self.mark(where, node)
         kind = node.data
         if kind == "call":

@@ -84,12 +84,40 @@ TOKEN_WORDS = {
     "NONE": "'None'",
     "TRUE": "'True'",
     "FALSE": "'False'",
+    "IF": "'if'",
+    "_ELSE": "'else'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "NOT": "'not'",
+    "COMPARE": "a comparison",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "SLASH": "'/'",
+    "PERCENT": "'%'",
+    "DOT": "'.'",
+    "_INDEX": "an index '['",
     "$END": "end of file",
 }
 
 
+def token_word(name: str) -> str:
+    """How a message names terminal `name`: TOKEN_WORDS, or the text of a literal that Lark
+    names itself (`__ANON_0` is '//')."""
+    word = TOKEN_WORDS.get(name)
+    if word is not None:
+        return word
+    if name.startswith("__ANON"):
+        try:
+            pattern = parser().get_terminal(name).pattern
+        except KeyError:  # pragma: no cover - the names come from Lark, which knows them
+            return name.lower()
+        if pattern.type == "str":
+            return f"'{pattern.value}'"
+    return name.lower()
+
+
 def describe_expected(expected) -> str:
-    words = sorted({TOKEN_WORDS.get(name, name.lower()) for name in expected})
+    words = sorted({token_word(name) for name in expected})
     if len(words) > 6:
         return ""
     return " or ".join(words)
@@ -158,12 +186,26 @@ def match_example(exc, parse, labelled: dict):
     return candidate
 
 
+# Where a snippet's statements may also stand: the LALR state of an error (which match_example
+# compares, with the depth of the parser's stack) differs between a model's body, a block's (with
+# no parameter, one, or more) and the branch of an `if`.
+BODIES = ("block B() {", "block B(n) {", "block B(n, m) {", "model M { if c {")
+
+
 @lru_cache(maxsize=1)
 def examples() -> dict:
-    """EXAMPLES, each snippet also after a leading block: the LALR state of an error (which
-    match_examples compares) differs between the first top-level item and the ones after it."""
+    """EXAMPLES, each snippet of a model's body also in the other BODIES, and every snippet also
+    after a leading block: the LALR state of an error (which match_example compares) differs
+    between the first top-level item and the ones after it."""
     prelude = "block Prelude(n) { input p p -> Dense(n) -> q output q }\n"
-    return {label: snippets + [prelude + s for s in snippets] for label, snippets in EXAMPLES.items()}
+    out = {}
+    for label, snippets in EXAMPLES.items():
+        texts = list(snippets)
+        for snippet in snippets:
+            if snippet.startswith("model M {"):
+                texts += [body + snippet[len("model M {") :] for body in BODIES]
+        out[label] = texts + [prelude + s for s in texts]
+    return out
 
 
 # A catalogue of typical mistakes (Lark's match_examples): the hint shown when a
@@ -172,6 +214,7 @@ EXAMPLES = {
     "a chain goes from a tensor through layers: `x -> Dense(10) -> y`": [
         "model M { input x: [4] Dense(10) }",
         "model M { input x: [4] x Dense(10) -> y }",
+        "model M { input x: [4] [x, x] Add() -> y }",
     ],
     'arguments are separated by commas: `Conv2D(32, 3, padding="same")`': [
         "model M { input x: [4] x -> Dense(10 20) -> y }",
@@ -198,5 +241,33 @@ EXAMPLES = {
     ],
     "a chain ends with the name of its result: `x -> Dense(10) -> y`": [
         "model M { input x: [4] x -> Dense(10) -> }",
+    ],
+    "an index is glued to what it indexes: `x[0]`; after a space `[` starts a list of tensors, "
+    "as in `[a, b] -> Add() -> c`": [
+        "model M { input x: [4] y = x [0] output y }",
+        "model M { input x: [4] y = x [:, 0] output y }",
+        "model M { input x: [4] y = x [i] + 1 output y }",
+    ],
+    "`else` is followed by a branch in braces or by another `if`: `if c { ... } else { ... }`": [
+        "model M { input x: [4] if x { x -> Dense(1) -> y } else output y }",
+        "model M { input x: [4] if x { x -> Dense(1) -> y } else }",
+        "model M { input x: [4] if x { x -> Dense(1) -> y } else x -> Dense(2) -> y }",
+    ],
+    "the statements of an `if` go in braces: `if c { ... } else { ... }`": [
+        "model M { input x: [4] if x x -> Dense(1) -> y }",
+        "model M { input x: [4] if x: x -> Dense(1) -> y }",
+        "model M { input x: [4] if x == 1 then { x -> Dense(1) -> y } }",
+    ],
+    "names on the left of '=' are an assignment, `out, h, c = LSTM(8, return_state=True)(x)`; "
+    "a chain names its results at its end: `x -> LSTM(8, return_state=True) -> out, h, c`": [
+        "model M { input x: [4] a, b -> Dense(1) -> y }",
+    ],
+    "the names a chain yields are separated by commas, with none after the last: `-> out, h, c`": [
+        "model M { input x: [4] x -> LSTM(8, return_state=True) -> out, h, }",
+        "model M { input x: [4] x -> LSTM(8, return_state=True) -> out, h, -> Dense(1) -> y }",
+    ],
+    "comparisons do not chain: write `a < b and b < c`": [
+        "model M { input x: [4] y = 1 < x < 3 }",
+        "model M { input x: [4] y = x == 1 == 2 }",
     ],
 }
