@@ -12,6 +12,7 @@ from ..diagnostics import Collector, Names, Span, did_you_mean
 from ..frontend.source import MAX_DEPTH
 from . import layers as _layers  # noqa: F401  (registers the catalog)
 from .catalog import ALIASES, REGISTRY, bind, contains_ref, lookup
+from .evaluate import holds_expression
 from .lower_expr import GraphContext, call_arguments, lower_assign, refs_in, static_assigns, tensor_of
 from .nodes import MISSING, Block, Graph, Input, Layer, Node, Tensor, TensorList
 from .values import _PLAIN, Call, Ref, from_json, has_refs, measure, show, substitute
@@ -449,7 +450,7 @@ class Lowerer:
             chain = statements[i]
             used_tensors.update(chain.get("needs", ()))
             context.index = i
-            context.guard = flat.guard_of(chain["guard"])
+            context.guard = guard = flat.guard_of(chain["guard"]) if chain["guard"] else ()
             if "assign" in chain:
                 used_tensors.update(chain["source"])
                 k = chain["assign"]
@@ -477,7 +478,8 @@ class Lowerer:
                 continue
             apps = []
             apps_steps = []  # the step each application comes from
-            for k, step in enumerate(chain["steps"]):
+            steps = chain["steps"]
+            for k, step in enumerate(steps):
                 sw = w + ("steps", k)
                 if step.get("repeat") == 1:  # one call: step_layers' common case, without its list
                     if step["call"]["call"] in declared and "using" not in step:
@@ -500,9 +502,9 @@ class Lowerer:
                 out = target if last else f"{target}~{n}"
                 if current is not None:
                     kwargs = ()
-                    step = chain["steps"][apps_steps[n]]
+                    step = steps[apps_steps[n]]
                     using = step.get("using")
-                    if using is None and step.get("call", {}).get("call") in declared:
+                    if using is None and declared and "call" in step and step["call"]["call"] in declared:
                         using = step["call"]  # `x -> lstm(initial_state=s)`: its arguments are the call's
                     if using is not None:
                         extra, kwargs = self.step_using(context, layer, using, sw + ("using",), out)
@@ -510,11 +512,13 @@ class Lowerer:
                             current = None
                             continue
                         current = current + extra
-                    self.check_count(layer, len(current), sw)
-                    more = tuple(chain.get("also", ())) if last else ()
-                    node = Node(layer, tuple(current), out, spans_get(sw) or self.span(sw), i, last, kwargs, more)
-                    node.guard = context.guard
-                    nodes_append(node)
+                    count = len(current)
+                    arity = None if layer.block is not None else REGISTRY[layer.kind].inputs
+                    if arity is None or count < arity[0] or (arity[1] is not None and count > arity[1]):
+                        self.check_arity(layer, count, sw)  # (reports only a wrong count)
+                    more = tuple(chain["also"]) if last and "also" in chain else ()
+                    span = spans_get(sw) or self.span(sw)
+                    nodes_append(Node(layer, tuple(current), out, span, i, last, kwargs, more, guard))
                     layer.uses += 1
                     if id(layer) not in placed:  # identity, not dataclass equality: O(1), and never
                         placed.add(id(layer))  # mistakes two equal-looking layers for one
@@ -592,8 +596,11 @@ class Lowerer:
         for i, d in deps.items():
             for j in d:
                 dependents[j].append(i)
-        spans = [self.span(c["at"]) if "at" in c else None for c in chains]
-        position = {i: (s.line, s.column, i) if s else (0, 0, i) for i, s in enumerate(spans)}
+        if any("assign" in c or c.get("guard") for c in chains):  # kinds and branches: by position
+            spans = [self.span(c["at"]) if "at" in c else None for c in chains]
+            position = {i: (s.line, s.column, i) if s else (0, 0, i) for i, s in enumerate(spans)}
+        else:  # chains only: their order is the text's (no Span made for each: a 1 MiB spec has 20,000)
+            position = {i: i for i in range(len(chains))}
         ready = [position[i] for i in deps if pending[i] == 0]
         heapq.heapify(ready)
         back = {p: i for i, p in position.items()}
@@ -725,6 +732,7 @@ class Lowerer:
 
     def make_layer(self, call_json: dict, where, name, params, fresh_id=None) -> Layer | None:
         args, kwargs = call_json["args"], call_json["kwargs"]
+        late = False  # a call of plain scalars reads no value computed with the shapes
         types = tuple(map(type, args))
         kinds = tuple([type(v) for v in kwargs.values()]) if kwargs else ()
         bound = None
@@ -751,6 +759,7 @@ class Lowerer:
             self.check_refs(call, where, params)
             kind = call.name
             definition = REGISTRY.get(ALIASES.get(kind, kind))  # catalog.lookup
+            late = holds_expression(call)
         span = call.span if call.span is not None else self.span(where)  # the same lookup
         if definition is not None:
             if bound is None:
@@ -762,7 +771,7 @@ class Lowerer:
                 kind = definition.name
                 call = Call(kind, call.args, call.kwargs, span)
             layer_id = name or fresh_id(kind, call.kw.get("name") if call.kwargs else None)
-            return Layer(layer_id, kind, call, span, values=bound.values)
+            return Layer(layer_id, kind, call, span, values=bound.values, late=late)
         if kind in self.blocks:
             block = self.blocks[kind]
             if getattr(self, "current_block", None) == kind:
@@ -848,9 +857,14 @@ def with_needs(chain: dict, declared: dict, values) -> dict:
     for step in chain["steps"]:
         if "using" in step:
             needs += refs_in(step["using"], ())
-        if "call" in step:
-            needs += refs_in(step["call"], ())
-    return dict(chain, needs=needs)
+        call = step.get("call")
+        if call is not None and not (
+            _PLAIN.issuperset(map(type, call["args"])) and _PLAIN.issuperset(map(type, call["kwargs"].values()))
+        ):
+            needs += refs_in(call, ())  # (a call of plain scalars names nothing: the common case)
+    if needs:
+        chain["needs"] = needs  # (the chain is Flat's copy)
+    return chain
 
 
 def exclusive(guard: tuple, others: list) -> bool:
@@ -985,6 +999,7 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
                 declared=layer.declared,
                 block=layer.block,
                 uses=layer.uses,
+                late=layer.late,
             )
         elif layer.block is not None:
             call = substitute(layer.call, env, refs)
@@ -1012,7 +1027,14 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
                     problem.hint,
                 )
             new = Layer(
-                layer.id, layer.kind, call, layer.span, values=bound.values, declared=layer.declared, uses=layer.uses
+                layer.id,
+                layer.kind,
+                call,
+                layer.span,
+                values=bound.values,
+                declared=layer.declared,
+                uses=layer.uses,
+                late=holds_expression(call),
             )
         mapping[id(layer)] = new
         layers.append(new)

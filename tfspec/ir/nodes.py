@@ -44,6 +44,7 @@ class Layer:
     # The call with the values the body computes put in (`Conv2D(c * 4, 1)` -> `Conv2D(96, 1)`),
     # set by the shape pass for the instance it shapes; None when the call reads none.
     computed: object = field(default=None, repr=False)
+    late: bool = False  # the call reads values or expressions computed with the shapes (see computed)
 
     @property
     def operation(self) -> bool:

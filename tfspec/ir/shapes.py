@@ -14,7 +14,7 @@ import math
 
 from ..diagnostics import Collector, Diagnostic
 from .catalog import MAX_SIZE, REGISTRY, ShapeError, bind
-from .evaluate import Unknown, evaluate, holds_expression
+from .evaluate import Unknown, evaluate
 from .layers import fmt
 from .lower import instantiate
 from .nodes import Graph, Tensor, TensorList
@@ -140,7 +140,7 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
                         skipped.setdefault(name, node.guard)
                 continue
         kept.append(node)
-        missing = [t for t in node.tensors() if t not in shapes and t not in values and t in skipped]
+        missing = [t for t in node.tensors() if t not in shapes and t not in values and t in skipped] if skipped else ()
         if missing:
             errors.error(
                 "E301",
@@ -171,7 +171,7 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
             shapes[node.output] = shaped.shape
             dtypes[node.output] = shaped.dtype
             continue
-        if layer.block is None and holds_expression(layer.call):
+        if layer.late:
             if names_in(layer.call) & failed or not bind_late(layer, values, shapes, node, errors, context):
                 continue
         if node.kwargs or node.more or _may_yield_several(layer):
