@@ -422,25 +422,26 @@ class Lowerer:
         # order chains so that every chain comes after the chains producing its sources
         suggest_tensor = LazyNames(lambda: sorted(tensors))
         self.suggest_tensor = suggest_tensor
-        statements = [with_needs(c, declared, values) for c in chains] + [
-            {
-                "source": refs_in(entry["value"], values),
-                "needs": flat.reads(entry, values),
-                "target": entry["targets"][0],
-                "also": entry["targets"][1:],
-                "assign": k,
-                "at": entry["at"],
-                "guard": entry["guard"],
-            }
-            for k, entry in enumerate(assigns)
-        ]
+        statements = (
+            [with_needs(c, declared, values) for c in chains]
+            + [
+                {
+                    "source": refs_in(entry["value"], values),
+                    "needs": refs_in(entry["value"], ()),  # values it reads are made first too
+                    "target": entry["targets"][0],
+                    "also": entry["targets"][1:],
+                    "assign": k,
+                    "at": entry["at"],
+                    "guard": entry["guard"],
+                }
+                for k, entry in enumerate(assigns)
+            ]
+        )
         for statement in statements:  # a guarded statement also needs the names its conditions read
             if statement["guard"]:
-                statement["needs"] = statement.get("needs", []) + flat.condition_reads(statement["guard"], values)
+                statement["needs"] = statement.get("needs", []) + flat.condition_reads(statement["guard"])
         order = self.order_chains(statements, where, tensors, inputs, set(declared), suggest_tensor, values)
         context = GraphContext(self, graph, tensors, declared, values or None, fresh_id, set())
-        context.statics = statics
-        context.conditions = flat.conditions
         spans_get = self.spans.get
         nodes_append = graph.nodes.append
         make_layer = self.make_layer
@@ -675,7 +676,7 @@ class Lowerer:
         kwargs = call_arguments(context, layer, using["kwargs"], where, out)
         return (None, None) if kwargs is None else (extra, kwargs)
 
-    def lowerer_suggest(self, name: str):
+    def suggest_name(self, name: str):
         suggest = getattr(self, "suggest_tensor", None)
         return suggest(name) if suggest is not None else None
 
@@ -887,15 +888,9 @@ class Flat:
         """The guard with its conditions as IR values (what Node.guard holds)."""
         return tuple((self.trees[k], wanted) for k, wanted in guard)
 
-    def reads(self, entry: dict, values) -> list:
-        return refs_in(entry["value"], ())
-
-    def condition_reads(self, guard: tuple, values) -> list:
+    def condition_reads(self, guard: tuple) -> list:
+        """The names the conditions of a guard read."""
         return [name for k, _ in guard for name in refs_in(self.conditions[k][0], ())]
-
-
-def show_guard(guard: tuple) -> str:
-    return " and ".join(show(c) if wanted else f"not ({show(c)})" for c, wanted in guard)
 
 
 def discard_names(body: dict) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .catalog import lookup
 from .evaluate import BUILTINS
 from .nodes import OPERATION, Layer, Node, Tensor, TensorList
-from .ops import OPERATORS, lookup_op
+from .ops import lookup_op
 from .values import Call, Expr, Ref, from_json
 
 
@@ -34,8 +34,6 @@ class GraphContext:
         self.placed = placed  # id() of the layers in graph.layers
         self.index = 0  # the statement being lowered (Node.chain)
         self.guard = ()  # the guard of the statement being lowered (Node.guard)
-        self.statics: set = set()
-        self.conditions: list = []
         self.counter = 0
 
     def error(self, code, message, where, hint=None):
@@ -137,7 +135,7 @@ def lower_assign(ctx: GraphContext, entry: dict, where, static: bool = False) ->
             node.named = True
             node.layer.static = True
         return
-    node = lower_value(ctx, value, vw, target, top=True)
+    node = lower_value(ctx, value, vw, target)
     if node is None:
         return
     if node == "static":
@@ -159,16 +157,13 @@ def lower_assign(ctx: GraphContext, entry: dict, where, static: bool = False) ->
         )
 
 
-def lower_value(ctx: GraphContext, value, where, target: str, top: bool = False):
-    """Lower a value that computes a tensor: the node that makes it (its output named `target`
-    when `top`), None after an error, or "static" when the value holds no tensor."""
+def lower_value(ctx: GraphContext, value, where, target: str):
+    """Lower a value that computes a tensor: the node that makes it, its output named `target`;
+    None after an error, or "static" when the value holds no tensor."""
     if isinstance(value, dict) and "ref" in value:
         name = value["ref"]
-        if name in ctx.tensors:
-            if not top:
-                return None  # (not reached: leaves are handled by operation())
-            node = operation_node(ctx, Ref(name), (name,), target, where)
-            return node
+        if name in ctx.tensors:  # `y = x`: another name for a tensor
+            return operation_node(ctx, Ref(name), (name,), target, where)
         return "static" if ctx.params and name in ctx.params else undefined(ctx, name, where)
     if isinstance(value, dict) and "apply" in value:
         return application(ctx, value, where, target)
@@ -184,7 +179,7 @@ def lower_value(ctx: GraphContext, value, where, target: str, top: bool = False)
 
 def undefined(ctx, name, where):
     hint = f"{name!r} is a layer: apply it to a tensor, `{name}(x)`" if name in ctx.declared else None
-    ctx.error("E301", f"{name!r} is not defined", where, hint or ctx.lowerer.lowerer_suggest(name))
+    ctx.error("E301", f"{name!r} is not defined", where, hint or ctx.lowerer.suggest_name(name))
     return None
 
 
@@ -405,7 +400,3 @@ def call_arguments(ctx: GraphContext, layer: Layer, given: dict, where, target: 
             names.append(name)
         out.append((key, TensorList(names) if isinstance(value, list) else Tensor(names[0])))
     return tuple(out)
-
-
-def operator_name(op: str) -> str:
-    return OPERATORS[op]
