@@ -17,10 +17,6 @@ from .ops import lookup_op
 from .values import Call, Expr, Ref, from_json
 
 
-class Static(Exception):
-    """The value holds no tensor (raised where one is needed)."""
-
-
 class GraphContext:
     """What lowering a body's statements needs: the Lowerer, the body's names, and the graph."""
 
@@ -29,7 +25,7 @@ class GraphContext:
         self.graph = graph
         self.tensors = tensors  # names of the tensors defined in the body
         self.declared = declared  # name -> Layer (`layer name = ...`)
-        self.params = params  # block parameters (static), or None
+        self.params = params  # names of values: block parameters and `c = ...` values, or None
         self.fresh_id = fresh_id
         self.placed = placed  # id() of the layers in graph.layers
         self.index = 0  # the statement being lowered (Node.chain)
