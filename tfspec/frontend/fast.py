@@ -34,8 +34,12 @@ in any of them. What follows from it, and what this parser does:
   `model M {`.
 * signs: `-1` is one INT where a value starts (and in a shape, and after `*`), but `a -1` is
   `a - 1`: the sign is a token of its own here, joined to a number glued to it where a
-  value starts. After the `*` of a step only INT is read, so `* 2e5 -> y` is the count 2 and
-  a chain from `e5`.
+  value starts.
+* after the `*` of a step only INT is read, so `* 2e5 -> y` is the count 2 and a chain from
+  `e5` (`* 2e5x`: 2 and `e5x`); after the `*` of a product, `2e5` is one FLOAT. The tokenizer
+  cannot tell the two apart, so `tokens` splits every such number after a `*` (in one linear
+  pass, as a step reads it) and notes where; the expression parser joins a noted pair back
+  where it reads a number (`FastParser.number`), in place and in O(1).
 * `[`: glued to a name, a number, a string, `)` or `]` it is an index (`x[0]`), otherwise it
   opens a list. A statement that starts with a glued `[` (`output y[a, b] -> Add() -> z`) is
   left to Lark, whose shared states read an index there after some statements and a list
@@ -219,9 +223,10 @@ def empty_body() -> dict:
 
 
 def tokens(text: str):
-    """(tokens, starts, ends): the token strings and their character offsets, comments
-    dropped; or the offset of the first character that is neither in a token nor whitespace
-    (an unknown character, an unterminated string, a \r, ...)."""
+    """(tokens, starts, ends, split): the token strings and their character offsets, comments
+    dropped, and each number with an exponent after a `*` split as a step's count reads it
+    (see split_counts); or the offset of the first character that is neither in a token nor
+    whitespace (an unknown character, an unterminated string, a \r, ...)."""
     parts = TOKENS.split(text)
     if "".join(parts[0::2]).strip(WHITESPACE):
         offset = 0
@@ -239,11 +244,69 @@ def tokens(text: str):
             toks = [toks[i] for i in keep]
             starts = [starts[i] for i in keep]
             ends = [ends[i] for i in keep]
-    return toks, starts, ends
+    if "*" in text:
+        return split_counts(text, toks, starts, ends)
+    return toks, starts, ends, frozenset()
 
 
 _EXPONENT = re.compile(r"([0-9]+)[eE][0-9]+")
+_EXPONENT_WORD = re.compile(r"[eE][0-9]+")
 _WORD = re.compile(_NAME)
+
+
+def split_counts(text: str, toks: list, starts: list, ends: list):
+    """The tokens with every number `2e5` that follows a `*` (or a sign glued to it after a
+    `*`) split in two as Lark reads it after a step's `*`, where only INT may come: the count
+    `2` and a word `e5` that starts the next statement (`2e5x`: `2` and `e5x`, the word taking
+    in what is glued to it). Returns (toks, starts, ends, split), where `split` holds the index
+    of each count made so. After the `*` of a product the number is one FLOAT to Lark: the
+    expression parser joins such a pair back (FastParser.number).
+
+    Splitting here, once, keeps the parse linear: the `*` are found by list.index (at C
+    speed) and the lists are rebuilt once, whatever the number of splits."""
+    n = len(toks)
+    edits = []  # (index of the number, index after the tokens its word takes in, count, word, offsets)
+    j = -1
+    try:
+        while True:
+            j = toks.index("*", j + 1)
+            k = j + 1
+            if k + 1 < n and (toks[k] == "-" or toks[k] == "+") and ends[k] == starts[k + 1]:
+                k += 1  # `* -2e5`: the sign is glued to the number, as repeat() and atom() read it
+            if k >= n:
+                continue
+            number = _EXPONENT.fullmatch(toks[k])
+            if number is None:
+                continue
+            start = starts[k]
+            count = number.group(1)
+            word = _WORD.match(text, start + len(count))
+            after = k + 1
+            while after < n and starts[after] < word.end():
+                after += 1  # a token glued to the number is part of Lark's word
+            edits.append((k, after, count, word.group(), (start, start + len(count), word.start(), word.end())))
+    except ValueError:  # no `*` left
+        pass
+    if not edits:
+        return toks, starts, ends, frozenset()
+    new_toks: list = []
+    new_starts: list = []
+    new_ends: list = []
+    split = set()
+    done = 0
+    for at, after, count, word, (a, b, c, d) in edits:
+        new_toks += toks[done:at]
+        new_starts += starts[done:at]
+        new_ends += ends[done:at]
+        split.add(len(new_toks))
+        new_toks += [count, word]
+        new_starts += [a, c]
+        new_ends += [b, d]
+        done = after
+    new_toks += toks[done:]
+    new_starts += starts[done:]
+    new_ends += ends[done:]
+    return new_toks, new_starts, new_ends, split
 
 
 def parse_fast(text: str, path: str):
@@ -392,13 +455,14 @@ class FastParser:
     `depth` counts the brackets (and operators) around a construct, so that nothing nested
     deeper than MAX_DEPTH is accepted here (check_nesting refuses it on the Lark road)."""
 
-    def __init__(self, path: str, text: str, toks: list, starts: list, ends: list):
+    def __init__(self, path: str, text: str, toks: list, starts: list, ends: list, split=frozenset()):
         self.path = path
         self.text = text
         self.toks = toks + ["", ""]  # sentinels: looking one or two past the end is safe
         self.n = len(toks)
         self.starts = starts
         self.ends = ends
+        self.split = split  # the counts that tokens() split from a number after `*` (split_counts)
         self.spans = SpanTable(path, text)
         self.errors: list = []  # (code, message, (start, end) offsets or Span, hint)
         self.items: list = []  # the index where each top-level item starts
@@ -833,9 +897,9 @@ class FastParser:
         return i
 
     def repeat(self, i: int, at: tuple, entry: dict) -> int:
-        """The count after a step's `*` at i: only an INT is read there. A number written
-        `2e5` is the count 2 and a word `e5...` that starts the next statement to Lark's
-        contextual lexer: the tokens are split the same way."""
+        """The count after a step's `*` at i: only an INT is read there (tokens() has split
+        `2e5` into the count 2 and a word `e5...` that starts the next statement, as Lark's
+        contextual lexer does)."""
         toks, starts, ends = self.toks, self.starts, self.ends
         first = i
         sign = ""
@@ -844,21 +908,27 @@ class FastParser:
             i += 1
         t = toks[i]
         if not t.isdigit():
-            number = _EXPONENT.fullmatch(t)
-            if number is None:
-                raise Unsure(i)
-            digits = number.group(1)
-            name = _WORD.match(self.text, starts[i] + len(digits))
-            after = i + 1
-            while after < self.n and starts[after] < name.end():
-                after += 1  # a token glued to the number is part of Lark's name
-            toks[i:after] = [digits, name.group()]
-            starts[i:after] = [starts[i], name.start()]
-            ends[i:after] = [starts[i] + len(digits), name.end()]
-            self.n += 2 - (after - i)
-            t = digits
+            raise Unsure(i)
         self.spans[at + ("repeat",)] = (starts[first], ends[i])
         entry["repeat"] = int(sign + t)
+        return i + 1
+
+    def number(self, i: int) -> int:
+        """The index after the number token at i, once a count that tokens() split from it
+        (after a `*`, see split_counts) is joined back: in a value `2e5` is one FLOAT. A pair
+        `2`, `e5` becomes one token to read past; `2`, `e5x` (`2e5x` as written) is made the
+        tokens the text holds, `2e5` and `x`, in place."""
+        toks, starts, ends = self.toks, self.starts, self.ends
+        self.split.discard(i)  # joined once: the tokens are as the text holds them now
+        word = toks[i + 1]
+        exponent = _EXPONENT_WORD.match(word).end()
+        toks[i] += word[:exponent]
+        if exponent == len(word):
+            ends[i] = ends[i + 1]
+            return i + 2
+        ends[i] = starts[i + 1] + exponent
+        toks[i + 1] = word[exponent:]
+        starts[i + 1] += exponent
         return i + 1
 
     # -- values ----------------------------------------------------------------------------
@@ -1088,6 +1158,10 @@ class FastParser:
             self.spans[where] = (self.starts[i], self.ends[i])
             return i + 1, {"ref": t}
         if c in DIGITS or (c == "." and t != "." and t != "..."):
+            if i in self.split:  # `a * 2e5`: one FLOAT
+                j = self.number(i)
+                self.spans[where] = (self.starts[i], self.ends[i])
+                return j, float(toks[i])
             self.spans[where] = (self.starts[i], self.ends[i])
             if "." in t or "e" in t or "E" in t:
                 return i + 1, float(t)
@@ -1099,11 +1173,12 @@ class FastParser:
         if c == "-" or c == "+":
             if t == "->" or not self.signed(i):
                 raise Unsure(i)
+            j = self.number(i + 1) if i + 1 in self.split else i + 2  # `a * -2e5`: one FLOAT
             number = toks[i + 1]  # `-1`, `+2.5`: one INT or FLOAT
             self.spans[where] = (self.starts[i], self.ends[i + 1])
             if "." in number or "e" in number or "E" in number:
-                return i + 2, float(t + number)
-            return i + 2, int(t + number)
+                return j, float(t + number)
+            return j, int(t + number)
         depth += 1
         if depth > MAX_DEPTH:
             raise Unsure(i)
