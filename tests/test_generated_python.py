@@ -9,6 +9,11 @@ module that parses and whose build_model() makes a Keras model. Two checks:
   output, model), alone and clashing with each other;
 - a property test over random legal models whose names are drawn from the same corpus
   (tests/fuzz.py: `naming_campaign`; `make fuzz` runs a longer campaign).
+
+Language v2 adds positions (assignment targets, several results, block-time values and the
+parameters conditions read, a block's several outputs) and names that must stay Python's
+own in generated code (`max`, `int`, ...): a corpus of them, and random v2 models named from
+it (tests/fuzz.py: `v2_campaign`).
 """
 
 from __future__ import annotations
@@ -512,3 +517,141 @@ def test_mutated_and_random_specs_generate_python():
     rng = random.Random(2)
     for i in range(40):
         fuzz.outcome(fuzz.random_model(rng, i))
+
+
+# -- language v2: names in the new positions ----------------------------------------------
+# Assignment targets, several results (`-> a, b` too), block-time values and the parameters
+# conditions read, a block's several outputs, a declared layer applied with call arguments.
+# Besides the hostile names, Python's builtins: the block-time builtins (`max`, `int`, ...)
+# are printed as Python's own, so a spec name must never hide them.
+
+# (`_` is left out: in v2 a target `_` discards its result)
+V2_HOSTILE = [n for n in HOSTILE if n != "_"] + [
+    "max",
+    "min",
+    "abs",
+    "int",
+    "float",
+    "round",
+    "len",
+    "shape",
+    "mean",
+    "cast",
+    "positions",
+]
+
+
+def v2_templates(n: str) -> dict:
+    """v2 specs that put the name `n` in each new position."""
+    return {
+        "assign": f"""
+model M {{
+    input x: [3, 4]
+    {n} = x * 2 + -x[:, :, 0:1]
+    y = relu({n}) - mean({n}, axis=-1, keepdims=True)
+    output y
+}}
+""",
+        "results": f"""
+model M {{
+    input x: [3, 4]
+    out, {n}, _ = LSTM(4, return_state=True)(x)
+    x -> GRU(4, return_state=True) -> seq, h
+    x -> LSTM(4)(initial_state=[{n}, h]) -> res
+    output out, seq, res
+}}
+""",
+        "static": f"""
+block B(k) {{
+    input a
+    {n} = a.shape[-1] * k
+    m = max(2, int({n} / 2))
+    a -> Dense({n}) -> Dense(m) -> b
+    output b
+}}
+model M {{
+    input x: [4]
+    {n} = x.shape[-1] + 1
+    x -> Dense({n}) -> B(2) -> y
+    output y
+}}
+""",
+        "condition": f"""
+block B({n}, k=1) {{
+    input a
+    if {n} > 1 and not k == 2 {{
+        a -> Dense(3) -> b
+    }} else {{
+        b = a * {n}
+    }}
+    output b
+}}
+model M {{
+    input x: [3]
+    x -> B(2) -> B({n}=1, k=2) -> y
+    output y
+}}
+""",
+        "outputs": f"""
+block Two(k) {{
+    input a
+    input b
+    s = a + b
+    s -> Dense(k) -> {n}
+    d = -s
+    output {n}, d
+}}
+model M {{
+    input x: [4]
+    input y: [4]
+    {n}, d = Two(2)(x, y)
+    [x, y] -> Two(3) -> e, f
+    output {n}, d, e, f
+}}
+""",
+        "layer": f"""
+model M {{
+    input x: [3, 4]
+    layer {n} = LSTM(4, return_state=True)
+    o, h, c = {n}(x)
+    x -> {n}(initial_state=[h, c]) -> o2, _, _
+    output o, o2
+}}
+""",
+    }
+
+
+V2_CASES = [(n, what) for n in V2_HOSTILE for what in v2_templates(n)]
+
+
+@pytest.mark.parametrize("name,what", V2_CASES, ids=[f"{n}-{w}" for n, w in V2_CASES])
+def test_hostile_name_in_v2_positions_generates_python(name, what):
+    spec = load(v2_templates(name)[what])
+    styles = allowed_styles(spec)
+    assert styles
+    for style in styles:
+        check_source(tfspec.generate(spec, style), style)
+
+
+V2_BUILT = [(n, what) for n in ("_1", "max") for what in v2_templates(n)] + [("int", "static"), ("self", "outputs")]
+
+
+@pytest.mark.parametrize("name,what", V2_BUILT, ids=[f"{n}-{w}" for n, w in V2_BUILT])
+def test_hostile_names_in_v2_positions_build_in_keras(name, what):
+    pytest.importorskip("keras")
+    spec = load(v2_templates(name)[what])
+    assert fuzz.check_against_keras(spec) == []
+
+
+def test_random_hostile_v2_models_generate_python():
+    """Random v2 models named from the hostile names and Python's builtins (no Keras: fast)."""
+    counts = fuzz.v2_campaign(300, seed=41, hostile=True, check_source=check_source)
+    assert counts["accepted"] >= 150, counts
+    assert counts["failed"] == 0, counts["failures"]
+
+
+def test_random_hostile_v2_models_build_in_keras():
+    pytest.importorskip("keras")
+    counts = fuzz.v2_campaign(24, seed=43, hostile=True, build=24, check_source=check_source)
+    assert counts["built"] >= 10, counts
+    assert counts["failed"] == 0, counts["failures"]
