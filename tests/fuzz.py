@@ -28,7 +28,6 @@ import time
 from contextlib import contextmanager
 
 import tfspec
-from tfspec.ir.ops import OPS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPECS = sorted(glob.glob(os.path.join(ROOT, "specs", "*.tfs")))
@@ -589,10 +588,6 @@ BUILTIN_NAMES = [
 ]
 V2_NAMES = [n for n in HOSTILE_NAMES if n != "_"] + BUILTIN_NAMES  # `_` discards a result in v2
 
-# Known compiler bugs (test_fuzz.py, the xfail tests) that the random v2 models steer clear of,
-# so that the campaigns find new ones; `python -m tests.fuzz --known-bugs` runs into them too.
-AVOID_KNOWN_BUGS = True
-
 # Python's binding strength, as the language has it (higher binds tighter).
 OR, AND, NOT, COMPARE, SUM, PRODUCT, UNARY, ATOM = range(1, 9)
 COMPARISONS = {
@@ -604,8 +599,6 @@ COMPARISONS = {
     ">=": operator.ge,
 }
 ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod}
-# What Keras names the operations of a functional model after (keras.ops.mean: "mean").
-OP_FUNCTIONS = {op.function for op in OPS.values() if op.function} | {"cumsum", "ones_like"}
 UNARY_OPS = ["abs", "relu", "relu6", "tanh", "sigmoid", "square", "softplus", "hard_swish", "silu", "negative"]
 
 
@@ -649,7 +642,6 @@ class Body:
         self.broken = False
         self.features: set = set()
         self.blocks: list = []  # block definitions this body uses (model only)
-        self.layered = False  # the expression being written applies a layer
 
     # -- tensors ---------------------------------------------------------------------------
 
@@ -691,8 +683,6 @@ class Body:
         if depth <= 0 or rng.random() < 0.25:
             return self.same(shape), ATOM
         kinds = ["binary", "binary", "number", "neg", "function", "compare", "logic", "layer"]
-        if self.layered and AVOID_KNOWN_BUGS:  # two layers in one expression print wrongly (known bugs)
-            kinds.remove("layer")
         kind = rng.choice(kinds)
         if kind in ("binary", "number"):
             op = rng.choice(["+", "-", "*", "/"])
@@ -736,7 +726,6 @@ class Body:
             text = form.format(a=a, b=b)
             return f'cast({text}, "float32")', ATOM
         self.features.add("layer in expression")
-        self.layered = True
         inner = self.tensor_expr(shape, depth - 1)[0]
         if not shape:
             return f'Activation("relu")({inner})', ATOM
@@ -751,8 +740,8 @@ class Body:
             options = ["literal", "shape", "shape"] + (["param"] * 2 if self.width else [])
             kind = rng.choice(options)
             shaped = [t for t, s in self.shapes.items() if s]
-            # not a use: a tensor read only for its shape is left out of a functional model (see
-            # test_fuzz.py, known bugs), so each is also used otherwise or made an output
+            # not a use: a tensor read only for its shape would take no part in the model (E304),
+            # so each is also used otherwise or made an output
             tensor = rng.choice(shaped) if kind == "shape" and shaped else None
             if kind == "param":
                 return self.width[0], self.width[1], ATOM
@@ -816,14 +805,8 @@ class Body:
         return text, truth, COMPARE
 
     def condition_operand(self, depth: int = 1) -> tuple:
-        """A static_expr for a condition; one that reads a shape is named first when steering
-        clear of known bugs (a condition reading `.shape` breaks the subclassing style)."""
-        text, value, level = self.static_expr(depth)
-        if AVOID_KNOWN_BUGS and ".shape" in text:
-            name = self.names("v")
-            self.emit(f"{name} = {text}")
-            return name, value, ATOM
-        return text, value, level
+        """A static_expr for a condition (it may read a shape)."""
+        return self.static_expr(depth)
 
     # -- statements ------------------------------------------------------------------------
 
@@ -847,10 +830,7 @@ class Body:
 
     def s_expression(self):
         shape = self.any_shape()
-        self.layered = False
         text, level = self.tensor_expr(shape, self.rng.randint(1, 3))
-        if text in self.shapes and not self.in_block and AVOID_KNOWN_BUGS:
-            text = f"{text} * 1"  # `y = x` alone: a model with no layer (known bugs)
         self.emit(f"{self.add(shape)} = {text}")
 
     def s_reduce(self):
@@ -929,8 +909,7 @@ class Body:
                 (f"transpose({tensor}, axes=(0, 2, 1))", shape[::-1]),
                 (f"matmul({tensor}, transpose(OTHER, axes=(0, 2, 1)))", (shape[0], shape[0])),
             ]
-        if self.in_block and AVOID_KNOWN_BUGS:  # a block prints reshape's new shape as written (known bugs)
-            options = [o for o in options if ", -1, 1))" not in o[0]]
+        options = [o for o in options if ", -1, 1))" not in o[0]]  # one -1 only: the batch's
         text, new = rng.choice(options)
         if "OTHER" in text:  # a second operand of the same shape (or the same tensor again)
             text = text.replace("OTHER", self.same(shape) if rng.random() < 0.5 else tensor)
@@ -1082,8 +1061,8 @@ class Body:
         layer = f"MultiHeadAttention(num_heads={heads}, key_dim={key})"
         sources = f"[{query}, {value}]" if rng.random() < 0.7 else f"[{query}, {value}, {value}]"
         form = rng.choice(["causal", "mask", "scores"])
-        if form == "scores" and steps != vsteps and AVOID_KNOWN_BUGS:
-            form = "causal"  # Keras's symbolic shape of the scores when T_q != T_v (known bugs)
+        if form == "scores" and steps != vsteps:
+            form = "causal"  # refused: Keras's symbolic shape of the scores when T_q != T_v is wrong
         self.features.add("call arguments")
         if form == "causal":
             self.emit(f"{sources} -> {layer}(use_causal_mask=True) -> {self.add((steps, features))}")
@@ -1117,9 +1096,7 @@ class Body:
         return None
 
     def s_positions(self):
-        # positions() of a block's tensor of rank 2 or more prints wrongly (known bugs)
-        rank_one = self.in_block and AVOID_KNOWN_BUGS
-        tensor = self.pick(lambda s: len(s) == 1 if rank_one else len(s) >= 1)
+        tensor = self.pick(lambda s: len(s) == 1)  # positions of ids: samples of rank 1
         if tensor is None:
             return False
         steps = self.shapes[tensor][0]
@@ -1260,8 +1237,6 @@ def random_v2_model(rng: random.Random, hostile: bool = False, bad: float = 0.1)
             [(rng.randint(2, 6), rng.randint(1, 5)), (rng.randint(2, 6),), (2, rng.randint(2, 4), rng.randint(1, 3))]
         )
         name = names("x")
-        while AVOID_KNOWN_BUGS and name in OP_FUNCTIONS:  # an input named like an operation (known bugs)
-            name = names("x")
         body.add(shape, name)
         lines.append(f"    input {name}: [{', '.join(map(str, shape))}]")
     for _ in range(rng.randint(1, 6)):
@@ -1438,10 +1413,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20000, help="mutated specs (grammar: count/4)")
     parser.add_argument("--models", type=int, default=200, help="random legal models built in Keras")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--known-bugs", action="store_true", help="random v2 models also run into the known bugs")
     args = parser.parse_args()
-    global AVOID_KNOWN_BUGS
-    AVOID_KNOWN_BUGS = not args.known_bugs
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     start = time.time()
     report = {

@@ -5,7 +5,7 @@ breaks written as LF, CRLF, CR or mixed never change the outcome or the position
 legal models that check accepts build in Keras with the static parameter counts. (Random
 models with hostile names: tests/test_generated_python.py.) Random models in language v2 do
 the same, and a sample builds in Keras; the compiler bugs the fuzzers found are kept below as
-strict xfail tests."""
+regression tests."""
 
 from __future__ import annotations
 
@@ -146,9 +146,9 @@ def test_v2_edge_cases(text):
     fuzz.outcome(text)
 
 
-# -- known compiler bugs the fuzzers found (the random v2 models steer clear of them:
-# fuzz.AVOID_KNOWN_BUGS). Each is the smallest spec that shows it: it must be refused with a
-# positioned diagnostic, or build in Keras in every style it allows as the static summary says.
+# -- compiler bugs the fuzzers found, fixed: each is the smallest spec that showed it. It must be
+# refused with a positioned diagnostic, or build in Keras in every style it allows as the
+# static summary says.
 
 
 def builds_or_is_refused(text: str) -> list:
@@ -166,7 +166,7 @@ TWO_LAYERS = """
 model M { input x: [4]  y = Dense(3)(x) + -Dense(3)(x * 2)  output y }
 """
 
-KNOWN_BUGS = {
+FOUND_BUGS = {
     "positions of a block's tensor of rank 2 prints as for rank 1: Embedding gives (3, 4, 2), "
     "not the static (3, 2)": """
 block B(k) {
@@ -246,44 +246,24 @@ model M { input q: [2, 4]  input v: [8, 1]
 }
 
 
-@pytest.mark.parametrize(
-    "text",
-    [pytest.param(text, marks=pytest.mark.xfail(strict=True, reason=reason)) for reason, text in KNOWN_BUGS.items()],
-    ids=[f"bug{i}" for i in range(len(KNOWN_BUGS))],
-)
-def test_known_bug_builds_or_is_refused(text):
+@pytest.mark.parametrize("text", list(FOUND_BUGS.values()), ids=[f"bug{i}" for i in range(len(FOUND_BUGS))])
+def test_a_found_bug_builds_or_is_refused(text):
     pytest.importorskip("keras")
     assert builds_or_is_refused(text) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='block-time strings grow without bound: `"ab" * 5000000` (10 MB) loads as a layer name and '
-    "the Sequential module holds it; `* 999999999` exhausts memory (a MemoryError traceback, no diagnostic)",
-)
-def test_known_bug_block_time_strings_are_bounded():
+def test_block_time_strings_are_bounded():
     with pytest.raises(tfspec.SpecError):
         tfspec.loads('model M { input x: [4]  n = "ab" * 5000000  x -> Dense(2, name=n) -> y  output y }', "fuzz.tfs")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a long block-time tuple stalls the shape pass: `(1, 2) * 300000` as Reshape's shape takes "
-    "4-7 s to an E500 that quotes Python's int-to-string limit, `* 999999` about 40 s",
-    raises=fuzz.Hang,
-)
-def test_known_bug_block_time_tuples_are_bounded():
+def test_block_time_tuples_are_bounded():
     text = "model M { input x: [3, 4]  n = (1, 2) * 999999  x -> Reshape(n) -> y  output y }"
     with fuzz.deadline(2), pytest.raises(tfspec.SpecError):
         tfspec.loads(text, "fuzz.tfs")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two layers in one expression: their results share the target's variable, so the subclassing "
-    "model computes y + -y (zeros) instead of Dense(3)(x) - Dense(3)(x * 2)",
-)
-def test_known_bug_two_layers_in_one_expression_compute_their_value():
+def test_two_layers_in_one_expression_compute_their_value():
     keras = pytest.importorskip("keras")
     import numpy as np
 

@@ -29,7 +29,6 @@ from tfspec.ir.ops import (  # noqa: E402
     bind_op,
     constant_dtype,
     index_code,
-    keras_args,
     lookup_op,
     positions_code,
 )
@@ -127,9 +126,9 @@ CASES += [
     case("transpose", (3, 4), axes=(0, 1), expect=BOTH),
     case("transpose", (3, 4), axes=(0, 1, 3), expect=OURS),
     case("reshape", (3, 4), newshape=(-1, 12)),
-    case("reshape", (3, 4), newshape=(None, 2, 6)),
-    case("reshape", (3, 4), newshape=(-1, -1, 2)),
-    case("reshape", (3, 4), newshape=(-1, 2, -1, 3)),
+    case("reshape", (3, 4), newshape=(None, 2, 6), expect=OURS),  # printed as written: -1 for the batch
+    case("reshape", (3, 4), newshape=(-1, -1, 2), expect=OURS),  # TensorFlow infers one size only
+    case("reshape", (3, 4), newshape=(-1, 2, 2, 3)),
     case("reshape", (12,), newshape=(-1, 1, 12, 1)),
     case("reshape", (3, 4), newshape=(12,), expect=OURS),
     case("reshape", (3, 4), newshape=(-1, 5), expect=OURS),
@@ -190,8 +189,8 @@ CASES += [
     case("getitem", (3, 4), key=(Ellipsis, F, Ellipsis), expect=BOTH),
     case("positions", (None,)),
     case("positions", (7,)),
-    case("positions", (None, 8)),
-    case("positions", (5, 2, 3)),
+    case("positions", (None, 8), expect=OURS),  # ids only: positions(x[:, :, 0]) for features
+    case("positions", (5, 2, 3), expect=OURS),
     case("positions", (), expect=OURS),
 ]
 
@@ -222,7 +221,7 @@ def keras_run(op, operands, values, dtypes=None):
     if op.name == "getitem":
         return keras.ops.get_item(xs[0], keras_key(values["key"]))
     if op.name == "positions":
-        return eval(positions_code("x", len(operands[0])), {"keras": keras, "x": xs[0]})
+        return eval(positions_code("x"), {"keras": keras, "x": xs[0]})
     function = getattr(keras.ops, op.function)
     return function(xs, **values) if op.listed else function(*xs, **values)
 
@@ -236,14 +235,14 @@ def case_id(c):
 def test_case(c):
     name, operands, values, expect, fill = c
     op = lookup_op(name)
-    shapes = [CONSTANT if is_number(v) else v for v in operands]
+    [CONSTANT if is_number(v) else v for v in operands]
     if expect == OK:
         shape, dtype, bound = rule(op, operands, values)
-        out = keras_run(op, operands, keras_args(op, shapes, bound))
+        out = keras_run(op, operands, dict(bound))
         assert out.shape[0] is None, "the batch axis stays first"
         assert tuple(out.shape[1:]) == shape
         assert out.dtype == dtype
-        ran = eager_run(op, operands, keras_args(op, shapes, bound), ["float32"] * len(operands), fill)
+        ran = eager_run(op, operands, dict(bound), ["float32"] * len(operands), fill)
         assert ran.shape[0] == 2, "a batch of 2 stays a batch of 2"
         assert all(want in (None, got) for want, got in zip(shape, ran.shape[1:], strict=True)), ran.shape
         return
@@ -331,7 +330,7 @@ def eager_run(op, operands, values, dtypes, fill=3):
     if op.name == "getitem":
         return xs[0][keras_key(values["key"])]
     if op.name == "positions":
-        return eval(positions_code("x", len(operands[0])), {"keras": keras, "x": xs[0]})
+        return eval(positions_code("x"), {"keras": keras, "x": xs[0]})
     function = getattr(keras.ops, op.function)
     return function(xs, **values) if op.listed else function(*xs, **values)
 
@@ -350,15 +349,15 @@ def runs_otherwise(op, operands) -> bool:
 
 def check_dtypes(op, operands, values, dtypes):
     """The dtype rule against Keras: symbolic and run; a dtype the rule refuses fails to run."""
-    shapes = [CONSTANT if is_number(v) else v for v in operands]
+    [CONSTANT if is_number(v) else v for v in operands]
     try:
         _, want, bound = rule(op, operands, values, dtypes)
     except ShapeError:
         if (op.name, *dtypes) not in RUNS_THOUGH_REFUSED:
             with pytest.raises(Exception):  # noqa: B017  (TensorFlow's errors vary by op)
-                eager_run(op, operands, keras_args(op, shapes, {**values}), dtypes)
+                eager_run(op, operands, dict(values), dtypes)
         return
-    args = keras_args(op, shapes, bound)
+    args = dict(bound)
     assert keras_run(op, operands, args, dtypes).dtype == want, (op.name, dtypes)
     if not runs_otherwise(op, operands):
         ran = keras.backend.standardize_dtype(eager_run(op, operands, args, dtypes).dtype)
@@ -488,7 +487,7 @@ def test_index_code_prints_the_key():
 def test_positions_in_a_functional_model_train_an_embedding():
     tf = pytest.importorskip("tensorflow")
     tokens = keras.Input((None,), dtype="int32")
-    pos = eval(positions_code("tokens", 1), {"keras": keras, "tokens": tokens})
+    pos = eval(positions_code("tokens"), {"keras": keras, "tokens": tokens})
     assert pos.dtype == "int32" and tuple(pos.shape) == (None, None)
     embed = keras.layers.Embedding(16, 4)
     out = keras.ops.mean(embed(pos), axis=(1, 2))
@@ -502,10 +501,31 @@ def test_positions_in_a_functional_model_train_an_embedding():
     rows = np.abs(np.asarray(tf.convert_to_tensor(grad))).sum(axis=1)
     assert (rows[:6] > 0).all() and (rows[6:] == 0).all()
 
-    # x of rank 3 per sample: positions along its axis 1, whatever the other axes hold
-    x = keras.Input((None, 2, 3))
-    pos = eval(positions_code("x", 3), {"keras": keras, "x": x})
-    got = np.asarray(keras.Model(x, pos)(np.zeros((2, 4, 2, 3), "float32")))
-    assert got.tolist() == [[0, 1, 2, 3]] * 2
-    assert "ones_like(keras.ops.add(a, b), " in positions_code("keras.ops.add(a, b)", 1)  # an argument: as it is
-    assert "ones_like((a + b)[:, :, 0], " in positions_code("a + b", 2)  # indexed: in parentheses
+    assert "ones_like(keras.ops.add(a, b), " in positions_code("keras.ops.add(a, b)")  # an argument: as it is
+
+
+def test_keras_names_every_operation_with_a_prefix_the_printers_reserve():
+    """An input named like an operation (`input mean`) must not meet the name Keras gives the
+    operation by itself (build_model() moves the counter of each reserved prefix past it)."""
+    from tfspec.backends.common import AUTO_PREFIXES
+
+    x = keras.Input((3, 4))
+    for name, op in OPS.items():
+        if not op.function:
+            continue
+        fn = getattr(keras.ops, op.function)
+        if op.listed:
+            y = fn([x, x], axis=-1)
+        elif op.tensors[0] == 2:
+            y = fn(x, keras.Input((4, 3)) if name == "matmul" else x)
+        elif name in ("mean", "sum", "max", "min", "prod", "argmax", "argmin", "expand_dims", "squeeze"):
+            y = fn(keras.Input((1, 4)) if name == "squeeze" else x, 1)
+        elif name in ("reshape", "cast", "transpose"):
+            y = fn(x, {"reshape": (-1, 12), "cast": "int32", "transpose": (0, 2, 1)}[name])
+        elif name == "getitem":
+            y = x[:, 0]
+        else:
+            y = fn(x)
+        given = y._keras_history.operation.name
+        prefix = given.rsplit("_", 1)[0] if given.rsplit("_", 1)[-1].isdigit() else given
+        assert prefix in AUTO_PREFIXES, (name, given)

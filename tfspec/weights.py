@@ -52,8 +52,7 @@ def expanded(tree, shapes: dict):
 
     if isinstance(tree, Call) and tree.name == "positions":
         (x,) = tree.args
-        shape = shapes.get(x.name) if isinstance(x, Ref) else None
-        return positions_tree(expanded(x, shapes), len(shape) if shape is not None else 1)
+        return positions_tree(expanded(x, shapes))
     if isinstance(tree, (Call, Expr)):
         kind = Call if isinstance(tree, Call) else Expr
         head = tree.name if isinstance(tree, Call) else tree.op

@@ -57,9 +57,9 @@ def inverted_res_block(
         gate_logits = layers.Conv2D(squeeze, 1, padding="same")(gate_logits)
         gate_logits = layers.ReLU()(gate_logits)
         gate_logits = layers.Conv2D(expanded, 1, padding="same")(gate_logits)
-        gate = gate_logits + 3.0
-        gate = layers.ReLU(6.0)(gate)
-        gate = gate * (1.0 / 6.0)
+        gate_2 = gate_logits + 3.0
+        gate_1 = layers.ReLU(6.0)(gate_2)
+        gate = gate_1 * (1.0 / 6.0)
         excited = layers.Multiply()([depthwise, gate])
     else:
         excited = depthwise

@@ -107,9 +107,9 @@ class InvertedResBlock(keras.layers.Layer):
             gate_logits = self.conv2d_1(gate_logits)
             gate_logits = self.re_lu(gate_logits)
             gate_logits = self.conv2d_2(gate_logits)
-            gate = gate_logits + 3.0
-            gate = self.re_lu_1(gate)
-            gate = gate * (1.0 / 6.0)
+            gate_2 = gate_logits + 3.0
+            gate_1 = self.re_lu_1(gate_2)
+            gate = gate_1 * (1.0 / 6.0)
             excited = self.multiply([depthwise, gate])
         else:
             excited = depthwise

@@ -22,13 +22,13 @@ def transformer_block(inputs_, embed_dim, num_heads, ff_dim, rate=0.1):
         key_dim=embed_dim,
     )(inputs_, inputs_)
     attn_output = layers.Dropout(rate)(attn_output)
-    out1 = inputs_ + attn_output
-    out1 = layers.LayerNormalization(epsilon=1e-06)(out1)
+    out1_1 = inputs_ + attn_output
+    out1 = layers.LayerNormalization(epsilon=1e-06)(out1_1)
     ffn_output = layers.Dense(ff_dim, activation="relu")(out1)
     ffn_output = layers.Dense(embed_dim)(ffn_output)
     ffn_output = layers.Dropout(rate)(ffn_output)
-    out2 = out1 + ffn_output
-    out2 = layers.LayerNormalization(epsilon=1e-06)(out2)
+    out2_1 = out1 + ffn_output
+    out2 = layers.LayerNormalization(epsilon=1e-06)(out2_1)
     return out2
 
 

@@ -61,13 +61,13 @@ class TransformerBlock(keras.layers.Layer):
     def call(self, inputs_, training=None):
         attn_output = self.multi_head_attention(inputs_, inputs_, training=training)
         attn_output = self.dropout(attn_output, training=training)
-        out1 = inputs_ + attn_output
-        out1 = self.layer_normalization(out1)
+        out1_1 = inputs_ + attn_output
+        out1 = self.layer_normalization(out1_1)
         ffn_output = self.dense(out1)
         ffn_output = self.dense_1(ffn_output)
         ffn_output = self.dropout_1(ffn_output, training=training)
-        out2 = out1 + ffn_output
-        out2 = self.layer_normalization_1(out2)
+        out2_1 = out1 + ffn_output
+        out2 = self.layer_normalization_1(out2_1)
         return out2
 
     def get_config(self):

@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from ..ir.catalog import REGISTRY
 from ..ir.masks import PER_INPUT_MASKS, QUERY_AS_ATTENTION_MASK, TAKES_MASK
 from ..ir.nodes import Layer
+from ..ir.ops import OPS
 from ..ir.walk import bodies
 from .emitter import Atom, Code, Conditional, KeyValue, Scope, Writer, call_code, pystr, snake
 
 
 def tensor_var(scope: Scope, tensor: str) -> str:
-    """Intermediate tensors of a chain (`y~2`) reuse the variable of the chain's result `y`."""
-    return scope.add(tensor.split("~", 1)[0])
+    """Intermediate tensors of a chain (`y~2`) reuse the variable of the chain's result `y`: each
+    replaces the one before. The parts of an expression (`y~e1`, `Dense(3)(x) + Dense(3)(-x)`)
+    are alive together, so each has a variable of its own (`y_1`)."""
+    base, _, rest = tensor.partition("~")
+    if rest.startswith("e"):
+        if tensor not in scope.names:
+            scope.names[tensor] = scope.fresh(tensor.replace("~e", "_"))
+        return scope.names[tensor]
+    return scope.add(base)
 
 
 def inputs_code(scope: Scope, names, positional: bool = False) -> str:
@@ -66,10 +74,14 @@ def input_code(inp, with_name: bool = True) -> str:
 # The prefixes: catalog layers, the Input of a Sequential model, and the ops that compute masks
 # in a functional model (Keras's compute_mask of Embedding, Masking, Attention, Concatenate and
 # the merge layers; the query mask the printer expands for MultiHeadAttention).
+# And the tensor operations a spec writes: Keras names each after its class, which is the
+# function's name but for a few (abs makes an Absolute, swish a Silu; `x[...]` a GetItem).
 AUTO_PREFIXES = frozenset(
     {snake(kind) for kind in REGISTRY}
     | {"input_layer"}
     | {"not_equal", "any", "convert_to_tensor", "expand_dims", "logical_or", "concatenate", "ones_like", "zeros_like"}
+    | {op.function for op in OPS.values() if op.function}
+    | {"absolute", "silu", "hard_silu", "get_item", "cumsum"}
 )
 # A name numbered past this is not reserved: a process would have to make more than this many
 # layers of one kind before Keras named one so (reserving costs a quarter of a microsecond a number).

@@ -148,7 +148,7 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> N
         layer = node.layer
         out = targets_code(scope, node, tensor_var)
         if layer.operation:
-            w.code(operation_value(node, scope, tensor_var, env, graph.shapes), f"{out} = ")
+            w.code(operation_value(node, scope, tensor_var, env), f"{out} = ")
         elif layer.block is not None:
             tensors = [Atom(tensor_var(scope, t)) for t in node.inputs]
             kwargs = rename_kwargs(layer.call.kwargs, signatures[layer.kind].params)
@@ -227,7 +227,7 @@ def masked_statements(graph, scope, functions, signatures, env, flow, names, dec
         var = targets_code(scope, node, tensor_var)
         made = out_mask is not None and out_mask.node is node
         if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
-            text = operation_value(node, scope, tensor_var, local, graph.shapes)
+            text = operation_value(node, scope, tensor_var, local)
             out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
             continue
         if layer.block is not None:

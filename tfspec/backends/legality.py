@@ -25,7 +25,7 @@ MAX_INLINED = 1_000_000
 
 def problems(spec, style: str) -> list[Diagnostic]:
     if style == "sequential":
-        found = sequential_problem(spec.model, top=True) or too_big(spec.model)
+        found = sequential_problem(spec.model, top=True) or too_big(spec.model) or no_layer(spec.model)
         return [found] if found else []
     if style == "functional":
         found = shared_block(spec.model)
@@ -48,7 +48,8 @@ def inner_shape_query(spec) -> Diagnostic | None:
         for node in graph.nodes:
             if node.layer.static or not node.layer.operation:
                 value = node.layer.expr if node.layer.static else node.layer.call
-                inner = [t for t in shape_reads(value) if t not in inputs]
+                conditions = [condition for condition, _ in node.guard]  # build() tests them too
+                inner = [t for t in shape_reads([value, *conditions]) if t not in inputs]
                 if inner:
                     return Diagnostic(
                         "E703",
@@ -158,6 +159,23 @@ def _sequential_problem(graph: Graph, memo: dict) -> Diagnostic | None:
             "E701", f"the output {graph.outputs[0]!r} is not the end of the chain", graph.output_spans[0], hint
         )
     return None
+
+
+def no_layer(graph: Graph) -> Diagnostic | None:
+    """A model of no layer at all (`y = x`): Keras never builds a Sequential holding only its input."""
+    if has_layer(graph):
+        return None
+    span = graph.output_spans[0] if graph.output_spans else graph.span
+    return Diagnostic(
+        "E701", f"{graph.name} holds no layer, and a Sequential model needs one", span, "use --style functional"
+    )
+
+
+def has_layer(graph: Graph) -> bool:
+    return any(
+        (n.layer.body is not None and has_layer(n.layer.body)) or (n.layer.body is None and not n.layer.operation)
+        for n in graph.nodes
+    )
 
 
 def is_alias(node) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..ir.evaluate import BUILTINS
 from ..ir.nodes import Tensor, TensorList
-from ..ir.ops import OPERATORS, bind_op, keras_args, lookup_op, positions_tree
+from ..ir.ops import OPERATORS, lookup_op, positions_tree
 from ..ir.values import POSTFIX, PRECEDENCE, Call, Expr, Ref, strength
 from .emitter import Atom, Code, KeyValue, Scope, expr
 
@@ -40,12 +40,10 @@ def reads_tensor(value, tensors) -> bool:
     return False
 
 
-def operation_code(tree, names: dict, env=None, shapes: dict | None = None) -> Code:
+def operation_code(tree, names: dict, env=None) -> Code:
     """Python source of an operation's expression, as Code the emitter lays out (a call that
     does not fit is exploded, one argument per line). `names` maps the tensors it reads to their
-    variables; `env` block parameters to theirs; `shapes` gives tensors' per-sample shapes when
-    known (positions() needs its input's rank, reshape its operand's shape)."""
-    shapes = shapes or {}
+    variables; `env` block parameters to theirs."""
     tensors = set(names)
 
     def code(value) -> Code:
@@ -69,15 +67,9 @@ def operation_code(tree, names: dict, env=None, shapes: dict | None = None) -> C
             function = c.name
         elif definition.name == "positions":
             (x,) = c.args
-            shape = shapes.get(x.name) if isinstance(x, Ref) else None
-            return code(positions_tree(x, len(shape) if shape is not None else 1))
+            return code(positions_tree(x))
         else:
             function = definition.function
-            if definition.name == "reshape" and c.args and isinstance(c.args[0], Ref) and shapes.get(c.args[0].name):
-                bound = bind_op(definition, c.args, c.kwargs)
-                if not bound.errors:  # the new shape as keras.ops takes it: (-1, sizes...), numbers only
-                    values = keras_args(definition, [shapes[c.args[0].name]], bound.values)
-                    return Code("keras.ops.reshape", [code(c.args[0]), code(values["newshape"])])
         items = [code(a) for a in c.args] + [KeyValue(f"{k}=", code(v)) for k, v in c.kwargs]
         return Code(f"keras.ops.{function}", items)
 
@@ -119,13 +111,13 @@ def operation_code(tree, names: dict, env=None, shapes: dict | None = None) -> C
     return code(tree)
 
 
-def operation_value(node, scope: Scope, tensor_var, env, shapes: dict) -> Code:
+def operation_value(node, scope: Scope, tensor_var, env) -> Code:
     """The right-hand side an operation node prints: a value (`x.shape[-1] * 4`, Python's) or a
     tensor expression."""
     layer = node.layer
     if layer.static:
         return expr(layer.expr, None, env)
-    return operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, env, shapes)
+    return operation_code(layer.expr, {t: tensor_var(scope, t) for t in node.inputs}, env)
 
 
 def call_kwargs(node, scope: Scope, tensor_var, env=None) -> list:
@@ -166,16 +158,19 @@ class LocalNames(dict):
             return dict.__getitem__(self, name)
         if name.startswith(SHAPE_PREFIX):
             return self.shapes[name[len(SHAPE_PREFIX) :]]
-        return self.scope.add(name.split("~", 1)[0])
+        from .common import tensor_var
+
+        return tensor_var(self.scope, name)
 
 
 class Guards:
     """Python `if`/`else` around the statements of a body's `if` branches (Node.guard): opened
     and closed as consecutive statements enter and leave the branches."""
 
-    def __init__(self, w, env):
+    def __init__(self, w, env, written=None):
         self.w = w
         self.env = env
+        self.written = written or (lambda condition: condition)  # what build() prints for x.shape
         self.open: list = []  # the (condition, wanted) of each `if` the writer is inside
 
     def enter(self, guard: tuple) -> None:
@@ -190,7 +185,7 @@ class Guards:
             if k == 0 and closed is not None and closed[0] is condition and closed[1] and not wanted:
                 self.w.line("else:")  # the other branch of the `if` just closed
             else:
-                test = expr(condition, None, self.env).flat()
+                test = expr(self.written(condition), None, self.env).flat()
                 self.w.line(f"if {test}:" if wanted else f"if not ({test}):")
             self.w.level += 1
             self.open.append((condition, wanted))

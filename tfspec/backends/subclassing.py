@@ -119,7 +119,7 @@ def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names:
         ins = [tensor_var(scope, t) for t in node.inputs]
         if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
             var = targets_code(scope, node, tensor_var)
-            text = operation_value(node, scope, tensor_var, local, graph.shapes)
+            text = operation_value(node, scope, tensor_var, local)
             out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
             continue
         attr = f"self.{attrs[layer.id]}"
@@ -212,7 +212,7 @@ def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict) -> No
     local = LocalNames(env, scope, graph)
     local.shapes = shapes
     shapes = {name: name for name in ins}  # (shapes_of_inputs names each input's shape)
-    guards = Guards(w, local)
+    guards = Guards(w, local, lambda condition: shapes_of_inputs(condition, shapes))
     made = set()
     makers = [n for n in graph.nodes if not n.layer.operation]
     live = live_values(graph, set().union(*(names_in(n.layer.call) | guard_names(n) for n in makers)))
@@ -258,7 +258,7 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
         guards.enter(node.guard)
         out = targets_code(scope, node, tensor_var)
         if layer.operation:
-            w.code(operation_value(node, scope, tensor_var, env, graph.shapes), f"{out} = ")
+            w.code(operation_value(node, scope, tensor_var, env), f"{out} = ")
             continue
         args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
         args += call_kwargs(node, scope, tensor_var, env)

@@ -43,16 +43,23 @@ def _number(name):
     return check
 
 
-def _max(*args):
+def _items(name: str, args) -> tuple:
+    """max/min's numbers, as Python takes them: two or more, or one tuple or list of them."""
     items = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-    _number("max")(*items)
-    return max(items)
+    if len(args) == 1 and not isinstance(args[0], (tuple, list)):
+        raise TypeError(f"{name} takes two numbers or more, or a tuple of them (Python's {name}(3) fails)")
+    if not items:
+        raise ValueError(f"{name} of no number")
+    _number(name)(*items)
+    return items
+
+
+def _max(*args):
+    return max(_items("max", args))
 
 
 def _min(*args):
-    items = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-    _number("min")(*items)
-    return min(items)
+    return min(_items("min", args))
 
 
 def _int(x):
@@ -90,6 +97,10 @@ BUILTINS = {"max": _max, "min": _min, "int": _int, "float": _float, "abs": _abs,
 # The largest number a block-time value may be (a guard against `10 ** 10 ** 10`-like growth: there
 # is no power operator, but repeated products could still make huge integers).
 LIMIT = 2**63
+
+
+# The most items (characters of a string, entries of a tuple or list) a computed value may hold.
+MAX_VALUE_ITEMS = 100_000
 
 
 class Unknown(Exception):
@@ -180,6 +191,18 @@ def operate(op: str, args: list, e):
             raise ShapeError(f"cannot compute {show(e)}: {show(args[0])} is not a number", None, "E410")
         return apply("neg", operator.neg, args, e)
     if op in BINARY:
+        sized = [a for a in args if isinstance(a, (str, tuple, list))]
+        if sized and op in ("*", "+"):  # repetition and joining: the result's size, before it is made
+            counts = [a if isinstance(a, int) and not isinstance(a, bool) else len(a) for a in args]
+            size = counts[0] * counts[1] if op == "*" else sum(counts)
+            if size > MAX_VALUE_ITEMS:
+                raise ShapeError(
+                    f"{show(e)} would hold {size:,} items (the limit is {MAX_VALUE_ITEMS:,})",
+                    "a value computed in a spec is small: sizes, widths, names",
+                    "E410",
+                )
+        if sized and op in ("%", "-", "/", "//"):
+            raise ShapeError(f"cannot compute {show(e)}: {op} takes numbers", None, "E410")
         if op in ("/", "//", "%") and args[1] == 0 and not isinstance(args[1], bool):
             raise ShapeError(f"{show(e)} divides by zero", None, "E410")
         if op in ("+", "-", "*", "/", "//", "%", "<", "<=", ">", ">="):

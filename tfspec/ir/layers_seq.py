@@ -494,6 +494,14 @@ def mha_call(ins, a, call, out):
                 "(query steps, key steps)",
                 "a padding mask of the keys becomes (query steps, key steps) with expand_dims and a comparison",
             )
+    if call.get("return_attention_scores") and differ(q[-2], k[-2]):
+        # Keras 3.15 gives the scores the query's length on both last axes (a symbolic shape of
+        # (heads, Tq, Tq)); a layer built on them is made for the wrong size and fails when run.
+        raise ShapeError(
+            f"MultiHeadAttention: with query and key of different lengths ({q[-2]} and {k[-2]}), Keras 3.15 "
+            "gives the attention scores a wrong shape, and layers applied to them fail when the model runs",
+            "return the scores when query and key have the same length, or leave return_attention_scores out",
+        )
     return [scores] if call.get("return_attention_scores") else []
 
 

@@ -428,6 +428,9 @@ class Lowerer:
                 {
                     "source": refs_in(entry["value"], values),
                     "needs": refs_in(entry["value"], ()),  # values it reads are made first too
+                    # what it uses: a tensor read only for its shape is not used (its layer would
+                    # take no part in a functional model)
+                    "uses": refs_in(entry["value"], (), shapes=False),
                     "target": entry["targets"][0],
                     "also": entry["targets"][1:],
                     "assign": k,
@@ -440,6 +443,7 @@ class Lowerer:
         for statement in statements:  # a guarded statement also needs the names its conditions read
             if statement["guard"]:
                 statement["needs"] = statement.get("needs", []) + flat.condition_reads(statement["guard"])
+                statement["uses"] = statement.get("uses", []) + flat.condition_reads(statement["guard"], False)
         order = self.order_chains(statements, where, tensors, inputs, set(declared), suggest_tensor, values)
         context = GraphContext(self, graph, tensors, declared, values or None, fresh_id, set())
         spans_get = self.spans.get
@@ -449,11 +453,10 @@ class Lowerer:
         placed = context.placed  # id() of the layers already in graph.layers
         for i in order:
             chain = statements[i]
-            used_tensors.update(chain.get("needs", ()))
+            used_tensors.update(chain.get("uses", ()))
             context.index = i
             context.guard = guard = flat.guard_of(chain["guard"]) if chain["guard"] else ()
             if "assign" in chain:
-                used_tensors.update(chain["source"])
                 k = chain["assign"]
                 lower_assign(context, assigns[k], chain["at"], k in statics)
                 continue
@@ -543,13 +546,16 @@ class Lowerer:
             )
 
         used_tensors.update(graph.outputs)
+        shape_only = {n for st in statements for n in st.get("needs", ())} - used_tensors
         if len(self.errors.items) > errors_before:
             return graph  # unused names are only worth reporting in an otherwise sound body
         for n, (kind, w) in defined.items():
             if kind in ("input", "tensor", "value") and n not in used_tensors and not n.startswith("_"):
                 what = kind
                 hint = "use it in a chain or list it in `output`"
-                if w[-2] in ("also", "targets"):
+                if n in shape_only:
+                    hint = f"it is read only for its shape, so what makes it takes no part in the model; {hint}"
+                elif w[-2] in ("also", "targets"):
                     hint += "; name a result you leave unused `_`"
                 self.errors.error("E304", f"{what} {n!r} is never used", self.span(w), hint)
         for n, layer in declared.items():
@@ -855,16 +861,20 @@ def with_needs(chain: dict, declared: dict, values) -> dict:
     (`initial_state=[h, c]`), and the names its layers' arguments read (`Conv2D(c * 4, 1)`, `c`
     a value computed in the body): those must be made first."""
     needs = list(chain.get("needs", ()))
+    uses = []
     for step in chain["steps"]:
         if "using" in step:
             needs += refs_in(step["using"], ())
+            uses += refs_in(step["using"], (), shapes=False)
         call = step.get("call")
         if call is not None and not (
             _PLAIN.issuperset(map(type, call["args"])) and _PLAIN.issuperset(map(type, call["kwargs"].values()))
         ):
             needs += refs_in(call, ())  # (a call of plain scalars names nothing: the common case)
+            uses += refs_in(call, (), shapes=False)
     if needs:
         chain["needs"] = needs  # (the chain is Flat's copy)
+        chain["uses"] = uses
     return chain
 
 
@@ -888,9 +898,9 @@ class Flat:
         """The guard with its conditions as IR values (what Node.guard holds)."""
         return tuple((self.trees[k], wanted) for k, wanted in guard)
 
-    def condition_reads(self, guard: tuple) -> list:
-        """The names the conditions of a guard read."""
-        return [name for k, _ in guard for name in refs_in(self.conditions[k][0], ())]
+    def condition_reads(self, guard: tuple, shapes: bool = True) -> list:
+        """The names the conditions of a guard read (without `shapes`: not for their shape only)."""
+        return [name for k, _ in guard for name in refs_in(self.conditions[k][0], (), shapes)]
 
 
 def discard_names(body: dict) -> dict:

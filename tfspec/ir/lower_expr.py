@@ -30,14 +30,16 @@ class GraphContext:
         self.placed = placed  # id() of the layers in graph.layers
         self.index = 0  # the statement being lowered (Node.chain)
         self.guard = ()  # the guard of the statement being lowered (Node.guard)
-        self.counter = 0
+        self.counters: dict = {}  # target -> parts named so far
 
     def error(self, code, message, where, hint=None):
         self.lowerer.error(code, message, where, hint)
 
     def intermediate(self, target: str) -> str:
-        self.counter += 1
-        return f"{target}~e{self.counter}"
+        """A name for a part of the value assigned to `target` (printed `target_1`, `target_2`)."""
+        base = target.split("~", 1)[0]
+        self.counters[base] = self.counters.get(base, 0) + 1
+        return f"{base}~e{self.counters[base]}"
 
     def add(self, node: Node) -> None:
         node.guard = self.guard
@@ -50,8 +52,9 @@ class GraphContext:
                 self.graph.layers.append(layer)
 
 
-def refs_in(value, params) -> list:
-    """The names a JSON value reads that are not block parameters (tensors, in a graph), in order."""
+def refs_in(value, params, shapes: bool = True) -> list:
+    """The names a JSON value reads that are not block parameters (tensors, in a graph), in order;
+    without `shapes`, not those read only for their shape (`x.shape[-1]` does not use x's values)."""
     found = []
 
     def walk(v):
@@ -59,6 +62,8 @@ def refs_in(value, params) -> list:
             if "ref" in v and len(v) == 1:
                 if not (params and v["ref"] in params):
                     found.append(v["ref"])
+                return
+            if "attr" in v and not shapes:
                 return
             for key, item in v.items():
                 if key == "apply" and isinstance(item, dict) and "ref" in item:

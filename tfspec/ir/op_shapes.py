@@ -137,6 +137,12 @@ def apply_op(name: str, operands: list, values: dict):
 
 
 def run_rule(definition, operands: list, values: dict) -> Shaped:
+    for operand in operands:
+        if not isinstance(operand, (Shaped, int, float, bool)):
+            raise ShapeError(
+                f"{definition.name} computes with tensors and numbers, got {show_static(operand)}",
+                "a string or a tuple is no operand of a tensor operation",
+            )
     shapes = [o.shape if isinstance(o, Shaped) else CONSTANT for o in operands]
     dtypes = [o.dtype if isinstance(o, Shaped) else constant_dtype(o) for o in operands]
     shape = tuple(definition.shape(shapes, values))

@@ -20,10 +20,8 @@ broadcasts like a scalar and is never batched) and the dtype `constant_dtype(val
 type: `int32 tensor * 2` stays int32, as in Keras).
 
 Printing: an operation prints as `keras.ops.<function>(operands..., arguments...)`, operands in
-one list when `listed`, with the arguments as `keras_args` gives them (reshape's new shape with
--1 for the batch and numbers for the rest). Two print otherwise: `getitem` as
-`x<index_code(key)>` (or keras.ops.get_item), and `positions`, which has no keras.ops function,
-as `positions_code(x, rank)`.
+one list when `listed`, arguments as written. Two print otherwise: `getitem` as `x[...]`, and
+`positions`, which has no keras.ops function, as `positions_tree(x)` computes it.
 
 Dtypes follow Keras 3's promotion (keras.backend.result_type) for the common dtypes: bool,
 int8..int64, uint8..uint32, float16, bfloat16, float32, float64 (uint64's odd cases are not
@@ -224,15 +222,6 @@ def _as_layer(op: OpDef) -> LayerDef:
     return LayerDef(op.name, op.args, op.shape)
 
 
-def keras_args(op: OpDef, shapes, values: dict) -> dict:
-    """The static arguments as keras.ops receives them, for operands of `shapes` (which the
-    shape rule accepted): reshape's new shape is (-1, sizes...), its batch entry -1 (TensorFlow
-    takes no None) and every other size a number. Printers print these."""
-    if op.name == "reshape":
-        return {**values, "newshape": (-1, *reshape_shape(shapes, values))}
-    return dict(values)
-
-
 # -- shape helpers ------------------------------------------------------------------------
 
 
@@ -379,36 +368,30 @@ def transpose_shape(shapes, a):
 
 
 def reshape_shape(shapes, a):
-    """The new shape counts the batch axis: (-1, sizes...). TensorFlow infers one size (-1) only,
-    and the batch entry takes it; so the samples' size must be known, for a -1 among the sizes
-    is computed here (keras_args prints it as a number), and for an unknown size the batch -1
-    would silently take in part of each sample (the Reshape layer keeps the batch size instead)."""
+    """The new shape counts the batch axis and is printed as written: (-1, sizes...). TensorFlow
+    infers one size (-1) only, and the batch entry takes it, so the other sizes are numbers; the
+    samples' size must be known, or the batch -1 would silently take in part of each sample (the
+    Reshape layer keeps the batch size instead)."""
     shape = shapes[0]
     newshape = tuple(a["newshape"])
-    if not newshape or not (newshape[0] is None or newshape[0] == -1):
+    if not newshape or newshape[0] != -1:
         raise ShapeError(
-            f"reshape: the new shape {show(newshape)} counts the batch axis: its first entry must be -1 (or None)",
-            f"e.g. reshape(x, {show((-1, *newshape))})",
+            f"reshape: the new shape {show(newshape)} counts the batch axis: its first entry must be -1",
+            f"e.g. reshape(x, {show((-1, *newshape[1:]) if newshape else (-1,))})",
         )
     rest = newshape[1:]
-    if any(d is None or (d < 1 and d != -1) for d in rest):
-        raise ShapeError(f"reshape: the sizes after the batch entry must be ≥ 1 (or one -1), got {show(newshape)}")
-    if rest.count(-1) > 1:
-        raise ShapeError(f"reshape: at most one size after the batch entry can be -1, got {show(newshape)}")
+    if any(d is None or d < 1 for d in rest):
+        raise ShapeError(
+            f"reshape: the sizes after the batch entry must be numbers ≥ 1, got {show(newshape)}",
+            "TensorFlow infers one size, the batch's: write the others out",
+        )
     if None in shape:
         raise ShapeError(
             f"reshape of {_samples(shape)}: their size is unknown, so the batch entry -1 would take in part of each sample",
             f"use the Reshape layer, which keeps the batch size: Reshape({show(rest)})",
         )
     size = _product(shape)
-    fixed = _product([d for d in rest if d != -1])
-    if -1 in rest:
-        if size % fixed:
-            raise ShapeError(
-                f"reshape: {_samples(shape)} ({size} values) do not divide into {show(newshape)}",
-                f"the sizes must multiply to a divisor of {size}",
-            )
-        return tuple(size // fixed if d == -1 else d for d in rest)
+    fixed = _product(rest)
     if size != fixed:
         raise ShapeError(
             f"reshape: {_samples(shape)} hold {size} values, the new shape {show(newshape)} holds {fixed} per sample",
@@ -504,10 +487,10 @@ def stack_shape(shapes, a):
 
 def positions_shape(shapes, a):
     shape = shapes[0]
-    if not shape:
+    if len(shape) != 1:
         raise ShapeError(
-            "positions needs a sequence: samples of rank 1 or more, got one number per sample",
-            "positions count along axis 1, the sequence axis",
+            f"positions counts the steps of a sequence of ids (samples of rank 1), got {_samples(shape)}",
+            "take one feature first, e.g. positions(x[:, :, 0])" if shape else "positions count along axis 1",
         )
     return (shape[0],)
 
@@ -557,6 +540,10 @@ def _is_full(item) -> bool:
     return isinstance(item, tuple) and item[0] is None and item[1] is None and item[2] in (None, 1)
 
 
+# TensorFlow's strided slice keeps its masks (new axes, shrinks, ...) in 32-bit integers.
+MAX_INDEX_ITEMS = 31
+
+
 def getitem_shape(shapes, a):
     """x[key], as Keras's GetItem computes it, on the shape with the batch axis: the batch axis
     takes `:` only, and no new axis (None) may come before it."""
@@ -571,6 +558,12 @@ def getitem_shape(shapes, a):
 
     if items.count(Ellipsis) > 1:
         refuse(f"an index takes one `...` at most, got {items.count(Ellipsis)}")
+    if len(items) > MAX_INDEX_ITEMS:
+        refuse(f"{len(items)} index items: TensorFlow's strided slice takes at most {MAX_INDEX_ITEMS}")
+    for item in items:
+        for part in item if isinstance(item, tuple) else (item,):
+            if is_int(part) and not -(2**63) <= part < 2**63:
+                refuse(f"{part} does not fit TensorFlow's 64-bit indices")
     if Ellipsis not in items:
         items.append(Ellipsis)
     taking = sum(1 for i in items if i is not None and i is not Ellipsis)
@@ -608,7 +601,10 @@ def getitem_shape(shapes, a):
             start, stop, step = item
             if step == 0:
                 refuse(f"a slice step cannot be zero, got {show_item(item)}")
-            out.append(None if size is None else len(range(*slice(start, stop, step).indices(size))))
+            taken = None if size is None else len(range(*slice(start, stop, step).indices(size)))
+            if taken == 0:
+                refuse(f"{show_item(item)} selects nothing on axis {pos}, of size {size} ({shown})")
+            out.append(taken)
         elif size is not None and not -size <= item < size:
             refuse(
                 f"{item} is out of range on axis {pos}, of size {size} ({shown})",
@@ -632,34 +628,28 @@ def index_code(key) -> str:
     return "[" + ", ".join(show_item(index_item(i)) for i in key) + "]"
 
 
-def positions_tree(x, rank: int):
+def positions_tree(x):
     """What `positions(x)` computes, as an expression of keras.ops functions (Calls, printed
-    `keras.ops.<name>`) over `x`: the int32 positions 0..T-1 along axis 1 of x, for each sample.
-    Built from x itself (`ones_like`), so it stays in the functional graph and follows each
-    batch's own length. `rank` is x's per-sample rank: for more than 1, x is first cut down to
-    (batch, T)."""
-    if rank > 1:
-        x = Expr("index", (x, Expr("slice", (None, None, None)), Expr("slice", (None, None, None)), *[0] * (rank - 1)))
+    `keras.ops.<name>`) over `x`, whose samples are sequences of rank 1: the int32 positions
+    0..T-1 along axis 1, for each sample. Built from x itself (`ones_like`), so it stays in the
+    functional graph and follows each batch's own length."""
     ones = Call("ones_like", (x,), (("dtype", "int32"),))
     return Expr("-", (Call("cumsum", (ones,), (("axis", 1),)), 1))
 
 
-def positions_code(tensor_code: str, rank: int) -> str:
-    """`positions(x)` as Python source, `x` written `tensor_code`."""
-
-    simple = tensor_code.replace(".", "").replace("_", "a").isalnum()
-    indexed = tensor_code if simple or rank == 1 else f"({tensor_code})"  # `(a + b)[:, :, 0]`
+def positions_code(tensor_code: str) -> str:
+    """`positions(x)` as Python source, `x` written `tensor_code` (an argument: as it is)."""
 
     def leaf(value) -> str:
         if isinstance(value, Ref):
-            return indexed if value.name == "x" else value.name
+            return tensor_code
         if isinstance(value, Call):
             parts = [leaf(a) if not isinstance(a, Expr) else show_expr(a, leaf) for a in value.args]
             parts += [f"{k}={show(v)}" for k, v in value.kwargs]
             return f"keras.ops.{value.name}({', '.join(parts)})"
         return show(value)
 
-    return show_expr(positions_tree(Ref("x"), rank), leaf)
+    return show_expr(positions_tree(Ref("x")), leaf)
 
 
 # -- dtypes -------------------------------------------------------------------------------
