@@ -327,7 +327,7 @@ def test_an_operator_chain_too_deep_for_the_walks_is_refused_with_a_position():
 
 
 def test_else_if_chains_nest_at_most_as_deep_as_brackets():
-    assert [d.code for d in diagnostics("model M { input x: [4] " + "if 1 {} else " * 1000 + "{} y = x output y }")] == [
-        "E104"
-    ]
+    assert [
+        d.code for d in diagnostics("model M { input x: [4] " + "if 1 {} else " * 1000 + "{} y = x output y }")
+    ] == ["E104"]
     assert tfspec.loads("model M { input x: [4] " + "if 1 {} else " * 60 + "{} y = x output y }")

@@ -273,7 +273,9 @@ def test_a_model_without_output():
 def test_a_block_with_two_outputs_yields_two_tensors():
     block = "block B() { input x x -> Dense(2) -> y x -> Dense(3) -> z output y, z }\n"
     text = block + "model M { input x: [4] x -> B() -> y output y }"
-    assert ("E409", "block B yields 2 tensors here, 1 name is given") in [(d.code, d.message) for d in diagnostics(text)]
+    assert ("E409", "block B yields 2 tensors here, 1 name is given") in [
+        (d.code, d.message) for d in diagnostics(text)
+    ]
     spec = tfspec.loads(block + "model M { input x: [4] x -> B() -> y, z output y, z }")
     assert (spec.model.shapes["y"], spec.model.shapes["z"]) == ((2,), (3,))
 
