@@ -147,7 +147,7 @@ def test_explain_unknown_code(capsys):
     assert "unknown error code 'E399'" in captured.err
     assert "did you mean E301, E302" in captured.err
     assert run_command(codes, "explain", "bogus") == 2
-    assert "'bogus' is neither an error code nor a train-section name" in capsys.readouterr().err
+    assert "'bogus' is not an error code, a layer, an operation or a train-section name" in capsys.readouterr().err
     assert run_command(codes, "explain", "EarlyStoping") == 2
     assert "did you mean EarlyStopping" in capsys.readouterr().err
 

@@ -294,7 +294,8 @@ def application(ctx: GraphContext, value: dict, where, target: str, callee_at=No
     if isinstance(callee, dict) and "ref" in callee and callee["ref"] in ctx.declared:
         layer = ctx.declared[callee["ref"]]
     elif isinstance(callee, dict) and "call" in callee:
-        if lookup_op(callee["call"]) is not None and lookup(callee["call"]) is None:
+        name = callee["call"]
+        if lookup_op(name) is not None and lookup(name) is None and name not in ctx.lowerer.blocks:
             ctx.error(
                 "E410",
                 f"{callee['call']} is an operation: it takes its tensors directly",
