@@ -12,6 +12,10 @@ from .train_catalog import SETTINGS
 
 NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 
+# a call's arguments (a layer's constructor, an application, a step's second argument list)
+ARGS = {"type": "array", "items": {"$ref": "#/$defs/value"}}
+KWARGS = {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}}
+
 DEFS = {
     "value": {
         "anyOf": [
@@ -84,8 +88,8 @@ DEFS = {
         "type": "object",
         "properties": {
             "apply": {"$ref": "#/$defs/value"},
-            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}},
-            "kwargs": {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}},
+            "args": ARGS,
+            "kwargs": KWARGS,
         },
         "required": ["apply", "args", "kwargs"],
         "additionalProperties": False,
@@ -93,8 +97,8 @@ DEFS = {
     "arguments": {
         "type": "object",
         "properties": {
-            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}},
-            "kwargs": {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}},
+            "args": ARGS,
+            "kwargs": KWARGS,
         },
         "required": ["args", "kwargs"],
         "additionalProperties": False,
@@ -116,8 +120,8 @@ DEFS = {
         "type": "object",
         "properties": {
             "call": NAME,
-            "args": {"type": "array", "items": {"$ref": "#/$defs/value"}},
-            "kwargs": {"type": "object", "propertyNames": NAME, "additionalProperties": {"$ref": "#/$defs/value"}},
+            "args": ARGS,
+            "kwargs": KWARGS,
         },
         "required": ["call", "args", "kwargs"],
         "additionalProperties": False,
