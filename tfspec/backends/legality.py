@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..ir.nodes import Graph
-from ..ir.values import count_items
-from ..ir.walk import fold
+from ..ir.values import Call, Expr, Ref, count_items
+from ..ir.walk import fold, used_blocks
 
 STYLES = ("sequential", "functional", "subclassing")
 # The most a Sequential model may hold with its blocks written out: layers plus the values in
@@ -38,8 +38,6 @@ def inner_shape_query(spec) -> Diagnostic | None:
     """A value computed from the shape of a tensor made inside a body (`c = y.shape[-1]`, `y`
     not an input) in a body whose layers the subclassing style makes in build(), where only the
     inputs' shapes are known."""
-    from ..ir.walk import used_blocks
-
     graphs = [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)]
     for graph in graphs:
         inputs = {i.name for i in graph.inputs}
@@ -63,8 +61,6 @@ def inner_shape_query(spec) -> Diagnostic | None:
 
 def shape_reads(value) -> list:
     """The tensors whose `.shape` a value reads."""
-    from ..ir.values import Call, Expr, Ref
-
     found = []
     stack = [value]
     while stack:
@@ -180,8 +176,6 @@ def has_layer(graph: Graph) -> bool:
 
 def is_alias(node) -> bool:
     """`outputs = projected`: an operation that only names a tensor again."""
-    from ..ir.values import Ref
-
     return node.layer.operation and isinstance(node.layer.expr, Ref)
 
 

@@ -15,6 +15,7 @@ from ..ir.evaluate import BUILTINS
 from ..ir.nodes import Tensor, TensorList
 from ..ir.ops import OPERATORS, lookup_op, positions_tree
 from ..ir.values import POSTFIX, PRECEDENCE, Call, Expr, Ref, strength
+from .common import tensor_var
 from .emitter import Atom, Code, KeyValue, Scope, expr
 
 # operators that Python applies to tensors itself (KerasTensor.__add__ and the like)
@@ -158,8 +159,6 @@ class LocalNames(dict):
             return dict.__getitem__(self, name)
         if name.startswith(SHAPE_PREFIX):
             return self.shapes[name[len(SHAPE_PREFIX) :]]
-        from .common import tensor_var
-
         return tensor_var(self.scope, name)
 
 

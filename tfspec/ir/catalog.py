@@ -447,7 +447,7 @@ class LayerDef:
     # argument arrives as written for a value, as a shape for a tensor, as a list of shapes for
     # several; the rule raises ShapeError for call tensors of the wrong shape.
     call_args: tuple = ()
-    more_outputs: Callable | None = None
+    call_rule: Callable | None = None
 
     def arg(self, name: str) -> Arg | None:
         return self.by_name.get(name)
@@ -528,7 +528,7 @@ def layer(
     positional_inputs=False,
     sizes=None,
     call_args=(),
-    more_outputs=None,
+    call_rule=None,
 ):
     """Register a layer kind in the catalog.
 
@@ -548,7 +548,7 @@ def layer(
         positional_inputs,
         sizes,
         tuple(call_args),
-        more_outputs,
+        call_rule,
     )
     REGISTRY[name] = definition
     for alias in aliases:

@@ -160,15 +160,7 @@ def expression(e: Expr, env: dict, shapes):
         return (None, *shape)
     if e.op == "index":
         target, *items = e.args
-        base = evaluate(target, env, shapes)
-        keys = [subscript(i, env, shapes) for i in items]
-        if len(keys) != 1 or not isinstance(base, (tuple, list, str)):
-            raise ShapeError(f"cannot index {show(base)} with {', '.join(map(str, keys))}", None, "E410")
-        try:
-            return base[keys[0]]
-        except (IndexError, TypeError) as exc:
-            shown = fmt(base) if isinstance(base, tuple) else show(base)
-            raise ShapeError(f"cannot index {shown} with {keys[0]!r}: {exc}", None, "E410") from None
+        return index(evaluate(target, env, shapes), [subscript(i, env, shapes) for i in items])
     if e.op == "and":
         left = evaluate(e.args[0], env, shapes)
         return left and evaluate(e.args[1], env, shapes)
@@ -176,6 +168,17 @@ def expression(e: Expr, env: dict, shapes):
         left = evaluate(e.args[0], env, shapes)
         return left or evaluate(e.args[1], env, shapes)
     return operate(e.op, [evaluate(a, env, shapes) for a in e.args], e)
+
+
+def index(base, keys: list):
+    """A known value indexed (`x.shape[-1]`, `(8, 16)[0]`), with Python's meaning."""
+    if len(keys) != 1 or not isinstance(base, (tuple, list, str)):
+        raise ShapeError(f"cannot index {show(base)} with {', '.join(map(str, keys))}", None, "E410")
+    try:
+        return base[keys[0]]
+    except (IndexError, TypeError) as exc:
+        shown = fmt(base) if isinstance(base, tuple) else show(base)
+        raise ShapeError(f"cannot index {shown} with {keys[0]!r}: {exc}", None, "E410") from None
 
 
 def operate(op: str, args: list, e):

@@ -44,7 +44,7 @@ def describe_layer(definition) -> str:
                 takes = "a tensor"
             lines.append(f"| `{c.name}` | {takes} | {c.doc} |")
         lines.append("")
-    if definition.more_outputs is not None and definition.name in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"):
+    if definition.call_rule is not None and definition.name in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"):
         lines += [
             "With `return_state=True` it yields its states after its output: `out, h, c = LSTM(8, return_state=True)(x)`.",
             "",

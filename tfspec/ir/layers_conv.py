@@ -383,7 +383,7 @@ for _rank in (1, 2, 3):
             aliases=(f"Global{_short}Pool{_rank}D",),
             # Keras 3.15: only GlobalAveragePooling1D's call takes a mask (the mean of the true steps)
             call_args=(STEPS_MASK,) if _kind == "GlobalAveragePooling1D" else (),
-            more_outputs=steps_mask(_kind) if _kind == "GlobalAveragePooling1D" else None,
+            call_rule=steps_mask(_kind) if _kind == "GlobalAveragePooling1D" else None,
         )
 
 

@@ -165,7 +165,7 @@ for _kind, _gates in (("SimpleRNN", 1), ("LSTM", 4), ("GRU", 3)):
         sizes=rnn_sizes(_gates),
         training=True,
         call_args=RNN_CALL,
-        more_outputs=rnn_states(_kind),
+        call_rule=rnn_states(_kind),
     )
 
 
@@ -252,7 +252,7 @@ layer(
         CallArg("initial_state", (2, 4), doc="the forward states, then the backward ones"),
         CallArg("mask", 1, doc="a boolean (steps,) mask"),
     ),
-    more_outputs=bidirectional_states,
+    call_rule=bidirectional_states,
     doc="runs a recurrent layer forwards and backwards; merge_mode=None (two outputs) is not supported",
 )
 
@@ -383,7 +383,7 @@ layer(
     shape=attention_shape("Attention"),
     sizes=attention_sizes("Attention"),
     call_args=attention_call_args(),
-    more_outputs=attention_call("Attention"),
+    call_rule=attention_call("Attention"),
     params=lambda ins, a, out: (int(a["use_scale"]) + int(a["score_mode"] == "concat"), 0),
     inputs=(2, 3),
     training=True,
@@ -403,7 +403,7 @@ layer(
     shape=attention_shape("AdditiveAttention"),
     sizes=attention_sizes("AdditiveAttention"),
     call_args=attention_call_args(),
-    more_outputs=attention_call("AdditiveAttention"),
+    call_rule=attention_call("AdditiveAttention"),
     params=additive_params,
     inputs=(2, 3),
     training=True,
@@ -553,6 +553,6 @@ layer(
         CallArg("return_attention_scores", 0, BOOL, "also yield the scores (heads, query steps, key steps)"),
         CallArg("use_causal_mask", 0, BOOL, "each query step attends to the steps up to its own"),
     ),
-    more_outputs=mha_call,
+    call_rule=mha_call,
     doc="multi-head attention; inputs [query, value] or [query, value, key] (call order query, value, key)",
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .catalog import ShapeError
-from .evaluate import BUILTINS, operate
+from .evaluate import BUILTINS, index, operate
 from .evaluate import apply as builtin_apply
 from .layers_base import fmt
 from .ops import CONSTANT, OPERATORS, bind_op, constant_dtype, lookup_op
@@ -71,12 +71,7 @@ def expr(e: Expr, shapes: dict, dtypes: dict, values: dict):
         if isinstance(base, Shaped):
             key = tuple((p.start, p.stop, p.step) if isinstance(p, slice) else p for p in parts)
             return apply_op("getitem", [base], {"key": key})
-        if len(parts) != 1:
-            raise ShapeError(f"{show_static(base)} takes one index, got {len(parts)}")
-        try:
-            return base[parts[0]]
-        except (IndexError, TypeError) as exc:
-            raise ShapeError(f"cannot index {show_static(base)} with {parts[0]!r}: {exc}") from None
+        return index(base, parts)  # `x.shape[-1]`: a value
     args = [evaluate(a, shapes, dtypes, values) for a in e.args]
     if not any(isinstance(a, Shaped) for a in args):
         return operate(e.op, args, e)  # `c * 4`: a value
@@ -113,9 +108,6 @@ def call(c: Call, shapes: dict, dtypes: dict, values: dict):
     for name, value in bound.values.items():
         static(value, f"the argument {name!r} of {c.name}")
     operands = list(bound.operands)
-    for operand in operands:
-        if not isinstance(operand, (Shaped, int, float, bool)):
-            raise ShapeError(f"{c.name} computes from tensors and numbers, got {show_static(operand)}")
     if not any(isinstance(o, Shaped) for o in operands):
         raise ShapeError(f"{c.name} computes from a tensor; none is given", f"e.g. `{c.name}(x)`")
     return run_rule(definition, operands, bound.values)

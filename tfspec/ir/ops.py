@@ -467,9 +467,7 @@ def _tensors_only(name, shapes):
 
 
 def concatenate_shape(shapes, a):
-    tensors = _tensors_only("concatenate", shapes)
-    _same_rank("concatenate", tensors)
-    return concatenated("concatenate", tensors, a["axis"])
+    return concatenated("concatenate", _tensors_only("concatenate", shapes), a["axis"])
 
 
 def stack_shape(shapes, a):

@@ -174,7 +174,7 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
         if layer.late:
             if names_in(layer.call) & failed or not bind_late(layer, values, shapes, node, errors, context):
                 continue
-        if node.kwargs or node.more or _may_yield_several(layer):
+        if node.kwargs or node.more or _calls_with_a_rule(layer):
             outs = several_outputs(node, ins, shapes, errors, context, shaper)
             if outs is None:
                 continue
@@ -280,10 +280,10 @@ def bind_late(layer, values: dict, shapes: dict, node, errors, context: str) -> 
     return True
 
 
-def _may_yield_several(layer) -> bool:
+def _calls_with_a_rule(layer) -> bool:
     if layer.block is not None:
         return layer.block.graph is not None and len(layer.block.graph.outputs) > 1
-    return REGISTRY[layer.kind].more_outputs is not None
+    return REGISTRY[layer.kind].call_rule is not None
 
 
 def several_outputs(node, ins, shapes: dict, errors, context: str, shaper):
@@ -316,7 +316,7 @@ def several_outputs(node, ins, shapes: dict, errors, context: str, shaper):
                 call[key] = value
         try:
             out, params = _apply(definition, ins, layer.values, raise_=True)
-            rest = definition.more_outputs(ins, layer.values, call, out) if definition.more_outputs else []
+            rest = definition.call_rule(ins, layer.values, call, out) if definition.call_rule else []
         except Exception as exc:  # noqa: BLE001 - as for a layer's rule
             _report(exc.with_traceback(None), layer, node, errors, context)
             return None
