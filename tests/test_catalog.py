@@ -32,7 +32,10 @@ from tfspec.ir.catalog import (  # noqa: E402
     bind,
     lookup,
 )
+from tfspec.ir.dtypes import layer_dtype  # noqa: E402
 from tfspec.ir.values import Call, Ref, show  # noqa: E402
+
+from . import catalog_image, catalog_more, catalog_preprocessing  # noqa: E402
 
 
 def C(name, *args, **kwargs):
@@ -80,9 +83,30 @@ def count(weights):
     return sum(math.prod(w.shape) for w in weights)
 
 
+def typed(entry):
+    """An input of a case: a shape (float32), or a (shape, dtype) pair such as ((), "string")."""
+    if len(entry) == 2 and isinstance(entry[1], str):
+        return tuple(entry[0]), entry[1]
+    return tuple(entry), "float32"
+
+
+def plain_shapes(shapes):
+    return [typed(s)[0] for s in shapes]
+
+
+def sample_data(entry, batch=2):
+    shape, dtype = typed(entry)
+    dims = (batch, *[d or 3 for d in shape])
+    if dtype == "string":
+        return np.random.choice(np.array(["a", "b c", "d"], dtype=object), size=dims)
+    if dtype.startswith("int"):
+        return np.random.randint(0, 3, size=dims).astype(dtype)
+    return np.random.rand(*dims).astype(dtype)
+
+
 def keras_result(name, args, kwargs, shapes):
     layer = keras_layer(name, args, kwargs)
-    out = apply(name, layer, [keras.Input(shape=s) for s in shapes])
+    out = apply(name, layer, [keras.Input(shape=s, dtype=d) for s, d in map(typed, shapes)])
     return tuple(out.shape[1:]), (count(layer.trainable_weights), count(layer.non_trainable_weights))
 
 
@@ -90,8 +114,8 @@ def ours(name, args, kwargs, shapes):
     definition = lookup(name)
     bound = bind(definition, tuple(args), tuple(kwargs.items()))
     assert not bound.errors, bound.errors
-    out = tuple(definition.shape([tuple(s) for s in shapes], bound.values))
-    return out, tuple(definition.params([tuple(s) for s in shapes], bound.values, out))
+    out = tuple(definition.shape(plain_shapes(shapes), bound.values))
+    return out, tuple(definition.params(plain_shapes(shapes), bound.values, out))
 
 
 # -- the cases: (layer, input shapes, args, kwargs) ----------------------------------------------
@@ -351,6 +375,11 @@ case("MultiHeadAttention", [(2, 5, 8), (2, 6, 8)], 2, 4, attention_axes=(2,))
 case("MultiHeadAttention", [(None, 8), (None, 6)], 1, 4, dropout=0.1, sliding_window=2)
 
 
+# The entries of the newer catalog modules keep their cases beside them (tests/catalog_<module>.py).
+for _group in (catalog_image, catalog_more, catalog_preprocessing):
+    CASES.extend(_group.CASES)
+
+
 def case_id(item):
     name, shapes, args, kwargs = item
     inner = ", ".join([show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()])
@@ -365,10 +394,41 @@ def test_shape_and_params_match_keras(name, shapes, args, kwargs):
     assert params == keras_params, f"params: catalog {params}, Keras {keras_params}"
 
 
+def keras_dtype(name, args, kwargs, shapes):
+    """The dtype of what the Keras layer yields on sample data, adapted first when it learns from
+    data; its symbolic dtype when the sample data does not fit (a None size filled with 3)."""
+    layer = keras_layer(name, args, kwargs)
+    data = [sample_data(s) for s in shapes]
+    definition = lookup(name)
+    learns = definition.adapts(bind(definition, tuple(args), tuple(kwargs.items())).values)
+    try:
+        if learns:
+            layer.adapt(data[0])
+        out = apply(name, layer, data, **({"training": False} if definition.training else {}))
+    except Exception:  # noqa: BLE001 - any Keras or TensorFlow error: the data does not fit
+        assert not learns, "a layer that learns from data must run here"
+        symbolic = [keras.Input(shape=s, dtype=d) for s, d in map(typed, shapes)]
+        out = apply(name, keras_layer(name, args, kwargs), symbolic)
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    return keras.backend.standardize_dtype(out.dtype)
+
+
+@pytest.mark.parametrize("name,shapes,args,kwargs", CASES, ids=[case_id(c) for c in CASES])
+def test_output_dtype_matches_keras(name, shapes, args, kwargs):
+    """The dtype rules (tfspec.ir.dtypes) against what Keras yields when the layer runs: its
+    symbolic dtype differs for a few (StringLookup(output_mode="one_hot") says float32, yields int64)."""
+    definition = lookup(name)
+    bound = bind(definition, tuple(args), tuple(kwargs.items()))
+    ours = layer_dtype(definition, [typed(s)[1] for s in shapes], bound.values)
+    assert ours == keras_dtype(name, args, kwargs, shapes)
+
+
 def test_every_entry_has_cases():
-    counts = {name: 0 for name in REGISTRY}
-    for name, *_ in CASES:
+    counts = {name: 0 for name, definition in REGISTRY.items() if definition.plugin is None}
+    for name, _, args, kwargs in CASES:
         counts[name] += 1
+        for cell in catalog_more.cell_uses(args, kwargs):  # cells are compared inside RNN(...)
+            counts[cell] += 1
     thin = sorted(name for name, n in counts.items() if n < 2)
     assert not thin, f"entries with fewer than 2 Keras comparisons: {thin}"
 
@@ -396,7 +456,7 @@ def plain(value):
 IGNORES_TRAINING = {"Dense"}
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(n for n, d in REGISTRY.items() if d.plugin is None))
 def test_arguments_match_signature(name):
     assert hasattr(keras.layers, name), f"keras.layers has no {name}"
     definition = REGISTRY[name]
@@ -487,9 +547,13 @@ bad("TimeDistributed", (4, 8, 8), C("Conv2D", 2, 3))
 bad("Bidirectional", (5,), C("LSTM", 3))
 
 
+for _group in (catalog_image, catalog_more, catalog_preprocessing):
+    BAD.extend(_group.BAD)
+
+
 def eager_refuses(name, args, kwargs, shapes):
     layer = keras_layer(name, args, kwargs)
-    data = [np.random.rand(2, *[d or 3 for d in s]).astype("float32") for s in shapes]
+    data = [sample_data(s) for s in shapes]
     call_kwargs = {"training": True} if lookup(name).training else {}
     try:
         apply(name, layer, data, **call_kwargs)
@@ -504,8 +568,8 @@ def test_shape_errors_are_keras_errors(name, shapes, args, kwargs):
         definition = lookup(name)
         bound = bind(definition, args, tuple(kwargs.items()))
         assert not bound.errors, bound.errors
-        out = definition.shape(shapes, bound.values)
-        definition.params(shapes, bound.values, out)
+        out = definition.shape(plain_shapes(shapes), bound.values)
+        definition.params(plain_shapes(shapes), bound.values, out)
     assert info.value.message and name in info.value.message
     try:
         keras_result(name, args, kwargs, shapes)
@@ -639,6 +703,10 @@ KERAS_REFUSES = [
     ("Bidirectional", (C("Dense", 8),), {}),
     ("AveragePooling2D", (), {}),
 ]
+
+
+for _group in (catalog_image, catalog_more, catalog_preprocessing):
+    KERAS_REFUSES.extend(_group.KERAS_REFUSES)
 
 
 @pytest.mark.parametrize("name,args,kwargs", KERAS_REFUSES, ids=[case_id((n, (), a, k)) for n, a, k in KERAS_REFUSES])

@@ -98,6 +98,11 @@ NOT_IMPORTED = {
     "masked_transformer": "keras.ops calls and attention_mask=",
     "mobilenetv3_block": "keras.ops arithmetic (hard sigmoid)",
     "siamese": "a shared block: the functional style cannot print it",
+    "vae": "keras.ops calls (the KL term) and its add_loss layer",
+    # Keras cannot load a .keras file of a lookup that has not learnt its vocabulary (an empty one),
+    # and an import would not carry a learnt vocabulary (it is not a weight) into the spec
+    "penguins": "StringLookup without a vocabulary (learnt before training)",
+    "text_classifier": "TextVectorization without a vocabulary (learnt before training)",
 }
 
 
@@ -331,7 +336,7 @@ def custom_model():
 
 def unknown_model():
     x = keras.Input((3,), name="x")
-    return keras.Model(x, layers.ActivityRegularization(name="penalty")(x))
+    return keras.Model(x, layers.Pipeline([layers.Rescaling(2.0)], name="penalty")(x))  # never a catalog entry
 
 
 def assert_refused(capsys, tmp_path, model_path, *words):
@@ -352,7 +357,7 @@ def assert_refused(capsys, tmp_path, model_path, *words):
     [
         (lambda_model, ("'double'", "Lambda", "E902")),
         (custom_model, ("'twice'", "Twice", "E902")),
-        (unknown_model, ("'penalty'", "ActivityRegularization", "E902")),
+        (unknown_model, ("'penalty'", "Pipeline", "E902")),
     ],
 )
 def test_refused_layers(make, words, tmp_path, capsys):

@@ -448,6 +448,14 @@ class LayerDef:
     # several; the rule raises ShapeError for call tensors of the wrong shape.
     call_args: tuple = ()
     call_rule: Callable | None = None
+    # The plugin that contributed the entry (tfspec.plugins), or None for a keras.layers class.
+    plugin: str | None = None
+    # (input dtypes, bound args) -> the dtype of the output; raises ShapeError (code E504) for an
+    # input dtype the layer cannot take. None: numbers in, floats out (tfspec.ir.dtypes).
+    dtype: Callable | None = None
+    # (bound args) -> whether the layer learns state from the training data before training
+    # (Keras's `adapt`): Normalization without mean and variance, a lookup without vocabulary.
+    adapts: Callable = lambda a: False
 
     def arg(self, name: str) -> Arg | None:
         return self.by_name.get(name)
@@ -529,6 +537,9 @@ def layer(
     sizes=None,
     call_args=(),
     call_rule=None,
+    plugin=None,
+    dtype=None,
+    adapts=None,
 ):
     """Register a layer kind in the catalog.
 
@@ -549,6 +560,9 @@ def layer(
         sizes,
         tuple(call_args),
         call_rule,
+        plugin=plugin,
+        dtype=dtype,
+        adapts=adapts or (lambda a: False),
     )
     REGISTRY[name] = definition
     for alias in aliases:

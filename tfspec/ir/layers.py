@@ -9,13 +9,24 @@ and the parameter-count rule. tests/test_catalog.py builds every entry in real K
     layers_conv   convolutions, pooling, padding, cropping, upsampling
     layers_seq    SimpleRNN/LSTM/GRU, Bidirectional, TimeDistributed, attention
     layers_merge  Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot
+    layers_image  image preprocessing and augmentation (Resizing, CenterCrop, Random*)
+    layers_preprocessing  Normalization, lookups, hashing, TextVectorization
+    layers_more   the rest: adaptive pooling, EinsumDense, ConvLSTM, RNN cells, spectrograms
 
 Shared shape helpers are in layers_base (re-exported here: fmt, need_rank, ...).
 """
 
 from __future__ import annotations
 
-from . import layers_conv, layers_core, layers_merge, layers_seq  # noqa: F401  (register the entries)
+from . import (  # noqa: F401  (register the entries)
+    layers_conv,
+    layers_core,
+    layers_image,
+    layers_merge,
+    layers_more,
+    layers_preprocessing,
+    layers_seq,
+)
 from .layers_base import (  # noqa: F401  (public helpers)
     conv_length,
     fmt,

@@ -24,11 +24,13 @@ from .catalog import (
     ShapeError,
     Type,
     float_type,
+    is_number,
     layer,
     one_of,
     seq_of,
     unsupported,
 )
+from .dtypes import keep_dtype
 from .layers_base import (
     AXES,
     LORA_ALPHA,
@@ -120,10 +122,54 @@ def flatten_shape(ins, a):
     return (math.prod(x),)
 
 
-layer("Flatten", args=(Arg("data_format", DATA_FORMAT),), shape=flatten_shape)
-layer("Identity", shape=same_shape)
+# These move values without computing: any dtype passes, strings too (tfspec.ir.dtypes).
+layer("Flatten", args=(Arg("data_format", DATA_FORMAT),), shape=flatten_shape, dtype=keep_dtype)
+layer("Identity", shape=same_shape, dtype=keep_dtype)
 layer("Masking", args=(Arg("mask_value", FLOAT, 0.0),), shape=same_shape)
-layer("Rescaling", args=(Arg("scale", FLOAT, required=True), Arg("offset", FLOAT, 0.0)), shape=same_shape)
+
+
+def _per_channel(v):
+    if is_number(v):
+        return None
+    if isinstance(v, (list, tuple)) and v and all(is_number(x) for x in v):
+        return None
+    return f"expected a number or a non-empty list of numbers (one per channel), got {show(v)}"
+
+
+PER_CHANNEL = Type("number or list of numbers", _per_channel)
+
+
+def rescaling_shape(ins, a):
+    """Keras multiplies and adds by broadcasting against the batch: a list must match the last
+    axis. A list on a last axis of 1 would broadcast it up, past Keras's own static shape."""
+    (x,) = ins
+    lengths = {key: len(a[key]) for key in ("scale", "offset") if isinstance(a[key], (list, tuple)) and len(a[key]) > 1}
+    for key, n in lengths.items():
+        if not x:
+            raise ShapeError(
+                f"Rescaling: {key} has {n} values (one per channel), the samples are scalars",
+                f"give {key} one number",
+            )
+        if x[-1] is not None and x[-1] != n:
+            raise ShapeError(
+                f"Rescaling: {key} has {n} values, the samples {fmt(x)} have {x[-1]} on their last (channels) axis",
+                f"give {key} one value per channel ({x[-1]}) or one number",
+            )
+    if len(set(lengths.values())) > 1:
+        raise ShapeError(
+            f"Rescaling: scale has {lengths['scale']} values and offset {lengths['offset']}: "
+            "they cannot both match the channels",
+            "give both one value per channel, or one of them a single number",
+        )
+    return x
+
+
+layer(
+    "Rescaling",
+    args=(Arg("scale", PER_CHANNEL, required=True), Arg("offset", PER_CHANNEL, 0.0)),
+    shape=rescaling_shape,
+    doc="x * scale + offset; scale and offset are numbers or lists with one value per channel (the last axis)",
+)
 
 
 # -- regularisation ---------------------------------------------------------------------------
@@ -290,6 +336,7 @@ layer(
     "Reshape",
     args=(Arg("target_shape", seq_of(SIZE_OR_MINUS_ONE), required=True),),
     shape=reshape_shape,
+    dtype=keep_dtype,
     check=reshape_check,
 )
 
@@ -314,7 +361,13 @@ def permute_shape(ins, a):
     return tuple(x[d - 1] for d in dims)
 
 
-layer("Permute", args=(Arg("dims", seq_of(POS_INT), required=True),), shape=permute_shape, check=permute_check)
+layer(
+    "Permute",
+    args=(Arg("dims", seq_of(POS_INT), required=True),),
+    shape=permute_shape,
+    check=permute_check,
+    dtype=keep_dtype,
+)
 
 
 def repeat_vector_shape(ins, a):
@@ -323,7 +376,7 @@ def repeat_vector_shape(ins, a):
     return (a["n"],) + x
 
 
-layer("RepeatVector", args=(Arg("n", POS_INT, required=True),), shape=repeat_vector_shape)
+layer("RepeatVector", args=(Arg("n", POS_INT, required=True),), shape=repeat_vector_shape, dtype=keep_dtype)
 
 
 # -- embedding ----------------------------------------------------------------------------------

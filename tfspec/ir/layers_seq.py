@@ -50,9 +50,10 @@ STATEFUL = unsupported(
 )
 
 
-def rnn_args(kind):
-    """The arguments of SimpleRNN/LSTM/GRU in Keras's positional order (they differ!)."""
-    gated = kind != "SimpleRNN"
+def step_args(gated: bool, forget_bias: bool, activity: bool) -> list:
+    """The arguments a recurrent layer and its cell share, in Keras's order: units to
+    recurrent_dropout (`forget_bias`: LSTM's unit_forget_bias; `activity`: the layer's
+    activity_regularizer, which a cell does not take)."""
     args = [Arg("units", POS_INT, required=True), Arg("activation", ACTIVATION, "tanh")]
     if gated:
         args.append(Arg("recurrent_activation", ACTIVATION, "sigmoid"))
@@ -62,19 +63,28 @@ def rnn_args(kind):
         Arg("recurrent_initializer", INITIALIZER, "orthogonal"),
         Arg("bias_initializer", VECTOR_INITIALIZER, "zeros"),
     ]
-    if kind == "LSTM":
+    if forget_bias:
         args.append(Arg("unit_forget_bias", BOOL, True))
     args += [
         Arg("kernel_regularizer", REGULARIZER),
         Arg("recurrent_regularizer", REGULARIZER),
         Arg("bias_regularizer", VECTOR_REGULARIZER),
-        Arg("activity_regularizer", REGULARIZER),
+    ]
+    if activity:
+        args.append(Arg("activity_regularizer", REGULARIZER))
+    return args + [
         Arg("kernel_constraint", CONSTRAINT),
         Arg("recurrent_constraint", CONSTRAINT),
         Arg("bias_constraint", CONSTRAINT),
         Arg("dropout", UNIT_RATE, 0.0),
         Arg("recurrent_dropout", UNIT_RATE, 0.0),
     ]
+
+
+def rnn_args(kind):
+    """The arguments of SimpleRNN/LSTM/GRU in Keras's positional order (they differ!)."""
+    gated = kind != "SimpleRNN"
+    args = step_args(gated, kind == "LSTM", activity=True)
     tail = [
         Arg("return_sequences", BOOL, False),
         Arg("return_state", BOOL, False),

@@ -47,13 +47,14 @@ KEEP = frozenset(
     """
     Activation ELU LeakyReLU PReLU ReLU Softmax Dense Identity Rescaling
     Dropout AlphaDropout GaussianDropout GaussianNoise SpatialDropout1D SpatialDropout2D SpatialDropout3D
-    BatchNormalization LayerNormalization GroupNormalization UnitNormalization
+    BatchNormalization LayerNormalization GroupNormalization UnitNormalization Normalization
     TimeDistributed MultiHeadAttention Attention AdditiveAttention
+    ActivityRegularization GroupQueryAttention
     """.split()
 )
 # Layers that support masking and end it: their output has no mask.
 END = frozenset({"GlobalAveragePooling1D", "Dot"})
-RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU"})
+RECURRENT = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})
 # Elementwise merges: the output mask is the OR of the input masks, or none if one is missing.
 ELEMENTWISE = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
 # Layers whose call() takes `mask=` (a list of masks for Attention's list of inputs).
@@ -69,12 +70,19 @@ TAKES_MASK = frozenset(
         "BatchNormalization",
         "Attention",
         "AdditiveAttention",
+        "RNN",
+        "ConvLSTM1D",
+        "ConvLSTM2D",
+        "ConvLSTM3D",
     }
 )
 # MultiHeadAttention takes one mask per input: query_mask, value_mask, key_mask. Keras 3.15
 # ignores query_mask (QUERY_AS_ATTENTION_MASK); the printers pass the query's mask as an
 # `attention_mask` of shape (batch, steps, 1), as Keras itself expands it.
-PER_INPUT_MASKS = {"MultiHeadAttention": ("query_mask", "value_mask", "key_mask")}
+PER_INPUT_MASKS = {
+    "MultiHeadAttention": ("query_mask", "value_mask", "key_mask"),
+    "GroupQueryAttention": ("query_mask", "value_mask", "key_mask"),  # uses all three (no quirk)
+}
 QUERY_AS_ATTENTION_MASK = frozenset({"MultiHeadAttention"})
 # Layers whose call() removes the masks attached to the tensors it is given (Keras 3.15:
 # MultiHeadAttention.call does `backend.set_keras_mask(query, None)`, and so for value and key).
@@ -113,6 +121,13 @@ def effect(layer) -> str:
             return "maybe"
         _, inner_values = bind_call(inner)
         return _flag(inner_values.get("return_sequences"), "keep", "end")
+    if kind == "SpectralNormalization":
+        # Keras calls the wrapped layer itself, whose output keeps the mask when that layer does
+        # (Dense); the wrapper adds nothing (an Embedding's mask_zero is refused in it)
+        inner = values.get("layer")
+        if not isinstance(inner, Call):
+            return "maybe"
+        return "keep" if bind_call(inner)[0].name in KEEP else "end"
     if kind in ELEMENTWISE:
         return "elementwise"
     if kind == "Concatenate":

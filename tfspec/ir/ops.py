@@ -56,6 +56,7 @@ from .catalog import (
     one_of,
     seq_of,
 )
+from .dtypes import DTYPE_MISMATCH, TO_NUMBERS
 from .layers_base import fmt, sample_axes
 from .layers_merge import concatenated
 from .values import Call, Expr, Ref, show, show_expr
@@ -679,7 +680,7 @@ def _promote2(a: str, b: str) -> str:
 
 def _numeric(name, dtypes):
     if "string" in dtypes:
-        raise ShapeError(f"{name} computes with numbers, not strings", "apply it to numeric tensors")
+        raise ShapeError(f"{name} computes with numbers, not strings", TO_NUMBERS, DTYPE_MISMATCH)
 
 
 def result_type(name: str, dtypes) -> str:

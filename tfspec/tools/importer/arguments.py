@@ -12,9 +12,11 @@ or a name (`"zeros"`) when they are at their defaults. Needs Keras; built-in cla
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 
+from ... import plugins
 from ...ir.catalog import (
     BASE_ARGS,
     CONSTRAINTS,
@@ -36,11 +38,27 @@ WINDOW_ARGS = frozenset(
 # Keys of a serialized object that say nothing about the value.
 NOISE_KEYS = frozenset({"shared_object_id", "build_config", "compile_config"})
 OBJECTS = (("initializers", INITIALIZERS), ("regularizers", REGULARIZERS), ("constraints", CONSTRAINTS))
+# Arguments holding layers: a wrapper's (Bidirectional, TimeDistributed, SpectralNormalization)
+# and RNN's cell, StackedRNNCells' cells.
+NESTED_LAYERS = ("layer", "backward_layer", "cell", "cells")
+# Arguments written even at Keras's default: STFTSpectrogram's default window="hann" needs SciPy,
+# which tfspec does not install (nor can the reference layer be made with it).
+WRITTEN_ALWAYS = {"STFTSpectrogram": ("window",)}
+
+
+def layer_class(keras, class_name: str):
+    """The Python class of a catalog layer: a loaded plugin's, or keras.layers'."""
+    return plugins.keras_class("layer", class_name) or getattr(keras.layers, class_name)
+
+
+# Keras names a layer after its Python class, which for one differs from its exported name.
+PYTHON_CLASS = {"GroupQueryAttention": "GroupedQueryAttention"}
 
 
 def is_auto_name(name: str, class_name: str) -> bool:
     """Whether `name` is one Keras makes up for an unnamed layer (`dense`, `dense_3`)."""
-    return re.fullmatch(re.escape(snake(class_name)) + r"(_\d+)?", name) is not None
+    prefix = snake(PYTHON_CLASS.get(class_name, class_name))
+    return re.fullmatch(re.escape(prefix) + r"(_\d+)?", name) is not None
 
 
 def plain(value):
@@ -100,7 +118,7 @@ class Arguments:
         errors = bind(definition, call.args, call.kwargs).errors
         if errors:
             self.fail(f"{where}: {errors[0].message}", f"as a spec call it reads {show(call)}")
-        if any(a.name == "layer" for a in definition.args):
+        if any(a.name in NESTED_LAYERS for a in definition.args):
             self.check_rebuilt(call, actual, where)
         return call
 
@@ -121,7 +139,7 @@ class Arguments:
             args = [self.instantiate(v) for v in value.args]
             kwargs = {k: self.instantiate(v) for k, v in value.kwargs}
             if value.name in REGISTRY:
-                return getattr(self.keras.layers, value.name)(*args, **kwargs)
+                return layer_class(self.keras, value.name)(*args, **kwargs)
             module = next(m for m, known in OBJECTS if value.name in known)
             return getattr(getattr(self.keras, module), value.name)(*args, **kwargs)
         if isinstance(value, (tuple, list)):
@@ -134,11 +152,22 @@ class Arguments:
         actual = entry["config"]
         names = [a.name for a in definition.args if a.name != "name"]
         chosen = {a.name for a in definition.args if a.required and a.name in actual}
+        chosen |= {name for name in WRITTEN_ALWAYS.get(entry["class_name"], ()) if name in actual}
         for key in chosen:
             self.value(actual[key], key, where)  # check nested objects before Keras reads them
         filled_on_build = set()
         while True:
-            differing = self.differing(entry, chosen, where) - filled_on_build
+            try:
+                differing = self.differing(entry, chosen, where) - filled_on_build
+            except ImportFailure:
+                # Keras refuses some arguments without others (Normalization's mean without its
+                # variance): take the next one the file sets away from its default, and retry.
+                together = self.set_apart(entry, chosen, names)
+                if not together:
+                    raise
+                self.value(actual[together[0]], together[0], where)
+                chosen.add(together[0])
+                continue
             todo = [n for n in names if n in differing and n not in chosen]
             if not todo:
                 break
@@ -157,6 +186,17 @@ class Arguments:
             )
         return chosen
 
+    def set_apart(self, entry, chosen, names) -> list:
+        """The catalog arguments not chosen yet whose file values differ from the __init__
+        defaults, in catalog order."""
+        defaults = init_defaults(layer_class(self.keras, entry["class_name"]))
+        actual = entry["config"]
+        return [
+            n
+            for n in names
+            if n not in chosen and n in actual and n in defaults and plain(actual[n]) != plain(defaults[n])
+        ]
+
     def differing(self, entry, chosen, where) -> set:
         actual = entry["config"]
         reference = self.reference(entry, chosen, where).get_config()
@@ -170,8 +210,13 @@ class Arguments:
         }
 
     def reference(self, entry, chosen, where, build=False):
-        cls = getattr(self.keras.layers, entry["class_name"])
-        config = {key: entry["config"][key] for key in chosen}
+        cls = layer_class(self.keras, entry["class_name"])
+        # A from_config may read keys get_config always writes (Rescaling's reads "offset",
+        # TextVectorization's "split"): the arguments not chosen go in at their __init__
+        # defaults, which makes the same layer as leaving them out.
+        config = {key: value for key, value in init_defaults(cls).items() if key in entry["config"]}
+        # copies: a from_config may take nested configs apart (RNN's cell: StackedRNNCells pops "cells")
+        config.update({key: copy.deepcopy(entry["config"][key]) for key in chosen})
         config["name"] = "reference"
         try:
             layer = cls.from_config(config)
@@ -194,21 +239,36 @@ class Arguments:
     def value(self, value, key: str, where: str):
         """A config value as a spec value; nested objects checked and turned into calls."""
         if isinstance(value, dict):
+            if value.get("class_name") == "__numpy__" and isinstance(value.get("config"), dict):
+                return self.array(value["config"].get("value"), key, where)
             if "class_name" in value and "config" in value:
                 return self.object(value, key, where)
             return {k: self.value(v, key, where) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             items = tuple(self.value(v, key, where) for v in value)
+            if key == "cells":
+                return list(items)  # StackedRNNCells([GRUCell(4), GRUCell(8)]), as it is written
             return compact(items) if key in WINDOW_ARGS else items
         if isinstance(value, float) and not math.isfinite(value):
             self.fail(f"{where}: {key}={value} cannot be written in a spec")
         return value
 
+    def array(self, value, key: str, where: str):
+        """A numpy array Keras serialized (`Rescaling(np.array([...]))`): a number or a flat list
+        of numbers is written as one; larger arrays have no spec form."""
+        if isinstance(value, bool) or not (
+            isinstance(value, (int, float))
+            or (isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+        ):
+            self.fail(f"{where}: {key} is an array of rank 2 or more, which a spec cannot write")
+        return self.value(value, key, where)
+
     def object(self, value: dict, key: str, where: str):
         class_name = value["class_name"]
         module = value.get("module") or ""
         registered = value.get("registered_name")
-        if (registered and registered != class_name) or not module.startswith("keras"):
+        plugin_layer = key in NESTED_LAYERS and plugins.provides(module, class_name)
+        if not plugin_layer and ((registered and registered != class_name) or not module.startswith("keras")):
             raise ImportFailure(
                 self.path,
                 "E902",
@@ -217,7 +277,7 @@ class Arguments:
             )
         if key == "dtype" or class_name.endswith("DTypePolicy"):
             return self.dtype(value, where)
-        if key in ("layer", "backward_layer"):
+        if key in NESTED_LAYERS:
             return self.wrapped(value, key, where)
         for module_name, known in OBJECTS:
             if class_name in known and module.startswith(f"keras.{module_name}"):
@@ -277,6 +337,17 @@ class Arguments:
         if isinstance(value, dict):
             return value.get("class_name", "{...}")
         return value
+
+
+def init_defaults(cls) -> dict:
+    """The arguments of `cls.__init__` that have a default, with it."""
+    import inspect
+
+    return {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
 def keras_reason(exc: Exception, limit: int = 160) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+from ... import plugins
 from ...ir.catalog import REGISTRY
 from ...ir.walk import MAX_BLOCK_DEPTH
 from .errors import ImportFailure
@@ -235,6 +236,8 @@ class Reader:
                 "neither imports nor runs",
                 "replace it with catalog layers before exporting the model",
             )
+        if plugins.provides(module, class_name):
+            return  # an installed plugin's class: its catalog entry says how to write it
         if (registered and registered != class_name) or (module and not module.startswith("keras")):
             shown = class_name + (f" (registered as {registered})" if registered and registered != class_name else "")
             self.fail(
@@ -272,10 +275,11 @@ class Reader:
             if key in MASK_KWARGS and set(references(value)) <= masks:
                 continue  # the mask Keras propagates; a model built from the spec propagates it too
             if key == "training" and value is True:
-                self.notes.append(
-                    f"layer {where}{layer.name!r} was called with training=True; the spec leaves "
-                    "the training mode to the caller"
-                )
+                if not trains_by_default(layer.class_name):  # else Keras wrote its own default
+                    self.notes.append(
+                        f"layer {where}{layer.name!r} was called with training=True; the spec leaves "
+                        "the training mode to the caller"
+                    )
                 continue
             self.fail(
                 "E903",
@@ -325,6 +329,18 @@ class Reader:
         if any(d is not None and (not isinstance(d, int) or d < 1) for d in shape):
             self.fail("E903", f"input {name!r} has the shape {list(shape)}; sizes are positive integers or None")
         return Input(name, (name, 0, 0), shape, dtype)
+
+
+def trains_by_default(class_name: str) -> bool:
+    """Whether the class's call() defaults to training=True (the image augmentation layers):
+    Keras then records training=True for every call that did not pass it."""
+    import inspect
+
+    import keras
+
+    cls = getattr(keras.layers, class_name, None)
+    parameter = inspect.signature(cls.call).parameters.get("training") if cls is not None else None
+    return parameter is not None and parameter.default is True
 
 
 def short_path(label: str) -> str:
