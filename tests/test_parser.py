@@ -919,6 +919,7 @@ def assert_fast_agrees(text: str) -> str:
 
 
 WORDS = ["x", "y", "t0", "Dense", "Add", "units", "_p", "model", "block", "train", "input", "output", "layer"]
+WORDS += ["add_loss"]
 WORDS += ["True", "true", "False", "false", "None", "float32", "M", "inputs", "modelx", "Nonex", "shape", "iff"]
 NUMBERS = ["0", "1", "4", "-1", "+2", "007", "1.5", "-0.5", "1.", ".5", "1e3", "1E-3", "+1.5e+2", "2e5", "-.25"]
 STRINGS = ['"s"', "'t'", '""', '"a b"', r'"a\"b"', r"'\n'", r'"\q"', r'"\x41"', r'"\\"', '"é"', '"#"', '"->"']
@@ -936,7 +937,7 @@ def random_tokens(rng, corners: bool = False) -> list:
     lexer reads a keyword, a name, an index or a list depending on the state."""
     words = WORDS + KEYWORDS * 2 if corners else WORDS
     settings = ["epochs", "loss", "batch", "optimizer", "model", "True"]
-    settings += KEYWORDS + ["input", "output", "layer"] if corners else []
+    settings += KEYWORDS + ["input", "output", "layer", "add_loss"] if corners else []
 
     def name(any_word=True):
         return rng.choice(words if any_word else words[:7])
@@ -1041,6 +1042,11 @@ def random_tokens(rng, corners: bool = False) -> list:
             return out
         if k < 0.25:
             return ["layer", name(), "="] + call()
+        if k < 0.28:  # `add_loss kl, l1`
+            out = ["add_loss", name(False)]
+            for _ in range(rng.randint(0, 2)):
+                out += [",", name()]
+            return out
         if k < 0.4:
             out = [name(False) if rng.random() < 0.8 else rng.choice(["True", "model"])]
             for _ in range(rng.choice([0, 0, 1, 2])):

@@ -49,8 +49,15 @@ def shape_of(layer) -> tuple:
 
 
 def keras_rows(model) -> Counter:
-    """(class, output shape, parameters) of every layer of a functional model."""
-    return Counter((type(layer).__name__, shape_of(layer), layer.count_params()) for layer in model.layers)
+    """(class, output shape, parameters) of every layer of a functional model but the AddLoss
+    layers the printers write for `add_loss` (the summary lists the loss terms on a line of their own)."""
+    from tfspec.backends.losses import is_loss_layer
+
+    return Counter(
+        (type(layer).__name__, shape_of(layer), layer.count_params())
+        for layer in model.layers
+        if not is_loss_layer(layer)
+    )
 
 
 def leaf_rows(spec, s) -> Counter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError, dataclass
 
 from .ir.layers import fmt
+from .ir.loss_terms import terms_of
 from .ir.nodes import Graph, Spec
 from .ir.values import show
 from .ir.walk import fold, paused_gc
@@ -36,17 +37,21 @@ class Summary:
     The rows are made when first asked for: `tfspec check` reads only the totals and the
     layer count, which need no row (a 1 MiB spec has about 90,000)."""
 
-    __slots__ = ("model", "_rows", "trainable_params", "non_trainable_params", "layer_count")
+    __slots__ = ("model", "_rows", "trainable_params", "non_trainable_params", "layer_count", "loss_terms")
 
-    def __init__(self, model: str, rows, trainable_params: int, non_trainable_params: int, layer_count: int = -1):
+    def __init__(
+        self, model: str, rows, trainable_params: int, non_trainable_params: int, layer_count: int = -1, loss_terms=()
+    ):
         # rows: a tuple of Row, or a function returning them (called once, when first needed)
         # layer_count: rows of layers (not inputs) with every block written out; -1: count `rows`
+        # loss_terms: the names of the `add_loss` terms, which hold no layer of their own
         for name, value in (
             ("model", model),
             ("_rows", rows),
             ("trainable_params", trainable_params),
             ("non_trainable_params", non_trainable_params),
             ("layer_count", layer_count),
+            ("loss_terms", tuple(loss_terms)),
         ):
             object.__setattr__(self, name, value)
 
@@ -66,7 +71,14 @@ class Summary:
         return rows
 
     def _key(self) -> tuple:
-        return (self.model, self.rows, self.trainable_params, self.non_trainable_params, self.layer_count)
+        return (
+            self.model,
+            self.rows,
+            self.trainable_params,
+            self.non_trainable_params,
+            self.layer_count,
+            self.loss_terms,
+        )
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
@@ -79,7 +91,8 @@ class Summary:
     def __repr__(self):
         return (
             f"Summary(model={self.model!r}, rows={self.rows!r}, trainable_params={self.trainable_params!r}, "
-            f"non_trainable_params={self.non_trainable_params!r}, layer_count={self.layer_count!r})"
+            f"non_trainable_params={self.non_trainable_params!r}, layer_count={self.layer_count!r}"
+            + (f", loss_terms={self.loss_terms!r})" if self.loss_terms else ")")
         )
 
     @property
@@ -119,6 +132,8 @@ class Summary:
             f"Trainable params: {self.trainable_params:,}",
             f"Non-trainable params: {self.non_trainable_params:,}",
         ]
+        if self.loss_terms:
+            lines.append(f"Loss terms (add_loss): {', '.join(self.loss_terms)}")
         return "\n".join(lines)
 
 
@@ -189,4 +204,5 @@ def _summary(spec: Spec) -> Summary:
     frozen = sum(p[1] for p in graph.params.values())
     layers = row_counts(graph)[id(graph)]
     listed = {} if layers + len(graph.inputs) > MAX_ROWS else None
-    return Summary(graph.name, lambda: graph_rows(graph, 0, listed), trainable, frozen, layers)
+    terms = list(terms_of(graph))
+    return Summary(graph.name, lambda: graph_rows(graph, 0, listed), trainable, frozen, layers, terms)

@@ -14,11 +14,13 @@ from .ir.nodes import Graph
 from .ir.values import Call, Expr, Ref, substitute
 
 
-def leaf_nodes(graph: Graph, path=(), rename=None):
+def leaf_nodes(graph: Graph, path=(), rename=None, losses=None):
     """Applications of innermost layers in order, block bodies inlined:
     (path of layer ids, input tensors, output tensor), tensors uniquely renamed. An operation
     (no weights) has the path None and, as a fourth item, its expression with the input tensors
-    renamed, so that its inputs can be found in a functional model (operation_inputs)."""
+    renamed, so that its inputs can be found in a functional model (operation_inputs).
+    `losses`, when given, is filled with {renamed output: [(term, renamed tensor)]}: the loss terms
+    (`add_loss`) each body adds by a layer applied to its outputs (see passed_on)."""
     rename = rename if rename is not None else {}
     out = []
     for index, node in enumerate(graph.nodes):
@@ -30,7 +32,7 @@ def leaf_nodes(graph: Graph, path=(), rename=None):
             body = node.layer.body
             inner = {i.name: t for i, t in zip(body.inputs, ins)}
             sub_path = path + (f"{node.layer.id}#{index}",)
-            sub = leaf_nodes(body, sub_path, inner)
+            sub = leaf_nodes(body, sub_path, inner, losses)
             out += sub
             for name, inner_name in zip(node.outputs, body.outputs):  # a block's outputs, each
                 rename[name] = inner.get(inner_name, "/".join(sub_path + (inner_name,)))
@@ -43,6 +45,11 @@ def leaf_nodes(graph: Graph, path=(), rename=None):
             rename[node.output] = result
             for k, name in enumerate(node.more, 1):  # `out, h, c = LSTM(...)(x)`: the same call
                 rename[name] = f"{result}#{k}"
+    if losses is not None:
+        for term in graph.losses:
+            made = rename.get(term.name, "/".join(path + (term.name,)))
+            for name in graph.outputs:
+                losses.setdefault(rename.get(name, "/".join(path + (name,))), []).append((term.name, made))
     return out
 
 
@@ -72,28 +79,72 @@ def strip(path) -> tuple:
 def functional_layers(model, spec) -> dict:
     """{layer path: keras layer} for a functional model, by walking back from the outputs."""
     rename: dict = {}  # filled by leaf_nodes: a block application's result -> its inner tensor
-    nodes = leaf_nodes(spec.model, rename=rename)
+    terms: dict = {}  # filled by leaf_nodes: the loss terms added at each tensor (see passed_on)
+    nodes = leaf_nodes(spec.model, rename=rename, losses=terms)
     tensors = {rename.get(name, name): kt for name, kt in zip(spec.model.outputs, model.outputs)}
     found = {}
-    for path, ins, out, *tree in reversed(nodes):
-        # a call may be read only through its further results (an encoder's states: `out#1`)
-        kt = next((tensors[name] for name in [out] + [f"{out}#{k}" for k in range(1, 5)] if name in tensors), None)
-        if kt is None:
-            continue
-        if path is None:  # an operation: its keras.ops calls, followed back to the tensors it reads
-            for name, tensor in operation_inputs(tree[0], kt, set(ins)).items():
-                tensors.setdefault(name, tensor)
-            continue
-        history = kt._keras_history
-        layer = history.operation
-        found.setdefault(path, layer)
-        node = layer._inbound_nodes[history.node_index]
-        for k, tensor in enumerate(node.output_tensors[1:], 1):  # the call's further results
-            tensors.setdefault(f"{out}#{k}", tensor)
-        flat = list(node.input_tensors)
-        for name, tensor in zip(ins, flat):
-            tensors.setdefault(name, tensor)
+    done: set = set()
+    again = True
+    while again:  # a layer that only a loss term reads is reached once the term's tensor is found
+        again = False
+        for index, (path, ins, out, *tree) in enumerate(reversed(nodes)):
+            if index in done:
+                continue
+            # a call may be read only through its further results (an encoder's states: `out#1`)
+            names = [out] + [f"{out}#{k}" for k in range(1, 5)]
+            kt = next((tensors[name] for name in names if name in tensors), None)
+            if kt is None:
+                continue
+            done.add(index)
+            for name in names:
+                if name in tensors:
+                    kt, added = passed_on(tensors[name], terms.get(name, []))
+                    tensors[name] = kt
+                    for term_tensor, tensor in added:
+                        again |= term_tensor not in tensors
+                        tensors.setdefault(term_tensor, tensor)
+            kt = next(tensors[name] for name in names if name in tensors)
+            walk_node(path, ins, out, tree, kt, tensors, found)
     return found
+
+
+def walk_node(path, ins, out, tree, kt, tensors: dict, found: dict) -> None:
+    """Record the Keras layer that made `kt` (the result of leaf node `out`) and its inputs."""
+    if path is None:  # an operation: its keras.ops calls, followed back to the tensors it reads
+        for name, tensor in operation_inputs(tree[0], kt, set(ins)).items():
+            tensors.setdefault(name, tensor)
+        return
+    history = kt._keras_history
+    layer = history.operation
+    found.setdefault(path, layer)
+    node = layer._inbound_nodes[history.node_index]
+    for k, tensor in enumerate(node.output_tensors[1:], 1):  # the call's further results
+        tensors.setdefault(f"{out}#{k}", tensor)
+    flat = list(node.input_tensors)
+    for name, tensor in zip(ins, flat):
+        tensors.setdefault(name, tensor)
+
+
+def passed_on(tensor, terms=()):
+    """(the tensor the AddLoss layers (`add_loss`, tfspec.backends.losses) that returned `tensor`
+    were given, [(renamed term tensor, its Keras tensor)]): the layers only pass tensors on and are
+    no layers of the spec; `terms`, the (term, renamed tensor) that leaf_nodes found added at this
+    tensor, names what each layer adds (matched by the term's name, first unused first)."""
+    from .backends.losses import is_loss_layer
+
+    free = list(terms)
+    added = []
+    history = tensor._keras_history
+    while is_loss_layer(history.operation):
+        node = history.operation._inbound_nodes[history.node_index]
+        term = history.operation.term
+        match = next((entry for entry in free if entry[0] == term), None)
+        if match is not None:
+            free.remove(match)
+            added.append((match[1], node.input_tensors[-1]))  # the term comes after x
+        tensor = node.input_tensors[history.tensor_index]  # x (or one of a list x) comes first
+        history = tensor._keras_history
+    return tensor, added
 
 
 def operation_inputs(tree, tensor, names: set) -> dict:

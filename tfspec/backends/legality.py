@@ -1,7 +1,7 @@
 """Style legality as an IR pass: can this graph be written in a given Keras style?
 
-Sequential needs one input, one output, a linear chain and no shared layers (blocks are
-inlined, so their bodies must be linear too). Functional writes blocks as helper
+Sequential needs one input, one output, a linear chain, no shared layers and no loss term
+(`add_loss`; blocks are inlined, so their bodies must be linear too). Functional writes blocks as helper
 functions, which cannot share one block instance between two applications. Subclassing
 can express every graph. Each refusal points at the first construct that prevents it.
 
@@ -30,8 +30,35 @@ def problems(spec, style: str) -> list[Diagnostic]:
     if style == "functional":
         found = shared_block(spec.model)
         return [found] if found else []
-    found = inner_shape_query(spec)
+    found = inner_shape_query(spec) or unbuildable_layer(spec)
     return [found] if found else []
+
+
+def unbuildable_layer(spec) -> Diagnostic | None:
+    """A layer Keras 3.15 cannot build in a subclassed model, whose build() calls the model on
+    symbolic inputs: Normalization with a given mean and variance makes them constant tensors in
+    the graph that traces that call, and every later call fails ("out of scope"); Discretization
+    that learns its bins from the data refuses to run before it has them."""
+    for graph in [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)]:
+        for node in graph.nodes:
+            kind, values = node.layer.kind, node.layer.values
+            if kind == "Normalization" and values.get("mean") is not None:
+                return Diagnostic(
+                    "E704",
+                    "Keras cannot build Normalization with a given mean and variance in a subclassed model: "
+                    "it makes them inside the graph that traces the model, and cannot use them after",
+                    node.span,
+                    "use --style functional, or write the arithmetic: `y = (x - mean) / std`",
+                )
+            if kind == "Discretization" and values.get("bin_boundaries") is None:
+                return Diagnostic(
+                    "E704",
+                    "Keras cannot build a Discretization that learns its bins in a subclassed model: "
+                    "building the model runs it, and it refuses to run before it has learnt them",
+                    node.span,
+                    "use --style functional, or give bin_boundaries=[...]",
+                )
+    return None
 
 
 def inner_shape_query(spec) -> Diagnostic | None:
@@ -100,6 +127,14 @@ def _sequential_problem(graph: Graph, memo: dict) -> Diagnostic | None:
         span = graph.output_spans[1] if len(graph.output_spans) > 1 else graph.span
         return Diagnostic(
             "E701", f"a Sequential model has one output; {graph.name} has {len(graph.outputs)}", span, hint
+        )
+    if graph.losses:
+        return Diagnostic(
+            "E701",
+            f"add_loss {graph.losses[0].name}: a Sequential model cannot add a loss term "
+            "(it names no tensor and has no call() to add one in)",
+            graph.losses[0].span,
+            hint,
         )
     previous = graph.inputs[0].name
     seen = set()

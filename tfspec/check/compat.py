@@ -12,6 +12,7 @@ from __future__ import annotations
 import string
 
 from ..diagnostics import did_you_mean
+from ..ir.loss_terms import terms_of
 from .train_catalog import SPARSE_LOSSES, label_form_problem, lookup, metric_labels
 
 # Layers that hand their input's values on unchanged in kind (an activation before them is still
@@ -75,6 +76,7 @@ class Compat:
     def __init__(self, checker, model):
         self.checker, self.model = checker, model
         self.outputs = list(model.outputs)
+        self.terms = terms_of(model)  # `add_loss`: each term is logged under its name
 
     def units(self, output):
         shape = self.model.shapes.get(output)
@@ -94,6 +96,7 @@ class Compat:
             if loss:
                 self.loss_fits(output, loss, where, activation)
         self.metrics_fit(training)
+        self.terms_logged(training)
         self.monitors(training)
 
     # -- losses ------------------------------------------------------------------------------
@@ -187,11 +190,26 @@ class Compat:
             )
 
     # -- names the callbacks watch -----------------------------------------------------------
-    def logged(self, training):
+    def terms_logged(self, training):
+        """E311 for an `add_loss` term logged under a name the run logs already: an output's loss, a
+        metric, or the validation form of one (`val_accuracy`). ("loss", "lr": see tfspec.ir.lower.)"""
+        others = self.logged(training, terms=False)[0]
+        train_names = [n for n in others if not n.startswith("val_")] + list(self.terms)
+        for name, term in self.terms.items():
+            if name in others or (name.startswith("val_") and name[4:] in train_names):
+                self.checker.errors.error(
+                    "E311",
+                    f"the loss term {name!r} would be logged under the name of another logged value",
+                    term.span,
+                    f"give the tensor another name; logged: {', '.join(n for n in others if n != 'lr')}",
+                )
+
+    def logged(self, training, terms=True):
         """The names each epoch's logs will hold (as tfspec.runtime.session logs them)."""
         names = ["loss"]
         if len(self.outputs) > 1:
             names += [f"{o}_loss" for o in self.outputs]
+        names += list(self.terms) if terms else []
         names += [label for _, _, label in metric_labels(self.outputs, training.get("metrics") or [])]
         validated = training.get("validation_split") or training.get("validation_data")
         return names + (["val_" + n for n in names] if validated else []) + ["lr"], bool(validated)

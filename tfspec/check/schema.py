@@ -231,6 +231,8 @@ DEFS = {
                 },
             },
             "outputs": {"type": "array", "items": NAME},
+            # `add_loss kl`: the tensors whose mean is added to the loss (present only when written)
+            "losses": {"type": "array", "items": NAME, "minItems": 1},
         },
         "required": ["inputs", "layers", "chains", "assigns", "ifs", "outputs"],
         "additionalProperties": False,

@@ -70,7 +70,7 @@ GRAMMAR_PLACES = (
 # The grammar this parser was written for. Another grammar (an edit not carried over here)
 # turns the fast road off: everything goes through Lark, and tests/test_parser.py fails until
 # this module and the digest are brought up to date.
-GRAMMAR_SHA256 = "6c24181282d75db77021027872a2a8a19b81c6e88c7243ae40c53d72a6a746e0"
+GRAMMAR_SHA256 = "296f20155a045fb154ca5903ff21e15a9d02775d122f45d1d5e99e02f725007e"
 
 
 def grammar_path() -> str:
@@ -116,7 +116,7 @@ CONSTANTS = {"True": True, "true": True, "False": False, "false": False, "None":
 # Words that Lark's shared states may read as keywords where a statement or a setting starts:
 # a statement or setting named so is left to Lark.
 NOT_A_STATEMENT = frozenset({"else", "and", "or", "not"})
-NOT_A_SETTING = frozenset({"if", "and", "or", "input", "output", "layer"})
+NOT_A_SETTING = frozenset({"if", "and", "or", "input", "output", "layer", "add_loss"})
 NOT_A_KEYWORD_ARGUMENT = frozenset(CONSTANTS) | {"not"}
 _ENDS_ARGUMENT = frozenset({",", ")"})
 _ONE_TOKEN = WORD_START | DIGITS | {'"', "'", "."}  # first characters of one-token values
@@ -677,6 +677,11 @@ class FastParser:
                 i = self.input_decl(i, where + ("inputs", len(body["inputs"])), body["inputs"])
             elif t == "output":
                 i = self.output_decl(i, where, body["outputs"])
+            elif t == "add_loss":
+                losses = body.get("losses")
+                if losses is None:
+                    losses = body["losses"] = []  # present only when written, as its last key
+                i = self.output_decl(i, where, losses, "losses")
             elif t == "layer":
                 i = self.layer_decl(i, where + ("layers", len(body["layers"])), body["layers"], depth)
             elif t == "if":
@@ -741,12 +746,13 @@ class FastParser:
         entry["shape"] = shape
         return i + 1
 
-    def output_decl(self, i: int, where: tuple, outputs: list) -> int:
+    def output_decl(self, i: int, where: tuple, outputs: list, key: str = "outputs") -> int:
+        """`output a, b` (or, with key "losses", `add_loss a, b`): the names after the keyword."""
         spans, toks = self.spans, self.toks
         i += 1
         while True:
             name = self.word(i)
-            spans[where + ("outputs", len(outputs))] = self.tok(i)
+            spans[where + (key, len(outputs))] = self.tok(i)
             outputs.append(name)
             if toks[i + 1] != ",":
                 return i + 1

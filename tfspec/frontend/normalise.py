@@ -11,7 +11,8 @@ The spec dict is what the JSON Schema describes and what lowering reads::
              "chains": [{"source": [name], "steps": [STEP], "target": name | None, "also"?: [name]}],
              "assigns": [{"targets": [name], "value": VALUE}],
              "ifs": [{"if": VALUE, "then": BODY, "else": BODY | None}],
-             "outputs": [name]}
+             "outputs": [name],
+             "losses"?: [name]}
     STEP  = {"call": CALL, "repeat": int, "using"?: {"args": [VALUE], "kwargs": {name: VALUE}}}
           | {"ref": name}
     CALL  = {"call": name, "args": [VALUE], "kwargs": {name: VALUE}}
@@ -22,8 +23,9 @@ The spec dict is what the JSON Schema describes and what lowering reads::
           | {"attr": name, "of": VALUE}
           | {"apply": VALUE, "args": [VALUE], "kwargs": {name: VALUE}}
 
-A chain's "also" (`-> out, h, c`: the names after the first) and a step's "using" (its second
-argument list, `LSTM(8)(initial_state=[h, c])`) are present only when written.
+A chain's "also" (`-> out, h, c`: the names after the first), a step's "using" (its second
+argument list, `LSTM(8)(initial_state=[h, c])`) and a body's "losses" (the tensors its
+`add_loss` statements name, last among its keys) are present only when written.
 """
 
 from __future__ import annotations
@@ -161,6 +163,11 @@ class Normaliser:
                     at = where + ("outputs", len(body["outputs"]))
                     self.mark(at, name)
                     body["outputs"].append(str(name))
+            elif kind == "add_loss":
+                losses = body.setdefault("losses", [])  # present only when written
+                for name in stmt.children:
+                    self.mark(where + ("losses", len(losses)), name)
+                    losses.append(str(name))
             elif kind == "layer_decl":
                 name, call = stmt.children
                 at = where + ("layers", len(body["layers"]))

@@ -81,6 +81,7 @@ TOKEN_WORDS = {
     "INPUT": "'input'",
     "OUTPUT": "'output'",
     "LAYER": "'layer'",
+    "ADD_LOSS": "'add_loss'",
     "NONE": "'None'",
     "TRUE": "'True'",
     "FALSE": "'False'",
@@ -269,5 +270,14 @@ EXAMPLES = {
     "comparisons do not chain: write `a < b and b < c`": [
         "model M { input x: [4] y = 1 < x < 3 }",
         "model M { input x: [4] y = x == 1 == 2 }",
+    ],
+    "add_loss names tensors of this body: compute the term first, as in "
+    "`kl = -0.5 * sum(1 + v - square(m) - exp(v), axis=1)`, then `add_loss kl`": [
+        "model M { input x: [4] add_loss 0.5 * x }",
+        "model M { input x: [4] add_loss -x }",
+        "model M { input x: [4] add_loss(x) }",
+        "model M { input x: [4] add_loss x * 2 }",
+        "model M { input x: [4] add_loss mean(x) }",
+        "model M { input x: [4] add_loss x[0] }",
     ],
 }

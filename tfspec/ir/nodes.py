@@ -101,6 +101,17 @@ class TensorList(tuple):
 
 
 @dataclass(eq=False)
+class LossTerm:
+    """`add_loss kl`: keras.ops.mean of the tensor (over the batch and every axis) is added to
+    the model's loss, as Keras's add_loss does, and logged under its name. `guard` as a Node's:
+    a term inside an `if` is added only when its branch is chosen."""
+
+    name: str  # the tensor, and the name its value is logged under (`kl`, `val_kl`)
+    span: Span
+    guard: tuple = ()
+
+
+@dataclass(eq=False)
 class Graph:
     name: str
     inputs: list
@@ -112,6 +123,8 @@ class Graph:
     shapes: dict = field(default_factory=dict)  # tensor name -> shape (after inference)
     params: dict = field(default_factory=dict)  # layer id -> (trainable, non_trainable)
     values: dict = field(default_factory=dict)  # name -> value computed before the model runs (`c = x.shape[-1]`)
+    dtypes: dict = field(default_factory=dict)  # tensor name -> dtype (after inference; "float32" when absent)
+    losses: list = field(default_factory=list)  # LossTerm, in the order of the text
 
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:

@@ -14,8 +14,10 @@ import math
 
 from ..diagnostics import Collector, Diagnostic
 from .catalog import MAX_SIZE, REGISTRY, ShapeError, bind
+from .dtypes import layer_dtype
 from .evaluate import Unknown, evaluate
 from .layers import fmt
+from .loss_terms import check_terms
 from .lower import instantiate
 from .nodes import Graph, Tensor, TensorList
 from .op_shapes import expression_shape
@@ -60,6 +62,7 @@ class Shaper:
         self.rules: dict = {}  # (id(bound values), kind, *input shapes) -> (output shape, params) or the exception
         self.work = 0
         self.exhausted = False
+        self.out_dtypes: list = []  # the dtypes of the outputs of the block instance applied last
 
     def code(self, value):
         """A hashable code for a value, equal for equal values (types kept apart: 1, 1.0 and
@@ -112,13 +115,21 @@ class Shaper:
         return count_items(value, self.sizes)
 
 
-def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "", shaper: Shaper | None = None) -> None:
-    """Fill graph.shapes and graph.params; report shape errors (E501/E502) to `errors`."""
+def infer(
+    graph: Graph,
+    errors: Collector,
+    input_shapes=None,
+    context: str = "",
+    shaper: Shaper | None = None,
+    input_dtypes=None,
+) -> None:
+    """Fill graph.shapes, graph.dtypes and graph.params; report shape errors (E501/E502) and
+    dtype errors (E504) to `errors`. A block instance gets its caller's `input_dtypes`."""
     if shaper is None:
         shaper = Shaper(errors.path)
         if input_shapes is None:
             check_inputs(graph, shaper.top)
-        infer(graph, shaper.top, input_shapes, context, shaper)
+        infer(graph, shaper.top, input_shapes, context, shaper, input_dtypes)
         errors.items.extend(shaper.top.items)
         return
     shapes = graph.shapes
@@ -126,7 +137,9 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
     for inp, shape in zip(graph.inputs, given):
         shapes[inp.name] = tuple(shape) if shape is not None else None
     rules = shaper.rules
-    dtypes = {inp.name: inp.dtype for inp in graph.inputs}
+    dtypes = graph.dtypes
+    for inp, dtype in zip(graph.inputs, input_dtypes or [i.dtype for i in graph.inputs]):
+        dtypes[inp.name] = dtype
     values = graph.values  # names computed before the model runs (`c = x.shape[-1]`)
     skipped: dict = {}  # tensor -> the guard that left its statement out
     failed: set = set()  # values that could not be computed (reported already)
@@ -174,13 +187,24 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
         if layer.late:
             if names_in(layer.call) & failed or not bind_late(layer, values, shapes, node, errors, context):
                 continue
+        in_dtypes = [dtypes.get(t, "float32") for t in node.inputs]
+        if layer.block is None:
+            try:  # before the shape: a string where numbers belong is the first thing to say
+                out_dtype = layer_dtype(REGISTRY[layer.kind], in_dtypes, layer.values)
+            except ShapeError as exc:
+                _report(exc, layer, node, errors, context)
+                continue
         if node.kwargs or node.more or _calls_with_a_rule(layer):
-            outs = several_outputs(node, ins, shapes, errors, context, shaper)
+            outs = several_outputs(node, ins, shapes, errors, context, shaper, in_dtypes)
             if outs is None:
                 continue
             for name, shape in zip(node.outputs, outs[0]):
                 shapes[name] = shape
             graph.params.setdefault(layer.id, tuple(outs[1]))
+            if layer.block is None:
+                dtypes[node.output] = out_dtype  # (an RNN's states and attention scores are floats)
+            else:
+                dtypes.update(zip(node.outputs, shaper.out_dtypes))
             continue
         if layer.block is None:
             # The rules are pure functions of the input shapes and the bound values, and layers
@@ -198,10 +222,11 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
                 continue
         else:
             try:
-                out, params = infer_block(layer, ins, errors, node, shaper)
+                out, params = infer_block(layer, ins, errors, node, shaper, in_dtypes=in_dtypes)
             except Exception as exc:  # noqa: BLE001 - as for a layer's rule
                 _report(exc, layer, node, errors, context)
                 continue
+            out_dtype = shaper.out_dtypes[0] if shaper.out_dtypes else "float32"
         if out is None:
             continue
         if layer.id in graph.params and graph.params[layer.id] != params:
@@ -215,6 +240,7 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
             continue
         graph.params.setdefault(layer.id, tuple(params))
         shapes[node.output] = out
+        dtypes[node.output] = out_dtype
     for name, span in zip(graph.outputs, graph.output_spans):
         if name in skipped and name not in shapes:
             errors.error(
@@ -223,6 +249,8 @@ def infer(graph: Graph, errors: Collector, input_shapes=None, context: str = "",
                 span,
                 "define it in every branch of the `if`",
             )
+    if graph.losses:  # `add_loss`: the terms of the branches chosen, each a float tensor made here
+        check_terms(graph, shapes, dtypes, values, skipped, errors, context)
     if len(kept) != len(graph.nodes):  # `if` statements left some out: this body is one instance
         graph.nodes = kept
         applied = {id(n.layer) for n in kept}
@@ -286,13 +314,13 @@ def _calls_with_a_rule(layer) -> bool:
     return REGISTRY[layer.kind].call_rule is not None
 
 
-def several_outputs(node, ins, shapes: dict, errors, context: str, shaper):
+def several_outputs(node, ins, shapes: dict, errors, context: str, shaper, in_dtypes=None):
     """([shape of each output], params) of a call with call arguments or several results, or None
     after reporting why not."""
     layer = node.layer
     if layer.block is not None:
         try:
-            out, params, rest = infer_block(layer, ins, errors, node, shaper, every=True)
+            out, params, rest = infer_block(layer, ins, errors, node, shaper, every=True, in_dtypes=in_dtypes)
         except Exception as exc:  # noqa: BLE001 - as for a layer's rule
             _report(exc, layer, node, errors, context)
             return None
@@ -416,14 +444,16 @@ def _report(exc: Exception, layer, node, errors: Collector, context: str) -> Non
         errors.error("E500", f"cannot infer the output shape of {layer.kind}: {exc}{context}", node.span)
 
 
-def infer_block(layer, ins, errors: Collector, node, shaper: Shaper, every: bool = False):
+def infer_block(layer, ins, errors: Collector, node, shaper: Shaper, every: bool = False, in_dtypes=None):
     """Shapes through one application of a block instance; returns (output shape, params), and
     with `every` (output shape, params, [shapes of the further outputs]). The instance's body is
     made and shaped once per key and shared (see the module doc)."""
+    shaper.out_dtypes = []
     if shaper.exhausted:
         return (None, (0, 0), []) if every else (None, (0, 0))
     values = tuple(sorted((k, shaper.code(v)) for k, v in layer.values.items()))
-    key = (id(layer.block), values, tuple(ins), node.span.line)
+    in_dtypes = tuple(in_dtypes) if in_dtypes is not None else ("float32",) * len(ins)
+    key = (id(layer.block), values, tuple(ins), in_dtypes, node.span.line)
     entry = shaper.instances.get(key)
     if entry is None:
         template = layer.block.graph
@@ -440,20 +470,21 @@ def infer_block(layer, ins, errors: Collector, node, shaper: Shaper, every: bool
                 "use fewer levels of blocks, or the same shapes and arguments at each level",
             )
             return (None, (0, 0), []) if every else (None, (0, 0))
-        entry = shaper.instances[key] = instance(layer, ins, errors.path, node, shaper)
+        entry = shaper.instances[key] = instance(layer, ins, errors.path, node, shaper, in_dtypes)
     body, result, diagnostics = entry
     if layer.body is None:
         layer.body = body
     add = errors.add if isinstance(errors, Record) else errors.items.append
     for diagnostic in diagnostics:
         add(diagnostic)
+    shaper.out_dtypes = [body.dtypes.get(name, "float32") for name in body.outputs]
     if every:
         rest = [body.shapes.get(name) for name in body.outputs[1:]]
         return (*result, rest if None not in rest else [])
     return result
 
 
-def instance(layer, ins, path: str, node, shaper: Shaper):
+def instance(layer, ins, path: str, node, shaper: Shaper, in_dtypes=None):
     """(body, (output shape, params), diagnostics) of one block instance, made and shaped."""
     context = f" (in block {layer.kind} used at line {node.span.line})"
     arguments = Record(path)
@@ -463,7 +494,7 @@ def instance(layer, ins, path: str, node, shaper: Shaper):
     # that the chain after it is still checked when a shape does come out.
     bad_arguments = bool(arguments.items)
     inner = Record(path)
-    infer(body, inner, ins, context, shaper)
+    infer(body, inner, ins, context, shaper, list(in_dtypes) if in_dtypes is not None else None)
     diagnostics = arguments.items if bad_arguments else arguments.items + inner.items
     if inner.items:
         return body, (None, (0, 0)), diagnostics

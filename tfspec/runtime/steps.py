@@ -9,6 +9,14 @@ divisor (the number of values, or of valid values under a mask) added over the r
 loss is that of the global batch, divided once; regularisation losses are divided by the replica
 count; the optimizer all-reduces the gradients.
 
+The spec's `add_loss` terms are read from the generated AddLoss layers (tfspec.backends.losses),
+which hold what they added in the step (a block used twice has two, summed under one name). Each
+is a mean over a replica's rows, weighted by their share of the global batch, so that the loss is
+the global batch's there too (Keras's fit divides them by the replica count, which differs when
+a batch does not split evenly). Each term is summed on its own as well, to be logged under its
+name: the running sums of the terms follow those of the outputs' losses in one vector
+(`output_sums`).
+
 A training call stops at the first step whose loss is not finite or after which a model weight
 is not finite (NaN/Inf): a NaN in a weight need not reach the loss (oneDNN's fused
 MatMul+BiasAdd+Relu kernel returns 0 for a NaN input, so a network with a NaN weight can keep a
@@ -17,6 +25,8 @@ finite loss while training only spreads the NaN).
 
 import tensorflow as tf
 from keras.src.backend import get_keras_mask, set_keras_mask  # not public; Keras's own mask accessors
+
+from ..backends.losses import is_loss_layer
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -60,6 +70,22 @@ def updated_values(variables, grads, others):
     return out + others
 
 
+def loss_terms(model):
+    """{term name: [AddLoss layers]} of a live model of any style (blocks' layers included), in the
+    order Keras tracks its layers."""
+    found = {}
+    for layer in model._flatten_layers(include_self=False):  # (not public: every nested layer, once)
+        if is_loss_layer(layer):
+            found.setdefault(layer.term, []).append(layer)
+    return found
+
+
+def term_value(layers):
+    """What the layers of one term added in this call (none when its branch is not chosen: 0)."""
+    added = [tf.cast(v, tf.float32) for layer in layers for v in layer.losses]
+    return tf.add_n(added) if added else tf.constant(0.0)
+
+
 def with_masks(pred, masks):
     """Outputs with their Keras masks attached again (tensors returned by a tf.function lose them)."""
     for p, mask in zip(pred, masks):
@@ -81,6 +107,10 @@ class Steps:
         self.replicas = strategy.num_replicas_in_sync
         self.n_outputs = len(objective.output_names)
         self.per_output = self.n_outputs > 1  # each output's loss is logged only when there are several
+        self.terms = loss_terms(model)  # `add_loss`: each term is logged under its name
+        self.term_names = list(self.terms)
+        self.n_sums = (self.n_outputs if self.per_output else 0) + len(self.term_names)
+        self.sums_size = max(self.n_sums, 1)  # the length of `output_sums` (one zero when nothing is summed)
         # what a training step may turn non-finite: the weights and the float state of layers
         # (BatchNormalization's moving statistics); the optimizer's slots reach the weights only
         # through an update, which is checked
@@ -101,13 +131,22 @@ class Steps:
 
     # ------------------------------------------------------------ per replica
     def _forward(self, x, training):
-        """The model's outputs as a tuple (Keras masks attached), their masks, its added losses."""
+        """The model's outputs as a tuple (Keras masks attached), their masks, its other added losses
+        (regularisation), and the value of each `add_loss` term."""
         pred = self.sig.outputs_tuple(self.model(x, training=training))
-        extra = tf.add_n([tf.cast(v, tf.float32) for v in self.model.losses]) if self.model.losses else None
-        return pred, tuple(get_keras_mask(p) for p in pred), extra
+        terms = tuple(term_value(self.terms[name]) for name in self.term_names)
+        added = self.model.losses
+        if self.terms:  # (the terms' own tensors are in model.losses too)
+            own = {id(v) for layers in self.terms.values() for layer in layers for v in layer.losses}
+            added = [v for v in added if id(v) not in own]
+        extra = tf.add_n([tf.cast(v, tf.float32) for v in added]) if added else None
+        return pred, tuple(get_keras_mask(p) for p in pred), extra, terms
 
-    def _loss(self, y, pred, extra):
-        """This replica's share of the global batch's loss, each output's loss, sample counts."""
+    def _loss(self, y, pred, extra, terms=()):
+        """This replica's share of the global batch's loss, each output's loss, each term's share,
+        sample counts. A term is a mean over this replica's rows: weighted by their share of the
+        global batch, the terms of the replicas add up to the global batch's mean, as on one device
+        (a replica given no row adds 0, not the NaN of an empty mean)."""
         n = tf.cast(tf.shape(y[0])[0], tf.float32)
         numerators, divisors = self.objective.terms(y, pred, n)
         n_global = n
@@ -118,36 +157,42 @@ class Steps:
         loss = self.objective.total(per_output)
         if extra is not None:
             loss += extra / self.replicas if self.replicas > 1 else extra
-        return loss, per_output, n, n_global
+        if self.replicas > 1:
+            terms = tuple(tf.math.multiply_no_nan(t, n / n_global) for t in terms)
+        for t in terms:
+            loss += t
+        return loss, (per_output, terms), n, n_global
 
     def _gradients(self, x, y):
         with tf.GradientTape() as tape:
-            pred, masks, extra = self._train_forward(x, True)
-            loss, per_output, n, n_global = self._loss(y, with_masks(pred, masks), extra)
+            pred, masks, extra, terms = self._train_forward(x, True)
+            loss, parts, n, n_global = self._loss(y, with_masks(pred, masks), extra, terms)
             scaled = self.optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, self.model.trainable_variables)
-        return grads, loss, per_output, pred, masks, n, n_global
+        return grads, loss, parts, pred, masks, n, n_global
 
     def _update_metrics(self, y, pred):
         for index, metric in self.metrics:
             metric.update_state(y[index], pred[index])
 
-    def _sums(self, loss, per_output, n, n_global):
-        # summed over replicas: the global batch's loss (and each output's) times its size
-        return loss * n_global, (tf.stack(per_output) * n_global if self.per_output else None), n
+    def _sums(self, loss, parts, n, n_global):
+        # summed over replicas: the global batch's loss (each output's, each term's) times its size
+        per_output, terms = parts
+        logged = (list(per_output) if self.per_output else []) + list(terms)
+        return loss * n_global, (tf.stack(logged) * n_global if logged else None), n
 
     def _train_replica(self, x, y):
-        grads, loss, per_output, pred, masks, n, n_global = self._gradients(x, y)
+        grads, loss, parts, pred, masks, n, n_global = self._gradients(x, y)
         self.optimizer.apply(grads, self.model.trainable_variables)
         self._update_metrics(y, with_masks(pred, masks))  # a compiled function returns no masks
         changed = updated_values(self.model.trainable_variables, grads, self.non_trainable)
-        return (*self._sums(loss, per_output, n, n_global), quick_sum(changed, loss))
+        return (*self._sums(loss, parts, n, n_global), quick_sum(changed, loss))
 
     def _eval_replica(self, x, y):
-        pred, _, extra = self._forward(x, False)
-        loss, per_output, n, n_global = self._loss(y, pred, extra)
+        pred, _, extra, terms = self._forward(x, False)
+        loss, parts, n, n_global = self._loss(y, pred, extra, terms)
         self._update_metrics(y, pred)
-        return (*self._sums(loss, per_output, n, n_global), tf.constant(0.0))
+        return (*self._sums(loss, parts, n, n_global), tf.constant(0.0))
 
     # ------------------------------------------------------------ loops
     # Loop state: (step, loss sum, sample count, [the last step's quick sum, its loss sum], and the
@@ -160,12 +205,12 @@ class Steps:
     def _initial(self):
         zero = tf.constant(0.0)
         state = (tf.constant(0), zero, zero, tf.zeros([2]))
-        return state + ((tf.zeros([self.n_outputs]),) if self.per_output else ())
+        return state + ((tf.zeros([self.n_sums]),) if self.n_sums else ())
 
     def _add(self, state, step):
         loss, s, n, quick = step
         new = (state[0] + 1, state[1] + loss, state[2] + n, tf.stack([quick, loss]))
-        return new + ((state[4] + s,) if self.per_output else ())
+        return new + ((state[4] + s,) if self.n_sums else ())
 
     def _loop(self, limit, body, check):
         if check:
@@ -186,7 +231,7 @@ class Steps:
             state, ok = tf.while_loop(lambda i, *rest: i < limit, body, self._initial()), tf.constant(True)
         done, total, count, last = state[:4]
         out = {"steps": done, "loss_sum": total, "count": count, "finite": ok, "last_loss": last[1]}
-        out["output_sums"] = state[4] if self.per_output else tf.zeros([1])  # one output: its loss is the loss
+        out["output_sums"] = state[4] if self.n_sums else tf.zeros([1])  # one output, no term: the loss alone
         out.update({metric.name: metric.result() for _, metric in self.metrics})
         return out
 

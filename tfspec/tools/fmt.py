@@ -391,6 +391,10 @@ class Layout:
             self.put(",", end(before))
             self.put(" " + str(name), start(name))
 
+    def add_loss(self, node: Tree) -> None:
+        self.put("add_loss ", start(node))
+        self.names(node.children)
+
     def layer_decl(self, node: Tree) -> None:
         name, call = node.children
         self.put("layer ", start(node))

@@ -75,6 +75,7 @@ class Source:
 
 
 OPERATION_STYLE = 'shape=ellipse, style=filled, fillcolor="#eef6ee", color="#6a9c6a"'
+LOSS_STYLE = 'shape=octagon, style=filled, fillcolor="#f8d7da", color="#a94442"'
 
 
 class Drawing:
@@ -138,6 +139,15 @@ class Drawing:
                 self.edge(source, head)
             for name in node.outputs:  # several results leave the same node
                 scope[name] = head
+        for term in graph.losses:  # `add_loss kl`: what the term adds to the loss, fed by its tensor
+            path = f"{prefix}add_loss {term.name}"
+            if path not in self.declared:
+                self.declared.add(path)
+                label = f"add_loss {term.name}\nmean of {fmt((None,) + tuple(graph.shapes.get(term.name, ())))}"
+                lines.append(f"{indent}{quote(path)} [label={quote(label)}, {LOSS_STYLE}];")
+            if term.name in scope:
+                head = Source(path, *context) if context is not None else Source(path)
+                self.edge(scope[term.name], head)
         return lines
 
     def block(self, layer, graph, uses, path, indent, inputs, context) -> tuple:
