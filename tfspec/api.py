@@ -31,6 +31,7 @@ class Target:
     seed: int | None = None  # the training seed (it chose the splits)
     base_dir: str | None = None  # where the spec's relative data paths are resolved
     where: str = "the model"  # for messages
+    classes: dict | None = None  # {label column: class names} the model was trained with (CSV text labels)
 
 
 # ---- run folders -------------------------------------------------------------------------------
@@ -83,14 +84,23 @@ def target_of(run, spec=None, what: str = "tfspec.evaluate") -> Target:
 
     if isinstance(run, Trained):
         return Target(
-            run.model, run.spec, run.data, run.overrides.get("seed"), run.base_dir, f"the {run.spec.name} model"
+            run.model,
+            run.spec,
+            run.data,
+            run.overrides.get("seed"),
+            run.base_dir,
+            f"the {run.spec.name} model",
+            run.classes,
         )
     if isinstance(run, (str, os.PathLike)):
         folder = open_run_folder(run)
         require(what)
         from .runs import build_run
 
-        return Target(build_run(folder), folder.spec, folder.data, folder.seed, folder.base_dir, repr(os.fspath(run)))
+        model = build_run(folder)
+        return Target(
+            model, folder.spec, folder.data, folder.seed, folder.base_dir, repr(os.fspath(run)), folder.classes
+        )
     require(what)
     import keras
 
@@ -144,6 +154,8 @@ def evaluate_target(target: Target, data=None, *, split="test", batch_size=None,
         overrides["seed"] = seed
     if batch_size is not None:
         overrides["batch_size"] = batch_size
+    if target.classes:
+        overrides["classes"] = target.classes  # class names numbered as when it was trained
     metrics = evaluate_model(
         target.model, target.spec.training, data, split=split, base_dir=target.base_dir, **overrides
     )
@@ -216,7 +228,7 @@ def predict_target(target: Target, x, *, batch_size: int = 256) -> dict:
         raise DataError("no samples to predict")
     for (name, _, _), a in zip(sig.inputs or [(None, None, None)] * len(arrays), arrays):
         refuse_non_finite(a, f"input {name!r}" if name else "the input")
-    specs = [tf.TensorSpec((None,) + a.shape[1:], a.dtype) for a in arrays]
+    specs = [tf.TensorSpec((None,) + a.shape[1:], tf.string if a.dtype.kind in "USO" else a.dtype) for a in arrays]
     single = len(arrays) == 1 and (len(sig.inputs) <= 1)
     model = target.model
 

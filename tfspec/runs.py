@@ -5,6 +5,10 @@ generated source; model.keras; history.json/.csv) and the checkpoints, a finishe
 
     spec.tfs          the spec text it was trained from, byte for byte
     model.weights.h5  its final weights (Keras weights-only format)
+    classes.json      the class names of a CSV file's text labels, {label column: [name of class 0, ...]},
+                      when it had some
+    adapted.json      the vocabularies and bin boundaries its layers learnt from the training data
+                      (tfspec.runtime.adapt), when some did: lists of strings and numbers, never code
     manifest.json     {"format", "model", "style", "spec_sha256", "weights", "base_dir", "data", "seed", ...},
                       written last: a run without it did not finish
 
@@ -28,7 +32,10 @@ RUN_MANIFEST = "manifest.json"
 RUN_SPEC = "spec.tfs"
 RUN_WEIGHTS = "model.weights.h5"
 RUN_SOURCE = "model.py"
+RUN_CLASSES = "classes.json"
+RUN_ADAPTED = "adapted.json"
 MANIFEST_LIMIT = 64 * 1024
+DATA_LIMIT = 256 << 20  # bytes of classes.json or adapted.json read at most
 READ_ONLY_NOTE = (
     "# tfspec never imports or runs this copy: it is here to be read. `tfspec evaluate` and\n"
     f"# `tfspec export` rebuild the model from {RUN_SPEC} (checked against {RUN_MANIFEST}).\n"
@@ -62,8 +69,12 @@ def readable_source(source: str) -> str:
 
 
 def remove_manifest(folder: str) -> None:
+    remove_file(folder, RUN_MANIFEST)
+
+
+def remove_file(folder: str, name: str) -> None:
     try:
-        os.remove(os.path.join(folder, RUN_MANIFEST))
+        os.remove(os.path.join(folder, name))
     except FileNotFoundError:
         pass
 
@@ -84,8 +95,9 @@ def recorded_data(data, overrides):
     return "arrays"
 
 
-def save_run(out_dir, spec, style, model, *, data=None, overrides=None, base_dir=None):
-    """Write what `open_run` needs: the weights, the spec text and, last, the manifest."""
+def save_run(out_dir, spec, style, model, *, data=None, overrides=None, base_dir=None, classes=None, adapted=None):
+    """Write what `open_run` needs: the weights, the spec text, the class names and adapted state
+    (when there are some) and, last, the manifest."""
     from . import __version__
     from .files import write_atomic
     from .runtime.files import save_model, write_failure, write_json
@@ -104,12 +116,19 @@ def save_run(out_dir, spec, style, model, *, data=None, overrides=None, base_dir
         "base_dir": base_dir,
         "data": recorded_data(data, overrides),
         "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        "classes": RUN_CLASSES if classes else None,
+        "adapted": RUN_ADAPTED if adapted else None,
     }
     name = RUN_WEIGHTS
     try:  # each file atomically; a failure leaves no manifest, so the folder reads as unfinished
         save_model(model, os.path.join(out_dir, name))
         name = RUN_SPEC
         write_atomic(os.path.join(out_dir, name), text)
+        for name, content in ((RUN_CLASSES, classes), (RUN_ADAPTED, adapted)):
+            if content:
+                write_json(os.path.join(out_dir, name), content)
+            else:
+                remove_file(out_dir, name)  # an older run's
         name = RUN_MANIFEST
         write_json(os.path.join(out_dir, name), manifest)
     except OSError as exc:
@@ -131,6 +150,8 @@ class Run:
     base_dir: str | None  # where the spec's relative data paths were resolved when training
     data: object  # a data source used instead of the spec's, "arrays", or None
     seed: int | None  # a seed override used when training (it chooses the splits)
+    classes: dict | None = None  # {label column: class names} of a CSV file's text labels
+    adapted: dict | None = None  # the adapted layers' learnt state (tfspec.runtime.adapt.document)
 
     @property
     def inputs(self):
@@ -165,22 +186,28 @@ def read_manifest(folder: str) -> dict:
             else f"it has no {RUN_MANIFEST} (written by `tfspec train` when a run finishes)"
         )
         raise RunFolderError(f"{folder!r} is not a finished training run: {hint}")
+    return _json_file(folder, path, real, MANIFEST_LIMIT, "to be a run manifest", manifest_problem)
+
+
+def _json_file(folder: str, path: str, real: str, limit: int, too_large: str, problem):
+    """The JSON document at `real` (shown as `path`), at most `limit` bytes, checked by `problem`
+    (-> what is wrong, or None): a run folder holds data, read as data and judged before use."""
     try:
         with open(real, "rb") as handle:
-            raw = handle.read(MANIFEST_LIMIT + 1)
+            raw = handle.read(limit + 1)
     except OSError as exc:
         raise RunFolderError(f"cannot read {path!r}: {exc.strerror or exc}") from None
-    if len(raw) > MANIFEST_LIMIT:
-        raise RunFolderError(f"{path!r} is too large to be a run manifest")
+    if len(raw) > limit:
+        raise RunFolderError(f"{path!r} is too large {too_large}; the run folder was altered: {retrain(folder)}")
     try:
-        manifest = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         what = "is empty" if not raw.strip() else "is not valid JSON (truncated or overwritten)"
         raise RunFolderError(f"{path!r} {what}; the run folder was altered: {retrain(folder)}") from None
-    problem = manifest_problem(manifest)
-    if problem:
-        raise RunFolderError(f"{path!r}: {problem}; the run folder was altered: {retrain(folder)}")
-    return manifest
+    found = problem(data)
+    if found:
+        raise RunFolderError(f"{path!r}: {found}; the run folder was altered: {retrain(folder)}")
+    return data
 
 
 def manifest_problem(manifest) -> str | None:
@@ -205,6 +232,39 @@ def manifest_problem(manifest) -> str | None:
     seed = manifest.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
         return "'seed' is not a non-negative integer"
+    for key, name in (("classes", RUN_CLASSES), ("adapted", RUN_ADAPTED)):
+        if manifest.get(key) not in (None, name):
+            return f"'{key}' is not {name!r}"
+    return None
+
+
+def classes_problem(classes) -> str | None:
+    """What makes `classes` (read from classes.json) not {label column: [distinct class names]}."""
+    if not isinstance(classes, dict) or not classes:
+        return "not a JSON object of label columns"
+    for column, names in classes.items():
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            return f"the classes of {column!r} are not a list of names"
+        if len(set(names)) != len(names):
+            return f"the classes of {column!r} repeat a name"
+    return None
+
+
+def _read_data(folder: str, manifest: dict, key: str, name: str, problem):
+    """The JSON document `name` the manifest names under `key` (checked by `problem`), or None."""
+    if manifest.get(key) is None:
+        return None
+    path = os.path.join(folder, name)
+    real = _file(folder, name, f"the {key} file")
+    if real is None:
+        raise RunFolderError(f"{path!r} is missing; {retrain(folder)}")
+    return _json_file(folder, path, real, DATA_LIMIT, f"to be a run's {key} file", problem)
+
+
+def adapted_problem(data) -> str | None:
+    """The outline of adapted.json (each layer's entry is checked against the model when it is built)."""
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), dict):
+        return "not the JSON object tfspec writes"
     return None
 
 
@@ -287,6 +347,8 @@ def open_run(folder) -> Run:
         base_dir=base_dir if base_dir and os.path.isdir(base_dir) else None,
         data=manifest.get("data"),
         seed=manifest.get("seed"),
+        classes=_read_data(folder, manifest, "classes", RUN_CLASSES, classes_problem),
+        adapted=_read_data(folder, manifest, "adapted", RUN_ADAPTED, adapted_problem),
     )
 
 
@@ -299,6 +361,7 @@ def build_run(run: Run, weights: str | None = None):
         model = module.build_model()
     except Exception as exc:  # noqa: BLE001 - Keras refuses some things `check` lets through (e.g. names)
         raise RunFolderError(f"the stored spec's model cannot be built: {type(exc).__name__}: {brief(exc)}") from None
+    restore_adapted(run, model)
     path = weights or run.weights
     fix = retrain(run.folder) if weights is None else "give a .weights.h5 file saved from this model"
     problem = weights_file_problem(path)
@@ -311,6 +374,32 @@ def build_run(run: Run, weights: str | None = None):
             f"the weights in {path!r} do not fit the model of the stored spec ({type(exc).__name__}: {brief(exc)})"
         ) from None
     return model
+
+
+def restore_adapted(run: Run, model) -> None:
+    """Put the vocabularies and bin boundaries the run's layers learnt back into `model` (as data)."""
+    from .runtime import adapt
+    from .runtime.errors import DataError
+
+    try:
+        targets = adapt.find(model, run.spec, run.style)
+    except DataError as exc:
+        raise RunFolderError(str(exc)) from None
+    if not any(t.kind != "Normalization" for t in targets):
+        return  # nothing learnt that is not a weight
+    path = os.path.join(run.folder, RUN_ADAPTED)
+    if run.adapted is None:
+        raise RunFolderError(
+            f"{RUN_MANIFEST} names no {RUN_ADAPTED}, but the model's layers learnt vocabularies or bin boundaries "
+            f"from the training data; the run folder was altered: {retrain(run.folder)}"
+        )
+    problem = adapt.state_problem(run.adapted, targets)
+    if problem:
+        raise RunFolderError(f"{path!r}: {problem}; the run folder was altered: {retrain(run.folder)}")
+    try:
+        adapt.restore(targets, run.adapted)
+    except (ValueError, TypeError) as exc:  # Keras refuses a vocabulary (max_tokens, reserved tokens)
+        raise RunFolderError(f"{path!r} does not fit the model: {brief(exc)}; {retrain(run.folder)}") from None
 
 
 def weights_file_problem(path: str) -> str | None:

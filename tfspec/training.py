@@ -38,6 +38,8 @@ class Trained:
     data: object = None  # the data given to train (None: the spec's `data` setting)
     overrides: dict = field(default_factory=dict)  # training settings given to train (seed, batch_size, ...)
     base_dir: str | None = None  # where the spec's relative data paths are resolved
+    classes: dict | None = None  # {label column: class names} of a CSV file's text labels (id = position)
+    adapted: dict | None = None  # vocabularies and bin boundaries learnt before training (runtime.adapt)
 
     def __repr__(self) -> str:
         name = getattr(self.spec, "name", "model")
@@ -79,13 +81,20 @@ def train(
     if spec.training is None:
         raise NoTrainingSection(f"{spec.path}: the spec has no `train {{ ... }}` section")
     require("tfspec.train")
-    from .runtime import Callback, train_model
+    from .runtime import Callback, adapt, train_model
     from .runtime.resources import require_training_memory
     from .summary import summary
 
     if model is None:  # a model too large for memory is named before anything is allocated
         require_training_memory(summary(spec).total_params, spec.training.get("optimizer") or "Adam")
 
+    from .check.adapting import style_problem
+
+    problem = style_problem(spec.model, style) if model is None else None
+    if problem:
+        from .runtime import TrainingError
+
+        raise TrainingError(problem)
     source = generate(spec, style)
     module = load_module(source, f"tfspec_{spec.name}_{style}")
 
@@ -122,10 +131,21 @@ def train(
         callbacks=[started, *callbacks],
         base_dir=base_dir,
         stream=stream,
+        adapting=lambda built: adapt.find(built, spec, style),
         **overrides,
     )
     if out_dir and started.chief:
-        save_run(out_dir, spec, style, result.model, data=data, overrides=overrides, base_dir=base_dir)
+        save_run(
+            out_dir,
+            spec,
+            style,
+            result.model,
+            data=data,
+            overrides=overrides,
+            base_dir=base_dir,
+            classes=result.classes,
+            adapted=result.adapted,
+        )
     # the runtime's TrainResult (same field names), and what evaluate/predict need to use the model
     return Trained(**vars(result), spec=spec, style=style, data=data, overrides=dict(overrides), base_dir=base_dir)
 

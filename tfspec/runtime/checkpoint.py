@@ -28,6 +28,8 @@ from . import files
 from .errors import CheckpointError
 
 RUN_INFO = "run.json"
+ADAPTED = "adapted.json"  # the learnt vocabularies and bin boundaries (tfspec.runtime.adapt), as data
+ADAPTED_LIMIT = 256 << 20
 
 
 class TrainState:
@@ -178,6 +180,47 @@ def read_run_info(directory):
 
 def write_run_info(directory, info):
     files.write_json(os.path.join(confined(directory), RUN_INFO), info)
+
+
+def write_adapted(directory, targets):
+    """The adapted layers' learnt state beside the checkpoints, once, before the first step."""
+    from .adapt import document
+
+    files.write_json(os.path.join(confined(directory), ADAPTED), document(targets))
+
+
+def read_json(path, limit, what):
+    """A JSON document of at most `limit` bytes, or a message saying why not (never its text)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as e:
+        return None, f"cannot read {path}: {files.write_reason(e)}"
+    if len(raw) > limit:
+        return None, f"{path} is too large to be {what}"
+    try:
+        return json.loads(raw.decode("utf-8")), None
+    except (UnicodeDecodeError, ValueError):
+        return None, f"{path} is not valid JSON (truncated or overwritten)"
+
+
+def restore_adapted(directory, targets):
+    """Put back the state the checkpoints were trained with (a resume), and let Normalization take
+    its restored mean and variance (tfspec.runtime.adapt.refresh)."""
+    from .adapt import refresh, restore, state_problem
+
+    path = os.path.join(directory, ADAPTED)
+    data, problem = read_json(path, ADAPTED_LIMIT, "the adapted layers' state")
+    if problem is None:
+        problem = state_problem(data, targets)
+        problem = problem and f"{path}: {problem}"
+    if problem:
+        raise CheckpointError(
+            f"cannot resume: {problem}; the checkpoints' vocabularies are lost: train without --resume to start "
+            "the run again"
+        )
+    restore(targets, data)
+    refresh(targets)
 
 
 # What a step of a run means: resuming with another value would run other samples at step N.

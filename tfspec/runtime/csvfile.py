@@ -1,12 +1,17 @@
-"""CSV sources: a header row, then numbers.
+"""CSV files: a header row, then numbers (load_csv), or columns of text too (read_columns).
 
-The body is parsed by numpy's C parser (`np.loadtxt`) a chunk of lines at a time, straight into
+Numbers only: the body is parsed by numpy's C parser (`np.loadtxt`) a chunk of lines at a time, straight into
 preallocated float32 features and float64 labels (a 73 MB file: ~90 MB/s instead of the csv
 module's ~14 MB/s, and a sixth of its extra memory). The csv module is the reference: when numpy
 refuses a chunk, that chunk is read again with it, which either finds the first bad line (and the
 error names it) or accepts what numpy would not (quoted values, underscores in numbers). Errors
 give line numbers, never the file's text. A file whose parsed table cannot fit in memory is
 refused before it is read; with `limit`, only about that many rows are read.
+
+With columns of text (an input declared as a string, class names as labels) the csv module reads
+the rows (quoted commas, quotes and line breaks inside values), keeping only the columns asked
+for; an empty value is a missing one, refused with its line and column, as is a number column's
+value that is not a finite number. Which columns feed which input is tfspec.runtime.csvsource's.
 """
 
 import csv
@@ -216,9 +221,11 @@ class _Body:
                     values.append([float(cell) for cell in row])
                 except ValueError:
                     column = next(i for i, cell in enumerate(row, start=1) if not _is_number(cell))
+                    what = "is empty (a missing value)" if not row[column - 1].strip() else "is not a number"
                     raise DataError(
-                        f"{self.path}: encode text columns as numbers before training: every value must be "
-                        f"numeric; line {line}, column {column} is not a number"
+                        f"{self.path}: fill in or drop rows with missing values, and give a column of text to a "
+                        "model input of its name declared as a string (input name: string[1]); the other columns "
+                        f"are read as numbers: every value must be numeric; line {line}, column {column} {what}"
                     ) from None
                 lines.append(line)
         except csv.Error as e:
@@ -254,3 +261,157 @@ def _is_number(cell):
     except ValueError:
         return False
     return True
+
+
+# ---------------------------------------------------------------- columns of text
+
+
+def header_of(path):
+    """The names in the header row of the CSV file at `path`."""
+    with open(path, "rb") as f:
+        return _header(f, path)[0]
+
+
+def first_row(path):
+    """The first data row (a list of strings; a quoted value may span lines), or None when the file
+    has none."""
+    with open(path, "rb") as f:
+        header, header_line = _header(f, path)
+        cells, _ = _rows(f, path, header_line, len(header), range(len(header)), 1)
+    return cells[0] if cells else None
+
+
+def read_columns(path, numbers=(), texts=(), limit=None):
+    """({column: array}, [line of each row]): the named columns of a CSV file, read with the csv
+    module (quoted values, commas and line breaks inside them): float64 for `numbers`, object arrays
+    of str for `texts`; at most `limit` rows. Every value read must be there (an empty one is a
+    missing value) and every number finite: a DataError names the line and column of the first that
+    is not, never the file's text."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        header, header_line = _header(f, path)
+        column = {name: i for i, name in enumerate(header)}
+        wanted = list(dict.fromkeys([*numbers, *texts]))
+        missing = [c for c in wanted if c not in column]
+        if missing:
+            raise DataError(f"{path}: the header row has no column named {missing[0]!r}")
+        start = f.tell()
+        sample = f.read(SAMPLE)
+        rows = max(1, sample.count(b"\n")) * max(1, (size - start) // max(1, len(sample)))
+        rows = min(rows, limit) if limit else rows
+        resources.require_memory(
+            3 * (size - start) + rows * (len(wanted) * 64 + 8),  # the text, one str or float per value
+            f"{path}: this {resources.gib(size)} CSV file (about {rows:,} rows of {len(header)} columns), read as "
+            "text,",
+            "read fewer rows with limit=N",
+        )
+        f.seek(start)
+        cells, lines = _rows(f, path, header_line, len(header), [column[c] for c in wanted], limit)
+    if not lines:
+        raise DataError(f"{path}: expected a header row and at least one data row")
+    out = {}
+    for k, name in enumerate(wanted):
+        values = [row[k] for row in cells]
+        number = column[name] + 1
+        if name in texts:
+            empty = next((i for i, v in enumerate(values) if not v), None)
+            if empty is not None:
+                raise DataError(_missing(path, lines[empty], number, name))
+            out[name] = np.array(values, dtype=object)
+        else:
+            out[name] = _numbers(values, path, lines, number, name)
+    return out, lines
+
+
+def _rows(f, path, header_line, n_columns, indices, limit):
+    """([row of the wanted values], [first line of each row]) from the body of an open file."""
+    stream = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    reader = csv.reader(stream)
+    cells, lines, done = [], [], header_line
+    try:
+        for row in reader:
+            first, done = done + 1, header_line + reader.line_num
+            if not row:
+                continue  # a blank line
+            if len(row) != n_columns:
+                raise DataError(f"{path}: line {first} has {len(row)} values; the header row has {n_columns} columns")
+            cells.append([row[i] for i in indices])
+            lines.append(first)
+            if limit and len(lines) >= limit:
+                break
+    except csv.Error as e:
+        raise _csv_error(e, path, header_line + reader.line_num) from None
+    except UnicodeDecodeError:
+        f.seek(0)
+        _bad_byte(f, path)
+    finally:
+        stream.detach()
+    return cells, lines
+
+
+def _bad_byte(f, path):
+    """Raise the DataError that names the line of the first byte that is not UTF-8."""
+    line = 1
+    while data := f.read(CHUNK):
+        if not data.endswith(b"\n"):
+            data += f.readline()
+        _decode(data, path, line, "utf-8-sig" if line == 1 else "utf-8")
+        line += data.count(b"\n")
+    raise DataError(f"{path}: not a UTF-8 text (CSV) file")
+
+
+def _missing(path, line, number, name):
+    return (
+        f"{path}: line {line}, column {number} ({name!r}) is empty (a missing value); fill in or drop such rows "
+        "before training"
+    )
+
+
+TEXT_HINT = "a column of text feeds a model input of its name declared as a string (input name: string[1])"
+
+
+def _numbers(values, path, lines, number, name, hint=TEXT_HINT):
+    """float64 of the strings `values` of one column; a DataError at the first that is not a finite number."""
+    try:
+        out = np.array(values, dtype=np.float64)
+    except ValueError:
+        out = None
+    if out is None or not np.isfinite(out).all():
+        for i, v in enumerate(values):
+            if not v.strip():
+                raise DataError(_missing(path, lines[i], number, name))
+            if not _is_number(v):
+                raise DataError(f"{path}: line {lines[i]}, column {number} ({name!r}) is not a number; {hint}")
+            if not np.isfinite(float(v)):
+                raise DataError(
+                    f"{path}: line {lines[i]}, column {number} ({name!r}) is not finite (NaN/Inf); clean or drop "
+                    "such rows before training"
+                )
+    return out
+
+
+# ---------------------------------------------------------------- labels
+
+
+def labels_of(values, path, lines, number, name, classes=None):
+    """(labels, class names or None) of one label column read as text: numbers when its first
+    value is one (int64 when all are whole, else float32), else class names, numbered 0.. in sorted
+    order (or in the order of `classes`, the names a trained model knows)."""
+    if classes is None and len(values) and _is_number(values[0]):
+        hint = "the first row's label is a number, so every label must be one (or all of them class names)"
+        y = _numbers(values, path, lines, number, name, hint)
+        return (y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(np.float32)), None
+    for i, v in enumerate(values):
+        if not v:
+            raise DataError(_missing(path, lines[i], number, name))
+    names = sorted(set(values)) if classes is None else list(classes)
+    index = {v: i for i, v in enumerate(names)}
+    ids = np.fromiter((index.get(v, -1) for v in values), np.int64, len(values))
+    if classes is not None and (ids < 0).any():
+        i = int(np.argmax(ids < 0))
+        shown = ", ".join(map(str, names[:10])) + (" ..." if len(names) > 10 else "")
+        raise DataError(
+            f"{path}: line {lines[i]}, column {number} ({name!r}) holds a class the model was not trained on "
+            f"(it knows {len(names)}: {shown})"
+        )
+    return ids, names

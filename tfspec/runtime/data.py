@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import resources
-from .csvfile import load_csv
+from . import csvsource, resources
 from .errors import DataError
 
 IMAGE_SOURCES = ("mnist", "fashion_mnist", "cifar10", "cifar100")
@@ -54,6 +53,7 @@ class Splits:
     validation: tuple = None
     test: tuple = None
     names: dict = field(default_factory=dict)
+    classes: dict = field(default_factory=dict)  # {label column: class names} of a CSV's text labels
 
     def name(self, split):
         return self.names.get(split) or f"the {split} data"
@@ -157,13 +157,27 @@ def _as_array(a, where, name):
         ) from None
 
 
-def check_arrays(arrays, where):
+def text_leaves(x, inputs):
+    """The names (as named_leaves gives them) of the arrays of `x` that feed an input declared as a
+    string (`inputs`: the model's [(name, shape, dtype)]): those may hold text."""
+    names = [name for name, _, _ in inputs or []]
+    strings = [csvsource.is_string(dtype) for _, _, dtype in inputs or []]
+    if isinstance(x, dict):
+        return {f"x[{k!r}]" for k in x if k in names and strings[names.index(k)]}
+    if isinstance(x, (list, tuple)):
+        return {f"x[{i}]" for i in range(min(len(x), len(strings))) if strings[i]}
+    return {"x"} if strings == [True] else set()
+
+
+def check_arrays(arrays, where, inputs=None):
     """Refuse, as given, (x, y) that cannot train, before any split: arrays that are not numbers
-    (text, objects, complex; booleans are numbers), no samples, or arrays of different lengths
+    (text, objects, complex; booleans are numbers) -- but text for an input declared as a string
+    (`inputs`: the model's [(name, shape, dtype)]) --, no samples, or arrays of different lengths
     (x and y, and every array of a dict or tuple, need one entry per sample)."""
     if arrays is None:
         return
     lengths = []
+    text = text_leaves(arrays[0], inputs)
     for role, nest in zip(("x", "y"), arrays):
         leaves = named_leaves(nest, role)
         if not leaves:
@@ -172,6 +186,9 @@ def check_arrays(arrays, where):
             a = _as_array(a, where, name)
             if a.ndim == 0:
                 raise DataError(f"{where}: {name} is a single value; give an array with one entry per sample")
+            if name in text and a.dtype.kind in "USO":
+                lengths.append((name, len(a)))
+                continue  # signature.prepare_x judges each value
             problem = DTYPE_PROBLEMS.get(a.dtype.kind)
             if problem is None and a.dtype.kind not in "biuf":
                 problem = "has dtype {dtype}, not numbers; convert it to integers or floats"
@@ -189,9 +206,9 @@ def check_arrays(arrays, where):
         raise DataError(f"{where}: there are no samples (x and y have length 0); give at least one")
 
 
-def check_data(arrays, where, note=""):
+def check_data(arrays, where, note="", inputs=None):
     """check_arrays, then check_finite: everything that can be said of (x, y) without the model."""
-    check_arrays(arrays, where)
+    check_arrays(arrays, where, inputs)
     check_finite(arrays, where, note)
 
 
@@ -409,6 +426,10 @@ def _load_npz(spec, base_dir):
                 test = (pick("x_test"), pick("y_test")) if "x_test" in arrays else None
                 return (pick("x_train"), pick("y_train")), test
             x, y = spec.get("x", "x"), spec.get("y", "y")
+            if y == x:  # an autoencoder's target is its input: one array, scaled like it (`_scaled`)
+                npz_sizes(f, _npz_keys(x), path)
+                inputs = pick(x)
+                return (inputs, inputs), None
             npz_sizes(f, _npz_keys(x) + _npz_keys(y), path)
             return (pick(x), pick(y)), None
     except OSError as e:
@@ -421,17 +442,26 @@ def _load_npz(spec, base_dir):
         ) from e
 
 
-def _load_csv(spec, base_dir):
-    """A CSV file with a header row (csvfile.py). Errors give counts and places, never the file's text."""
+def _load_csv(spec, base_dir, inputs=None, classes=None, found=None):
+    """A CSV file with a header row (csvsource.py), its columns fed to `inputs` by name; class names
+    of text labels numbered as `classes` says, else in sorted order, and put in `found`. Errors give
+    counts and places, never the file's text."""
     path = _resolve(spec["path"], base_dir)
     try:
-        return load_csv(path, spec.get("label"), spec.get("features"), spec.get("limit")), None
+        arrays, names = csvsource.load(
+            path, spec.get("label"), spec.get("features"), spec.get("limit"), inputs=inputs, classes=classes
+        )
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror or type(e).__name__}") from e
+    if found is not None:
+        found.update(names)
+    return arrays, None
 
 
-def load_source(spec, base_dir=None):
-    """Return ((x, y) train-or-all, (x, y) native test or None) for a data-source dict."""
+def load_source(spec, base_dir=None, inputs=None, classes=None, found=None):
+    """Return ((x, y) train-or-all, (x, y) native test or None) for a data-source dict. A CSV file
+    feeds `inputs` (the model's [(name, shape, dtype)], when known) by column name; the class names
+    of its text labels go in `found` (a dict), numbered as `classes` says when given."""
     if isinstance(spec, str):
         spec = {"source": spec}
     check_source(spec)
@@ -442,7 +472,7 @@ def load_source(spec, base_dir=None):
         return _load_keras_dataset(source, spec.get("label_mode", "fine"))
     if source == "npz":
         return _load_npz(spec, base_dir)
-    return _load_csv(spec, base_dir)
+    return _load_csv(spec, base_dir, inputs, classes, found)
 
 
 # ---------------------------------------------------------------- splits
@@ -460,17 +490,21 @@ def _scaled(arrays, scale, where):
     )
 
     def scale_one(a):
+        if np.asarray(a).dtype.kind not in "biuf":
+            return a  # text, for an input declared as a string
         out = np.asarray(a).astype(np.float32)
         out *= np.float32(scale)
         return out
 
-    return map_arrays(scale_one, x), y
+    scaled = map_arrays(scale_one, x)
+    return scaled, (scaled if y is x else y)  # y is x: the target is the (scaled) input
 
 
 def _limited(arrays, limit):
     if arrays is None or not limit:
         return arrays
-    return take(arrays[0], slice(0, limit)), take(arrays[1], slice(0, limit))
+    x = take(arrays[0], slice(0, limit))
+    return x, (x if arrays[1] is arrays[0] else take(arrays[1], slice(0, limit)))
 
 
 def _split_off(arrays, fraction, rng, setting="validation_split", where="the training data"):
@@ -491,15 +525,15 @@ def _split_off(arrays, fraction, rng, setting="validation_split", where="the tra
     return (take(arrays[0], keep), take(arrays[1], keep)), (take(arrays[0], out), take(arrays[1], out))
 
 
-def _source_splits(spec, base_dir):
+def _source_splits(spec, base_dir, inputs=None, classes=None, found=None):
     """(train, native test or None, spec): loaded, limited, checked for dtypes and lengths, scaled."""
     if isinstance(spec, str):
         spec = {"source": spec}
-    train, test = load_source(spec, base_dir)
+    train, test = load_source(spec, base_dir, inputs, classes, found)
     name, limit = _source_name(spec), spec.get("limit")
     train, test = _limited(train, limit), _limited(test, limit)
-    check_arrays(train, name)
-    check_arrays(test, f"{name} (its test split)")
+    check_arrays(train, name, inputs)
+    check_arrays(test, f"{name} (its test split)", inputs)
     scale = spec.get("scale", DEFAULT_SCALE.get(spec.get("source")))
     return _scaled(train, scale, name), _scaled(test, scale, f"{name} (its test split)"), spec
 
@@ -518,19 +552,23 @@ def _as_pair(value, what):
     raise DataError(f"{what} must be an (x, y) pair of arrays")
 
 
-def split_data(data, training, base_dir=None):
+def split_data(data, training, base_dir=None, inputs=None):
     """Build train/validation/test arrays from `data` (or training["data"]) and the split settings.
 
-    Every array is checked as given, before any split, so that sample indices are the user's:
-    numbers (check_arrays), the same number of samples everywhere, no NaN/Inf (check_finite)."""
+    `inputs`: the model's [(name, shape, dtype)] when known: a CSV file's columns feed them by name,
+    and arrays for an input declared as a string may hold text. Class names of a CSV's text labels
+    are numbered as training["classes"] says ({label column: names}), else in sorted order
+    (Splits.classes). Every array is checked as given, before any split, so that sample indices are
+    the user's: numbers (check_arrays), the same number of samples everywhere, no NaN/Inf (check_finite)."""
     data = training.get("data") if data is None else data
     if data is None:
         raise DataError('no training data: give `data` or a "data" entry in the training settings')
     seed = training.get("seed")
     rng = np.random.default_rng(0 if seed is None else seed)
     validation = None
+    classes = dict(training.get("classes") or {})
     if _is_source(data):
-        train, test, spec = _source_splits(data, base_dir)
+        train, test, spec = _source_splits(data, base_dir, inputs, classes or None, classes)
         name = _source_name(spec)
         names = {"train": name, "validation": f"{name} (its validation split)", "test": f"{name} (its test split)"}
         check_finite(train, name)
@@ -546,34 +584,39 @@ def split_data(data, training, base_dir=None):
         validation = data.get("validation") and _as_pair(data["validation"], names["validation"])
         test = data.get("test") and _as_pair(data["test"], names["test"])
         for split, arrays in (("train", train), ("validation", validation), ("test", test)):
-            check_data(arrays, names[split])
+            check_data(arrays, names[split], inputs=inputs)
         if validation is None:
             names["validation"] = "data['train'] (its validation split)"
     else:
         train, test = _as_pair(data, "data"), None
         names = {"train": "the training data", "validation": "the training data (its validation split)"}
-        check_data(train, names["train"])
+        check_data(train, names["train"], inputs=inputs)
     if training.get("validation_data") is not None:
-        validation, names["validation"] = _validation(training["validation_data"], base_dir)
+        # a CSV's class names are numbered as the training data's
+        validation, names["validation"] = _validation(training["validation_data"], base_dir, inputs, classes)
         check_finite(validation, names["validation"])
     elif training.get("validation_split"):
         train, validation = _split_off(train, training["validation_split"], rng, "validation_split", names["train"])
-    return Splits(train=train, validation=validation, test=test, names=names)
+    return Splits(train=train, validation=validation, test=test, names=names, classes=classes)
 
 
-def _validation(value, base_dir):
+def _validation(value, base_dir, inputs=None, classes=None):
     """(arrays, name) of validation_data, checked for dtypes and lengths."""
     if _is_source(value):
-        train, test, spec = _source_splits(value, base_dir)
+        found = {}
+        train, test, spec = _source_splits(value, base_dir, inputs, classes or None, found)
         name = _source_name(spec)
+        unnamed = sorted(set(found) - set(classes or {}))
+        if unnamed and classes is not None and classes:
+            raise DataError(f"{name}: label column {unnamed[0]!r} holds class names, but the training data's do not")
         if test is not None:
             return test, f"{name} (its test split, the validation_data)"
         return train, f"{name} (the validation_data)"
     arrays = _as_pair(value, "validation_data")
-    check_arrays(arrays, "validation_data")
+    check_arrays(arrays, "validation_data", inputs)
     return arrays, "validation_data"
 
 
-def validation_arrays(value, base_dir=None):
+def validation_arrays(value, base_dir=None, inputs=None):
     """validation_data: (x, y), or a source (its native test split if it has one, else all of it)."""
-    return _validation(value, base_dir)[0]
+    return _validation(value, base_dir, inputs)[0]

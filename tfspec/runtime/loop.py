@@ -20,8 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..check.train_catalog import setting_problem
+from . import adapt, checkpoint, files
 from . import callbacks as callbacks_module
-from . import checkpoint, files
 from .distribute import get_strategy, is_chief, worker_rank
 from .errors import SettingsError, TrainingError
 from .objects import make_optimizer
@@ -50,6 +50,8 @@ DEFAULTS = {
     "inputs": None,
     "outputs": None,
     "checkpoint_every_steps": None,
+    # the class names of a CSV file's text labels, {label column: names}, as a trained model knows them
+    "classes": None,
 }
 
 
@@ -80,6 +82,8 @@ class TrainResult:
     seconds: float
     out_dir: str = None
     traces: int = 0  # tf.function traces: 1 train + 1 evaluation when nothing retraced
+    classes: dict = None  # {label column: class names} of a CSV file's text labels (id = position)
+    adapted: dict = None  # the learnt state of adapted layers that is not weights (adapt.document), or None
 
 
 class Loop:
@@ -133,6 +137,7 @@ def train_model(
     model_fn=None,
     base_dir=None,
     stream=None,
+    adapting=None,
     **overrides,
 ):
     """Train a built keras.Model, or the one `model_fn()` builds inside the strategy scope.
@@ -141,7 +146,9 @@ def train_model(
     "test": ...}, a data-source dict, or None for training["data"] (relative paths against
     `base_dir`); keyword overrides replace training keys (epochs=1, checkpoint_every_steps=50...).
     With `out_dir`: checkpoints/ every epoch, then model.keras, history.json/.csv and model.py
-    (`source_text`). `resume=True` continues from the newest checkpoint there. Returns a TrainResult.
+    (`source_text`). `resume=True` continues from the newest checkpoint there. `adapting`: model ->
+    [tfspec.runtime.adapt.Adapting], the layers that learn their state from the training split
+    before the first step. Returns a TrainResult.
     """
     opts = settings(training, overrides)
     if out_dir:
@@ -168,7 +175,7 @@ def train_model(
             )
         with strategy.scope():
             optimizer = make_optimizer(opts["optimizer"], opts["precision"])
-        session = prepared_session(model, opts, data, base_dir, strategy, optimizer)
+        session = prepared_session(model, opts, data, base_dir, strategy, optimizer, adapting)
         trainer = Trainer(session, seed, out_dir=out_dir, quiet=quiet, stream=stream, callbacks=callbacks)
         return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text, info=info)
 
@@ -193,10 +200,10 @@ def out_of_memory(where, batch_size, exc):
     )
 
 
-def prepared_session(model, opts, data, base_dir, strategy, optimizer=None):
+def prepared_session(model, opts, data, base_dir, strategy, optimizer=None, adapting=None):
     """The Session, or a TrainingError when its arrays do not fit in memory."""
     try:
-        return Session(model, opts, data, base_dir, strategy, optimizer)
+        return Session(model, opts, data, base_dir, strategy, optimizer, adapting)
     except OUT_OF_MEMORY as exc:
         raise out_of_memory("while preparing the data and the model", opts["batch_size"], exc) from None
 
@@ -218,7 +225,7 @@ class Trainer:
     def __init__(self, session, seed, *, out_dir, quiet, stream, callbacks):
         self.session, self.opts, self.seed, self.out_dir = session, session.opts, seed, out_dir
         self.chief = is_chief(session.strategy)
-        self.n_outputs = len(session.objective.output_names)
+        self.n_sums = session.steps.sums_size  # the running sums of the outputs' losses and the loss terms
         self.loop = Loop(
             session.model, session.optimizer, out_dir, self.chief, float(np.asarray(session.optimizer.learning_rate))
         )
@@ -226,8 +233,8 @@ class Trainer:
         self.pipeline = session.pipeline("train")
         self.per_epoch = session.steps_for(self.pipeline.size)
         self.progress = Progress(self.opts["epochs"], self.per_epoch, quiet=quiet or not self.chief, stream=stream)
-        self.state = checkpoint.TrainState(self.n_outputs)
-        self.state.set(0, 0, 0.0, 0.0, np.zeros(self.n_outputs), [])
+        self.state = checkpoint.TrainState(self.n_sums)
+        self.state.set(0, 0, 0.0, 0.0, np.zeros(self.n_sums), [])
         self.checkpoints = None
 
     def step_meaning(self):
@@ -254,11 +261,16 @@ class Trainer:
             write_dir=scratch,
         )
         restored = resume and self.checkpoints.restore_latest()
+        adapted = self.session.adapted
+        if restored and adapted:  # the state the checkpoints were trained with, not this call's data's
+            checkpoint.restore_adapted(folder, adapted)
         try:
             if not restored and self.chief:
                 checkpoint.clear(folder)
             if self.chief:
                 checkpoint.write_run_info(folder, {"spec_hash": spec_hash, "seed": self.seed, **self.step_meaning()})
+                if adapted and not restored:
+                    checkpoint.write_adapted(folder, adapted)
         except OSError as exc:
             kept = "the checkpoints are kept" if restored else None
             raise files.write_failure(exc, f"the checkpoints folder {folder}", self.out_dir, kept) from None
@@ -342,7 +354,7 @@ class Trainer:
             if epoch == start["epoch"] and start["step"]:
                 self._epoch(epoch, start["step"], (start["loss_sum"], start["count"], start["output_sums"]))
             else:
-                self._epoch(epoch, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
+                self._epoch(epoch, 0, (0.0, 0.0, np.zeros(self.n_sums)))
             epoch += 1
         self._call("on_train_end", {}, when=" as training ended")
         test = self._evaluate("test", "") if self.session.test is not None else None
@@ -362,6 +374,8 @@ class Trainer:
             seconds=seconds,
             out_dir=self.out_dir,
             traces=self.session.steps.trace_count(),
+            classes=self.session.classes or None,
+            adapted=adapt.document(self.session.adapted) if self.session.adapted else None,
         )
 
     def _epoch(self, epoch, step, sums):
@@ -406,7 +420,7 @@ class Trainer:
         self.loop.history.append(logs)
         self.progress.epoch_end(logs)
         if self.checkpoints:
-            self._save(epoch + 1, 0, (0.0, 0.0, np.zeros(self.n_outputs)))
+            self._save(epoch + 1, 0, (0.0, 0.0, np.zeros(self.n_sums)))
 
     def _evaluate(self, split, when):
         try:

@@ -78,23 +78,22 @@ def read_npz(path: str, settings: dict, inputs) -> list:
 
 
 def read_csv(path: str, settings: dict, inputs) -> list:
-    """A CSV file with a header row: the feature columns the run's csv source names (or all but its
-    label column, which may be absent), read by the training loader (numpy's parser, sizes checked
-    first). Errors give places, never the file's text."""
+    """A CSV file with a header row, read by the training loader (tfspec.runtime.csvsource: numpy's
+    parser for numbers, sizes checked first): for one input, the feature columns the run's csv
+    source names (or all but its label column, which may be absent); for several, the column of
+    each input's name. Errors give places, never the file's text."""
     import math
 
-    from .csvfile import load_csv
+    from .csvsource import load
     from .errors import DataError
 
+    own = settings if settings.get("source") == "csv" else {}
     if len(inputs) != 1:
-        names = ", ".join(name for name, _, _ in inputs)
-        raise DataError(
-            f"{path}: a .csv file holds one input; the model has {len(inputs)} ({names}): give an .npz file"
-        )
+        (x, _), _ = load(path, features=own.get("features"), inputs=inputs, with_labels=False)
+        return list(x)
     name, shape, _ = inputs[0]
     width = math.prod(shape) if shape and None not in shape else None
     header = csv_header(path)
-    own = settings if settings.get("source") == "csv" else {}
     labels = own.get("label") or []
     labels = [labels] if isinstance(labels, str) else list(labels)
     features = own.get("features")
@@ -110,7 +109,7 @@ def read_csv(path: str, settings: dict, inputs) -> list:
         raise DataError(
             f"{path}: {len(features)} feature column(s); the model's input {name!r} takes {width} values per sample"
         )
-    x, _ = load_csv(path, features=features, with_labels=False)
+    (x, _), _ = load(path, features=features, inputs=inputs, with_labels=False)
     return [x]
 
 
@@ -152,20 +151,46 @@ def npz_bytes(outputs: dict) -> bytes:
     return buffer.getvalue()
 
 
+def class_names(outputs: dict, classes: dict | None) -> dict:
+    """{"<output>_class": the most likely class's name per sample} for each output whose classes
+    are the run's class names (the label column of its name, or the only one of a one-output model):
+    one unit per class (argmax), or one sigmoid unit for two classes (> 0.5)."""
+    import numpy as np
+
+    found = {}
+    for name, values in outputs.items():
+        names = (classes or {}).get(name)
+        if names is None and len(outputs) == 1 and len(classes or {}) == 1:
+            names = next(iter(classes.values()))
+        values = np.asarray(values)
+        if not names or values.ndim != 2 or values.dtype.kind != "f":
+            continue
+        if values.shape[1] == len(names) > 1:
+            ids = np.argmax(values, axis=1)
+        elif values.shape[1] == 1 and len(names) == 2:
+            ids = (values[:, 0] > 0.5).astype(np.int64)
+        else:
+            continue
+        found[f"{name}_class"] = np.asarray(names)[ids]
+    return found
+
+
 def csv_text(outputs: dict) -> str:
-    """One row per sample, one column per output unit: name_0, name_1, ... (outputs flattened per sample)."""
+    """One row per sample, one column per output unit: name_0, name_1, ... (outputs flattened per
+    sample); an array of text (class names) is one column, `name`."""
     import csv
     import io
 
     import numpy as np
 
     flat = {name: np.asarray(a).reshape(len(a), -1) for name, a in outputs.items()}
-    header = [f"{name}_{i}" for name, a in flat.items() for i in range(a.shape[1])]
-    table = np.concatenate(list(flat.values()), axis=1)
+    header = []
+    for name, a in flat.items():
+        header += [name] if a.dtype.kind in "US" else [f"{name}_{i}" for i in range(a.shape[1])]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    cell = (lambda v: format(float(v), ".9g")) if table.dtype.kind == "f" else str
-    for row in table:
-        writer.writerow([cell(v) for v in row])
+    cells = [(lambda v: format(float(v), ".9g")) if a.dtype.kind == "f" else str for a in flat.values()]
+    for i in range(len(next(iter(flat.values())))):
+        writer.writerow([cell(v) for a, cell in zip(flat.values(), cells) for v in a[i]])
     return out.getvalue()

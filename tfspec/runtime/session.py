@@ -5,24 +5,47 @@ import math
 import numpy as np
 
 from ..check.train_catalog import metric_labels
+from . import adapt
 from .data import split_data, take
+from .errors import SettingsError
 from .objects import Objective, fuse_adam, make_metric
 from .pipeline import ArrayPipeline
 from .signature import describe, prepare, prepare_x, probe
 from .steps import Steps
 
 
+def check_term_names(terms, outputs, metrics):
+    """A SettingsError when an `add_loss` term would be logged under a name the run logs already
+    (what `tfspec check` reports as E311, for a spec checked with another train section)."""
+    taken = {"loss", "lr", "epoch", *metrics} | ({f"{name}_loss" for name in outputs} if len(outputs) > 1 else set())
+    logged = taken | set(terms)
+    for term in terms:
+        if term in taken or (term.startswith("val_") and term[4:] in logged):
+            raise SettingsError(
+                f"the loss term {term!r} (add_loss) would be logged under the name of another logged value; "
+                "rename the tensor in the spec"
+            )
+
+
 class Session:
     """Everything one training or evaluation run needs, built under the strategy's scope."""
 
-    def __init__(self, model, opts, data, base_dir, strategy, optimizer=None):
+    def __init__(self, model, opts, data, base_dir, strategy, optimizer=None, adapting=None):
+        """`adapting`: model -> [adapt.Adapting], the layers that learn their state from the training
+        split before training (tfspec.runtime.adapt); None when nothing adapts."""
         self.model, self.opts, self.strategy, self.optimizer = model, opts, strategy, optimizer
         self.distributed = opts["distribute"] is not None
         # the data are read and checked before the model is called: a wrong input shape is a data
         # error, and the labels are checked against the outputs' shapes and the loss before any step
-        splits = split_data(data, opts, base_dir)
         sig = describe(model, opts)
+        splits = split_data(data, opts, base_dir, sig.inputs)
+        self.classes = splits.classes
+        self.adapted = adapting(model) if adapting is not None else []
         with strategy.scope():
+            if self.adapted:  # on the training split only, before the model first runs
+                train_x = prepare_x(splits.train[0], sig, splits.name("train"))
+                adapt.adapt(self.adapted, train_x, sig.inputs, splits.name("train"))
+                splits.train = (train_x, splits.train[1])
             first = take(splits.train[0], slice(0, 1))  # the probe needs one sample, converted like all
             probe(model, sig, prepare_x(first, sig, splits.name("train")), splits.name("train"))
             self.objective = Objective(opts["loss"], sig.output_names, opts["loss_weights"])
@@ -47,6 +70,7 @@ class Session:
             jit_compile=opts["jit_compile"],
         )
         self.rows = self.steps.rows_per_element(opts["steps_per_call"])
+        check_term_names(self.steps.term_names, sig.output_names, [m.name for _, m in self.metrics])
         self._eval_iterators = {}
 
     def _metrics(self, spec, sig):
@@ -79,12 +103,17 @@ class Session:
         )
 
     def logs(self, out, loss_sum, count, output_sums, prefix=""):
-        """Loss (mean over samples), per-output losses (several outputs), metric results."""
+        """Loss (mean over samples), per-output losses (several outputs), each `add_loss` term under
+        its name, metric results. `output_sums` holds the outputs' sums, then the terms' (Steps)."""
         count = max(count, 1.0)
         logs = {prefix + "loss": loss_sum / count}
-        if len(self.objective.output_names) > 1:
+        several = len(self.objective.output_names) > 1
+        if several:
             for name, s in zip(self.objective.output_names, output_sums):
                 logs[f"{prefix}{name}_loss"] = float(s) / count
+        terms = output_sums[len(self.objective.output_names) :] if several else output_sums
+        for name, s in zip(self.steps.term_names, terms):
+            logs[prefix + name] = float(s) / count
         for _, metric in self.metrics:
             logs[prefix + metric.name] = float(out[metric.name])
         return {k: float(v) for k, v in logs.items()}
@@ -97,7 +126,7 @@ class Session:
         it, size = self._eval_iterators[split]
         self.steps.reset_metrics()
         total, k = self.steps_for(size), self.opts["steps_per_call"]
-        done, loss_sum, count, sums, out = 0, 0.0, 0.0, np.zeros(len(self.objective.output_names)), {}
+        done, loss_sum, count, sums, out = 0, 0.0, 0.0, np.zeros(self.steps.sums_size), {}
         while done < total:
             out = self.steps.evaluate(it, min(k, total - done))
             done += int(out["steps"])

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import resources
-from .data import check_arrays, check_finite, map_arrays, named_leaves, num_samples, take
+from .csvsource import is_string
+from .data import DTYPE_PROBLEMS, check_arrays, check_finite, map_arrays, named_leaves, num_samples, take
 from .errors import DataError
 from .objects import loss_class_name, needs_one_hot
 
@@ -102,9 +103,37 @@ def _input_name(name):
     return f"input {name!r}" if name and not str(name).startswith("keras_tensor") else "the model's input"
 
 
+def _text_array(a, name, where, role):
+    """Text for an input declared as a string: str or bytes values (numpy's str/bytes dtypes, or
+    objects that are each one), which TensorFlow takes as tf.string."""
+    if a.dtype.kind in "US":
+        return a
+    if a.dtype.kind == "O":
+        flat = a.reshape(-1)
+        bad = next((i for i, v in enumerate(flat) if not isinstance(v, (str, bytes))), None)
+        if bad is None:
+            return a
+        index = np.unravel_index(bad, a.shape)
+        kind = "a missing value (None)" if flat[bad] is None else f"a {type(flat[bad]).__name__}"
+        raise DataError(
+            f"{where}: {role} holds {kind} at sample {int(index[0])} but {_input_name(name)} takes text (a string "
+            "per value); fill in or drop such samples"
+        )
+    raise DataError(
+        f"{where}: {role} holds {a.dtype} values but {_input_name(name)} is declared as a string (it takes text); "
+        "give text, or declare the input with a number dtype"
+    )
+
+
 def _input_array(a, name, shape, dtype, where="the data", role="x"):
     a = np.asarray(a)
-    target = np.dtype(np.float32 if dtype is None else dtype)
+    if dtype is not None and is_string(dtype):
+        a = _text_array(a, name, where, role)
+    elif a.dtype.kind in "USO" and not (a.dtype.kind == "O" and a.size == 0):
+        problem = DTYPE_PROBLEMS[a.dtype.kind].format(dtype=a.dtype, name=role.split("[")[0])
+        hint = f"; or declare {_input_name(name)} as a string (name: string[...]) to feed it text" if name else ""
+        raise DataError(f"{where}: {role} {problem}{hint}")
+    target = a.dtype if dtype is not None and is_string(dtype) else np.dtype(np.float32 if dtype is None else dtype)
     if target.kind in "iu" and a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):
         raise DataError(
             f"{where}: {role} holds values that are not whole numbers but {_input_name(name)} takes {target} "
@@ -321,7 +350,7 @@ def prepare(arrays, sig, loss_specs, split="training", where=None):
     if arrays is None:
         return None
     where = where or f"the {split} data"
-    check_arrays(arrays, where)
+    check_arrays(arrays, where, sig.inputs)
     x = prepare_x(arrays[0], sig, where)
     y = prepare_y(arrays[1], sig, loss_specs, where, [a.shape[1:] for a in _leaves(x)])
     if num_samples(x) != len(y[0]):

@@ -117,7 +117,7 @@ def cmd_evaluate(args) -> int:
         require(quiet=True)
         from ..runs import build_run
 
-        target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
+        target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir), run.classes)
         metrics = evaluate_target(target, data, split=args.split, batch_size=args.batch_size, give="--data")
     except (RunFolderError, *runtime_errors()) as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
@@ -148,18 +148,20 @@ def cmd_predict(args) -> int:
             return 1
         require(quiet=True)  # before anything of tfspec.runtime, which imports TensorFlow
         from ..runs import build_run
-        from ..runtime.predict_files import csv_text, npz_bytes, read_inputs
+        from ..runtime.predict_files import class_names, csv_text, npz_bytes, read_inputs
 
         x, factor = read_inputs(args.data, run, scale=not args.no_scale)
-        target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir))
+        target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir), run.classes)
         outputs = predict_target(target, x, batch_size=args.batch_size)
+        named = class_names(outputs, run.classes)  # the class names the run's labels had
     except (RunFolderError, *runtime_errors()) as exc:
         print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
         return 1
     samples = len(next(iter(outputs.values())))
     scaled = f", inputs scaled by {factor:g} as the run's data source scales them" if factor else ""
     if args.output:
-        data = npz_bytes(outputs) if args.output.endswith(".npz") else csv_text(outputs)
+        both = {**outputs, **named}
+        data = npz_bytes(both) if args.output.endswith(".npz") else csv_text(both)
         try:
             write_atomic(args.output, data)
         except OSError as exc:
@@ -170,6 +172,8 @@ def cmd_predict(args) -> int:
     print(f"predicted {samples} samples{scaled}")
     for name, values in outputs.items():
         print(f"  {name}: {preview(values)}")
+    for name, values in named.items():
+        print(f"  {name}: {' '.join(clean(str(v)) for v in values[:10])}")
     print("write them with -o FILE.npz (one array per output) or -o FILE.csv")
     return 0
 
