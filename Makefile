@@ -2,14 +2,15 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml plugins/tfspec-example/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: setup test demo golden bench fuzz faults lint clean graphviz
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/tfspec-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[tf-cpu,dev]"
+	$(BIN)/python -m pip install -q -e plugins/tfspec-example   # the example plugin (specs/vae.tfs uses it)
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -71,7 +71,7 @@ def test_check_prints_diagnostics_to_stderr_and_exits_1(capsys, bad_spec):
         f"{bad_spec}:3:10: error[E401]: unknown layer 'Dens'\n"
         "        x -> Dens(3) -> y\n"
         "             ^^^^\n"
-        "hint: did you mean 'Dense'?\n"
+        "hint: did you mean 'Dense'? (plugins loaded: example)\n"
     )
 
 

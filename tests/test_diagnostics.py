@@ -78,7 +78,7 @@ def test_render_adds_a_hint_line_where_a_hint_helps():
         "<string>:3:10: error[E401]: unknown layer 'Dens'\n"
         "        x -> Dens(3) -> y\n"
         "             ^^^^\n"
-        "hint: did you mean 'Dense'?"
+        "hint: did you mean 'Dense'? (plugins loaded: example)"
     )
 
 

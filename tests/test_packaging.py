@@ -26,6 +26,7 @@ BIN = "Scripts" if os.name == "nt" else "bin"
 def clean_env():
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.pop("TFSPEC_PLUGINS", None)  # the test session's example plugin is not installed there
     return env
 
 
@@ -108,3 +109,61 @@ def test_python_m_tfspec_runs_the_installed_copy(venv, tmp_path):
     assert os.path.realpath(module).startswith(site)  # not the source checkout
     assert os.path.realpath(grammar).startswith(site)
     assert grammar.replace(os.sep, "/").endswith("tfspec/grammar/tfspec.lark")
+
+
+# -- a plugin installed next to it ----------------------------------------------------------------
+
+PLUGIN_SPEC = """
+model Tiny {
+    input x: float32[8]
+    x -> Linear(4) -> h
+    m = h * 0.5
+    [h, m] -> Sampling(seed=3) -> z
+    output z
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def plugin_venv(venv, tmp_path_factory):
+    """The fresh environment with the example plugin's wheel installed (by its entry point only)."""
+    out = tmp_path_factory.mktemp("plugin-dist")
+    source = os.path.join(ROOT, "plugins", "tfspec-example")
+    if importlib.util.find_spec("build") is not None:
+        result = sh(sys.executable, "-m", "build", "--wheel", "--outdir", str(out), source, cwd=str(out))
+    else:  # pragma: no cover - `build` is a dev dependency
+        result = sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), source, cwd=str(out))
+    assert result.returncode == 0, "building the plugin wheel failed:\n" + (result.stdout + result.stderr)[-4000:]
+    (wheel,) = [os.path.join(out, p) for p in os.listdir(out) if p.endswith(".whl")]
+    python = os.path.join(venv, BIN, "python")
+    result = sh(python, "-m", "pip", "install", "-q", "--no-deps", wheel, cwd=str(out), timeout=300)
+    assert result.returncode == 0, "pip install of the plugin failed:\n" + (result.stdout + result.stderr)[-4000:]
+    return venv
+
+
+def sh_plugins(*command, cwd, autoload=True):
+    env = clean_env()
+    env.pop("TFSPEC_NO_PLUGIN_AUTOLOAD", None)
+    env.pop("TFSPEC_PLUGINS", None)
+    if not autoload:
+        env["TFSPEC_NO_PLUGIN_AUTOLOAD"] = "1"
+    return subprocess.run(list(command), capture_output=True, text=True, timeout=180, cwd=cwd, env=env)
+
+
+def test_an_installed_plugin_is_found_by_its_entry_point_without_tensorflow(plugin_venv, tmp_path):
+    script = os.path.join(plugin_venv, BIN, "tfspec")
+    spec = tmp_path / "tiny.tfs"
+    spec.write_text(PLUGIN_SPEC, encoding="utf-8")
+    checked = sh_plugins(script, "check", str(spec), cwd=str(tmp_path))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout == f"{spec}: ok (model Tiny: 3 layers, 36 parameters)\n"
+    built = sh_plugins(script, "build", str(spec), "--style", "subclassing", cwd=str(tmp_path))
+    assert built.returncode == 0, built.stderr
+    assert "\nimport tfspec_example.layers as example\n" in built.stdout and "example.Sampling(seed=3)" in built.stdout
+    explained = sh_plugins(script, "explain", "Sampling", cwd=str(tmp_path))
+    assert "From the plugin `example`" in explained.stdout
+    # TensorFlow is not installed in this environment at all: the compile path never needed it
+    python = os.path.join(plugin_venv, BIN, "python")
+    assert sh_plugins(python, "-c", "import tensorflow", cwd=str(tmp_path)).returncode != 0
+    off = sh_plugins(script, "check", str(spec), cwd=str(tmp_path), autoload=False)
+    assert off.returncode == 1 and "unknown layer 'Sampling'" in off.stderr and "(no plugins loaded)" in off.stderr

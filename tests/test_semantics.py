@@ -376,14 +376,14 @@ def test_an_unknown_layer_with_a_suggestion():
     assert (d.code, d.message, d.hint, (d.line, d.column)) == (
         "E401",
         "unknown layer 'Dens'",
-        "did you mean 'Dense'?",
+        "did you mean 'Dense'? (plugins loaded: example)",
         at(text, "Dens"),
     )
 
 
 def test_layer_names_are_case_sensitive_but_the_suggestion_is_not():
     d = only(model("    x -> dense(3) -> y\n    output y"))
-    assert (d.code, d.hint) == ("E401", "did you mean 'Dense'?")
+    assert (d.code, d.hint) == ("E401", "did you mean 'Dense'? (plugins loaded: example)")
 
 
 def test_keras_aliases_are_accepted():
@@ -838,8 +838,16 @@ def test_bad_training_values(setting, code, message):
             "unknown learning-rate schedule 'ExponentialDecy'",
             "did you mean 'ExponentialDecay' or 'PolynomialDecay'?",
         ),
-        ("metrics = [acuracy]", "unknown metric 'acuracy'", "did you mean 'accuracy', 'Accuracy' or 'top_k_accuracy'?"),
-        ("callbacks = [EarlyStoping()]", "unknown callback 'EarlyStoping'", "did you mean 'EarlyStopping'?"),
+        (
+            "metrics = [acuracy]",
+            "unknown metric 'acuracy'",
+            "did you mean 'accuracy', 'Accuracy' or 'top_k_accuracy'? (plugins loaded: example)",
+        ),
+        (
+            "callbacks = [EarlyStoping()]",
+            "unknown callback 'EarlyStoping'",
+            "did you mean 'EarlyStopping'? (plugins loaded: example)",
+        ),
         ("data = mnistt", "unknown data source 'mnistt'", "did you mean 'mnist'?"),
     ],
 )

@@ -8,6 +8,7 @@ result = tfspec.train(spec, epochs=3)            # the shared GradientTape runti
 result.history["loss"], result.test, result.model
 tfspec.evaluate(result)                          # or a run folder: tfspec.evaluate("runs/MnistCNN")
 tfspec.predict(result, x)                        # numpy outputs (a dict for several outputs)
+tfspec.load_plugin("mylayers.tfspec_plugin")     # a plugin's layers, losses, metrics, callbacks
 
 build, train, evaluate and predict need TensorFlow (pip install 'tfspec[tf]'); without it they
 raise tfspec.NeedsTensorFlow, an ImportError saying so.
@@ -21,6 +22,7 @@ from .diagnostics import Diagnostic, Span, SpecError  # noqa: E402
 from .ir.nodes import Spec  # noqa: E402
 from .loader import load, loads  # noqa: E402
 from .needs import NeedsTensorFlow  # noqa: E402
+from .plugins import PluginError, load_plugin  # noqa: E402
 from .summary import Summary, summary  # noqa: E402
 from .training import Trained  # noqa: E402
 
@@ -84,6 +86,7 @@ def predict(run, x, *, spec=None, batch_size: int = 256):
 __all__ = [
     "Diagnostic",
     "NeedsTensorFlow",
+    "PluginError",
     "Span",
     "Spec",
     "SpecError",
@@ -93,6 +96,7 @@ __all__ = [
     "evaluate",
     "generate",
     "load",
+    "load_plugin",
     "loads",
     "predict",
     "summary",

@@ -92,6 +92,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="tfspec", description="Declarative model specs for TensorFlow/Keras.")
     parser.add_argument("--version", action="version", version=f"tfspec {__version__}")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        metavar="MODULE",
+        help="load the plugin in MODULE (layers, losses, metrics, callbacks); may be repeated, and "
+        "may follow the command; installed plugins (entry points `tfspec.plugins`) load by themselves",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("check", help="validate specs (syntax, names, arguments, shapes)")
@@ -157,9 +164,47 @@ def command_of(argv) -> str | None:
     return None
 
 
+def plugin_options(argv) -> tuple:
+    """(the modules of every `--plugin MODULE` / `--plugin=MODULE`, the other arguments): the
+    option is taken anywhere before `--`, so it may precede or follow the command."""
+    modules, rest, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--plugin":
+            if i + 1 >= len(argv):
+                raise UsageError("--plugin needs a module name (e.g. --plugin mypackage.tfspec_plugin)")
+            modules.append(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--plugin="):
+            modules.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+        i += 1
+    return modules, rest
+
+
+def load_plugins(modules) -> None:
+    from .plugins import autoload, load_plugin
+
+    autoload()
+    for module in modules:
+        load_plugin(module)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, for the commands that load it
+    from .plugins import PluginError
+
+    try:
+        modules, argv = plugin_options(argv)
+    except UsageError as exc:
+        print(f"tfspec: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser(command_of(argv))
     try:
         args = parser.parse_args(argv)
@@ -169,7 +214,11 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        load_plugins(modules)
         return args.run(args)
+    except PluginError as exc:
+        print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+        return 2
     except SpecError as exc:
         print(exc.render(), file=sys.stderr)
         return 1

@@ -214,6 +214,39 @@ CODES = [
         + model(INPUT, "x -> B0() * 33 -> y", "output y"),
     ),
     Code(
+        "E310",
+        "a loss term is not a float tensor",
+        "`add_loss NAME` adds the mean of a tensor (over the batch and every axis) to the model's "
+        "loss, as Keras's add_loss does: it must be a float tensor, since nothing can be learnt "
+        "from an integer or a boolean (a comparison, a cast to an integer type, an integer input).",
+        model(INPUT, "x -> Dense(4) -> y", "big = y > 1.0", "add_loss big", "output y"),
+        model(INPUT, "x -> Dense(4) -> y", 'big = cast(y > 1.0, "float32")', "add_loss big", "output y"),
+    ),
+    Code(
+        "E311",
+        "a loss term is named like another logged value",
+        "Each `add_loss` term is logged under the name of its tensor (and `val_<name>` on the "
+        "validation data) beside the loss, each output's loss and the metrics; a term named `loss`, "
+        "`lr`, `epoch`, like a metric or an output's loss, or like the validation form of one of "
+        "them, would be logged under a name that is taken. Give the tensor another name.",
+        model(
+            INPUT,
+            "x -> Dense(4) -> y",
+            "mae = mean(abs(y), axis=1)",
+            "add_loss mae",
+            "output y",
+            train="    loss    = mse\n    metrics = [mae]\n",
+        ),
+        model(
+            INPUT,
+            "x -> Dense(4) -> y",
+            "penalty = mean(abs(y), axis=1)",
+            "add_loss penalty",
+            "output y",
+            train="    loss    = mse\n    metrics = [mae]\n",
+        ),
+    ),
+    Code(
         "E401",
         "unknown layer",
         "A call names no Keras layer tfspec knows and no block of the spec; or a layer kind is "
@@ -348,6 +381,38 @@ CODES = [
         model(INPUT, "x -> Dense(1000) -> y", "output y"),
     ),
     Code(
+        "E504",
+        "wrong dtype",
+        "A layer or operation gets a tensor of a dtype it cannot take: a string tensor (`input t: "
+        "string[]`) into Dense, Conv, Embedding, Normalization or arithmetic, which compute with "
+        "numbers; or a number tensor into a layer that takes strings (StringLookup, TextVectorization). "
+        "Map strings to numbers first with StringLookup (categories), TextVectorization (text) or "
+        "Hashing; `tfspec explain LAYER` says what each takes.",
+        model("input t: string[1]", "t -> Dense(4) -> y", "output y"),
+        model(
+            "input t: string[1]",
+            't -> StringLookup(vocabulary=["a", "b"], output_mode="one_hot") -> Dense(4) -> y',
+            "output y",
+        ),
+    ),
+    Code(
+        "E505",
+        "size learnt from the data",
+        "An encoding's output size would be the size of a vocabulary the layer learns from the "
+        "training data (StringLookup, IntegerLookup or TextVectorization with output_mode one_hot, "
+        "multi_hot, count or tf_idf and no vocabulary), but the layers after it need the size when "
+        "the model is checked and built. Give max_tokens=N with pad_to_max_tokens=True (N entries "
+        "whatever is learnt), or the vocabulary as a list.",
+        model("input t: string[1]", 't -> StringLookup(output_mode="one_hot") -> Dense(4) -> y', "output y"),
+        model(
+            "input t: string[1]",
+            't -> StringLookup(max_tokens=100, pad_to_max_tokens=True, output_mode="one_hot")',
+            "  -> Dense(4)",
+            "  -> y",
+            "output y",
+        ),
+    ),
+    Code(
         "E601",
         "unknown optimizer, loss, metric, callback or data source",
         "The train section names an object tfspec does not know; the hint suggests the closest known one.",
@@ -442,6 +507,41 @@ CODES = [
         ),
     ),
     Code(
+        "E607",
+        "a layer that learns from data does not take a model input",
+        "Normalization without mean/variance, Discretization without bin_boundaries, and StringLookup, "
+        "IntegerLookup and TextVectorization without a vocabulary learn their state from the training "
+        "data: before the first step the runtime adapts each on the training split of the model input it "
+        "takes. So such a layer must take a model input directly, in the model (not inside a block); "
+        "a layer shared by several inputs adapts on all of them, which need one shape. Give the layer "
+        "its state in the spec to use it anywhere.",
+        model(INPUT, "x -> Dense(8) -> Normalization() -> y", "output y", train=TRAIN_OK),
+        model(INPUT, "x -> Normalization() -> Dense(8) -> y", "output y", train=TRAIN_OK),
+    ),
+    Code(
+        "E608",
+        "a CSV file's columns do not fit the model's inputs",
+        "A model with one input takes every feature column of a CSV file (all but the label columns, "
+        "or features=). A model with several inputs takes one column per input, by name: input `island` "
+        "reads the column `island`, as numbers or, for an input declared as a string, as text. `check` "
+        "reads the file's header row when the file is there (else what features= says), and names the "
+        "first input without its column.",
+        model(
+            "input a: float32[1]",
+            "input b: float32[1]",
+            "[a, b] -> Concatenate() -> Dense(1) -> y",
+            "output y",
+            train='    loss = mse\n    data = csv("data.csv", label="y", features=["a"])\n',
+        ),
+        model(
+            "input a: float32[1]",
+            "input b: float32[1]",
+            "[a, b] -> Concatenate() -> Dense(1) -> y",
+            "output y",
+            train='    loss = mse\n    data = csv("data.csv", label="y", features=["a", "b"])\n',
+        ),
+    ),
+    Code(
         "E701",
         "cannot be a Sequential model",
         "keras.Sequential holds one chain: one input, one output, each layer applied once to the "
@@ -473,6 +573,18 @@ CODES = [
         "    output y\n}\n\n" + model(INPUT, "x -> B() -> y", "output y"),
         "block B() {\n    input x\n    n = x.shape[-1]\n    x -> Dense(n) -> y\n    output y\n}\n\n"
         + model(INPUT, "x -> B() -> y", "output y"),
+        check="subclassing",
+    ),
+    Code(
+        "E704",
+        "a layer Keras cannot build in a subclassed model",
+        "Keras builds a subclassed model by calling it on symbolic inputs. Normalization with a given "
+        "mean and variance turns them into constant tensors then, inside the graph Keras traces that "
+        "call in, and every later call fails; a Discretization that learns its bins from the data "
+        "refuses to run before it has learnt them. Use the functional or sequential style, or write "
+        "the arithmetic as tensor operations (or give Discretization its bin_boundaries).",
+        model(INPUT, "x -> Normalization(mean=1.0, variance=4.0) -> y", "output y"),
+        model(INPUT, "y = (x - 1.0) / 2.0", "output y"),
         check="subclassing",
     ),
     # `tfspec import` reads Keras model files, not specs: its examples are commands.

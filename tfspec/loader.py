@@ -18,6 +18,7 @@ from .ir.lower import Lowerer, check_layer_names
 from .ir.nodes import Spec
 from .ir.shapes import infer
 from .ir.walk import paused_gc
+from .plugins import autoload
 
 
 def load(path) -> Spec:
@@ -60,6 +61,7 @@ def loads(text: str, filename: str = "<string>") -> Spec:
     makes hundreds of thousands of small objects that all stay alive until the Spec is made.
     The "did you mean" hints share a budget of work (tfspec.diagnostics.suggestion_budget), so
     that thousands of undefined names among thousands of names are reported in time."""
+    autoload()  # the installed plugins' catalog entries, once per process
     with paused_gc(), suggestion_budget():
         return _loads(text, filename)
 

@@ -11,7 +11,8 @@ from ..ir.masks import PER_INPUT_MASKS, QUERY_AS_ATTENTION_MASK, TAKES_MASK
 from ..ir.nodes import Layer
 from ..ir.ops import OPS
 from ..ir.walk import bodies
-from .emitter import Atom, Code, Conditional, KeyValue, Scope, Writer, call_code, pystr, snake
+from ..plugins import LOADED
+from .emitter import Atom, Code, Conditional, KeyValue, Scope, Writer, call_code, class_path, pystr, snake
 
 
 def tensor_var(scope: Scope, tensor: str) -> str:
@@ -41,7 +42,7 @@ def positional_inputs(layer: Layer) -> bool:
 
 def constructor(layer: Layer, env=None) -> Code:
     """`layers.Kind(args...)` exactly as the spec wrote the call."""
-    return call_code(f"layers.{layer.kind}", layer.call.args, layer.call.kwargs, env)
+    return call_code(class_path(layer.kind), layer.call.args, layer.call.kwargs, env)
 
 
 def block_function_name(name: str) -> str:
@@ -82,6 +83,8 @@ AUTO_PREFIXES = frozenset(
     | {"not_equal", "any", "convert_to_tensor", "expand_dims", "logical_or", "concatenate", "ones_like", "zeros_like"}
     | {op.function for op in OPS.values() if op.function}
     | {"absolute", "silu", "hard_silu", "get_item", "cumsum"}
+    | {"grouped_query_attention"}  # keras.layers.GroupQueryAttention's class is GroupedQueryAttention
+    | {"add_loss"}  # the layer that adds an `add_loss` term (tfspec.backends.losses)
 )
 # A name numbered past this is not reserved: a process would have to make more than this many
 # layers of one kind before Keras named one so (reserving costs a quarter of a microsecond a number).
@@ -91,12 +94,22 @@ _NUMBERED = re.compile(r"(.+)_(0|[1-9][0-9]*)\Z")
 
 def auto_name_parts(name: str) -> tuple | None:
     """(prefix, number) when Keras may give `name` by itself: `dense` (dense, 0), `dense_3` (dense, 3)."""
-    if name in AUTO_PREFIXES:
+    if auto_prefix(name):
         return name, 0
     numbered = _NUMBERED.match(name)
-    if numbered and numbered.group(1) in AUTO_PREFIXES:
+    if numbered and auto_prefix(numbered.group(1)):
         return numbered.group(1), int(numbered.group(2))
     return None
+
+
+def auto_prefix(name: str) -> bool:
+    """Whether Keras names layers `name`, `name_1`, ...: a built-in kind's or operation's prefix,
+    or a plugin layer's (plugins load after this module)."""
+    if name in AUTO_PREFIXES:
+        return True
+    if LOADED:
+        return any(definition.plugin and snake(kind) == name for kind, definition in REGISTRY.items())
+    return False
 
 
 def given_names(graph) -> list:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from ..ir.catalog import CONSTRAINTS, INITIALIZERS, REGULARIZERS, lookup
 from ..ir.evaluate import BUILTINS
 from ..ir.values import Call, Expr, Ref, show_expr
+from ..plugins import LOADED
 
 WIDTH = 88
 INDENT = "    "
@@ -119,6 +120,7 @@ def python_name(wanted: str, *taken, prefix: str = "v_", suffix: str = "_", publ
     stem = base if valid_name(base + suffix, public) else made_valid(base.strip("_"))
     candidate = base
     n = 1
+    taken = (*taken, LOADED)  # a plugin's module is imported under the plugin's name
     while any(candidate in names for names in taken) or not valid_name(candidate, public):
         candidate = f"{stem}{suffix}" if n == 1 else f"{stem}{suffix.rstrip('_')}_{n}"
         n += 1
@@ -188,8 +190,49 @@ def namespace(call: Call, arg: str | None) -> str:
 
 def call_name(call: Call, arg: str | None) -> str:
     ns = namespace(call, arg)
-    name = lookup(call.name).name if ns == "layers" else call.name
-    return f"{ns}.{name}"
+    return class_path(call.name) if ns == "layers" else f"{ns}.{call.name}"
+
+
+def class_path(kind: str) -> str:
+    """How generated code names a layer class: `layers.Dense`, or `<plugin>.Sampling` for a
+    plugin's layer (its module is imported under the plugin's name, see plugin_imports)."""
+    definition = lookup(kind)
+    if definition is None:
+        return f"layers.{kind}"
+    return f"{definition.plugin or 'layers'}.{definition.name}"
+
+
+def imports(w: "Writer", graphs) -> None:
+    """The imports of a generated module: keras, and `import <module> as <plugin>` for each plugin
+    whose layers `graphs` use (nested calls such as `TimeDistributed(Linear(4))` included), in
+    the order isort (ruff) keeps them: `import` lines by module, then `from keras import layers`."""
+    from ..plugins import plugin_of
+
+    used = set()
+    for graph in graphs:
+        for layer in graph.layers:
+            if layer.block is None and layer.call is not None:
+                _plugins_in(Call(layer.kind, tuple(layer.call.args), tuple(layer.call.kwargs)), used)
+    modules = sorted(
+        [("keras", "import keras")] + [(plugin_of(n).module, f"import {plugin_of(n).module} as {n}") for n in used]
+    )
+    for _, line in modules:
+        w.line(line)
+    w.line("from keras import layers")
+
+
+def _plugins_in(value, used: set) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Call):
+            definition = lookup(item.name)
+            if definition is not None and definition.plugin is not None:
+                used.add(definition.plugin)
+            stack.extend(item.args)
+            stack.extend(v for _, v in item.kwargs)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 class Code:
@@ -245,6 +288,59 @@ class KeyValue(Code):
 
     def lines(self, indent, prefix="", suffix=""):
         return self.value.lines(indent, prefix + self.key, suffix)
+
+
+class Binary(Code):
+    """`a op b op c`: operands of one precedence level (each already in parentheses where it
+    binds less tightly), laid out as `ruff format` does: on one line; else, when the last operand
+    is a call or a list whose opening line fits, with that one exploded (`kl = -0.5 * sum(`);
+    else in parentheses, on one line, or one operand a line after its operator."""
+
+    def __init__(self, operands: list, operators: list):
+        super().__init__("", ())
+        self.operands, self.operators = operands, operators
+
+    def flat(self) -> str:
+        return self._joined(len(self.operands))
+
+    def _joined(self, count: int) -> str:
+        text = self.operands[0].flat()
+        for op, x in zip(self.operators[: count - 1], self.operands[1:count], strict=True):
+            text += f" {op} {x.flat()}"
+        return text
+
+    def lines(self, indent, prefix="", suffix=""):
+        one = f"{indent}{prefix}{self.flat()}{suffix}"
+        if len(one) <= WIDTH:
+            return [one]
+        last = self.operands[-1]
+        if type(last) is Code and last.items and last.open:
+            lead = f"{prefix}{self._joined(len(self.operands) - 1)} {self.operators[-1]} "
+            if len(f"{indent}{lead}{last.head}{last.open}") <= WIDTH:
+                return last.lines(indent, lead, suffix)
+        inner = indent + INDENT
+        body = [f"{inner}{self.flat()}"]
+        if len(body[0]) > WIDTH:
+            body = self.operands[0].lines(inner)
+            for op, x in zip(self.operators, self.operands[1:], strict=True):
+                body += x.lines(inner, f"{op} ")
+        return [f"{indent}{prefix}("] + body + [f"{indent}){suffix}"]
+
+    @classmethod
+    def join(cls, left: Code, op: str, right: Code, chain: bool) -> "Binary":
+        """`left op right`; with `chain`, a left Binary of the same level is extended (a - b + c)."""
+        if chain and isinstance(left, Binary):
+            return cls(left.operands + [right], left.operators + [op])
+        return cls([left, right], [op])
+
+
+def unpack_line(w: "Writer", names: list, value: str) -> None:
+    """`a, b, c = value`; targets that do not fit one line go one a line in parentheses, as ruff does."""
+    line = f"{', '.join(names)} = {value}"
+    if len(w.indent + line) <= WIDTH or len(names) < 2:
+        w.line(line)
+        return
+    w.code(Code("", [Atom(n) for n in names], f" = {value}", explode=True))
 
 
 class Conditional(Code):

@@ -47,27 +47,29 @@ from .emitter import (
     call_code,
     expr,
     header,
+    imports,
     pystr,
     training_constant,
 )
+from .losses import loss_class
 from .operations import Guards, LocalNames, call_kwargs, operation_value, targets_code
 
 
 def generate(spec) -> str:
     w = Writer()
     header(w, spec, "functional", "a Keras functional model")
-    w.line("import keras")
-    w.line("from keras import layers")
+    imports(w, [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)])
     module = Scope(MODULE_NAMES)
     blocks = used_blocks(spec.model, spec.blocks)
     functions = {block.name: module.add(block_function_name(block.name)) for block in blocks}
+    add_loss = loss_class(w, spec, module, [spec.model] + [b.graph for b in blocks])  # None: no `add_loss`
     model_masks = helper_masks = None  # or the masks to carry: the model's flow, each helper's
     if clearing_node(spec.model) is not None:
         model_masks, helper_masks = printed_masks(spec.model, blocks)
     signatures = {block.name: Signature(block, module, helper_masks) for block in blocks}
     for block in blocks:
         w.blank(2)
-        block_function(w, block, functions, signatures)
+        block_function(w, block, functions, signatures, add_loss)
     w.blank(2)
     with w.block("def build_model():"):
         reserve_names(w, spec.model)
@@ -78,14 +80,22 @@ def generate(spec) -> str:
             body(w, spec.model, scope, functions, signatures, env=None)
         else:
             masked_body(w, spec.model, scope, functions, signatures, None, model_masks, MaskNames(scope))
-        ins = inputs_code(scope, [i.name for i in spec.model.inputs])
-        outs = inputs_code(scope, spec.model.outputs)
+        ins = names_code([tensor_var(scope, i.name) for i in spec.model.inputs])
+        outs = names_code([tensor_var(scope, t) for t in spec.model.outputs])
+        if spec.model.losses:  # applied to the first output, in a variable of its own if it is an input
+            first = tensor_var(scope, spec.model.outputs[0])
+            if spec.model.outputs[0] in {i.name for i in spec.model.inputs}:
+                first = scope.fresh(f"{first}_out")
+                w.line(f"{first} = {tensor_var(scope, spec.model.outputs[0])}")
+            add_losses(w, spec.model, scope, add_loss, [first], None)
+            rest = [tensor_var(scope, t) for t in spec.model.outputs[1:]]
+            outs = names_code([first, *rest])
         w.code(
             Code(
                 "keras.Model",
                 [
-                    KeyValue("inputs=", Atom(ins)),
-                    KeyValue("outputs=", Atom(outs)),
+                    KeyValue("inputs=", ins),
+                    KeyValue("outputs=", outs),
                     KeyValue("name=", Atom(pystr(spec.name))),
                 ],
             ),
@@ -93,6 +103,13 @@ def generate(spec) -> str:
         )
     training_constant(w, spec)
     return w.text()
+
+
+def names_code(names: list) -> Code:
+    """`x`, or a list `[a, b]` that explodes when it does not fit its line."""
+    if len(names) == 1:
+        return Atom(names[0])
+    return Code("", [Atom(n) for n in names], open_="[", close="]")
 
 
 class Signature:
@@ -117,7 +134,7 @@ class Signature:
         self.parts = parts
 
 
-def block_function(w: Writer, block, functions, signatures) -> None:
+def block_function(w: Writer, block, functions, signatures, add_loss=None) -> None:
     sig = signatures[block.name]
     returned = sig.info.output if sig.info is not None and sig.info.returns_mask else None
     with w.function(functions[block.name], sig.parts):
@@ -125,13 +142,16 @@ def block_function(w: Writer, block, functions, signatures) -> None:
         w.line(f'"""The {block.name} block: fresh layers applied to the input{what}."""')
         if sig.info is None:
             body(w, block.graph, sig.scope, functions, signatures, sig.params)
-            w.line(f"return {', '.join(tensor_var(sig.scope, t) for t in block.graph.outputs)}")
+            outputs = [tensor_var(sig.scope, t) for t in block.graph.outputs]
+            add_losses(w, block.graph, sig.scope, add_loss, outputs, sig.params)
+            w.line(f"return {', '.join(outputs)}")
             return
         names = MaskNames(sig.scope)
         for i, name in sig.masks.items():
             names.name(sig.info.inputs[i], name)
         masked_body(w, block.graph, sig.scope, functions, signatures, sig.params, sig.info.flow, names, returned)
         output = tensor_var(sig.scope, block.graph.outputs[0])
+        add_losses(w, block.graph, sig.scope, add_loss, [output], sig.params)  # (it keeps the mask)
         line = f"return {output}" if returned is None else f"return {output}, {names.code(returned)}"
         if len(w.indent + line) <= WIDTH or returned is None:
             w.line(line)
@@ -165,6 +185,20 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> N
             w.code(
                 constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
             )
+    guards.enter(())
+
+
+def add_losses(w: Writer, graph: Graph, scope: Scope, add_loss, targets: list, env) -> None:
+    """`y = AddLoss("kl")(y, kl)` for each loss term of the body (tfspec.backends.losses): applied
+    to the tensors the body returns (`targets`), it is part of the model whichever the caller uses."""
+    if not graph.losses:
+        return
+    guards = Guards(w, LocalNames(env, scope, graph))
+    passed = targets[0] if len(targets) == 1 else "[" + ", ".join(targets) + "]"
+    for term in graph.losses:
+        guards.enter(term.guard)
+        made = Code(f"{add_loss}({pystr(term.name)})", [Atom(passed), Atom(tensor_var(scope, term.name))])
+        w.code(made, f"{', '.join(targets)} = ")
     guards.enter(())
 
 

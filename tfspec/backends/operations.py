@@ -16,7 +16,7 @@ from ..ir.nodes import Tensor, TensorList
 from ..ir.ops import OPERATORS, lookup_op, positions_tree
 from ..ir.values import POSTFIX, PRECEDENCE, Call, Expr, Ref, strength
 from .common import tensor_var
-from .emitter import Atom, Code, KeyValue, Scope, expr
+from .emitter import Atom, Binary, Code, KeyValue, Scope, expr
 
 # operators that Python applies to tensors itself (KerasTensor.__add__ and the like)
 PYTHON_OPERATORS = {"+", "-", "*", "/", "//", "%", "neg"}
@@ -74,14 +74,17 @@ def operation_code(tree, names: dict, env=None) -> Code:
         items = [code(a) for a in c.args] + [KeyValue(f"{k}=", code(v)) for k, v in c.kwargs]
         return Code(f"keras.ops.{function}", items)
 
-    def operand(value, least: int) -> str:
-        text = code(value).flat()
+    def operand_code(value, least: int) -> Code:
+        """An operand, in parentheses (flat) when it binds less tightly than `least`."""
         if isinstance(value, Expr) and value.op not in PYTHON_OPERATORS and value.op in PRECEDENCE:
             tensor_form = reads_tensor(value, tensors)
             level = POSTFIX if tensor_form else strength(value)  # keras.ops.equal(...) is a call
         else:
             level = strength(value)
-        return f"({text})" if level < least else text
+        return Atom(f"({code(value).flat()})") if level < least else code(value)
+
+    def operand(value, least: int) -> str:
+        return operand_code(value, least).flat()
 
     def expression(e: Expr) -> Code:
         if e.op == "attr":
@@ -95,11 +98,16 @@ def operation_code(tree, names: dict, env=None) -> Code:
             return Code(f"keras.ops.{function}", [code(a) for a in e.args])
         if e.op in ("neg", "not"):
             (x,) = e.args
-            return Atom(("-" if e.op == "neg" else "not ") + operand(x, PRECEDENCE[e.op]))
+            sign = "-" if e.op == "neg" else "not "
+            inner = operand_code(x, PRECEDENCE[e.op])
+            if type(inner) is Code and inner.items and inner.open:  # `-keras.ops.sum(...)` explodes as the call
+                return Code(sign + inner.head, inner.items, inner.tail, inner.open, inner.close, inner.single_comma)
+            return Atom(sign + inner.flat())
         left, right = e.args
         level = PRECEDENCE[e.op]
-        first = level + 1 if level == PRECEDENCE["=="] else level
-        return Atom(f"{operand(left, first)} {e.op} {operand(right, level + 1)}")
+        comparison = level == PRECEDENCE["=="]
+        first = level + 1 if comparison else level
+        return Binary.join(operand_code(left, first), e.op, operand_code(right, level + 1), chain=not comparison)
 
     def subscript(item) -> str:
         if isinstance(item, Expr) and item.op == "slice":

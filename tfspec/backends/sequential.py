@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from ..ir.nodes import Graph
 from .common import constructor, input_code, reserve_names
-from .emitter import Atom, Code, KeyValue, Writer, call_code, header, pystr, training_constant
+from .emitter import (
+    Atom,
+    Code,
+    KeyValue,
+    Writer,
+    call_code,
+    class_path,
+    header,
+    imports,
+    pystr,
+    training_constant,
+)
 
 
 def generate(spec) -> str:
     w = Writer()
     header(w, spec, "sequential", "a Keras Sequential model")
-    w.line("import keras")
-    w.line("from keras import layers")
+    imports(w, [spec.model])
     w.blank(2)
     items = [Atom(input_code(spec.model.inputs[0], with_name=False))]
     items += chain_layers(spec.model)
@@ -38,7 +48,7 @@ def chain_layers(graph: Graph) -> list:
         if layer.body is not None:
             out += chain_layers(layer.body)  # the block instance, parameters bound
         elif layer.computed is not None:
-            out.append(call_code(f"layers.{layer.kind}", layer.computed.args, layer.computed.kwargs))
+            out.append(call_code(class_path(layer.kind), layer.computed.args, layer.computed.kwargs))
         else:
             out.append(constructor(layer))
     return out

@@ -43,11 +43,15 @@ from .emitter import (
     Writer,
     attribute_name,
     call_code,
+    class_path,
     expr,
     header,
+    imports,
     pystr,
     training_constant,
+    unpack_line,
 )
+from .losses import loss_class
 from .operations import Guards, LocalNames, call_kwargs, operation_value, shapes_of_inputs, targets_code
 
 LOCAL_NAMES = MODULE_NAMES | {"self", "training", "kwargs", "config"}
@@ -56,8 +60,7 @@ LOCAL_NAMES = MODULE_NAMES | {"self", "training", "kwargs", "config"}
 def generate(spec) -> str:
     w = Writer()
     header(w, spec, "subclassing", "a Keras model subclass")
-    w.line("import keras")
-    w.line("from keras import layers")
+    imports(w, [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)])
     blocks = used_blocks(spec.model, spec.blocks)
     # A class is never named like an __init__ parameter (which would hide it there) nor
     # like another class (a model may share its name with a block), and never starts with
@@ -67,12 +70,13 @@ def generate(spec) -> str:
     for block in blocks:
         classes[block.name] = module.fresh(block.name, public=True)
     model_class = module.fresh(spec.name, public=True)
+    add_loss = loss_class(w, spec, module, [spec.model] + [b.graph for b in blocks])  # None: no `add_loss`
     model_masks, masks = block_masks(spec.model, blocks)
     for block in blocks:
         w.blank(2)
-        block_class(w, block, classes, masks)
+        block_class(w, block, classes, masks, add_loss)
     w.blank(2)
-    model_class_code(w, spec, model_class, classes, model_masks, masks)
+    model_class_code(w, spec, model_class, classes, model_masks, masks, add_loss)
     w.blank(2)
     with w.block("def build_model():"):
         reserve_names(w, spec.model)
@@ -88,10 +92,34 @@ def generate(spec) -> str:
 
 def attribute_names(graph: Graph, params=()) -> tuple[dict, dict]:
     """`self.<name>` for each block parameter and each layer: ({param: attr}, {layer id: attr})."""
+    return all_attribute_names(graph, params)[:2]
+
+
+def all_attribute_names(graph: Graph, params=()) -> tuple[dict, dict, list]:
+    """attribute_names, and `self.<name>` of the AddLoss layer of each loss term, after those."""
     taken: set = set()
     scope = Scope(LOCAL_NAMES)
     param_attrs = {p: attribute_name(scope.add(p), taken) for p in params}
-    return param_attrs, {layer.id: attribute_name(layer.id, taken) for layer in graph.layers}
+    attrs = {layer.id: attribute_name(layer.id, taken) for layer in graph.layers}
+    return param_attrs, attrs, [attribute_name(f"{term.name}_loss", taken) for term in graph.losses]
+
+
+def loss_attributes(w: Writer, graph: Graph, add_loss: str, attrs: list) -> None:
+    """The AddLoss layer of each loss term (tfspec.backends.losses), made in __init__: it holds no
+    weights and needs no shape (one of a branch that is not chosen is never called)."""
+    for attr, term in zip(attrs, graph.losses):
+        w.line(f"self.{attr} = {add_loss}({pystr(term.name)})")
+
+
+def add_losses(w: Writer, graph: Graph, scope: Scope, attrs: list, targets: list, env=None) -> None:
+    """`y = self.kl_loss(y, kl)` for each loss term, at the end of call(), as the functional style
+    applies it (`targets`: the outputs the call returns)."""
+    guards = Guards(w, LocalNames(env, scope, graph))
+    passed = targets[0] if len(targets) == 1 else "[" + ", ".join(targets) + "]"
+    for attr, term in zip(attrs, graph.losses):
+        guards.enter(term.guard)
+        w.code(Code(f"self.{attr}", [Atom(passed), Atom(tensor_var(scope, term.name))]), f"{', '.join(targets)} = ")
+    guards.enter(())
 
 
 def init_parameters(block) -> dict:
@@ -232,7 +260,7 @@ def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict) -> No
                     kwargs = rename_kwargs(written.kwargs, init_parameters(layer.block))
                     call = call_code(classes[layer.kind], written.args, kwargs, local)
                 else:
-                    call = call_code(f"layers.{layer.kind}", written.args, written.kwargs, local)
+                    call = call_code(class_path(layer.kind), written.args, written.kwargs, local)
                 w.code(call, f"self.{attrs[layer.id]} = ")
         guards.enter(())
         w.line("super().build(input_shape)")
@@ -250,6 +278,8 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
         if node.layer.operation and not node.layer.static:
             read |= names_in(node.layer.expr)
         read |= {name for _, value in node.kwargs for name in names_in(value)}
+    for term in graph.losses:  # the conditions of `add_loss` statements inside `if`s
+        read |= guard_names(term)
     live = live_values(graph, read)
     for node in graph.nodes:
         layer = node.layer
@@ -268,7 +298,7 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
     guards.enter(())
 
 
-def block_class(w: Writer, block, classes, masks: dict) -> None:
+def block_class(w: Writer, block, classes, masks: dict, add_loss=None) -> None:
     graph = block.graph
     info = masks[block.name]
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
@@ -277,7 +307,7 @@ def block_class(w: Writer, block, classes, masks: dict) -> None:
         w.blank()
         env = init_parameters(block)
         params = [env[p] if default is MISSING else f"{env[p]}={expr(default).flat()}" for p, default in block.params]
-        param_attrs, attrs = attribute_names(graph, [p for p, _ in block.params])
+        param_attrs, attrs, loss_attrs = all_attribute_names(graph, [p for p, _ in block.params])
         late = made_late(graph)
         with w.function("__init__", ["self", *params, "**kwargs"]):
             w.line("super().__init__(**kwargs)")
@@ -285,20 +315,24 @@ def block_class(w: Writer, block, classes, masks: dict) -> None:
                 w.line(f"self.{param_attrs[pname]} = {env[pname]}")
             if not late:
                 layer_attributes(w, graph, classes, env, attrs)
+            loss_attributes(w, graph, add_loss, loss_attrs)
         w.blank()
         if late:
             build_method(w, graph, classes, {p: f"self.{a}" for p, a in param_attrs.items()}, attrs)
             w.blank()
+        self_params = {p: f"self.{a}" for p, a in param_attrs.items()}
         if info.flow.any:
-            masked_block_methods(w, graph, attrs, info, masks)
+            masked_block_methods(w, graph, attrs, info, masks, (loss_attrs, self_params))
         else:
             call_scope = Scope(LOCAL_NAMES)
             ins = [call_scope.add(i.name) for i in graph.inputs]
             with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
                 if len(ins) > 1:
-                    w.line(f"{', '.join(ins)} = inputs")
-                call_body(w, graph, call_scope, attrs, {p: f"self.{a}" for p, a in param_attrs.items()})
-                w.line(f"return {', '.join(tensor_var(call_scope, t) for t in graph.outputs)}")
+                    unpack_line(w, ins, "inputs")
+                call_body(w, graph, call_scope, attrs, self_params)
+                outputs = [tensor_var(call_scope, t) for t in graph.outputs]
+                add_losses(w, graph, call_scope, loss_attrs, outputs, self_params)
+                w.line(f"return {', '.join(outputs)}")
         w.blank()
         with w.block("def get_config(self):"):
             w.line("config = super().get_config()")
@@ -308,7 +342,7 @@ def block_class(w: Writer, block, classes, masks: dict) -> None:
             w.line("return config")
 
 
-def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict) -> None:
+def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, losses=((), None)) -> None:
     """call() carrying masks and, when the block passes a mask on or makes one, compute_mask()."""
     scope = Scope(LOCAL_NAMES | {"mask"})  # Keras passes the inputs' masks as `mask`
     ins = [scope.add(i.name) for i in graph.inputs]
@@ -325,10 +359,11 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict) -> N
     takes = ", mask=None" if info.call_takes_mask else ""
     with w.block(f"def call(self, {arg}{takes}, training=None):"):
         if len(ins) > 1:
-            w.line(f"{', '.join(ins)} = inputs")
+            unpack_line(w, ins, "inputs")
             if info.call_takes_mask:
                 unpack_masks(w, info, names)
         write_statements(w, used_statements(statements))
+        add_losses(w, graph, scope, losses[0], [output], losses[1])  # (the AddLoss keeps the mask)
         w.line(f"return {output}")
     if not info.computes_mask:
         return
@@ -343,7 +378,7 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict) -> N
             body = needed(statements, (names.code(info.output),))
             reads = {u for st in body for u in st.uses}
             if len(ins) > 1 and reads & set(ins):
-                w.line(f"{', '.join(ins)} = inputs")
+                unpack_line(w, ins, "inputs")
             if len(ins) > 1 and reads & {names.code(m) for m in info.inputs if m is not None}:
                 unpack_masks(w, info, names)
             write_statements(w, body, training=False)
@@ -361,16 +396,17 @@ def unpack_masks(w: Writer, info, names: MaskNames) -> None:
             w.line(f"{name} = mask[{i}]")
 
 
-def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict) -> None:
+def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict, add_loss=None) -> None:
     graph = spec.model
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
     with w.block(f"class {name}(keras.Model):"):
-        _, attrs = attribute_names(graph)
+        _, attrs, loss_attrs = all_attribute_names(graph)
         late = made_late(graph)
         with w.block("def __init__(self, **kwargs):"):
             w.line("super().__init__(**kwargs)")
             if not late:
                 layer_attributes(w, graph, classes, None, attrs)
+            loss_attributes(w, graph, add_loss, loss_attrs)
         w.blank()
         if late:
             build_method(w, graph, classes, {}, attrs)
@@ -379,10 +415,12 @@ def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict) -> 
         ins = [scope.add(i.name) for i in graph.inputs]
         with w.block(f"def call(self, {ins[0] if len(ins) == 1 else 'inputs'}, training=None):"):
             if len(ins) > 1:
-                w.line(f"{', '.join(ins)} = inputs")
+                unpack_line(w, ins, "inputs")
             if flow.any:
                 statements = call_statements(graph, scope, attrs, flow, masks, MaskNames(scope))
                 write_statements(w, used_statements(statements))
             else:
                 call_body(w, graph, scope, attrs)
+            if graph.losses:  # applied to the first output, as in the functional style
+                add_losses(w, graph, scope, loss_attrs, [tensor_var(scope, graph.outputs[0])])
             w.line(f"return {inputs_code(scope, graph.outputs)}")

@@ -55,6 +55,7 @@ class Entry:
     doc: str
     aliases: tuple = ()
     rules: tuple = field(default=(), compare=False)  # config -> (argument, message) or None
+    plugin: str | None = None  # the plugin that contributed it (tfspec.plugins), None: Keras's
 
     @property
     def arg_names(self) -> tuple:
@@ -533,7 +534,8 @@ DATA = (
             SCALE,
             TEST_SPLIT,
         ),
-        "A UTF-8 CSV file with a header row; numeric values.",
+        "A UTF-8 CSV file with a header row. One model input takes every feature column; several take "
+        "one column each, by name. A string input's column is read as text; text labels are class names.",
     ),
 )
 
@@ -547,6 +549,13 @@ KINDS = {
 }
 ENTRIES = {kind: {e.name: e for e in entries} for kind, (_, entries) in KINDS.items()}
 ALIASES = {kind: {a: e.name for e in entries for a in e.aliases} for kind, (_, entries) in KINDS.items()}
+
+
+def add_entry(entry: Entry) -> None:
+    """Add a plugin's loss, metric or callback (tfspec.plugins has checked its name is free)."""
+    ENTRIES[entry.kind][entry.name] = entry
+    for alias in entry.aliases:
+        ALIASES[entry.kind][alias] = entry.name
 
 
 def lookup(kind: str, name: str) -> Entry | None:
@@ -707,6 +716,10 @@ def describe(entry: Entry) -> str:
     lines = [f"### {entry.name} ({kind})", "", entry.doc, ""]
     if entry.aliases:
         lines += ["Also written: " + ", ".join(f"`{a}`" for a in entry.aliases), ""]
+    if entry.plugin is not None:
+        from ..plugins import plugin_of
+
+        lines += [f"From the plugin `{entry.plugin}` (class in `{plugin_of(entry.plugin).module}`).", ""]
     if entry.args:
         lines += ["| argument | type | default | |", "|---|---|---|---|"]
         for arg in entry.args:

@@ -8,9 +8,13 @@ them to keras.optimizers.get / keras.losses.get / keras.metrics.get.
 from __future__ import annotations
 
 from ..diagnostics import Collector, Span, did_you_mean
+from ..ir.catalog import ShapeError
+from ..ir.evaluate import fold
 from ..ir.values import Call, Ref, show
+from .adapting import check_adapting
 from .compat import check_compat
-from .train_catalog import KINDS, known_names, lookup, plain_config, problems
+from .data_columns import check_columns
+from .train_catalog import ENTRIES, KINDS, known_names, lookup, plain_config, problems
 
 # the diagnostic code of each kind of problem the catalog finds
 CODES = {"unknown": "E402", "missing": "E403", "type": "E404", "range": "E405", "rule": "E405", "path": "E603"}
@@ -52,7 +56,12 @@ class TrainingChecker:
 
         if key not in self.settings:
             return None
-        return from_json(self.settings[key], self.spans, ("train", key))
+        value = from_json(self.settings[key], self.spans, ("train", key))
+        try:
+            return fold(value)  # constant arithmetic: `scale = 1 / 255`, `epochs = 2 * 5`
+        except ShapeError as exc:  # 1 / 0 and the like
+            self.error(exc.code, exc.message, ("train", key), exc.hint)
+            return value
 
     # -- objects ---------------------------------------------------------------
     def arg_span(self, where, entry, key):
@@ -61,6 +70,15 @@ class TrainingChecker:
         if at not in self.spans and key in entry.arg_names:
             at = where + ("args", entry.arg_names.index(key))
         return at
+
+    @staticmethod
+    def unknown_hint(kind: str, name: str) -> str:
+        hint = did_you_mean(name, known_names(kind)) or f"known: {', '.join(sorted(ENTRIES[kind]))}"
+        if kind in ("loss", "metric", "callback"):  # kinds a plugin can add
+            from ..plugins import loaded_text
+
+            hint += f" ({loaded_text()})"
+        return hint
 
     def obj(self, value, where, kind: str):
         """A catalog object given as `Name(...)`, a bare name or a string -> {"class_name", "config"}.
@@ -78,7 +96,7 @@ class TrainingChecker:
                 "E601",
                 f"unknown {title} {name!r}",
                 where,
-                did_you_mean(name, known_names(kind)) or f"known: {', '.join(sorted(e.name for e in KINDS[kind][1]))}",
+                self.unknown_hint(kind, name),
             )
             return None
         # a metric alias stays as written (it names the logged value); other aliases become the class
@@ -165,7 +183,8 @@ class TrainingChecker:
             "jit_compile": s.get("jit_compile", False),
             "deterministic": s.get("deterministic", False),
             "inputs": [
-                {"name": i.name, "shape": list(i.shape) if i.shape else i.shape, "dtype": i.dtype} for i in self.inputs
+                {"name": i.name, "shape": None if i.shape is None else list(i.shape), "dtype": i.dtype}
+                for i in self.inputs
             ],
             "outputs": list(self.outputs),
         }
@@ -189,6 +208,8 @@ class TrainingChecker:
             out["precision"] = None
         if self.model is not None:
             check_compat(self, self.model, out)
+            check_adapting(self.model, self.errors)
+            check_columns(self, out, self.model)
         return out
 
     def symbol(self, key):

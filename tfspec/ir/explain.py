@@ -21,6 +21,13 @@ def describe_layer(definition) -> str:
     lines = [f"### {definition.name} (layer)", ""]
     if definition.doc:
         lines += [definition.doc, ""]
+    if definition.plugin is not None:
+        from ..plugins import plugin_of
+
+        lines += [
+            f"From the plugin `{definition.plugin}` (Keras class in `{plugin_of(definition.plugin).module}`).",
+            "",
+        ]
     low, high = definition.inputs
     takes = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
     lines += [f"Applied to {takes} tensor{'s' if high != 1 else ''}: `x -> {definition.name}(...) -> y`.", ""]

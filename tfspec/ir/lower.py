@@ -14,12 +14,15 @@ from . import layers as _layers  # noqa: F401  (registers the catalog)
 from .catalog import ALIASES, REGISTRY, bind, contains_ref, lookup
 from .evaluate import holds_expression
 from .lower_expr import GraphContext, call_arguments, lower_assign, refs_in, static_assigns, tensor_of
-from .nodes import MISSING, Block, Graph, Input, Layer, Node, Tensor, TensorList
+from .nodes import MISSING, Block, Graph, Input, Layer, LossTerm, Node, Tensor, TensorList
 from .values import _PLAIN, Call, Ref, from_json, has_refs, measure, show, substitute
 from .walk import MAX_BLOCK_DEPTH, block_uses, fold, used_blocks
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-STATEMENT_WORDS = frozenset({"model", "block", "train", "input", "output", "layer"})
+STATEMENT_WORDS = frozenset({"model", "block", "train", "input", "output", "layer", "add_loss"})
+# What the run logs under these names (besides the metrics and, with several outputs, each
+# output's loss): a loss term named so would be logged under the same name (E311).
+RESERVED_LOG_NAMES = {"loss": "total loss", "lr": "learning rate", "epoch": "epoch number"}
 _RESERVED = frozenset(keyword.kwlist) | {"True", "False", "None"} | STATEMENT_WORDS
 # The most values an argument built from block parameters may hold once bound (E309). Text
 # cannot write more than about 500,000 in 1 MiB, but `Inner([u, u])` doubles at every level.
@@ -46,6 +49,16 @@ class LazyNames:
         if self.names is None:
             self.names = Names(self.make())
         return did_you_mean(word, self.names)
+
+
+def unknown_layer_hint(suggestion: str | None) -> str:
+    """The did-you-mean of an unknown layer, and which plugins are loaded (a layer kind may come
+    from a plugin that is not installed or not named with --plugin)."""
+    from ..plugins import loaded_text
+
+    if suggestion:
+        return f"{suggestion} ({loaded_text()})"
+    return f"{loaded_text()}: a layer from a plugin needs its package installed or `--plugin MODULE`"
 
 
 def _kind_names(blocks: dict) -> list:
@@ -545,6 +558,8 @@ class Lowerer:
                 "E305", f"{'block' if in_block else 'model'} {name!r} declares no output", span, "add `output <tensor>`"
             )
 
+        if flat.losses:
+            self.loss_terms(graph, flat, defined, tensors, values, used_tensors, suggest_tensor)
         used_tensors.update(graph.outputs)
         shape_only = {n for st in statements for n in st.get("needs", ())} - used_tensors
         if len(self.errors.items) > errors_before:
@@ -562,6 +577,41 @@ class Lowerer:
             if layer.uses == 0:
                 self.errors.error("E304", f"layer {n!r} is never used", self.span(defined[n][1]), "apply it in a chain")
         return graph
+
+    def loss_terms(self, graph: Graph, flat, defined: dict, tensors, values, used: set, suggest) -> None:
+        """The `add_loss` statements of a body: each names a tensor made in it (E301, E410), under a
+        name the run can log it by (E311), at most once where both could run (E302)."""
+        added: dict = {}  # name -> the guards of its add_loss statements
+        for name, at, guard in flat.losses:
+            if name not in tensors:
+                kind = defined.get(name, ("", None))[0]
+                if kind == "value" or name in values:
+                    self.error(
+                        "E410",
+                        f"{name!r} is a value, not a tensor; add_loss takes a tensor",
+                        at,
+                        "compute the term as a tensor, e.g. `kl = -0.5 * sum(...)` then `add_loss kl`",
+                    )
+                else:
+                    hint = "add_loss names a tensor, not a layer" if kind == "layer" else suggest(name)
+                    self.error("E301", f"loss term {name!r} is not defined", at, hint)
+                continue
+            if name in RESERVED_LOG_NAMES:
+                self.error(
+                    "E311",
+                    f"a loss term named {name!r} would be logged as the {RESERVED_LOG_NAMES[name]}",
+                    at,
+                    f"give the tensor another name, e.g. {name}_term",
+                )
+                continue
+            if name in added and not exclusive(guard, added[name]):
+                self.error("E302", f"the loss term {name!r} is added twice", at, "add each term once")
+                continue
+            added.setdefault(name, []).append(guard)
+            used.add(name)
+            if guard:
+                used.update(flat.condition_reads(guard, False))
+            graph.losses.append(LossTerm(name, self.span(at), flat.guard_of(guard) if guard else ()))
 
     def order_chains(self, chains, where, tensors, inputs, layer_names=(), suggest=None, values=()):
         suggest = suggest or LazyNames(lambda: sorted(tensors))
@@ -642,6 +692,8 @@ class Lowerer:
                 flat.also.update(chain.get("also", ()))
             for i, entry in enumerate(part.get("assigns", ())):
                 flat.assigns.append(dict(entry, at=at + ("assigns", i), guard=guard))
+            for i, name in enumerate(part.get("losses", ())):
+                flat.losses.append((name, at + ("losses", i), guard))
             if guard:
                 for key, what in (("inputs", "an input"), ("outputs", "an output"), ("layers", "a layer")):
                     if part[key]:
@@ -789,7 +841,7 @@ class Lowerer:
             layer = Layer(layer_id, kind, call, span, block=block)
             layer.values = env
             return layer
-        self.error("E401", f"unknown layer {kind!r}", where + ("call",), self.kinds(kind))
+        self.error("E401", f"unknown layer {kind!r}", where + ("call",), unknown_layer_hint(self.kinds(kind)))
         return None
 
     def bind_block(self, block: Block, call: Call, where) -> dict:
@@ -893,6 +945,7 @@ class Flat:
         self.assigns: list = []
         self.conditions: list = []  # (JSON value, path)
         self.also: set = set()
+        self.losses: list = []  # (tensor name, path, guard) of each name an `add_loss` gives
 
     def guard_of(self, guard: tuple) -> tuple:
         """The guard with its conditions as IR values (what Node.guard holds)."""
@@ -1055,6 +1108,9 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
         kwargs = tuple((k, v if isinstance(v, (Tensor, TensorList)) else substitute(v, env, refs)) for k, v in n.kwargs)
         guard = tuple((substitute(c, env, refs), wanted) for c, wanted in n.guard)
         nodes.append(Node(layer, n.inputs, n.output, n.span, n.chain, n.named, kwargs, n.more, guard))
+    losses = [
+        LossTerm(t.name, t.span, tuple((substitute(c, env, refs), w) for c, w in t.guard)) for t in template.losses
+    ]
     return Graph(
         template.name,
         list(template.inputs),
@@ -1063,6 +1119,7 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
         list(template.outputs),
         template.span,
         list(template.output_spans),
+        losses=losses,
     )
 
 

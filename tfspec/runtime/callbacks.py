@@ -409,14 +409,22 @@ def from_spec(spec):
 
     name = spec.get("class_name") if isinstance(spec, dict) else None
     entry = catalog.lookup("callback", name) if isinstance(name, str) else None
-    if entry is None or name not in BUILTIN:
+    if entry is None or (name not in BUILTIN and entry.plugin is None):
         raise CallbackError(f"unknown callback {name!r} (one of {', '.join(sorted(BUILTIN))})")
+    cls = BUILTIN.get(name)
+    if entry.plugin is not None:
+        from ..plugins import PluginError, keras_class
+
+        try:
+            cls = keras_class("callback", name)
+        except PluginError as exc:
+            raise CallbackError(str(exc)) from None
     config = dict(spec.get("config") or {})
     found = catalog.problems(entry, config)
     if found:
         raise CallbackError(found[0][2])
     try:
-        return BUILTIN[name](**catalog.plain_config(entry, config))
+        return cls(**catalog.plain_config(entry, config))
     except CallbackError:
         raise
     except (TypeError, ValueError) as e:

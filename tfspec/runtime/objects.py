@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras.src.backend import get_keras_mask  # not public; what Keras's own losses use
 from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 
+from .. import plugins
 from ..check import train_catalog as catalog
 from .errors import SettingsError
 
@@ -94,7 +95,7 @@ def loss_class_name(spec):
 def make_loss(spec):
     """A Keras loss; the runtime reduces its per-element values itself, the way its `reduction` says."""
     entry, config = judged("loss", spec)
-    return getattr(keras.losses, entry.name)(**config)  # the catalog allows only reductions to one value
+    return keras_class("loss", entry, keras.losses)(**config)  # the catalog allows only reductions to one value
 
 
 def needs_one_hot(loss_spec):
@@ -113,7 +114,13 @@ def make_metric(spec, y_true_shape, y_pred_shape, loss_spec):
         if len(y_true_shape) < len(y_pred_shape) or y_true_shape[-1] == 1:
             return keras.metrics.SparseCategoricalAccuracy(**config)
         return keras.metrics.CategoricalAccuracy(**config)
-    return getattr(keras.metrics, entry.name)(**config)
+    return keras_class("metric", entry, keras.metrics)(**config)
+
+
+def keras_class(kind, entry, module):
+    """The class of a train-catalog entry: a plugin's, or Keras's own in `module`."""
+    found = plugins.keras_class(kind, entry.name) if entry.plugin else None
+    return found if found is not None else getattr(module, entry.name)
 
 
 def label_form(metric, y_true_shape, y_pred_shape):

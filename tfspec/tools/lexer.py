@@ -5,7 +5,7 @@ Registered for Pygments through the entry point
     [project.entry-points."pygments.lexers"]
     tfspec = "tfspec.tools.lexer:TfspecLexer"
 
-Layer kinds come from the layer catalog, so a layer added there is highlighted too.
+Layer kinds come from the layer catalog, so a layer added there, or by a plugin, is highlighted too.
 
 A sign belongs to a number only where a value starts, as in the grammar: `x[-1]` and `f(-1)` hold
 the number -1, `a -1` and `a-1` subtract 1 from a.
@@ -42,7 +42,7 @@ class TfspecLexer(RegexLexer):
             (r"[-+*/%<>=]", Operator),  # after the numbers, whose sign it would otherwise take
             (rf"(model|block)(\s+)({IDENT})", bygroups(Keyword.Declaration, Whitespace, Name.Class)),
             (words(("model", "block", "train"), suffix=r"\b"), Keyword.Declaration),
-            (words(("input", "output", "layer", "if", "else", "and", "or", "not"), suffix=r"\b"), Keyword),
+            (words(("input", "output", "layer", "add_loss", "if", "else", "and", "or", "not"), suffix=r"\b"), Keyword),
             (words(("True", "False", "None", "true", "false"), suffix=r"\b"), Keyword.Constant),
             (words(DTYPES, suffix=r"\b"), Keyword.Type),
             (words(tuple(REGISTRY) + tuple(ALIASES), suffix=r"\b"), Name.Builtin),
@@ -56,13 +56,26 @@ class TfspecLexer(RegexLexer):
     def get_tokens_unprocessed(self, text, stack=("root",)):
         """The regex tokens, with the sign split off a number that follows an operand (`a -1`)."""
         operand_ended = False
+        _plugins_loaded()
         for pos, kind, value in super().get_tokens_unprocessed(text, stack):
+            if (kind is Name or kind is Name.Function) and value in REGISTRY:  # a plugin's layer
+                kind = Name.Builtin
             if kind in Number and value[0] in "+-" and operand_ended:
                 yield pos, Operator, value[0]
                 pos, value = pos + 1, value[1:]
             yield pos, kind, value
             if kind not in Whitespace and kind not in Comment:
                 operand_ended = ends_operand(kind, value)
+
+
+def _plugins_loaded() -> None:
+    """The installed plugins' layers are layer kinds too; a broken plugin only goes unhighlighted."""
+    from ..plugins import PluginError, autoload
+
+    try:
+        autoload()
+    except PluginError:
+        pass
 
 
 def ends_operand(kind, value: str) -> bool:
