@@ -23,6 +23,7 @@ PARAMS = {
     "siamese": 173_345,
     "inverted_residual": 25_664,
     "masked_transformer": 326_369,
+    "vae": 134_165,  # keras.io prints 69,076 for the encoder and 65,089 for the decoder
 }
 
 
@@ -264,6 +265,42 @@ def masked_transformer() -> keras.Model:
     pooled = layers.GlobalAveragePooling1D()(x, mask=keep)
     outputs = layers.Dense(1, activation="sigmoid")(pooled)
     return keras.Model(tokens, outputs, name="masked_transformer")
+
+
+# -- vae: keras.io "Variational AutoEncoder" (Sampling is the example plugin's class) --------------
+
+LATENT_DIM = 2
+
+
+def vae_parts() -> tuple:
+    """(encoder, decoder) as the keras.io example writes them: the encoder yields z_mean,
+    z_log_var and z; the decoder paints a 28x28x1 picture from z."""
+    from tfspec_example.layers import Sampling
+
+    encoder_inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_inputs)
+    x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(16, activation="relu")(x)
+    z_mean = layers.Dense(LATENT_DIM, name="z_mean")(x)
+    z_log_var = layers.Dense(LATENT_DIM, name="z_log_var")(x)
+    z = Sampling()([z_mean, z_log_var])
+    encoder = keras.Model(encoder_inputs, [z_mean, z_log_var, z], name="encoder")
+
+    latent_inputs = keras.Input(shape=(LATENT_DIM,))
+    x = layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
+    decoder_outputs = layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(x)
+    decoder = keras.Model(latent_inputs, decoder_outputs, name="decoder")
+    return encoder, decoder
+
+
+def vae_kl(z_mean, z_log_var):
+    """The example's KL term: -0.5 (1 + log s2 - m2 - s2), summed over the latent axis, averaged over the batch."""
+    kl = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    return ops.mean(ops.sum(kl, axis=1))
 
 
 REFERENCES = {

@@ -117,7 +117,9 @@ def test_shipped_data_is_small_and_documented():
     for name in files:
         row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}`")), None)
         assert row is not None, f"{name} is not described in specs/data/README.md"
-        assert re.search(r"CC BY 4\.0|public domain|MIT", row), f"{name}: no licence in its README row"
+        assert re.search(r"CC BY 4\.0|CC BY-SA 3\.0|CC0|public domain|MIT", row), (
+            f"{name}: no licence in its README row"
+        )
 
 
 def test_spec_headers_name_their_data_file():

