@@ -275,3 +275,26 @@ def test_checking_with_a_plugin_never_imports_tensorflow(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, EXAMPLE_PLUGIN]), TFSPEC_NO_PLUGIN_AUTOLOAD="1")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_plugin_layer_can_say_what_dtypes_it_takes_and_makes():
+    def count_dtype(dtypes, a):
+        if dtypes[0] != "string":
+            raise tfspec.plugin.ShapeError(f"CharCount counts the characters of strings, got {dtypes[0]}", code="E504")
+        return "int64"
+
+    texty = Plugin(
+        name="texty",
+        module="texty_keras",
+        layers=(Layer("CharCount", shape=lambda ins, a: ins[0], dtype=count_dtype),),
+    )
+    plugins.register(texty, "a test")
+    try:
+        spec = tfspec.loads("model T { input t: string[] t -> CharCount() -> n output n }")
+        assert spec.model.dtypes["n"] == "int64"
+        (d,) = errors_of("model T { input x: float32[3] x -> CharCount() -> n output n }")
+        assert d.code == "E504" and "counts the characters of strings" in d.message
+        doubled = tfspec.loads("model T { input t: string[3] t -> CharCount() -> n m = n * 2 output m }")
+        assert doubled.model.dtypes["m"] == "int64"  # the operation takes the plugin's dtype on
+    finally:
+        plugins.unload("texty")

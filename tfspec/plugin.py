@@ -127,7 +127,9 @@ class Layer:
     order (`Arg`s, as Keras's `__init__` takes them positionally), its shape and parameter rules.
     `inputs` is (least, most) input tensors (most None: any); `training`: call() takes `training`
     (dropout-like layers, augmentation); `positional_inputs`: several inputs are passed as
-    separate arguments, not one list; `call_args`/`call_rule` as for tfspec.ir.catalog.LayerDef."""
+    separate arguments, not one list; `call_args`/`call_rule` as for tfspec.ir.catalog.LayerDef;
+    `dtype(input_dtypes, args) -> output dtype` (None: numbers in, floats out), raising
+    ShapeError(..., code="E504") for an input dtype the layer cannot take."""
 
     name: str
     args: tuple = ()
@@ -140,6 +142,7 @@ class Layer:
     positional_inputs: bool = False
     call_args: tuple = ()
     call_rule: object = None
+    dtype: object = None
 
 
 def Setting(name: str, type, default=REQUIRED, doc: str = ""):  # noqa: N802 - reads like a class

@@ -106,8 +106,8 @@ def load_plugin(target: str) -> Plugin:
         found = getattr(found, part, None)
         if found is None:
             raise PluginError(
-                f"plugin module {module_name!r} has no {attribute or 'PLUGIN'}",
-                # hint folded into the message: the error is one line
+                f"plugin module {module_name!r} has no {attribute or 'PLUGIN'} "
+                "(a tfspec.plugin.Plugin, or a function that returns one)"
             ) from None
     plugin = _as_plugin(found, where)
     register(plugin, where)
@@ -160,6 +160,7 @@ def register(plugin: Plugin, where: str = "") -> None:
             positional_inputs=entry.positional_inputs,
             call_args=entry.call_args,
             call_rule=entry.call_rule,
+            dtype=entry.dtype,
             plugin=plugin.name,
         )
     # Like Keras's own: every loss takes `reduction`, every metric the `name` it is logged under.
@@ -210,6 +211,8 @@ def _problem(plugin: Plugin) -> str | None:
                     return f"layer {entry.name!r} is named like the tensor operation {entry.name}()"
                 if not callable(entry.shape) or not callable(entry.params):
                     return f"layer {entry.name!r}: shape and params must be functions"
+                if entry.dtype is not None and not callable(entry.dtype):
+                    return f"layer {entry.name!r}: dtype must be a function or None"
                 for arg in entry.args:
                     if not isinstance(arg, Arg) or not isinstance(arg.type, Type):
                         return f"layer {entry.name!r}: its args must be tfspec.plugin.Arg(name, TYPE, ...)"
