@@ -139,9 +139,11 @@ COMMAND_MODULES: tuple = (
     "tfspec.tools.schema_cmd",
     "tfspec.tools.importer",
     "tfspec.codes",
+    "tfspec.lsp",
 )
 # Which module provides a command, so that running one imports only its module.
 COMMANDS = {
+    "lsp": "tfspec.lsp",
     "train": "tfspec.tools.train_cmd",
     "evaluate": "tfspec.tools.train_cmd",
     "predict": "tfspec.tools.train_cmd",
