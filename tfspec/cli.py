@@ -62,6 +62,10 @@ def cmd_build(args) -> int:
     from .files import write_atomic
     from .loader import load
 
+    if args.check:
+        from .tools.golden import run_check
+
+        return run_check(args)
     spec = load(args.file)
     if args.style != "all":
         source = generate(spec, args.style)
@@ -119,6 +123,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="Keras style (default: functional); `all` writes every style the model allows into -o DIR",
     )
     p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of to stdout")
+    p.add_argument(
+        "--check",
+        metavar="PATH",
+        help="write nothing; compare the committed FILE (--style all: every DIR/<stem>_<style>.py) with what "
+        "the spec generates now, byte for byte (CRLF line breaks differ): exit 0 if equal, 1 with a diff on "
+        "stdout if a file differs, is missing or is left over for a style the model no longer allows; 2 for "
+        "usage errors, a missing DIR among them",
+    )
     p.set_defaults(run=cmd_build)
 
     wanted = COMMANDS.get(command)
