@@ -43,7 +43,8 @@ def test_train_prints_only_its_progress(run_dir):
     assert result.stderr == ""
     lines = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines[:3]] == [["epoch", "1/3"], ["epoch", "2/3"], ["epoch", "3/3"]]
-    assert lines[3].startswith("trained 3 epochs") and lines[4].startswith("saved to ") and len(lines) == 5
+    assert lines[3].startswith("trained 3 epochs") and lines[4].startswith("curves: ") and len(lines) == 6
+    assert lines[4].endswith("curves.svg") and lines[5].startswith("saved to ")
 
 
 def test_evaluate_and_predict_print_no_start_up_lines(run_dir, tmp_path):
@@ -79,6 +80,7 @@ def test_train_writes_a_complete_run(run_dir):
         "model.py",
         "history.json",
         "history.csv",
+        "curves.svg",
         "checkpoints",
         "spec.tfs",
         "model.weights.h5",

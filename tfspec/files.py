@@ -142,7 +142,9 @@ def path_problem(path, callback: bool = False) -> str | None:
 # what tfspec itself writes at the top of a run folder: a callback must not overwrite it
 # (history.csv is CSVLogger's own default: the same table, kept up to date each epoch)
 RUN_OWN = frozenset({"checkpoints"})
-RUN_OWN_FILES = frozenset({"spec.tfs", "manifest.json", "model.weights.h5", "model.keras", "model.py", "history.json"})
+RUN_OWN_FILES = frozenset(
+    {"spec.tfs", "manifest.json", "model.weights.h5", "model.keras", "model.py", "history.json", "curves.svg"}
+)
 
 
 SAFE_FORMAT_SPEC = frozenset("0123456789+- #,_.%zbdeEfFgGnoxX")  # no fill/align, no "c" (a character)

@@ -1,7 +1,7 @@
 """Run folders.
 
 A run folder (`runs/<Model>/`, or `--out`) is data. Besides what people read (model.py, the
-generated source; model.keras; history.json/.csv) and the checkpoints, a finished run holds:
+generated source; model.keras; history.json/.csv; curves.svg, a picture of the history) and the checkpoints, a finished run holds:
 
     spec.tfs          the spec text it was trained from, byte for byte
     model.weights.h5  its final weights (Keras weights-only format)

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..check.train_catalog import setting_problem
-from . import adapt, checkpoint, files
+from . import adapt, checkpoint, curves, files
 from . import callbacks as callbacks_module
 from .distribute import get_strategy, is_chief, worker_rank
 from .errors import SettingsError, TrainingError
@@ -145,7 +145,7 @@ def train_model(
     `training` is the spec's training dict; `data` is (x, y), {"train": (x, y), "validation": ...,
     "test": ...}, a data-source dict, or None for training["data"] (relative paths against
     `base_dir`); keyword overrides replace training keys (epochs=1, checkpoint_every_steps=50...).
-    With `out_dir`: checkpoints/ every epoch, then model.keras, history.json/.csv and model.py
+    With `out_dir`: checkpoints/ every epoch, then model.keras, history.json/.csv, curves.svg and model.py
     (`source_text`). `resume=True` continues from the newest checkpoint there. `adapting`: model ->
     [tfspec.runtime.adapt.Adapting], the layers that learn their state from the training split
     before the first step. Returns a TrainResult.
@@ -363,6 +363,7 @@ class Trainer:
         if self.out_dir and self.chief:
             self._require_finite("saving the model")
             write_outputs(self.out_dir, self.session.model, self.loop.history, source_text)
+            self.progress.message(f"curves: {os.path.join(self.out_dir, curves.FILE)}")
         if self.checkpoints and not self.chief:
             checkpoint.clear(self.checkpoints.write_dir)
         return TrainResult(
@@ -447,7 +448,7 @@ def history_dict(history):
 
 
 def write_outputs(out_dir, model, history, source_text):
-    """history.json/.csv, model.py and model.keras, each written atomically; a write that fails is a
+    """history.json/.csv, curves.svg, model.py and model.keras, each written atomically; a write that fails is a
     one-line TrainingError (the final checkpoint is kept: a resume writes them again)."""
     finite = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731 - JSON has no NaN
     name = "history.json"
@@ -461,6 +462,8 @@ def write_outputs(out_dir, model, history, source_text):
         )
         name = "history.csv"
         callbacks_module.write_history_csv(os.path.join(out_dir, name), history)
+        name = curves.FILE  # a picture of history.json, drawn again on resume with every epoch
+        curves.write(os.path.join(out_dir, name), history_dict(history), f"training curves: {model.name}")
         if source_text is not None:
             name = "model.py"
             files.write_text(os.path.join(out_dir, name), source_text)

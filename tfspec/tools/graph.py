@@ -9,6 +9,9 @@ Block instances with the same arguments and input shapes share one body. When dr
 instance out would make more than MAX_BOXES boxes (blocks that each use the next one twice), a
 body is drawn once, where it first appears, and each later instance of it is one box that says
 so: the picture stays as large as the spec, not as the model it stands for.
+
+Given a run folder, the picture is of the spec stored there (checked as `tfspec evaluate`
+checks it), titled with the run's final metrics read from history.json as data.
 """
 
 from __future__ import annotations
@@ -208,13 +211,14 @@ class Drawing:
         return text
 
 
-def to_dot(spec) -> str:
-    """The DOT text of `spec`'s model graph (deterministic; no dependencies)."""
+def to_dot(spec, title: str | None = None) -> str:
+    """The DOT text of `spec`'s model graph (deterministic; no dependencies); `title` replaces
+    the graph's label ("model NAME")."""
     from ..summary import row_counts
 
     graph = spec.model
     drawing = Drawing(collapse=row_counts(graph)[id(graph)] > MAX_BOXES)
-    lines = [f"digraph {quote(graph.name)} {{", *HEADER, f"    label={quote('model ' + graph.name)};", ""]
+    lines = [f"digraph {quote(graph.name)} {{", *HEADER, f"    label={quote(title or 'model ' + graph.name)};", ""]
     scope = {}
     for inp in graph.inputs:
         node = f"input:{inp.name}"
@@ -264,6 +268,68 @@ def render(dot_text: str, fmt_name: str) -> bytes:
     return done.stdout
 
 
+# ---- a trained run: its spec, and its final metrics from history.json ---------------------------
+
+HISTORY = "history.json"
+HISTORY_LIMIT = 64 << 20  # bytes of history.json read at most
+MAX_TITLE_LINES = 24  # quantities named in the title; the rest are counted
+
+
+def history_problem(history) -> str | None:
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        return "not the JSON object tfspec writes ({name: [value per epoch]})"
+    return None
+
+
+def read_history(folder: str):
+    """history.json of a run folder as data ({name: [value per epoch]}), or None when it has none."""
+    from ..runs import _file, _json_file
+
+    real = _file(folder, HISTORY, "the history")
+    if real is None:
+        return None
+    path = os.path.join(folder, HISTORY)
+    return _json_file(folder, path, real, HISTORY_LIMIT, "to be a run's history", history_problem)
+
+
+def final_value(values) -> str:
+    value = values[-1] if values else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "nan"  # history.json writes a value that was not finite as null
+    return f"{value:.4g}"
+
+
+def metrics_title(name: str, folder: str, history) -> str:
+    """The title of a run's picture: the model, the run folder and, per quantity, its value after
+    the last epoch (training, then validation)."""
+    lines = [f"model {name}, trained in {folder}"]
+    if history is None:
+        return lines[0] + f"\n(no {HISTORY}: no metrics to show)"
+    names = [k for k in history if k != "epoch"]
+    epochs = max((len(v) for v in history.values()), default=0)
+    lines.append(f"after {count(epochs, 'epoch')}:")
+    shown = []
+    for key in names:
+        if key.startswith("val_") and key[4:] in history:
+            continue  # shown beside its training value
+        text = f"{key} {final_value(history[key])}"
+        if "val_" + key in history and not key.startswith("val_"):
+            text += f"  (val {final_value(history['val_' + key])})"
+        shown.append(text)
+    more = len(shown) - MAX_TITLE_LINES
+    lines += shown[:MAX_TITLE_LINES] + ([f"and {more} more in {HISTORY}"] if more > 0 else [])
+    return "\n".join(lines)
+
+
+def run_dot(folder: str) -> str:
+    """The DOT text of a trained run: the spec stored in the folder (checked as `tfspec evaluate`
+    checks it, without TensorFlow), titled with its final metrics; history.json is read as data."""
+    from ..runs import open_run
+
+    run = open_run(folder)
+    return to_dot(run.spec, metrics_title(run.spec.model.name, folder, read_history(folder)))
+
+
 def run(args) -> int:
     from ..files import write_atomic
     from ..loader import load
@@ -273,7 +339,16 @@ def run(args) -> int:
     if output and suffix not in RENDERED and suffix not in DOT_SUFFIXES:
         known = ", ".join(DOT_SUFFIXES + tuple(RENDERED))
         raise UsageError(f"cannot tell the picture format from {output!r}: end the name with one of {known}")
-    dot_text = to_dot(load(args.file))
+    if os.path.isdir(args.file):  # a run folder: its stored spec, titled with its final metrics
+        from ..runs import RunFolderError
+
+        try:
+            dot_text = run_dot(args.file)
+        except RunFolderError as exc:
+            print(f"tfspec: error: {clean(str(exc))}", file=sys.stderr)
+            return 1
+    else:
+        dot_text = to_dot(load(args.file))
     if not output:
         sys.stdout.write(dot_text)
         return 0
@@ -291,7 +366,7 @@ def run(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("graph", help="draw the model graph (DOT, or SVG/PNG with Graphviz)")
-    p.add_argument("file", metavar="SPEC")
+    p.add_argument("file", metavar="SPEC", help="a .tfs file, or a run folder (its spec, with its final metrics)")
     p.add_argument(
         "-o",
         "--output",

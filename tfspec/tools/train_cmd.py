@@ -98,7 +98,7 @@ def cmd_train(args) -> int:
     if not args.quiet:
         print(
             f"saved to {clean(out_dir)}/ (spec.tfs, model.weights.h5, manifest.json, model.keras, model.py, "
-            "history.json, checkpoints/)"
+            "history.json, curves.svg, checkpoints/)"
         )
     return 0
 
