@@ -16,13 +16,31 @@ with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
     README = handle.read()
 
 
+def code_blocks() -> list[tuple[str, str]]:
+    """(language, text) of every fenced code block, dedented (some sit inside a list item); a fence
+    opens with ``` and an optional language and closes with a bare ``` at the same indentation."""
+    blocks, current = [], None
+    for line in README.split("\n"):
+        fence = re.match(r"^( *)```(\w*)\s*$", line)
+        if current is None:
+            if fence:
+                current = (fence.group(1), fence.group(2), [])
+        elif fence and fence.group(1) == current[0] and not fence.group(2):
+            indent, language, lines = current
+            blocks.append((language, "\n".join(x[len(indent) :] for x in lines)))
+            current = None
+        else:
+            current[2].append(line)
+    return blocks
+
+
 def spec_blocks() -> list[str]:
-    """The code blocks that hold a model or a block, dedented (some sit inside a list item)."""
+    """The code blocks without a language that hold a model or a block (a terminal transcript
+    without its `$ command` lines: what the command printed)."""
     found = []
-    for match in re.finditer(r"^( *)```\n(.*?)^\1```", README, re.S | re.M):
-        indent, body = match.group(1), match.group(2)
-        text = "\n".join(line[len(indent) :] for line in body.split("\n"))
-        if re.search(r"^(model|block) \w+", text, re.M):
+    for language, text in code_blocks():
+        text = "\n".join(line for line in text.split("\n") if not line.startswith("$ "))
+        if not language and re.search(r"^(model|block) \w+", text, re.M):
             found.append(text)
     return found
 
