@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml plugins/tfspec-example/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup test demo golden bench fuzz faults lint clean graphviz
+.PHONY: setup test demo golden bench fuzz faults lint clean graphviz neovim
 
 $(STAMP): pyproject.toml plugins/tfspec-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ graphviz:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) ; } || \
 	  echo "note: Graphviz not installed; graph render tests will be skipped"
 
-test: $(STAMP) graphviz
+# Neovim runs the language server in a real editor (tests/test_editors_neovim.py); best effort too.
+neovim:
+	@command -v nvim >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null) ; } || \
+	  echo "note: Neovim not installed; the editor test will be skipped"
+
+test: $(STAMP) graphviz neovim
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
@@ -39,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_data.py
+	$(BIN)/python benchmarks/bench_lsp.py
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --count 20000 --models 200

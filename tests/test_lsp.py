@@ -145,6 +145,11 @@ def test_protocol_round_trip():
         )["result"]
         assert [r["range"]["start"] for r in found] == [at_json(3, 21), at_json(4, 11)]  # `-> y`, `output y`
 
+        defined = client.request("textDocument/definition", {"textDocument": {"uri": uri}, "position": at_json(4, 12)})
+        places = defined["result"] if isinstance(defined["result"], list) else [defined["result"]]
+        assert [p["range"]["start"] for p in places] == [at_json(3, 21)]  # `output y` -> where `-> y` makes it
+        assert places[0]["uri"] == uri
+
         completed = client.request(
             "textDocument/completion", {"textDocument": {"uri": uri}, "position": at_json(3, 15)}
         )
