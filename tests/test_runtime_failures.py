@@ -192,7 +192,7 @@ def test_disk_full_writing_the_model_leaves_no_part_of_it_and_a_resume_writes_it
     assert message.startswith(f"no space left on device while writing model.keras in {tmp_path}; ")
     assert "its last checkpoint is kept; free space, then" in message and "--resume" in message
     top = [p for p in listing(tmp_path) if "/" not in p]
-    assert top == ["checkpoints", "history.csv", "history.json"]  # no model.keras, no temporary file
+    assert top == ["checkpoints", "curves.svg", "history.csv", "history.json"]  # no model.keras, no temporary file
     assert json.loads((tmp_path / "history.json").read_text())["epoch"] == [1]
     again = train(tmp_path, resume=True)
     assert again.steps == 0 and keras.saving.load_model(str(tmp_path / "model.keras")).count_params() > 0
