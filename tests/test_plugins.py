@@ -298,3 +298,9 @@ def test_a_plugin_layer_can_say_what_dtypes_it_takes_and_makes():
         assert doubled.model.dtypes["m"] == "int64"  # the operation takes the plugin's dtype on
     finally:
         plugins.unload("texty")
+
+
+def test_keras_names_of_plugin_layers_are_reserved_like_built_in_ones(example_plugin):
+    """Keras names a Linear layer `linear`, `linear_1`...: a spec name of that form moves the counter."""
+    spec = tfspec.loads('model N { input x: [4] x -> Dense(4, name="linear_2") -> Linear(2) -> y output y }')
+    assert 'keras.backend.get_uid("linear") <= 2' in tfspec.generate(spec, "functional")

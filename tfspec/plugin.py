@@ -193,3 +193,7 @@ class Plugin:
     callbacks: tuple = field(default=())
     doc: str = ""
     version: str = ""
+
+    def train_entries(self) -> tuple:
+        """(kind, entries) of its train-section entries: losses, metrics, callbacks."""
+        return (("loss", self.losses), ("metric", self.metrics), ("callback", self.callbacks))

@@ -47,11 +47,6 @@ LOADED: dict[str, Loaded] = {}  # plugin name -> what was loaded
 _STATE = {"autoloaded": False}
 
 
-def loaded() -> list:
-    """The plugins loaded so far, in load order."""
-    return list(LOADED.values())
-
-
 def loaded_text() -> str:
     """`plugins loaded: a, b` or `no plugins loaded`, for hints."""
     if not LOADED:
@@ -165,7 +160,7 @@ def register(plugin: Plugin, where: str = "") -> None:
         )
     # Like Keras's own: every loss takes `reduction`, every metric the `name` it is logged under.
     common = {"loss": train_catalog.LOSS_COMMON, "metric": (train_catalog.METRIC_NAME,), "callback": ()}
-    for kind, entries in (("loss", plugin.losses), ("metric", plugin.metrics), ("callback", plugin.callbacks)):
+    for kind, entries in plugin.train_entries():
         for entry in entries:
             own = tuple(entry.args)
             args = own + tuple(a for a in common[kind] if a.name not in {x.name for x in own})
@@ -188,12 +183,9 @@ def _problem(plugin: Plugin) -> str | None:
     if not isinstance(plugin.module, str) or not MODULE.match(plugin.module):
         return f"module {plugin.module!r} is not a module name"
     seen = set()
-    for kind, entries, cls in (
-        ("layer", plugin.layers, Layer),
-        ("loss", plugin.losses, Loss),
-        ("metric", plugin.metrics, Metric),
-        ("callback", plugin.callbacks, Callback),
-    ):
+    classes = {"layer": Layer, "loss": Loss, "metric": Metric, "callback": Callback}
+    for kind, entries in (("layer", plugin.layers), *plugin.train_entries()):
+        cls = classes[kind]
         for entry in entries:
             if not isinstance(entry, cls):
                 return f"its {kind}s must be tfspec.plugin.{cls.__name__} entries, got {type(entry).__name__}"
@@ -236,11 +228,7 @@ def unload(name: str) -> None:
 
     for entry in item.plugin.layers:
         REGISTRY.pop(entry.name, None)
-    for kind, entries in (
-        ("loss", item.plugin.losses),
-        ("metric", item.plugin.metrics),
-        ("callback", item.plugin.callbacks),
-    ):
+    for kind, entries in item.plugin.train_entries():
         for entry in entries:
             train_catalog.ENTRIES[kind].pop(entry.name, None)
 
@@ -248,17 +236,6 @@ def unload(name: str) -> None:
 def plugin_of(name: str) -> Plugin | None:
     item = LOADED.get(name)
     return item.plugin if item else None
-
-
-def module_of(layer_kind: str) -> tuple:
-    """(alias, module) generated code uses for a catalog layer: ("layers", "keras.layers") for a
-    Keras class, (plugin name, plugin module) for a plugin's."""
-    from .ir.catalog import lookup
-
-    definition = lookup(layer_kind)
-    if definition is None or definition.plugin is None:
-        return "layers", "keras.layers"
-    return definition.plugin, LOADED[definition.plugin].plugin.module
 
 
 def provides(module: str, class_name: str) -> bool:

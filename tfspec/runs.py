@@ -250,15 +250,23 @@ def classes_problem(classes) -> str | None:
     return None
 
 
+def read_json(folder: str, name: str, what: str, problem, limit: int = DATA_LIMIT):
+    """The JSON document `name` of a run folder (`what` it is, for messages), judged by `problem`
+    (-> what is wrong, or None); None when the folder has no such file."""
+    real = _file(folder, name, f"the {what}")
+    if real is None:
+        return None
+    return _json_file(folder, os.path.join(folder, name), real, limit, f"to be a run's {what}", problem)
+
+
 def _read_data(folder: str, manifest: dict, key: str, name: str, problem):
     """The JSON document `name` the manifest names under `key` (checked by `problem`), or None."""
     if manifest.get(key) is None:
         return None
-    path = os.path.join(folder, name)
-    real = _file(folder, name, f"the {key} file")
-    if real is None:
-        raise RunFolderError(f"{path!r} is missing; {retrain(folder)}")
-    return _json_file(folder, path, real, DATA_LIMIT, f"to be a run's {key} file", problem)
+    data = read_json(folder, name, f"{key} file", problem)
+    if data is None:
+        raise RunFolderError(f"{os.path.join(folder, name)!r} is missing; {retrain(folder)}")
+    return data
 
 
 def adapted_problem(data) -> str | None:

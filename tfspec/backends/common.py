@@ -107,9 +107,7 @@ def auto_prefix(name: str) -> bool:
     or a plugin layer's (plugins load after this module)."""
     if name in AUTO_PREFIXES:
         return True
-    if LOADED:
-        return any(definition.plugin and snake(kind) == name for kind, definition in REGISTRY.items())
-    return False
+    return any(snake(entry.name) == name for item in LOADED.values() for entry in item.plugin.layers)
 
 
 def given_names(graph) -> list:

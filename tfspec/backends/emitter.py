@@ -195,7 +195,7 @@ def call_name(call: Call, arg: str | None) -> str:
 
 def class_path(kind: str) -> str:
     """How generated code names a layer class: `layers.Dense`, or `<plugin>.Sampling` for a
-    plugin's layer (its module is imported under the plugin's name, see plugin_imports)."""
+    plugin's layer (its module is imported under the plugin's name, see `imports`)."""
     definition = lookup(kind)
     if definition is None:
         return f"layers.{kind}"

@@ -13,6 +13,7 @@ twice) is refused there when it would write more than MAX_INLINED items.
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
+from ..ir.catalog import REGISTRY
 from ..ir.nodes import Graph
 from ..ir.values import Call, Expr, Ref, count_items
 from ..ir.walk import fold, used_blocks
@@ -35,29 +36,18 @@ def problems(spec, style: str) -> list[Diagnostic]:
 
 
 def unbuildable_layer(spec) -> Diagnostic | None:
-    """A layer Keras 3.15 cannot build in a subclassed model, whose build() calls the model on
-    symbolic inputs: Normalization with a given mean and variance makes them constant tensors in
-    the graph that traces that call, and every later call fails ("out of scope"); Discretization
-    that learns its bins from the data refuses to run before it has them."""
+    """The first layer the catalog says Keras cannot build in a subclassed model
+    (LayerDef.not_in_subclassing: Normalization with a given mean, a Discretization that learns
+    its bins)."""
     for graph in [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)]:
         for node in graph.nodes:
-            kind, values = node.layer.kind, node.layer.values
-            if kind == "Normalization" and values.get("mean") is not None:
-                return Diagnostic(
-                    "E704",
-                    "Keras cannot build Normalization with a given mean and variance in a subclassed model: "
-                    "it makes them inside the graph that traces the model, and cannot use them after",
-                    node.span,
-                    "use --style functional, or write the arithmetic: `y = (x - mean) / std`",
-                )
-            if kind == "Discretization" and values.get("bin_boundaries") is None:
-                return Diagnostic(
-                    "E704",
-                    "Keras cannot build a Discretization that learns its bins in a subclassed model: "
-                    "building the model runs it, and it refuses to run before it has learnt them",
-                    node.span,
-                    "use --style functional, or give bin_boundaries=[...]",
-                )
+            layer = node.layer
+            definition = REGISTRY.get(layer.kind) if layer.block is None and not layer.operation else None
+            refusal = (
+                definition.not_in_subclassing(layer.values) if definition and definition.not_in_subclassing else None
+            )
+            if refusal is not None:
+                return Diagnostic("E704", refusal[0], node.span, refusal[1])
     return None
 
 

@@ -456,6 +456,9 @@ class LayerDef:
     # (bound args) -> whether the layer learns state from the training data before training
     # (Keras's `adapt`): Normalization without mean and variance, a lookup without vocabulary.
     adapts: Callable = lambda a: False
+    # (bound args) -> (message, hint) when Keras cannot build the layer in a subclassed model,
+    # which it builds by calling it on symbolic inputs (tfspec.backends.legality, E704); or None.
+    not_in_subclassing: Callable | None = None
 
     def arg(self, name: str) -> Arg | None:
         return self.by_name.get(name)
@@ -540,6 +543,7 @@ def layer(
     plugin=None,
     dtype=None,
     adapts=None,
+    not_in_subclassing=None,
 ):
     """Register a layer kind in the catalog.
 
@@ -563,6 +567,7 @@ def layer(
         plugin=plugin,
         dtype=dtype,
         adapts=adapts or (lambda a: False),
+        not_in_subclassing=not_in_subclassing,
     )
     REGISTRY[name] = definition
     for alias in aliases:

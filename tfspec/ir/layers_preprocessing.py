@@ -206,6 +206,17 @@ layer(
     check=normalization_check,
     dtype=normalization_dtype,
     adapts=lambda a: a["mean"] is None,
+    # Keras 3.15 makes a given mean and variance constant tensors when it builds the layer: in a
+    # subclassed model, inside the graph that traces the model's call, and every later call fails.
+    not_in_subclassing=lambda a: (
+        None
+        if a["mean"] is None
+        else (
+            "Keras cannot build Normalization with a given mean and variance in a subclassed model: "
+            "it makes them inside the graph that traces the model, and cannot use them after",
+            "use --style functional, or write the arithmetic: `y = (x - mean) / std`",
+        )
+    ),
     doc="(x - mean) / sqrt(variance) per feature. Without mean and variance it learns them from the "
     "training data before training (held as non-trainable weights).",
 )
@@ -263,6 +274,15 @@ layer(
     check=discretization_check,
     dtype=discretization_dtype,
     adapts=lambda a: a["bin_boundaries"] is None,
+    not_in_subclassing=lambda a: (
+        None
+        if a["bin_boundaries"] is not None
+        else (
+            "Keras cannot build a Discretization that learns its bins in a subclassed model: "
+            "building the model runs it, and it refuses to run before it has learnt them",
+            "use --style functional, or give bin_boundaries=[...]",
+        )
+    ),
     base_args=NAME_DTYPE,
     doc="the index of the bin each value falls in (int32), or its one-hot / multi-hot / count encoding. "
     "With num_bins instead of bin_boundaries it learns the boundaries (quantiles) from the training data.",

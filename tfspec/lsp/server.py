@@ -67,6 +67,23 @@ def total(default):
     return wrap
 
 
+def on_document(default):
+    """A request about an open document: `handler(doc, params, encoding)`; `default` answers for a
+    document the server does not hold, and (see `total`) for an unexpected exception."""
+
+    def wrap(handler):
+        # pygls passes the server to a handler whose first parameter is named `ls`; no
+        # functools.wraps here, which would show it the handler's own signature
+        def answer(ls, params):
+            doc = ls.document(params.text_document.uri)
+            return default if doc is None else handler(doc, params, ls.encoding)
+
+        answer.__name__ = handler.__name__  # for the log
+        return total(default)(answer)
+
+    return wrap
+
+
 def make_server() -> TfspecServer:
     ls = TfspecServer()
 
@@ -87,53 +104,45 @@ def make_server() -> TfspecServer:
         ls.publish(params.text_document.uri, [])
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
-    @total(None)
-    def on_hover(ls: TfspecServer, params: types.HoverParams):
-        doc = ls.document(params.text_document.uri)
-        return hover(doc, params.position, ls.encoding) if doc else None
+    @on_document(None)
+    def on_hover(doc, params: types.HoverParams, encoding):
+        return hover(doc, params.position, encoding)
 
     @ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["(", ",", " ", ">"]))
-    @total(None)
-    def on_completion(ls: TfspecServer, params: types.CompletionParams):
-        doc = ls.document(params.text_document.uri)
-        return complete(doc, params.position, ls.encoding) if doc else None
+    @on_document(None)
+    def on_completion(doc, params: types.CompletionParams, encoding):
+        return complete(doc, params.position, encoding)
 
     @ls.feature(types.TEXT_DOCUMENT_FORMATTING)
-    @total([])
-    def on_formatting(ls: TfspecServer, params: types.DocumentFormattingParams):
-        doc = ls.document(params.text_document.uri)
-        return formatting(doc, ls.encoding) if doc else []
+    @on_document([])
+    def on_formatting(doc, params: types.DocumentFormattingParams, encoding):
+        return formatting(doc, encoding)
 
     @ls.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    @total([])
-    def on_symbols(ls: TfspecServer, params: types.DocumentSymbolParams):
-        doc = ls.document(params.text_document.uri)
-        return symbols(doc, ls.encoding) if doc else []
+    @on_document([])
+    def on_symbols(doc, params: types.DocumentSymbolParams, encoding):
+        return symbols(doc, encoding)
 
     @ls.feature(types.TEXT_DOCUMENT_DEFINITION)
-    @total(None)
-    def on_definition(ls: TfspecServer, params: types.DefinitionParams):
-        doc = ls.document(params.text_document.uri)
-        return definition(doc, params.position, ls.encoding) if doc else None
+    @on_document(None)
+    def on_definition(doc, params: types.DefinitionParams, encoding):
+        return definition(doc, params.position, encoding)
 
     @ls.feature(types.TEXT_DOCUMENT_REFERENCES)
-    @total([])
-    def on_references(ls: TfspecServer, params: types.ReferenceParams):
-        doc = ls.document(params.text_document.uri)
-        return all_references(doc, params.position, ls.encoding) if doc else []
+    @on_document([])
+    def on_references(doc, params: types.ReferenceParams, encoding):
+        return all_references(doc, params.position, encoding)
 
     @ls.feature(types.TEXT_DOCUMENT_RENAME)
-    @total(None)
-    def on_rename(ls: TfspecServer, params: types.RenameParams):
-        doc = ls.document(params.text_document.uri)
-        return rename(doc, params.position, params.new_name, ls.encoding) if doc else None
+    @on_document(None)
+    def on_rename(doc, params: types.RenameParams, encoding):
+        return rename(doc, params.position, params.new_name, encoding)
 
     @ls.feature(
         types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, types.SemanticTokensLegend(token_types=LEGEND, token_modifiers=[])
     )
-    @total(types.SemanticTokens(data=[]))
-    def on_semantic_tokens(ls: TfspecServer, params: types.SemanticTokensParams):
-        doc = ls.document(params.text_document.uri)
-        return semantic_tokens(doc, ls.encoding) if doc else types.SemanticTokens(data=[])
+    @on_document(types.SemanticTokens(data=[]))
+    def on_semantic_tokens(doc, params: types.SemanticTokensParams, encoding):
+        return semantic_tokens(doc, encoding)
 
     return ls

@@ -40,13 +40,8 @@ def load_csv(path, label=None, features=None, limit=None, *, with_labels=True):
         labels = [label] if isinstance(label, str) else list(label) if label else [header[-1]]
         labels = labels if with_labels else []
         features = list(features) if features else [c for c in header if c not in labels]
-        for kind, names in (("label", labels), ("feature", features)):
-            missing = [c for c in names if c not in header]
-            if missing:
-                raise DataError(
-                    f"{path}: the header row has {len(header)} column{'s' if len(header) != 1 else ''} and none "
-                    f"is named {missing[0]!r} (the {kind} column asked for)"
-                )
+        need_columns(path, header, labels, "label")
+        need_columns(path, header, features, "feature")
         column = {name: i for i, name in enumerate(header)}
         reader = _Body(f, path, header_line, len(header), [column[c] for c in features], [column[c] for c in labels])
         x, y = reader.read(limit, reader.check_memory(size, limit))
@@ -55,6 +50,16 @@ def load_csv(path, label=None, features=None, limit=None, *, with_labels=True):
         return x, y.astype(np.int64)
     with np.errstate(over="ignore"):
         return x, y.astype(np.float32)
+
+
+def need_columns(path, header, names, kind):
+    """Refuse `names` (the `kind` columns asked for) that the header row does not have."""
+    missing = [c for c in names if c not in header]
+    if missing:
+        raise DataError(
+            f"{path}: the header row has {len(header)} column{'s' if len(header) != 1 else ''} and none is named "
+            f"{missing[0]!r} (the {kind} column asked for)"
+        )
 
 
 def _header(f, path):
@@ -220,7 +225,7 @@ class _Body:
                 try:
                     values.append([float(cell) for cell in row])
                 except ValueError:
-                    column = next(i for i, cell in enumerate(row, start=1) if not _is_number(cell))
+                    column = next(i for i, cell in enumerate(row, start=1) if not is_number(cell))
                     what = "is empty (a missing value)" if not row[column - 1].strip() else "is not a number"
                     raise DataError(
                         f"{self.path}: fill in or drop rows with missing values, and give a column of text to a "
@@ -255,7 +260,7 @@ def _columns(indices):
     return indices
 
 
-def _is_number(cell):
+def is_number(cell):
     try:
         float(cell)
     except ValueError:
@@ -380,7 +385,7 @@ def _numbers(values, path, lines, number, name, hint=TEXT_HINT):
         for i, v in enumerate(values):
             if not v.strip():
                 raise DataError(_missing(path, lines[i], number, name))
-            if not _is_number(v):
+            if not is_number(v):
                 raise DataError(f"{path}: line {lines[i]}, column {number} ({name!r}) is not a number; {hint}")
             if not np.isfinite(float(v)):
                 raise DataError(
@@ -397,7 +402,7 @@ def labels_of(values, path, lines, number, name, classes=None):
     """(labels, class names or None) of one label column read as text: numbers when its first
     value is one (int64 when all are whole, else float32), else class names, numbered 0.. in sorted
     order (or in the order of `classes`, the names a trained model knows)."""
-    if classes is None and len(values) and _is_number(values[0]):
+    if classes is None and len(values) and is_number(values[0]):
         hint = "the first row's label is a number, so every label must be one (or all of them class names)"
         y = _numbers(values, path, lines, number, name, hint)
         return (y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(np.float32)), None

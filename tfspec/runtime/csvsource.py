@@ -20,15 +20,6 @@ def is_string(dtype):
     return dtype is not None and str(getattr(dtype, "name", dtype)) in ("string", "str")
 
 
-def _need_columns(path, header, names, kind):
-    missing = [c for c in names if c not in header]
-    if missing:
-        raise DataError(
-            f"{path}: the header row has {len(header)} column{'s' if len(header) != 1 else ''} and none is named "
-            f"{missing[0]!r} (the {kind} column asked for)"
-        )
-
-
 def load(path, label=None, features=None, limit=None, *, inputs=None, classes=None, with_labels=True):
     """((x, y), {label column: class names}) from the CSV file at `path`.
 
@@ -38,8 +29,8 @@ def load(path, label=None, features=None, limit=None, *, inputs=None, classes=No
     labels: `with_labels=False`)."""
     header = csvfile.header_of(path)
     labels = label_columns(header, label) if with_labels else []
-    _need_columns(path, header, labels, "label")
-    _need_columns(path, header, features or [], "feature")
+    csvfile.need_columns(path, header, labels, "label")
+    csvfile.need_columns(path, header, features or [], "feature")
     names = [name for name, _, _ in inputs or []]
     try:
         mapping = input_columns(header, labels, features, names)
@@ -50,7 +41,7 @@ def load(path, label=None, features=None, limit=None, *, inputs=None, classes=No
     texts = list(dict.fromkeys(c for name, cols in mapping.items() if name in strings for c in cols))
     classes = classes or {}
     row = csvfile.first_row(path) if labels else None
-    named = [c for c in labels if c in classes or (row and not csvfile._is_number(row[header.index(c)]))]
+    named = [c for c in labels if c in classes or (row and not csvfile.is_number(row[header.index(c)]))]
     if not texts and not named:  # numbers only: the fast path
         x, y = csvfile.load_csv(path, labels or None, columns, limit, with_labels=bool(labels))
         parts = {name: x[:, [columns.index(c) for c in cols]] for name, cols in mapping.items()}

@@ -283,13 +283,9 @@ def history_problem(history) -> str | None:
 
 def read_history(folder: str):
     """history.json of a run folder as data ({name: [value per epoch]}), or None when it has none."""
-    from ..runs import _file, _json_file
+    from ..runs import read_json
 
-    real = _file(folder, HISTORY, "the history")
-    if real is None:
-        return None
-    path = os.path.join(folder, HISTORY)
-    return _json_file(folder, path, real, HISTORY_LIMIT, "to be a run's history", history_problem)
+    return read_json(folder, HISTORY, "history", history_problem, HISTORY_LIMIT)
 
 
 def final_value(values) -> str:
