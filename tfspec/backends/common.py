@@ -36,6 +36,13 @@ def inputs_code(scope: Scope, names, positional: bool = False) -> str:
     return ", ".join(names) if positional else "[" + ", ".join(names) + "]"
 
 
+def names_code(names: list) -> Code:
+    """`x`, or a list `[a, b]` that explodes when it does not fit its line."""
+    if len(names) == 1:
+        return Atom(names[0])
+    return Code("", [Atom(n) for n in names], open_="[", close="]")
+
+
 def positional_inputs(layer: Layer) -> bool:
     return layer.block is None and getattr(REGISTRY[layer.kind], "positional_inputs", False)
 

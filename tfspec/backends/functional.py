@@ -29,6 +29,7 @@ from .common import (
     layer_mask_arguments,
     mask_call,
     mask_variable,
+    names_code,
     positional_inputs,
     rename_kwargs,
     reserve_names,
@@ -103,13 +104,6 @@ def generate(spec) -> str:
         )
     training_constant(w, spec)
     return w.text()
-
-
-def names_code(names: list) -> Code:
-    """`x`, or a list `[a, b]` that explodes when it does not fit its line."""
-    if len(names) == 1:
-        return Atom(names[0])
-    return Code("", [Atom(n) for n in names], open_="[", close="]")
 
 
 class Signature:
@@ -194,10 +188,9 @@ def add_losses(w: Writer, graph: Graph, scope: Scope, add_loss, targets: list, e
     if not graph.losses:
         return
     guards = Guards(w, LocalNames(env, scope, graph))
-    passed = targets[0] if len(targets) == 1 else "[" + ", ".join(targets) + "]"
     for term in graph.losses:
         guards.enter(term.guard)
-        made = Code(f"{add_loss}({pystr(term.name)})", [Atom(passed), Atom(tensor_var(scope, term.name))])
+        made = Code(f"{add_loss}({pystr(term.name)})", [names_code(targets), Atom(tensor_var(scope, term.name))])
         w.code(made, f"{', '.join(targets)} = ")
     guards.enter(())
 

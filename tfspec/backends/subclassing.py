@@ -29,6 +29,7 @@ from .common import (
     layer_mask_arguments,
     mask_call,
     mask_uses,
+    names_code,
     rename_kwargs,
     reserve_names,
     tensor_var,
@@ -115,10 +116,11 @@ def add_losses(w: Writer, graph: Graph, scope: Scope, attrs: list, targets: list
     """`y = self.kl_loss(y, kl)` for each loss term, at the end of call(), as the functional style
     applies it (`targets`: the outputs the call returns)."""
     guards = Guards(w, LocalNames(env, scope, graph))
-    passed = targets[0] if len(targets) == 1 else "[" + ", ".join(targets) + "]"
     for attr, term in zip(attrs, graph.losses):
         guards.enter(term.guard)
-        w.code(Code(f"self.{attr}", [Atom(passed), Atom(tensor_var(scope, term.name))]), f"{', '.join(targets)} = ")
+        w.code(
+            Code(f"self.{attr}", [names_code(targets), Atom(tensor_var(scope, term.name))]), f"{', '.join(targets)} = "
+        )
     guards.enter(())
 
 
