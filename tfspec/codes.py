@@ -578,13 +578,15 @@ CODES = [
     Code(
         "E704",
         "a layer Keras cannot build in a subclassed model",
-        "Keras builds a subclassed model by calling it on symbolic inputs. Normalization with a given "
-        "mean and variance turns them into constant tensors then, inside the graph Keras traces that "
-        "call in, and every later call fails; a Discretization that learns its bins from the data "
-        "refuses to run before it has learnt them. Use the functional or sequential style, or write "
-        "the arithmetic as tensor operations (or give Discretization its bin_boundaries).",
-        model(INPUT, "x -> Normalization(mean=1.0, variance=4.0) -> y", "output y"),
-        model(INPUT, "y = (x - 1.0) / 2.0", "output y"),
+        "Keras builds a subclassed model by calling it on symbolic inputs. A Discretization that learns "
+        "its bins from the data refuses to run before it has learnt them. A Normalization turns its "
+        "mean and variance into constant tensors when it is built, so the subclassing style builds it "
+        "where it makes it, with its input's shape; it cannot inside a block that computes values from "
+        "shapes (its layers are made in build(), inside the graph Keras traces), nor in a block whose "
+        "instances give it inputs of different ranks. Use the functional or sequential style, give "
+        "Discretization its bin_boundaries, or apply the Normalization outside the block.",
+        model(INPUT, "x -> Discretization(num_bins=4) -> y", "output y"),
+        model(INPUT, "x -> Discretization(bin_boundaries=[0.0, 1.0]) -> y", "output y"),
         check="subclassing",
     ),
     # `tfspec import` reads Keras model files, not specs: its examples are commands.

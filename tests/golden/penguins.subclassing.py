@@ -21,9 +21,13 @@ class Penguins(keras.Model):
             pad_to_max_tokens=True,
         )
         self.normalization = layers.Normalization()
+        self.normalization.build((None, 1))
         self.normalization_1 = layers.Normalization()
+        self.normalization_1.build((None, 1))
         self.normalization_2 = layers.Normalization()
+        self.normalization_2.build((None, 1))
         self.normalization_3 = layers.Normalization()
+        self.normalization_3.build((None, 1))
         self.concatenate = layers.Concatenate()
         self.dense = layers.Dense(16, activation="relu")
         self.dense_1 = layers.Dense(3, activation="softmax")

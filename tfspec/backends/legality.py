@@ -16,7 +16,7 @@ from ..diagnostics import Diagnostic
 from ..ir.catalog import REGISTRY
 from ..ir.nodes import Graph
 from ..ir.values import Call, Expr, Ref, count_items
-from ..ir.walk import fold, used_blocks
+from ..ir.walk import bodies, fold, used_blocks
 
 STYLES = ("sequential", "functional", "subclassing")
 # The most a Sequential model may hold with its blocks written out: layers plus the values in
@@ -31,14 +31,13 @@ def problems(spec, style: str) -> list[Diagnostic]:
     if style == "functional":
         found = shared_block(spec.model)
         return [found] if found else []
-    found = inner_shape_query(spec) or unbuildable_layer(spec)
+    found = inner_shape_query(spec) or unbuildable_layer(spec) or prebuilt(spec)[1]
     return [found] if found else []
 
 
 def unbuildable_layer(spec) -> Diagnostic | None:
     """The first layer the catalog says Keras cannot build in a subclassed model
-    (LayerDef.not_in_subclassing: Normalization with a given mean, a Discretization that learns
-    its bins)."""
+    (LayerDef.not_in_subclassing: a Discretization that learns its bins)."""
     for graph in [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)]:
         for node in graph.nodes:
             layer = node.layer
@@ -49,6 +48,78 @@ def unbuildable_layer(spec) -> Diagnostic | None:
             if refusal is not None:
                 return Diagnostic("E704", refusal[0], node.span, refusal[1])
     return None
+
+
+def prebuilt(spec) -> tuple[dict, Diagnostic | None]:
+    """The layers the subclassing style builds right where it makes them (LayerDef.prebuild:
+    Normalization), as {None for the model, or a block's name: {layer id: the shape to build it
+    with, or None: left to Keras}}; and the first such layer it cannot build so (E704).
+
+    A block class is written once for all its instances, so they must need the same shape; and
+    its layers must be made in __init__: a block that makes them in build() (tfspec.backends.
+    subclassing.made_late) is built inside the graph that traces the model, as Keras would
+    build the layer itself. The model's own build() runs before that graph, so it may. A layer
+    that adapts (a Normalization that learns its mean) is left to Keras where it cannot be built
+    early, as before: adapting it, or loading its weights, makes its tensors again."""
+    owner: dict = {}  # id(instance body) -> its block
+    for graph in bodies(spec.model):
+        for layer in graph.layers:
+            if layer.body is not None:
+                owner[id(layer.body)] = layer.block
+    wanted: dict = {}  # (block name or None, layer id) -> [(shape, adapts, node), one per instance]
+    for graph in bodies(spec.model):
+        block = owner.get(id(graph))
+        seen = set()
+        for node in graph.nodes:
+            layer = node.layer
+            if layer.operation or layer.block is not None or layer.id in seen:
+                continue
+            seen.add(layer.id)  # Keras builds a shared layer for its first application
+            definition = REGISTRY.get(layer.kind)
+            shape = graph.shapes.get(node.inputs[0]) if definition and definition.prebuild and node.inputs else None
+            built = definition.prebuild(layer.values, shape) if shape is not None else None
+            if built is not None:
+                key = (None if block is None else block.name, layer.id)
+                wanted.setdefault(key, []).append((built, definition.adapts(layer.values), node))
+    found: dict = {}
+    blocks = {b.name: b for b in owner.values()}
+    for (name, layer_id), uses in wanted.items():
+        late = name is not None and builds_late(blocks[name].graph)
+        shapes = list(dict.fromkeys(shape for shape, _, _ in uses))
+        if not late and len(shapes) == 1:
+            found.setdefault(name, {})[layer_id] = shapes[0]
+            continue
+        fixed = [node for _, adapts, node in uses if not adapts]
+        if not fixed:
+            found.setdefault(name, {})[layer_id] = None
+            continue
+        kind = fixed[0].layer.kind
+        if late:
+            message = (
+                f"block {name} computes values from shapes, so the subclassing style makes its layers in "
+                f"build(), where Keras cannot build this {kind}: it would make its tensors inside the graph "
+                "that traces the model, and cannot use them after"
+            )
+        else:
+            message = (
+                f"the instances of block {name} need this {kind} built for inputs of different ranks or "
+                f"sizes ({shape_text(shapes[0])} and {shape_text(shapes[1])}); the subclassing style builds it "
+                "where the block class makes it, one way for all"
+            )
+        return found, Diagnostic(
+            "E704", message, fixed[0].span, "use --style functional, or apply it outside the block"
+        )
+    return found, None
+
+
+def shape_text(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def builds_late(graph) -> bool:
+    """Whether the subclassing style makes the body's layers in build() (values computed from
+    shapes, or `if`s): tfspec.backends.subclassing.made_late."""
+    return any(node.layer.static or node.guard for node in graph.nodes)
 
 
 def inner_shape_query(spec) -> Diagnostic | None:

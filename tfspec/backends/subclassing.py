@@ -10,6 +10,11 @@ holds, and MultiHeadAttention removes those of its inputs. So when a model invol
 (`mask=`, `value_mask=`, and the query's as `attention_mask=`: Keras ignores `query_mask`),
 and a block class takes its inputs' masks and defines compute_mask() for its output's.
 Models without masks print exactly as before.
+
+A layer whose build() makes tensors rather than weights (LayerDef.prebuild: Normalization with a
+given mean and variance) is built right after it is made, with its input's shape
+(`self.normalization.build((None, None, None, 3))`): left to Keras, it would be built inside the
+graph that traces the model's first call, and its tensors could not be used after.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .common import (
     names_code,
     rename_kwargs,
     reserve_names,
+    shape_code,
     tensor_var,
     used_statements,
 )
@@ -52,6 +58,7 @@ from .emitter import (
     training_constant,
     unpack_line,
 )
+from .legality import prebuilt
 from .losses import loss_class
 from .operations import Guards, LocalNames, call_kwargs, operation_value, shapes_of_inputs, targets_code
 
@@ -73,11 +80,12 @@ def generate(spec) -> str:
     model_class = module.fresh(spec.name, public=True)
     add_loss = loss_class(w, spec, module, [spec.model] + [b.graph for b in blocks])  # None: no `add_loss`
     model_masks, masks = block_masks(spec.model, blocks)
+    built = prebuilt(spec)[0]  # {None or block name: {layer id: shape}} of the layers built where made
     for block in blocks:
         w.blank(2)
-        block_class(w, block, classes, masks, add_loss)
+        block_class(w, block, classes, masks, add_loss, built.get(block.name, {}))
     w.blank(2)
-    model_class_code(w, spec, model_class, classes, model_masks, masks, add_loss)
+    model_class_code(w, spec, model_class, classes, model_masks, masks, add_loss, built.get(None, {}))
     w.blank(2)
     with w.block("def build_model():"):
         reserve_names(w, spec.model)
@@ -130,7 +138,7 @@ def init_parameters(block) -> dict:
     return {p: scope.add(p) for p, _ in block.params}
 
 
-def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None:
+def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict, built=None) -> None:
     for layer in graph.layers:
         if layer.block is not None:
             kwargs = rename_kwargs(layer.call.kwargs, init_parameters(layer.block))
@@ -138,6 +146,14 @@ def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict) -> None
         else:
             call = constructor(layer, env)
         w.code(call, f"self.{attrs[layer.id]} = ")
+        build_now(w, layer, attrs, built)
+
+
+def build_now(w: Writer, layer, attrs: dict, built) -> None:
+    """`self.normalization.build((None, 3))` right after making a layer that must be built
+    where it is made (tfspec.backends.legality.prebuilt gives the shapes)."""
+    if built and built.get(layer.id) is not None:
+        w.line(f"self.{attrs[layer.id]}.build({shape_code(built[layer.id])})")
 
 
 def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames) -> list:
@@ -232,7 +248,7 @@ def guard_names(node) -> set:
     return set().union(*(names_in(c) for c, _ in node.guard)) if node.guard else set()
 
 
-def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict) -> None:
+def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict, built=None) -> None:
     """build(input_shape): the values the body computes from shapes, then the layers (those of
     the `if` branches the values choose). A value reads the input's shape, `input_shape`; one that
     reads the shape of a tensor made inside is refused by the legality pass (tfspec.backends.legality)."""
@@ -264,6 +280,7 @@ def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict) -> No
                 else:
                     call = call_code(class_path(layer.kind), written.args, written.kwargs, local)
                 w.code(call, f"self.{attrs[layer.id]} = ")
+                build_now(w, layer, attrs, built)
         guards.enter(())
         w.line("super().build(input_shape)")
 
@@ -300,7 +317,7 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
     guards.enter(())
 
 
-def block_class(w: Writer, block, classes, masks: dict, add_loss=None) -> None:
+def block_class(w: Writer, block, classes, masks: dict, add_loss=None, built=None) -> None:
     graph = block.graph
     info = masks[block.name]
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
@@ -316,7 +333,7 @@ def block_class(w: Writer, block, classes, masks: dict, add_loss=None) -> None:
             for pname, _ in block.params:
                 w.line(f"self.{param_attrs[pname]} = {env[pname]}")
             if not late:
-                layer_attributes(w, graph, classes, env, attrs)
+                layer_attributes(w, graph, classes, env, attrs, built)
             loss_attributes(w, graph, add_loss, loss_attrs)
         w.blank()
         if late:
@@ -398,7 +415,7 @@ def unpack_masks(w: Writer, info, names: MaskNames) -> None:
             w.line(f"{name} = mask[{i}]")
 
 
-def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict, add_loss=None) -> None:
+def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict, add_loss=None, built=None) -> None:
     graph = spec.model
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
     with w.block(f"class {name}(keras.Model):"):
@@ -407,11 +424,11 @@ def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict, add
         with w.block("def __init__(self, **kwargs):"):
             w.line("super().__init__(**kwargs)")
             if not late:
-                layer_attributes(w, graph, classes, None, attrs)
+                layer_attributes(w, graph, classes, None, attrs, built)
             loss_attributes(w, graph, add_loss, loss_attrs)
         w.blank()
         if late:
-            build_method(w, graph, classes, {}, attrs)
+            build_method(w, graph, classes, {}, attrs, built)
             w.blank()
         scope = Scope(LOCAL_NAMES)
         ins = [scope.add(i.name) for i in graph.inputs]

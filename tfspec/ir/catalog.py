@@ -459,6 +459,13 @@ class LayerDef:
     # (bound args) -> (message, hint) when Keras cannot build the layer in a subclassed model,
     # which it builds by calling it on symbolic inputs (tfspec.backends.legality, E704); or None.
     not_in_subclassing: Callable | None = None
+    # (bound args, per-sample input shape) -> the input shape (batch axis first, None for any size)
+    # the subclassing style builds the layer with right after making it, or None: Keras builds it
+    # on its first call. For a layer whose build() makes tensors rather than weights (Normalization
+    # with a given mean and variance): Keras first builds a subclassed model's layers inside the
+    # graph that traces its call, and tensors made there cannot be used after
+    # (tfspec.backends.subclassing; legality refuses what it cannot build early, E704).
+    prebuild: Callable | None = None
 
     def arg(self, name: str) -> Arg | None:
         return self.by_name.get(name)
@@ -544,6 +551,7 @@ def layer(
     dtype=None,
     adapts=None,
     not_in_subclassing=None,
+    prebuild=None,
 ):
     """Register a layer kind in the catalog.
 
@@ -568,6 +576,7 @@ def layer(
         dtype=dtype,
         adapts=adapts or (lambda a: False),
         not_in_subclassing=not_in_subclassing,
+        prebuild=prebuild,
     )
     REGISTRY[name] = definition
     for alias in aliases:

@@ -188,6 +188,20 @@ def normalization_check(a):
     return []
 
 
+def normalization_prebuild(a, shape):
+    """The shape a subclassed model builds a Normalization with, where it makes it
+    (LayerDef.prebuild). Keras 3.15 makes its mean and variance constant tensors in build() (from
+    the given ones, or from its mean/variance weights), and left to itself builds the layer inside
+    the graph that traces the model's first call: every later call then fails, until adapt() or
+    loading weights makes them again. Only the rank and the sizes of the kept axes matter to
+    build(), so the other axes are None (any size): a block applied at two image sizes builds it
+    the same way."""
+    full = (None, *shape)
+    axis = a["axis"]
+    kept = {d % len(full) for d in (() if axis is None else (axis,) if isinstance(axis, int) else axis)}
+    return tuple(full[d] if d in kept else None for d in range(len(full)))
+
+
 def normalization_dtype(ins, a):
     numbers_only("Normalization", ins)
     return float_dtype(a)
@@ -206,17 +220,7 @@ layer(
     check=normalization_check,
     dtype=normalization_dtype,
     adapts=lambda a: a["mean"] is None,
-    # Keras 3.15 makes a given mean and variance constant tensors when it builds the layer: in a
-    # subclassed model, inside the graph that traces the model's call, and every later call fails.
-    not_in_subclassing=lambda a: (
-        None
-        if a["mean"] is None
-        else (
-            "Keras cannot build Normalization with a given mean and variance in a subclassed model: "
-            "it makes them inside the graph that traces the model, and cannot use them after",
-            "use --style functional, or write the arithmetic: `y = (x - mean) / std`",
-        )
-    ),
+    prebuild=normalization_prebuild,
     doc="(x - mean) / sqrt(variance) per feature. Without mean and variance it learns them from the "
     "training data before training (held as non-trainable weights).",
 )
