@@ -34,8 +34,9 @@ from tfspec.ir.catalog import (  # noqa: E402
 )
 from tfspec.ir.dtypes import layer_dtype  # noqa: E402
 from tfspec.ir.values import Call, Ref, show  # noqa: E402
+from tfspec.tools.importer.arguments import layer_class  # noqa: E402
 
-from . import catalog_image, catalog_more, catalog_preprocessing  # noqa: E402
+from . import catalog_applications, catalog_image, catalog_more, catalog_preprocessing  # noqa: E402
 
 
 def C(name, *args, **kwargs):
@@ -51,7 +52,7 @@ def to_keras(value):
         args = [to_keras(v) for v in value.args]
         kwargs = {k: to_keras(v) for k, v in value.kwargs}
         if lookup(value.name) is not None:
-            return getattr(keras.layers, value.name)(*args, **kwargs)
+            return layer_class(keras, value.name)(*args, **kwargs)
         for module, known in (
             (keras.initializers, INITIALIZERS),
             (keras.regularizers, REGULARIZERS),
@@ -68,7 +69,7 @@ def to_keras(value):
 
 
 def keras_layer(name, args, kwargs):
-    return getattr(keras.layers, name)(*[to_keras(a) for a in args], **{k: to_keras(v) for k, v in kwargs.items()})
+    return layer_class(keras, name)(*[to_keras(a) for a in args], **{k: to_keras(v) for k, v in kwargs.items()})
 
 
 def apply(name, layer, inputs, **call_kwargs):
@@ -376,7 +377,7 @@ case("MultiHeadAttention", [(None, 8), (None, 6)], 1, 4, dropout=0.1, sliding_wi
 
 
 # The entries of the newer catalog modules keep their cases beside them (tests/catalog_<module>.py).
-for _group in (catalog_image, catalog_more, catalog_preprocessing):
+for _group in (catalog_applications, catalog_image, catalog_more, catalog_preprocessing):
     CASES.extend(_group.CASES)
 
 
@@ -441,7 +442,7 @@ def own_args(definition):
 
 
 def signature(name):
-    params = list(inspect.signature(getattr(keras.layers, name).__init__).parameters.values())[1:]
+    params = list(inspect.signature(layer_class(keras, name).__init__).parameters.values())[1:]
     return [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)], any(
         p.kind == p.VAR_KEYWORD for p in params
     )
@@ -458,7 +459,7 @@ IGNORES_TRAINING = {"Dense"}
 
 @pytest.mark.parametrize("name", sorted(n for n, d in REGISTRY.items() if d.plugin is None))
 def test_arguments_match_signature(name):
-    assert hasattr(keras.layers, name), f"keras.layers has no {name}"
+    assert REGISTRY[name].module is not None or hasattr(keras.layers, name), f"keras.layers has no {name}"
     definition = REGISTRY[name]
     params, var_kw = signature(name)
     mine = own_args(definition)
@@ -471,7 +472,7 @@ def test_arguments_match_signature(name):
     for a in definition.args:
         if a in BASE_ARGS:
             assert var_kw or a.name in [p.name for p in params], f"{name} does not take {a.name}"
-    call = getattr(keras.layers, name).call
+    call = layer_class(keras, name).call
     takes = "training" in inspect.signature(call).parameters
     if name in IGNORES_TRAINING:  # it takes `training` only to ignore it: not worth passing
         assert takes and inspect.getsource(call).count("training") == 1 and not definition.training
@@ -547,7 +548,7 @@ bad("TimeDistributed", (4, 8, 8), C("Conv2D", 2, 3))
 bad("Bidirectional", (5,), C("LSTM", 3))
 
 
-for _group in (catalog_image, catalog_more, catalog_preprocessing):
+for _group in (catalog_applications, catalog_image, catalog_more, catalog_preprocessing):
     BAD.extend(_group.BAD)
 
 
@@ -705,7 +706,7 @@ KERAS_REFUSES = [
 ]
 
 
-for _group in (catalog_image, catalog_more, catalog_preprocessing):
+for _group in (catalog_applications, catalog_image, catalog_more, catalog_preprocessing):
     KERAS_REFUSES.extend(_group.KERAS_REFUSES)
 
 

@@ -47,6 +47,7 @@ from tfspec.ir.masks import (  # noqa: E402
     layer_mask,
 )
 from tfspec.ir.nodes import Graph, Layer, Node  # noqa: E402
+from tfspec.tools.importer.arguments import layer_class  # noqa: E402
 from tfspec.weights import copy_weights  # noqa: E402
 
 VOCAB = 30
@@ -649,7 +650,7 @@ def test_masked_models_round_trip_through_a_keras_file(name, style, tmp_path):
 
 def test_the_layers_that_take_masks_are_those_whose_call_has_a_mask_argument():
     for name in (n for n, d in REGISTRY.items() if d.plugin is None):  # Keras's own classes
-        parameters = inspect.signature(getattr(keras.layers, name).call).parameters
+        parameters = inspect.signature(layer_class(keras, name).call).parameters
         assert ("mask" in parameters) == (name in TAKES_MASK), name
         per_input = tuple(p for p in parameters if p in ("query_mask", "value_mask", "key_mask"))
         assert per_input == PER_INPUT_MASKS.get(name, ()), name

@@ -173,9 +173,10 @@ def test_the_prefixes_are_those_keras_uses():
 
     from tfspec.backends.common import AUTO_PREFIXES
     from tfspec.ir.catalog import REGISTRY
+    from tfspec.tools.importer.arguments import layer_class
 
     for kind in (k for k, d in REGISTRY.items() if d.plugin is None):  # a plugin's: tfspec.backends.common.auto_prefix
-        assert to_snake_case(getattr(keras.layers, kind).__name__) in AUTO_PREFIXES, kind
+        assert to_snake_case(layer_class(keras, kind).__name__) in AUTO_PREFIXES, kind
 
 
 COLLISIONS = {

@@ -194,41 +194,49 @@ def call_name(call: Call, arg: str | None) -> str:
 
 
 def class_path(kind: str) -> str:
-    """How generated code names a layer class: `layers.Dense`, or `<plugin>.Sampling` for a
-    plugin's layer (its module is imported under the plugin's name, see `imports`)."""
+    """How generated code names a layer class: `layers.Dense`; `<plugin>.Sampling` for a plugin's
+    layer (its module is imported under the plugin's name); for a class Keras keeps outside
+    keras.layers (LayerDef.module) its full dotted path, `keras.src.applications.convnext.LayerScale`:
+    `import keras.src.applications.convnext` binds only `keras`, a name no spec name can take.
+    `imports` writes the imports these names need."""
     definition = lookup(kind)
     if definition is None:
         return f"layers.{kind}"
+    if definition.module is not None:
+        return f"{definition.module}.{definition.name}"
     return f"{definition.plugin or 'layers'}.{definition.name}"
 
 
 def imports(w: "Writer", graphs) -> None:
-    """The imports of a generated module: keras, and `import <module> as <plugin>` for each plugin
-    whose layers `graphs` use (nested calls such as `TimeDistributed(Linear(4))` included), in
-    the order isort (ruff) keeps them: `import` lines by module, then `from keras import layers`."""
-    from ..plugins import plugin_of
-
-    used = set()
+    """The imports of a generated module: keras, `import <module> as <plugin>` for each plugin
+    whose layers `graphs` use, and `import <module>` for each class outside keras.layers they use
+    (nested calls such as `TimeDistributed(Linear(4))` included; see `class_path`), in the order
+    isort (ruff) keeps them: `import` lines by module, then `from keras import layers`."""
+    used = {("keras", "import keras")}
     for graph in graphs:
         for layer in graph.layers:
             if layer.block is None and layer.call is not None:
-                _plugins_in(Call(layer.kind, tuple(layer.call.args), tuple(layer.call.kwargs)), used)
-    modules = sorted(
-        [("keras", "import keras")] + [(plugin_of(n).module, f"import {plugin_of(n).module} as {n}") for n in used]
-    )
-    for _, line in modules:
+                _imports_of(Call(layer.kind, tuple(layer.call.args), tuple(layer.call.kwargs)), used)
+    for _, line in sorted(used):
         w.line(line)
     w.line("from keras import layers")
 
 
-def _plugins_in(value, used: set) -> None:
+def _imports_of(value, used: set) -> None:
+    """Add (module, import line) for each layer class in `value` (a call and its nested calls)
+    that is not in keras.layers."""
+    from ..plugins import plugin_of
+
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, Call):
             definition = lookup(item.name)
-            if definition is not None and definition.plugin is not None:
-                used.add(definition.plugin)
+            if definition is not None and definition.module is not None:
+                used.add((definition.module, f"import {definition.module}"))
+            elif definition is not None and definition.plugin is not None:
+                module = plugin_of(definition.plugin).module
+                used.add((module, f"import {module} as {definition.plugin}"))
             stack.extend(item.args)
             stack.extend(v for _, v in item.kwargs)
         elif isinstance(item, (list, tuple)):

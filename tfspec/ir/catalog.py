@@ -450,6 +450,10 @@ class LayerDef:
     call_rule: Callable | None = None
     # The plugin that contributed the entry (tfspec.plugins), or None for a keras.layers class.
     plugin: str | None = None
+    # The Python module of a Keras class that keras.layers does not export (the helper layers
+    # Keras defines inside keras.src.applications: LayerScale); generated code imports it
+    # (tfspec.backends.emitter.class_path). None: keras.layers, or the plugin's module.
+    module: str | None = None
     # (input dtypes, bound args) -> the dtype of the output; raises ShapeError (code E504) for an
     # input dtype the layer cannot take. None: numbers in, floats out (tfspec.ir.dtypes).
     dtype: Callable | None = None
@@ -551,6 +555,7 @@ def layer(
     dtype=None,
     adapts=None,
     not_in_subclassing=None,
+    module=None,
     prebuild=None,
 ):
     """Register a layer kind in the catalog.
@@ -576,6 +581,7 @@ def layer(
         dtype=dtype,
         adapts=adapts or (lambda a: False),
         not_in_subclassing=not_in_subclassing,
+        module=module,
         prebuild=prebuild,
     )
     REGISTRY[name] = definition

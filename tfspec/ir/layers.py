@@ -12,6 +12,7 @@ and the parameter-count rule. tests/test_catalog.py builds every entry in real K
     layers_image  image preprocessing and augmentation (Resizing, CenterCrop, Random*)
     layers_preprocessing  Normalization, lookups, hashing, TextVectorization
     layers_more   the rest: adaptive pooling, EinsumDense, ConvLSTM, RNN cells, spectrograms
+    layers_applications  helpers Keras keeps inside keras.applications (LayerScale, CustomScaleLayer)
 
 Shared shape helpers are in layers_base (re-exported here: fmt, need_rank, ...).
 """
@@ -19,6 +20,7 @@ Shared shape helpers are in layers_base (re-exported here: fmt, need_rank, ...).
 from __future__ import annotations
 
 from . import (  # noqa: F401  (register the entries)
+    layers_applications,
     layers_conv,
     layers_core,
     layers_image,

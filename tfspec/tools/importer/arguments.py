@@ -47,7 +47,13 @@ WRITTEN_ALWAYS = {"STFTSpectrogram": ("window",)}
 
 
 def layer_class(keras, class_name: str):
-    """The Python class of a catalog layer: a loaded plugin's, or keras.layers'."""
+    """The Python class of a catalog layer: a loaded plugin's, one Keras keeps outside keras.layers
+    in the module its entry names (LayerDef.module: LayerScale), or keras.layers'."""
+    definition = REGISTRY.get(class_name)
+    if definition is not None and definition.module is not None:
+        import importlib
+
+        return getattr(importlib.import_module(definition.module), definition.name)
     return plugins.keras_class("layer", class_name) or getattr(keras.layers, class_name)
 
 
