@@ -43,6 +43,11 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="SPEC", help="write the spec here (atomically) instead of to stdout")
     p.add_argument("--weights", action="store_true", help=WEIGHTS_HELP)
     p.add_argument("--name", metavar="NAME", help="the model's name in the spec (default: the Keras model's name)")
+    p.add_argument(
+        "--flat",
+        action="store_true",
+        help="one statement per Keras layer: repeated sub-graphs are not folded into blocks",
+    )
     p.set_defaults(run=run)
 
 
@@ -56,7 +61,7 @@ def run(args) -> int:
     if args.name is not None and not valid_name(args.name):
         raise UsageError(f"--name {args.name!r} is not a valid model name (letters, digits and _, not a keyword)")
     require(quiet=True)  # reading Keras configs needs Keras: NeedsTensorFlow without it (exit 2)
-    imported = import_file(args.model, args.name)
+    imported = import_file(args.model, args.name, args.flat)
     weights = None
     if args.weights:
         from .source import load_model
@@ -82,14 +87,15 @@ def weights_path(spec_path: str) -> str:
     return (stem if ext == ".tfs" else spec_path) + ".weights.h5"
 
 
-def import_file(path: str, name: str | None = None) -> Imported:
-    """Import a .keras file or a JSON config; raises ImportFailure (or SpecError)."""
+def import_file(path: str, name: str | None = None, flat: bool = False) -> Imported:
+    """Import a .keras file or a JSON config; raises ImportFailure (or SpecError). `flat`
+    writes one statement per Keras layer, with no blocks folded from repeated sub-graphs."""
     from .source import read_config
 
-    return import_config(read_config(path), path, name)
+    return import_config(read_config(path), path, name, flat)
 
 
-def import_config(config: dict, path: str = "<config>", name: str | None = None) -> Imported:
+def import_config(config: dict, path: str = "<config>", name: str | None = None, flat: bool = False) -> Imported:
     """Import a serialized Keras model (`json.loads(model.to_json())`)."""
     from ...loader import loads
     from .arguments import Arguments
@@ -102,7 +108,7 @@ def import_config(config: dict, path: str = "<config>", name: str | None = None)
     reader = Reader(path)
     model = reader.model(config)
     notes = reader.notes
-    writer = Writer(path, Arguments(path), notes)
+    writer = Writer(path, Arguments(path), notes, flat)
     label = os.path.basename(path).replace("\n", " ")
     text = writer.program(model, name or model_name(model.name, path), f"# Imported by `tfspec import` from {label!r}.")
     spec = loads(text, filename=f"<imported from {label}>")

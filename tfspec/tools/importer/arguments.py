@@ -13,6 +13,7 @@ or a name (`"zeros"`) when they are at their defaults. Needs Keras; built-in cla
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 
@@ -93,6 +94,7 @@ class Arguments:
 
         self.keras = keras
         self.path = path
+        self.made: dict = {}  # a layer's config, its name left out -> its spec call
 
     def fail(self, message, hint=None):
         raise ImportFailure(self.path, "E903", message, hint)
@@ -102,6 +104,24 @@ class Arguments:
         """`where` names the layer in messages, e.g. "layer 'dense_2' (Dense)"; `name` is the
         name to write, if any. Settings that the wrapper of a `wrapped` layer (Bidirectional,
         TimeDistributed) makes, such as zero_output_for_mask, are left to it; it checks the result."""
+        class_name = entry["class_name"]
+        # Layers of one config but their names (a model's many BatchNormalizations) make one call.
+        key = json.dumps(
+            [
+                class_name,
+                plain({k: v for k, v in entry["config"].items() if k != "name"}),
+                entry.get("build_config"),
+                wrapped,
+            ],
+            sort_keys=True,
+            default=repr,
+        )
+        if key not in self.made:
+            self.made[key] = self.fresh_call(entry, where, wrapped)
+        call = self.made[key]
+        return call if name is None else Call(call.name, call.args, call.kwargs + (("name", name),))
+
+    def fresh_call(self, entry: dict, where: str, wrapped: bool) -> Call:
         class_name = entry["class_name"]
         definition = REGISTRY[class_name]
         actual = entry["config"]
@@ -118,8 +138,6 @@ class Arguments:
         for a in BASE_ARGS:
             if a.name in chosen:
                 kwargs.append((a.name, self.value(actual[a.name], a.name, where)))
-        if name is not None:
-            kwargs.append(("name", name))
         call = Call(class_name, tuple(args), tuple(kwargs))
         errors = bind(definition, call.args, call.kwargs).errors
         if errors:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ... import plugins
 from ...ir.catalog import REGISTRY
 from ...ir.walk import MAX_BLOCK_DEPTH
+from . import operations
 from .errors import ImportFailure
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -42,15 +43,21 @@ class Layer:
     label: str  # its path for messages: "encoder/dense_2"
     model: "Model | None" = None
     apps: list = field(default_factory=list)
+    operation: bool = False  # a keras.ops call or operator (`x + 3.0`): its apps carry `expr`
+    written_name: object = None  # the name the spec writes for it ("" for none), once decided
 
 
 @dataclass
 class App:
-    """One application of a layer: input tensors -> output tensors."""
+    """One application of a layer: input tensors -> output tensors. `kwargs` are the call's
+    other arguments ((name, value), ...), a value a tensor key, a list of them or a plain value;
+    an operation's `expr` is its expression over operations.Operand(key)s."""
 
     layer: Layer
     inputs: list
     outputs: list
+    kwargs: list = field(default_factory=list)
+    expr: object = None
 
 
 @dataclass
@@ -150,15 +157,22 @@ class Reader:
                 continue
             if entry.get("class_name") == "InputLayer":
                 inputs[lname] = self.input(entry, lname)
+            elif operations.is_operation(entry):
+                layers[lname] = self.operation(dict(entry, name=lname), where)
+                order[lname] = i
             else:
                 layers[lname] = self.layer(dict(entry, name=lname), where)
                 order[lname] = i
         apps = []
         for lname, layer in layers.items():
             nodes = layer.entry.get("inbound_nodes") or []
-            outputs = len(layer.model.outputs) if layer.model is not None else 1
             for k, node in enumerate(nodes):
-                app = App(layer, self.node_inputs(node, layer, where, masks), [(lname, k, j) for j in range(outputs)])
+                if layer.operation:
+                    app = self.operation_app(node, layer, k, where)
+                else:
+                    tensors, kwargs = self.node_inputs(node, layer, where, masks)
+                    outputs = self.result_count(layer, node)
+                    app = App(layer, tensors, [(lname, k, j) for j in range(outputs)], kwargs)
                 layer.apps.append(app)
                 apps.append(app)
         model_inputs = [inputs[key[0]] for key in self.endpoints(config.get("input_layers"), inputs, where, "input")]
@@ -187,10 +201,10 @@ class Reader:
         waiting = {}
         ready = []
         for n, app in enumerate(apps):
-            for t in app.inputs:
+            for t in app.inputs + kwarg_tensors(app.kwargs):
                 if t not in produced and t not in available:
                     self.fail("E901", f"{where}{app.layer.name}: its input {t[0]!r} is not in the model")
-            needs = {id(produced[t]) for t in app.inputs if t in produced}
+            needs = {id(produced[t]) for t in app.inputs + kwarg_tensors(app.kwargs) if t in produced}
             waiting[id(app)] = needs
             if not needs:
                 heapq.heappush(ready, (order[app.layer.name], app.outputs[0][1], n))
@@ -262,13 +276,14 @@ class Reader:
                 f"{where}{layer.name}: unsupported inbound node format (a Keras 2 config?)",
                 "load the model in Keras 3 and save it again as .keras",
             )
-        tensors = []
+        tensors, call = [], []
         for value in node.get("args") or []:
             tensors += self.tensors(value, layer, where)
         kwargs = node.get("kwargs") or {}
         for key in TENSOR_KWARGS:
             if key in kwargs:
                 tensors += self.tensors(kwargs[key], layer, where)
+        takes = call_arguments(layer)
         for key, value in kwargs.items():
             if key in TENSOR_KWARGS or value is None or (key == "training" and value is False):
                 continue  # Keras records training=False for layers called without it
@@ -281,14 +296,64 @@ class Reader:
                         "the training mode to the caller"
                     )
                 continue
+            if key in takes:
+                refs = references(value)
+                call.append((key, self.call_value(value, layer, where) if refs else value))
+                continue
             self.fail(
                 "E903",
                 f"layer {where}{layer.name!r} ({layer.class_name}) is called with {key}={short(value)}; "
-                "a spec passes only input tensors to a layer",
+                f"its call takes {', '.join(sorted(takes)) or 'only its input tensors'} in a spec",
             )
         if not tensors:
             self.fail("E904", f"layer {where}{layer.name!r} ({layer.class_name}) is applied to no tensor")
-        return tensors
+        return tensors, call
+
+    def call_value(self, value, layer, where):
+        """A call argument holding tensors: one key, or a list of keys (`initial_state=[h, c]`)."""
+        keys = self.tensors(value, layer, where)
+        return keys if isinstance(value, (list, tuple)) else keys[0]
+
+    def result_count(self, layer: Layer, node) -> int:
+        """How many tensors an application yields: a nested model's outputs; an RNN with
+        return_state or attention asked for its scores, as Keras computes it; else one."""
+        if layer.model is not None:
+            return len(layer.model.outputs)
+        config = layer.entry.get("config") or {}
+        inner = (config.get("layer") or {}).get("config") or {} if isinstance(config.get("layer"), dict) else {}
+        kwargs = node.get("kwargs") or {} if isinstance(node, dict) else {}
+        if not (config.get("return_state") or inner.get("return_state") or kwargs.get("return_attention_scores")):
+            return 1
+        return keras_result_count(layer, node)
+
+    # -- operations --------------------------------------------------------------------
+    def operation(self, entry: dict, where: str) -> Layer:
+        name = entry["name"]
+        if operations.op_name(str(entry.get("class_name"))) is None:
+            self.fail(
+                "E903",
+                f"{where}{name}: the operation {entry.get('class_name')} (keras.ops) has no spec form",
+                "the spec's operations: `tfspec schema --catalog` lists them",
+            )
+        return Layer(name, entry["class_name"], entry, f"{where}{name}", operation=True)
+
+    def operation_app(self, node, layer: Layer, k: int, where: str) -> App:
+        if not isinstance(node, dict) or "args" not in node:
+            self.fail("E901", f"{where}{layer.name}: unsupported inbound node format")
+
+        def tensor(value):
+            if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+                return tuple(self.tensors(value, layer, where)[0])
+            return None
+
+        try:
+            expr = operations.expression(layer.class_name, layer.entry.get("config") or {}, node, tensor)
+        except operations.Unsupported as exc:
+            self.fail("E903", f"operation {where}{layer.name!r}: {exc}")
+        keys = list(dict.fromkeys(operations.operands(expr)))
+        if not keys:
+            self.fail("E904", f"operation {where}{layer.name!r} ({layer.class_name}) is applied to no tensor")
+        return App(layer, keys, [(layer.name, k, 0)], expr=expr)
 
     def tensors(self, value, layer, where) -> list:
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -329,6 +394,48 @@ class Reader:
         if any(d is not None and (not isinstance(d, int) or d < 1) for d in shape):
             self.fail("E903", f"input {name!r} has the shape {list(shape)}; sizes are positive integers or None")
         return Input(name, (name, 0, 0), shape, dtype)
+
+
+def kwarg_tensors(kwargs) -> list:
+    """The tensor keys among a call's other arguments."""
+    found = []
+    for _, value in kwargs:
+        if isinstance(value, tuple):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, tuple))
+    return found
+
+
+def call_arguments(layer: Layer) -> set:
+    """The call arguments the catalog lets a spec give this layer (`initial_state`, `mask`, ...)."""
+    definition = REGISTRY.get(layer.class_name) if layer.model is None else None
+    return {a.name for a in definition.call_args} if definition is not None else set()
+
+
+def keras_result_count(layer: Layer, node) -> int:
+    """The tensors Keras's layer yields for this call: the layer made from its config and called
+    on symbolic tensors of the recorded shapes (nothing runs)."""
+    import keras
+
+    from .arguments import layer_class
+
+    def symbolic(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            c = value.get("config") or {}
+            return keras.KerasTensor(tuple(c.get("shape") or ()), dtype=c.get("dtype") or "float32")
+        if isinstance(value, list):
+            return [symbolic(v) for v in value]
+        if isinstance(value, dict):
+            return {k: symbolic(v) for k, v in value.items()}
+        return value
+
+    try:
+        made = layer_class(keras, layer.class_name).from_config(dict(layer.entry["config"]))
+        out = made(*symbolic(node.get("args") or []), **symbolic(node.get("kwargs") or {}))
+    except Exception:  # noqa: BLE001 - refused later, with the arguments, by the writer
+        return 1
+    return len(keras.tree.flatten(out))
 
 
 def trains_by_default(class_name: str) -> bool:

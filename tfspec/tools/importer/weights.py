@@ -1,14 +1,19 @@
 """Carrying a Keras model's weights over to the models built from its imported spec.
 
 Layers are paired by position in one canonical walk of the dataflow graph -- depth first from
-the outputs, inputs in call order, nested models (Keras) and blocks (spec) entered -- which is
-the same walk whichever way the graph is packaged, so the file's model and the spec's IR
-pair up layer by layer. tfspec.weights then finds each spec layer in a model built in any style.
+the outputs, inputs in call order, nested models (Keras) and blocks (spec) entered, tensor
+operations (keras.ops calls, which hold no weights) walked through -- which is the same walk
+whichever way the graph is packaged, so the file's model and the spec's IR pair up layer by
+layer. tfspec.weights then finds each spec layer in a model built in any style.
 
 The weights file is one `.weights.h5` that loads into every style the spec allows: each
 style's layout (Keras addresses weights by object path, and the styles package layers
 differently) is saved and the layouts are merged; every style is then loaded back from the
-merged file and checked against the original weights.
+merged file and checked against the original weights. Keras saves a functional model's layers
+as `layers/<class>_<n>`, numbered in its `layers` order, and a subclassed model's under their
+attribute names, but those that sort after `layers` again as `layers/<class>_<n>`, numbered in
+the order it creates them: the writer keeps each class's layers in Keras's order
+(writer.statements_of) so that the two numberings agree.
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ def node_inputs(node) -> list:
     tensors = keras_tensors(node.arguments.args)
     for key in TENSOR_KWARGS:
         tensors += keras_tensors(node.arguments.kwargs.get(key))
+    for key, value in node.arguments.kwargs.items():  # initial_state=, attention_mask=, ...
+        if key not in TENSOR_KWARGS:
+            tensors += keras_tensors(value)
     return tensors
 
 
@@ -85,7 +93,8 @@ def keras_leaves(model) -> list:
                 continue
             return (scope + (id(node),), operation, [(t, scope, inputs) for t in node_inputs(node)])
 
-    return post_order([(t, (), {}) for t in model.outputs], resolve)
+    leaves = post_order([(t, (), {}) for t in model.outputs], resolve)
+    return [leaf for leaf in leaves if isinstance(leaf, keras.layers.Layer)]  # operations hold no weights
 
 
 # -- the spec's IR -----------------------------------------------------------------------------
@@ -98,7 +107,7 @@ def ir_leaves(graph) -> list:
 
     def producer(g, name):
         if id(g) not in producers:
-            producers[id(g)] = {node.output: node for node in g.nodes}
+            producers[id(g)] = {out: node for node in g.nodes for out in node.outputs}
         return producers[id(g)].get(name)
 
     def resolve(item):
@@ -119,9 +128,10 @@ def ir_leaves(graph) -> list:
                 name, g = body.outputs[0], body
                 continue
             leaf = (path + (layer.id,), layer)
-            return (scope + (id(node),), leaf, [(t, g, scope, path, inputs) for t in node.inputs])
+            return (scope + (id(node),), leaf, [(t, g, scope, path, inputs) for t in node.tensors()])
 
-    return post_order([(t, graph, (), (), {}) for t in graph.outputs], resolve)
+    leaves = post_order([(t, graph, (), (), {}) for t in graph.outputs], resolve)
+    return [(path, layer) for path, layer in leaves if not layer.operation]  # operations hold no weights
 
 
 def origins(spec, source) -> dict:
@@ -157,6 +167,8 @@ def copy_weights(source, spec, target, style: str) -> None:
         if [tuple(w.shape) for w in weights] != shapes:
             raise ValueError(f"layer {old.name!r}: weight shapes {[w.shape for w in weights]} do not fit {shapes}")
         new.set_weights(weights)
+        if type(new).__name__ == "Normalization" and new.built:
+            new.finalize_state()  # its mean and variance tensors are made from the weights just set
 
 
 # -- the weights file -----------------------------------------------------------------------------

@@ -14,11 +14,12 @@ import json
 import keyword
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...ir.catalog import ALIASES, REGISTRY
 from ...ir.lower import snake
-from ...ir.values import show
+from ...ir.values import Call, show
+from . import fold, operations
 from .arguments import is_auto_name, plain
 from .errors import ImportFailure
 
@@ -61,11 +62,15 @@ class Names:
 
 @dataclass
 class Unit:
-    """One application after inlining: a catalog layer or a block instance."""
+    """One application after inlining: a catalog layer, an operation (`expr`) or a block
+    instance. Keys are scoped tensor keys; `kwargs` the call's other arguments."""
 
     layer: object  # graph.Layer
-    inputs: list  # scoped tensor keys
-    output: tuple
+    inputs: list
+    outputs: list
+    kwargs: list = field(default_factory=list)
+    expr: object = None
+    call: object = None  # the layer's spec call, its name left out (set by the writer)
 
 
 @dataclass
@@ -74,22 +79,42 @@ class Chain:
     units: list
 
 
-def chains_of(units: list, outputs: list) -> list:
-    """Fold straight runs: a unit joins the chain that made its only input when nothing else
-    reads that tensor and it is not an output."""
-    reads = Counter(t for u in units for t in u.inputs)
+@dataclass
+class Assign:
+    """`name = expression`: an operation."""
+
+    unit: Unit
+
+
+def statements_of(units: list, outputs: list) -> list:
+    """Chains and assignments, in order. A unit joins the chain that made its only input when
+    nothing else reads that tensor, it is not an output and the unit takes no other tensor --
+    and when joining keeps the layers of each class in the order of `units` (the model's
+    `layers` order): a subclassed model saves its weights by the order in which it creates the
+    layers of a class (`layers/conv2d_3`), a functional one by Keras's order, and one weights
+    file serves both styles only when the two agree (tfspec.tools.importer.weights)."""
+    reads = Counter(t for u in units for t in fold.reads(u))
     reads.update(outputs)
-    chains, ending = [], {}
+    statements, ending, started, latest = [], {}, {}, {}
     for unit in units:
+        if unit.expr is not None:
+            statements.append(Assign(unit))
+            continue
         source = unit.inputs[0]
-        if len(unit.inputs) == 1 and source in ending and reads[source] == 1:
+        kind = unit.layer.class_name if unit.layer is not None else unit.block.name  # fold.Instance: a block
+        joins = len(unit.inputs) == 1 and not fold.reads(unit)[1:] and source in ending and reads[source] == 1
+        # joining an earlier chain writes the unit before the later chains' layers of its class
+        if joins and latest.get(kind, -1) <= started[id(ending[source])]:
             chain = ending.pop(source)
             chain.units.append(unit)
         else:
             chain = Chain(list(unit.inputs), [unit])
-            chains.append(chain)
-        ending[unit.output] = chain
-    return chains
+            started[id(chain)] = len(statements)
+            statements.append(chain)
+        latest[kind] = max(latest.get(kind, -1), started[id(chain)])
+        if len(unit.outputs) == 1:
+            ending[unit.outputs[0]] = chain
+    return statements
 
 
 def signature(layer) -> str:
@@ -107,17 +132,19 @@ def signature(layer) -> str:
 
 
 class Writer:
-    def __init__(self, path: str, arguments, notes: list):
+    def __init__(self, path: str, arguments, notes: list, flat: bool = False):
         self.path = path
         self.arguments = arguments
         self.notes = notes
+        self.flat = flat  # one statement per Keras layer: no blocks folded from repeats
         self.names_kept: set = set()
-        self.blocks: list = []  # (name, body lines), callees first
+        self.blocks: list = []  # (header, body lines), callees first
         self.block_by_text: dict = {}
         self.block_of: dict = {}  # id(nested model layer) -> block name
-        self.calls: dict = {}  # id(layer) -> call text
+        self.calls: dict = {}  # id(layer) -> spec call, its name left out
         self.taken_blocks = set(REGISTRY) | set(ALIASES)
         self.signatures: Counter = Counter()
+        self.unnamed = 0  # names of layers folded into blocks (not kept)
 
     def fail(self, message, hint=None):
         raise ImportFailure(self.path, "E904", message, hint)
@@ -125,10 +152,19 @@ class Writer:
     def program(self, model, name: str, header: str) -> str:
         self.taken_blocks.add(name)
         self.count_signatures(model)
-        body = self.body(model, in_block=False)
+        units, outputs = self.flatten(model)
+        units = self.fold_operations(units, outputs)
+        if not self.flat:
+            units = self.fold_repeats(model, units, outputs)
+        body = self.body(model, units, outputs, in_block=False)
+        if self.unnamed:
+            self.notes.append(
+                f"the names of {self.unnamed} layers folded into blocks are not kept (a block's layers are "
+                "unnamed; --flat keeps every layer as it is)"
+            )
         lines = [header, ""]
-        for block_name, block_lines in self.blocks:
-            lines += [f"block {block_name}() {{", *block_lines, "}", ""]
+        for block_header, block_lines in self.blocks:
+            lines += [block_header, *block_lines, "}", ""]
         lines += [f"model {name} {{", *body, "}"]
         return "\n".join(lines) + "\n"
 
@@ -139,81 +175,213 @@ class Writer:
                 self.signatures[signature(app.layer)] += 1
                 self.count_signatures(nested)
 
-    # -- one body --------------------------------------------------------------------------
-    def body(self, model, in_block: bool) -> list:
-        """The lines of a model or block body: inputs, shared layers, chains, outputs."""
-        units, outputs = self.flatten(model)
-        chains = chains_of(units, outputs)
-        tensors, declared = self.names(model, units, chains, outputs, in_block)
-        lines = []
-        for inp in model.inputs:
-            dims = ", ".join("None" if d is None else str(d) for d in inp.shape)
-            lines.append(f"{INDENT}input {tensors[((), inp.tensor)]}" + ("" if in_block else f": {inp.dtype}[{dims}]"))
-        if declared:
-            lines.append("")
-            for layer, name in declared.values():
-                lines.append(f"{INDENT}layer {name} = {self.step(layer, in_block)}")
-        lines.append("")
-        previous_long = False
-        for chain in chains:
-            source = chain.sources
-            head = tensors[source[0]] if len(source) == 1 else "[" + ", ".join(tensors[t] for t in source) + "]"
-            steps = [
-                declared[id(u.layer)][1] if id(u.layer) in declared else self.step(u.layer, in_block)
-                for u in chain.units
-            ]
-            text = chain_lines(head, steps, tensors[chain.units[-1].output])
-            if (len(text) > 1 or previous_long) and lines[-1] != "":
-                lines.append("")  # a multi-line chain stands apart
-            lines += text
-            previous_long = len(text) > 1
-        lines += ["", f"{INDENT}output {', '.join(tensors[t] for t in outputs)}"]
-        return lines
+    # -- folding -------------------------------------------------------------------------------
+    def fold_operations(self, units: list, outputs: list) -> list:
+        """An operation read only by one other operation goes inside its expression; Keras's
+        form of positions(x) is written positions(x)."""
+        reads = Counter(t for u in units for t in fold.reads(u))
+        reads.update(outputs)
+        producer = {u.outputs[0]: u for u in units if u.expr is not None}
+        inlined = set()
+        for unit in units:
+            if unit.expr is None:
+                continue
 
-    def names(self, model, units, chains, outputs, in_block):
-        """Names of the named tensors (inputs, then outputs, then chain results) and of the
-        layers applied more than once: {tensor: name}, {id(layer): (layer, name)}."""
-        names = Names()
-        tensors = {}
+            def inline(operand, unit=unit):
+                inner = producer.get(operand.key)
+                if inner is not None and reads[operand.key] == 1 and inner is not unit:
+                    inlined.add(id(inner))
+                    return inner.expr
+                return operand
+
+            unit.expr = operations.positions(operations.substitute(unit.expr, inline))
+            unit.inputs = list(dict.fromkeys(operations.operands(unit.expr)))
+        kept = [u for u in units if id(u) not in inlined]
+        for unit in kept:
+            left = operations.unresolved(unit.expr) if unit.expr is not None else None
+            if left:
+                raise ImportFailure(
+                    self.path,
+                    "E903",
+                    f"operation {unit.layer.label!r}: keras.ops.{left} has no spec form outside positions(x)",
+                )
+        return kept
+
+    def fold_repeats(self, model, units: list, outputs: list) -> list:
+        inputs = [((), inp.tensor) for inp in model.inputs]
+        uses = Counter(id(u.layer) for u in units)
+        folder = fold.Folder(
+            key=lambda u: self.unit_key(u, uses),
+            call=lambda u: (
+                self.call_of(u) if isinstance(u, Unit) and u.expr is None and u.layer.model is None else None
+            ),
+            label=lambda u: (
+                u.layer.name if isinstance(u, Unit) and not is_auto_name(u.layer.name, u.layer.class_name) else ""
+            ),
+            taken_names=self.taken_blocks | RESERVED,
+        )
+        folded = repeats(folder.fold(units, inputs, outputs), outputs)
+        self.unnamed += folder.unnamed
+        for block in folder.blocks:
+            self.taken_blocks.add(block.name)
+            self.write_folded(block)
+        return folded
+
+    def unit_key(self, unit, uses: Counter):
+        """A unit's structure for folding (arguments' values left out); None: never folded."""
+        if isinstance(unit, fold.Instance):
+            return ("block", id(unit.block), len(unit.args))
+        if uses[id(unit.layer)] > 1:
+            return None  # a shared layer: one object, which a block would make afresh at each use
+        if unit.expr is not None:
+            return ("op", operations.text(unit.expr, lambda key: "#"))
+        if unit.layer.model is not None:
+            return ("model", signature(unit.layer)) if self.is_block(unit.layer) else None
+        call = self.call_of(unit)
+        nested = tuple((k, v.name) for k, v in call.kwargs if isinstance(v, Call))
+        nested += tuple((i, v.name) for i, v in enumerate(call.args) if isinstance(v, Call))
+        plain_kwargs = tuple((k, v if not isinstance(v, (tuple, list)) else "#") for k, v in unit.kwargs)
+        return ("layer", call.name, len(call.args), nested, plain_kwargs, len(unit.outputs))
+
+    def write_folded(self, block):
+        params = ", ".join(block.params)
+        lines = self.template_body(block)
+        self.blocks.append((f"block {block.name}({params}) {{", lines))
+
+    def template_body(self, block) -> list:
+        units = block.units
+        outputs = [block.output]
+        tensors, declared = self.names_of([("x", block.input)], units, statements_of(units, outputs), outputs, True)
+        return self.lines([f"{INDENT}input {tensors[block.input]}"], units, outputs, tensors, declared, True, True)
+
+    # -- one body --------------------------------------------------------------------------
+    def body(self, model, units, outputs, in_block: bool) -> list:
+        """The lines of a model or block body: inputs, shared layers, chains, outputs."""
         for inp in model.inputs:
-            auto = is_auto_name(inp.name, "InputLayer") or not identifier(inp.name)
-            tensors[((), inp.tensor)] = names.add(("x" if in_block else "inputs") if auto else identifier(inp.name))
-        read = {t for u in units for t in u.inputs} | set(outputs)
-        for inp in model.inputs:
-            if ((), inp.tensor) not in read:
+            if ((), inp.tensor) not in {t for u in units for t in fold.reads(u)} | set(outputs):
                 self.fail(
                     f"input {inp.name!r} of model {model.name!r} is not used by it",
                     "a spec cannot declare an input that no layer reads",
                 )
         if len(set(outputs)) != len(outputs):
             self.fail(f"model {model.name!r} lists one tensor as two of its outputs")
-        producer = {u.output: u for u in units}
+        named = []
+        for inp in model.inputs:
+            auto = is_auto_name(inp.name, "InputLayer") or not identifier(inp.name)
+            named.append((("x" if in_block else "inputs") if auto else identifier(inp.name), ((), inp.tensor)))
+        statements = statements_of(units, outputs)
+        tensors, declared = self.names_of(named, units, statements, outputs)
+        head = []
+        for inp in model.inputs:
+            dims = ", ".join("None" if d is None else str(d) for d in inp.shape)
+            head.append(f"{INDENT}input {tensors[((), inp.tensor)]}" + ("" if in_block else f": {inp.dtype}[{dims}]"))
+        return self.lines(head, units, outputs, tensors, declared, in_block)
+
+    def lines(self, head, units, outputs, tensors, declared, in_block, compact=False) -> list:
+        """`compact`: no blank lines around the statements (a folded block, as specs write them)."""
+        lines = list(head)
+        if declared:
+            lines.append("")
+            for unit, name in declared.values():
+                lines.append(f"{INDENT}layer {name} = {self.step_call(unit, in_block)}")
+        if not compact:
+            lines.append("")
+        previous_long = False
+        for statement in statements_of(units, outputs):
+            if isinstance(statement, Assign):
+                unit = statement.unit
+                text = [f"{INDENT}{tensors[unit.outputs[0]]} = {operations.text(unit.expr, lambda k: tensors[k])}"]
+            else:
+                source = statement.sources
+                first = tensors[source[0]] if len(source) == 1 else "[" + ", ".join(tensors[t] for t in source) + "]"
+                steps = [self.step(u, in_block, declared, tensors) for u in statement.units]
+                last = statement.units[-1]
+                target = ", ".join(tensors.get(t, "_") for t in last.outputs)
+                text = chain_lines(first, steps, target)
+            if (len(text) > 1 or previous_long) and lines[-1] != "" and not (compact and len(lines) == len(head)):
+                lines.append("")  # a multi-line chain stands apart
+            lines += text
+            previous_long = len(text) > 1
+        lines += ([] if compact else [""]) + [f"{INDENT}output {', '.join(tensors[t] for t in outputs)}"]
+        return lines
+
+    def names_of(self, named, units, statements, outputs, by_kind=False):
+        """Names of the named tensors (inputs, then outputs, then the other results) and of the
+        layers applied more than once: {tensor: name}, {id(layer): (unit, name)}."""
+        names = Names()
+        tensors = {}
+        for base, key in named:
+            tensors[key] = names.add(base)
+        producer = {t: u for u in units for t in u.outputs}
         for t in outputs:
             if t not in tensors:
-                tensors[t] = names.add(self.base(producer[t].layer))
-        uses = Counter(id(u.layer) for u in units)
+                tensors[t] = names.add(self.base(producer[t], by_kind))
+        reads = Counter(t for u in units for t in fold.reads(u))
+        uses = Counter(id(u.layer) for u in units if isinstance(u, Unit) and u.expr is None)
         declared = {}
         for unit in units:
-            if uses[id(unit.layer)] > 1 and id(unit.layer) not in declared:
-                declared[id(unit.layer)] = (unit.layer, names.add(self.base(unit.layer)))
-        for chain in chains:
-            target = chain.units[-1].output
-            if target not in tensors:
-                tensors[target] = names.add(self.base(chain.units[-1].layer))
+            if (
+                isinstance(unit, Unit)
+                and unit.expr is None
+                and uses[id(unit.layer)] > 1
+                and id(unit.layer) not in declared
+            ):
+                declared[id(unit.layer)] = (unit, names.add(self.base(unit, by_kind)))
+        for statement in statements:
+            last = statement.unit if isinstance(statement, Assign) else statement.units[-1]
+            for t in last.outputs:
+                if t not in tensors and (len(last.outputs) == 1 or reads[t]):
+                    tensors[t] = names.add(self.base(last, by_kind))
         return tensors, declared
 
-    def base(self, layer) -> str:
-        if is_auto_name(layer.name, layer.class_name):
+    def base(self, unit, by_kind=False) -> str:
+        """The name of what a unit makes: its layer's Keras name, unless Keras made it up or the
+        unit is a template's (`by_kind`), then its kind's."""
+        if isinstance(unit, fold.Instance):
+            return snake(unit.block.name.removesuffix("Block") or "block")
+        layer = unit.layer
+        own = identifier(layer.name) if not by_kind and not is_auto_name(layer.name, layer.class_name) else ""
+        if unit.expr is not None:
+            kind = unit.expr.name if isinstance(unit.expr, Call) else operations.op_name(layer.class_name)
+            return own or kind or "value"
+        if by_kind or is_auto_name(layer.name, layer.class_name):
             return snake(layer.class_name)
         return identifier(layer.name) or snake(layer.class_name)
 
-    def step(self, layer, in_block: bool) -> str:
+    def step(self, unit, in_block: bool, declared: dict, tensors: dict) -> str:
+        if isinstance(unit, fold.Instance):
+            text = f"{unit.block.name}({', '.join(show(a) for a in unit.args)})"
+            return text + (f" * {unit.repeat}" if unit.repeat > 1 else "")
+        text = declared[id(unit.layer)][1] if id(unit.layer) in declared else self.step_call(unit, in_block)
+        if unit.kwargs:
+            parts = []
+            for key, value in unit.kwargs:
+                if isinstance(value, tuple):
+                    parts.append(f"{key}={tensors[value]}")
+                elif isinstance(value, list):
+                    parts.append(f"{key}=[{', '.join(tensors[v] if isinstance(v, tuple) else show(v) for v in value)}]")
+                else:
+                    parts.append(f"{key}={show(value)}")
+            text += f"({', '.join(parts)})"
+        return text
+
+    def step_call(self, unit, in_block: bool) -> str:
+        layer = unit.layer
         if layer.model is not None:
             return f"{self.block(layer)}()"
+        call = unit.call if unit.call is not None else self.call_of(unit)
+        if unit.call is None:
+            where = f"layer {layer.label!r} ({layer.class_name})"
+            name = self.kept_name(layer, in_block, where)
+            if name is not None:
+                call = Call(call.name, call.args, call.kwargs + (("name", name),))
+        return show(call)
+
+    def call_of(self, unit) -> Call:
+        layer = unit.layer
         if id(layer) not in self.calls:
             where = f"layer {layer.label!r} ({layer.class_name})"
-            call = self.arguments.call(layer.entry, where, self.kept_name(layer, in_block, where))
-            self.calls[id(layer)] = show(call)
+            self.calls[id(layer)] = self.arguments.call(layer.entry, where)
         return self.calls[id(layer)]
 
     def kept_name(self, layer, in_block: bool, where: str) -> str | None:
@@ -222,6 +390,9 @@ class Writer:
         name = layer.name
         if is_auto_name(name, layer.class_name):
             return None
+        if layer.written_name is not None:
+            return layer.written_name or None
+        kept = None
         if in_block:
             self.notes.append(
                 f"{where}: its name is not kept (layers in blocks are unnamed, a block may be used more than once)"
@@ -232,8 +403,9 @@ class Writer:
             self.notes.append(f"{where}: its name is not kept (it holds unusual characters)")
         else:
             self.names_kept.add(name)
-            return name
-        return None
+            kept = name
+        layer.written_name = kept or ""
+        return kept
 
     # -- nested models -----------------------------------------------------------------------
     def flatten(self, model):
@@ -251,7 +423,11 @@ class Writer:
                 inputs = [resolve((prefix, t)) for t in app.inputs]
                 layer = app.layer
                 if layer.model is None or self.is_block(layer):
-                    units.append(Unit(layer, inputs, (prefix, app.outputs[0])))
+                    kwargs = [(k, scoped(v, prefix, resolve)) for k, v in app.kwargs]
+                    expr = None
+                    if app.expr is not None:
+                        expr = operations.substitute(app.expr, lambda o: operations.Operand(resolve((prefix, o.key))))
+                    units.append(Unit(layer, inputs, [(prefix, o) for o in app.outputs], kwargs, expr))
                     continue
                 inner = layer.model
                 if len(inner.inputs) != len(inputs):
@@ -286,7 +462,9 @@ class Writer:
     def block(self, layer) -> str:
         if id(layer) in self.block_of:
             return self.block_of[id(layer)]
-        lines = self.body(layer.model, in_block=True)
+        units, outputs = self.flatten(layer.model)
+        units = self.fold_operations(units, outputs)
+        lines = self.body(layer.model, units, outputs, in_block=True)
         text = "\n".join(lines)
         if text not in self.block_by_text:
             auto = is_auto_name(layer.name, layer.class_name) or not identifier(layer.name)
@@ -296,10 +474,41 @@ class Writer:
                 name = f"{base}Block" if n == 2 and not base.endswith("Block") else f"{base}{n}"
                 n += 1
             self.taken_blocks.add(name)
-            self.blocks.append((name, lines))
+            self.blocks.append((f"block {name}() {{", lines))
             self.block_by_text[text] = name
         self.block_of[id(layer)] = self.block_by_text[text]
         return self.block_of[id(layer)]
+
+
+def repeats(units: list, outputs: list) -> list:
+    """Consecutive instances of one block with equal arguments as one step, `Block(...) * N`."""
+    reads = Counter(t for u in units for t in fold.reads(u))
+    reads.update(outputs)
+    result = []
+    for unit in units:
+        last = result[-1] if result else None
+        if (
+            isinstance(unit, fold.Instance)
+            and isinstance(last, fold.Instance)
+            and last.block is unit.block
+            and last.args == unit.args
+            and unit.inputs == last.outputs
+            and reads[last.outputs[0]] == 1
+        ):
+            last.repeat += 1
+            last.outputs = unit.outputs
+            continue
+        result.append(unit)
+    return result
+
+
+def scoped(value, prefix, resolve):
+    """A call argument's tensor keys, scoped and resolved."""
+    if isinstance(value, tuple):
+        return resolve((prefix, value))
+    if isinstance(value, list):
+        return [resolve((prefix, v)) if isinstance(v, tuple) else v for v in value]
+    return value
 
 
 def chain_lines(head: str, steps: list, target: str) -> list:

@@ -1,0 +1,158 @@
+"""`tfspec import` v2: keras.ops calls become tensor expressions, and repeated sub-graphs fold into
+parametric blocks (`Residual(64) * 2`); `--flat` keeps one statement per Keras layer. Every folded
+spec is checked against the Keras model it came from: parameters and outputs, in every style."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from .helpers import quiet_tensorflow
+
+quiet_tensorflow()
+keras = pytest.importorskip("keras")
+layers = keras.layers
+ops = keras.ops
+
+import tfspec  # noqa: E402
+from tfspec.backends import allowed_styles  # noqa: E402
+from tfspec.tools.importer import copy_weights, import_config  # noqa: E402
+
+
+def randomised(model, seed=0):
+    """Every 1-D weight (biases, BatchNormalization's statistics) drawn afresh, so that outputs
+    depend on all of them."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        if len(w.shape) == 1:
+            w.assign(rng.uniform(0.5, 1.5, w.shape).astype("float32"))
+    for layer in model._flatten_layers():
+        if isinstance(layer, layers.Normalization):
+            layer.finalize_state()  # its mean and variance as the weights now say, as adapt() leaves them
+    return model
+
+
+def assert_round_trip(original, text_check=None, flat=False):
+    imported = import_config(json.loads(original.to_json()), "model.keras", flat=flat)
+    if text_check:
+        text_check(imported.text)
+    rng = np.random.default_rng(1)
+    inputs = original.inputs
+    xs = [rng.standard_normal((2, *t.shape[1:])).astype("float32") for t in inputs]
+    x = xs[0] if len(xs) == 1 else xs
+    expected = np.asarray(original(x, training=False))
+    styles = allowed_styles(imported.spec)
+    assert {"functional", "subclassing"} <= set(styles)
+    for style in styles:
+        model = tfspec.build(imported.spec, style)
+        assert model.count_params() == original.count_params(), style
+        copy_weights(original, imported.spec, model, style)
+        np.testing.assert_allclose(np.asarray(model(x, training=False)), expected, rtol=0, atol=1e-5)
+    return imported.text
+
+
+def residual_net():
+    """Three residual units of two widths, each an Add of its input and a conv stack."""
+    x = inputs = keras.Input((8, 8, 16))
+    for i, filters in enumerate((16, 16, 16)):
+        y = layers.Conv2D(filters, 3, padding="same", name=f"unit{i}_conv1")(x)
+        y = layers.BatchNormalization(name=f"unit{i}_bn")(y)
+        y = layers.ReLU(name=f"unit{i}_relu")(y)
+        y = layers.Conv2D(16, 3, padding="same", name=f"unit{i}_conv2")(y)
+        x = layers.Add(name=f"unit{i}_add")([x, y])
+    for i, filters in enumerate((32, 48, 64, 80, 96)):
+        x = layers.Conv2D(filters, 1, strides=2, name=f"down{i}_conv")(x)
+        x = layers.BatchNormalization(name=f"down{i}_bn")(x)
+        x = layers.ReLU(name=f"down{i}_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    return randomised(keras.Model(inputs, layers.Dense(3, name="head")(x), name="residual_net"))
+
+
+def test_repeats_fold_into_blocks_with_parameters():
+    def check(text):
+        assert "block ResidualUnitBlock() {" in text  # named after the words unit0_conv1, unit0_bn, ... share
+        assert "-> ResidualUnitBlock() * 3" in text  # consecutive, equal arguments: one step
+        assert "block DownBlock(filters) {" in text  # what differs between the repeats: a parameter
+        assert "-> DownBlock(32)" in text and "-> DownBlock(96)" in text
+        assert 'name="unit0_conv1"' not in text  # folded layers are unnamed
+        assert 'Dense(3, name="head")' in text  # the others keep their names
+
+    assert_round_trip(residual_net(), check)
+
+
+def test_flat_keeps_one_statement_per_layer():
+    def check(text):
+        assert "block " not in text
+        assert 'name="unit0_conv1"' in text and 'name="unit2_add"' in text
+
+    assert_round_trip(residual_net(), check, flat=True)
+
+
+def test_multiples_of_a_parameter_are_written_so():
+    x = inputs = keras.Input((4, 4, 8))
+    for i, width in enumerate((8, 16, 24, 32, 40)):
+        x = layers.Conv2D(4 * width, 1, name=f"stage{i}_expand")(x)
+        x = layers.ReLU(name=f"stage{i}_relu")(x)
+        x = layers.Conv2D(width, 1, name=f"stage{i}_project")(x)
+    model = randomised(keras.Model(inputs, x))
+
+    def check(text):
+        assert "Conv2D(4 * filters, 1)" in text
+        assert "-> StageBlock(8)" in text and "-> StageBlock(40)" in text
+
+    assert_round_trip(model, check)
+
+
+def test_operations_become_tensor_expressions():
+    x = keras.Input((6, 4))
+    tokens = keras.Input((6,), dtype="int32")
+    gate = ops.relu6(layers.Dense(4, name="gate_logits")(x) + 3.0) / 6.0
+    scaled = x * gate
+    first = scaled[:, 0]
+    mean = ops.mean(scaled, axis=1)
+    joined = ops.concatenate([first, mean], axis=-1)
+    steps = layers.Embedding(6, 8, name="steps")(ops.cumsum(ops.ones_like(tokens, dtype="int32"), axis=1) - 1)
+    out = layers.Dense(2, name="out")(joined) + ops.sum(steps, axis=(1, 2))[:, None]
+    model = randomised(keras.Model([x, tokens], out))
+
+    def check(text):
+        assert "relu6(gate_logits + 3.0) / 6.0" in text  # one expression: each part read once
+        assert "[:, 0]" in text and "mean(" in text and "axis=1" in text
+        assert "concatenate([" in text
+        assert "positions(" in text  # Keras's cumsum(ones_like(x)) - 1, read back as written
+        assert "Add()" not in text  # `a + b` on tensors is an operation, not an Add layer
+
+    imported = import_config(json.loads(model.to_json()), "m.keras")
+    check(imported.text)
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((2, 6, 4)).astype("float32"), rng.integers(0, 5, (2, 6)).astype("int32")]
+    expected = np.asarray(model(xs, training=False))
+    for style in allowed_styles(imported.spec):
+        built = tfspec.build(imported.spec, style)
+        copy_weights(model, imported.spec, built, style)
+        np.testing.assert_allclose(np.asarray(built(xs, training=False)), expected, atol=1e-5)
+
+
+def test_an_operation_without_a_spec_form_is_refused_with_its_name():
+    from tfspec.tools.importer import ImportFailure
+
+    x = inputs = keras.Input((4,))
+    model = keras.Model(inputs, ops.cumsum(x, axis=1))
+    with pytest.raises(ImportFailure, match=r"keras.ops.cumsum has no spec form"):
+        import_config(json.loads(model.to_json()), "m.keras")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, most",
+    [("ResNet50", 90), ("MobileNetV2", 80), ("DenseNet121", 120), ("EfficientNetB0", 150)],
+)
+def test_keras_applications_read_like_specs_a_person_wrote(name, most):
+    """The line targets of the import of four keras.applications models; each folded spec is
+    still the model (parameters and outputs, both styles)."""
+    model = randomised(getattr(keras.applications, name)(weights=None, classes=10, input_shape=(32, 32, 3)))
+    text = assert_round_trip(model)
+    assert len(text.splitlines()) <= most
+    keras.backend.clear_session()
