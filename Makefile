@@ -11,6 +11,10 @@ $(STAMP): pyproject.toml plugins/tfspec-example/pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[tf-cpu,dev]"
 	$(BIN)/python -m pip install -q -e plugins/tfspec-example   # the example plugin (specs/vae.tfs uses it)
+	# Keras 2 (tf-keras, of the installed TensorFlow's version; without its TensorFlow dependency, which is
+	# tensorflow-cpu here) writes the legacy .h5 and JSON files that tests/test_import_keras2.py imports.
+	$(BIN)/python -m pip install -q --no-deps "tf-keras==$$($(BIN)/python -c 'from importlib.metadata import version; print(version("tensorflow-cpu"))')" \
+	  || echo "note: tf-keras not installed; the Keras 2 import tests will be skipped"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -46,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_lsp.py
+
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --count 20000 --models 200

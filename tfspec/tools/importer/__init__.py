@@ -1,4 +1,4 @@
-"""`tfspec import`: a Keras model (.keras file or JSON config) as a readable spec.
+"""`tfspec import`: a Keras model (.keras or .h5 file, or JSON config) as a readable spec.
 
     imported = import_file("model.keras")        # .text (checked spec text), .spec, .notes
     model = tfspec.build(imported.spec, "subclassing")
@@ -18,15 +18,15 @@ from .errors import ImportFailure
 
 __all__ = ["ImportFailure", "Imported", "copy_weights", "import_config", "import_file", "register"]
 
-HELP = "turn a Keras model (.keras file or JSON config) into a spec"
+HELP = "turn a Keras model (.keras or .h5 file, or JSON config) into a spec"
 DESCRIPTION = """\
-Write a spec that builds the same model as MODEL: a .keras file or a Keras JSON config
-(model.to_json()). Nothing in the file is executed: models holding Lambda layers or custom
-classes are refused, and so are layers missing from tfspec's catalog. Without -o the spec
-is printed."""
+Write a spec that builds the same model as MODEL: a .keras file, a legacy HDF5 model file
+(.h5, Keras 2 or 3) or a Keras JSON config (model.to_json(), Keras 2 or 3). Nothing in the
+file is executed: models holding Lambda layers or custom classes are refused, and so are
+layers missing from tfspec's catalog. Without -o the spec is printed."""
 WEIGHTS_HELP = """\
 also save the model's weights as <spec stem>.weights.h5 beside the spec (needs a .keras
-file and -o). The file loads into the model of every style the spec allows:
+or .h5 model file and -o). The file loads into the model of every style the spec allows:
 model = tfspec.build(spec, style); model.load_weights(path)"""
 
 
@@ -39,7 +39,7 @@ class Imported:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("import", help=HELP, description=DESCRIPTION)
-    p.add_argument("model", metavar="MODEL", help="a .keras file or a Keras JSON config")
+    p.add_argument("model", metavar="MODEL", help="a .keras or .h5 model file, or a Keras JSON config")
     p.add_argument("-o", "--output", metavar="SPEC", help="write the spec here (atomically) instead of to stdout")
     p.add_argument("--weights", action="store_true", help=WEIGHTS_HELP)
     p.add_argument("--name", metavar="NAME", help="the model's name in the spec (default: the Keras model's name)")
@@ -88,7 +88,7 @@ def weights_path(spec_path: str) -> str:
 
 
 def import_file(path: str, name: str | None = None, flat: bool = False) -> Imported:
-    """Import a .keras file or a JSON config; raises ImportFailure (or SpecError). `flat`
+    """Import a .keras or .h5 file or a JSON config; raises ImportFailure (or SpecError). `flat`
     writes one statement per Keras layer, with no blocks folded from repeated sub-graphs."""
     from .source import read_config
 
@@ -100,11 +100,13 @@ def import_config(config: dict, path: str = "<config>", name: str | None = None,
     from ...loader import loads
     from .arguments import Arguments
     from .graph import Reader
+    from .keras2 import upgrade
     from .source import MAX_CONFIG_DEPTH, too_deep
     from .writer import Writer
 
     if too_deep(config):
         raise ImportFailure(path, "E901", f"the config nests objects and lists more than {MAX_CONFIG_DEPTH} deep")
+    config = upgrade(config)  # a Keras 2 config (tf.keras to_json(), an .h5 file's) in Keras 3 form
     reader = Reader(path)
     model = reader.model(config)
     notes = reader.notes
