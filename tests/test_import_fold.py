@@ -66,6 +66,7 @@ def residual_net():
         x = layers.Conv2D(filters, 1, strides=2, name=f"down{i}_conv")(x)
         x = layers.BatchNormalization(name=f"down{i}_bn")(x)
         x = layers.ReLU(name=f"down{i}_relu")(x)
+    x = layers.Conv2D(8, 1, name="top_conv")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     return randomised(keras.Model(inputs, layers.Dense(3, name="head")(x), name="residual_net"))
 
@@ -80,6 +81,24 @@ def test_repeats_fold_into_blocks_with_parameters():
         assert 'Dense(3, name="head")' in text  # the others keep their names
 
     assert_round_trip(residual_net(), check)
+
+
+def test_weights_load_into_every_style_from_the_files_import_writes(tmp_path):
+    """A subclassed model numbers the Conv2D layers it holds itself (top_conv: layers/conv2d_5),
+    a functional one all of them (the blocks' too): the subclassing style gets a file of its own."""
+    from tfspec.cli import main
+
+    original = residual_net()
+    original.save(tmp_path / "m.keras")
+    assert main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.tfs"), "--weights"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.weights.h5")) == ["m.subclassing.weights.h5", "m.weights.h5"]
+    spec = tfspec.load(tmp_path / "m.tfs")
+    x = np.random.default_rng(3).standard_normal((2, 8, 8, 16)).astype("float32")
+    expected = np.asarray(original(x, training=False))
+    for style, file in (("functional", "m.weights.h5"), ("subclassing", "m.subclassing.weights.h5")):
+        model = tfspec.build(spec, style)
+        model.load_weights(str(tmp_path / file))
+        np.testing.assert_allclose(np.asarray(model(x, training=False)), expected, atol=1e-5)
 
 
 def test_flat_keeps_one_statement_per_layer():

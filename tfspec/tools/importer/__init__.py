@@ -27,7 +27,8 @@ layers missing from tfspec's catalog. Without -o the spec is printed."""
 WEIGHTS_HELP = """\
 also save the model's weights as <spec stem>.weights.h5 beside the spec (needs a .keras
 or .h5 model file and -o). The file loads into the model of every style the spec allows:
-model = tfspec.build(spec, style); model.load_weights(path)"""
+model = tfspec.build(spec, style); model.load_weights(path). Where Keras numbers a style's
+layers otherwise (a subclassed model with blocks), that style gets <stem>.<style>.weights.h5."""
 
 
 @dataclass
@@ -65,26 +66,34 @@ def run(args) -> int:
     weights = None
     if args.weights:
         from .source import load_model
-        from .weights import weights_file
+        from .weights import weights_files
 
-        weights = weights_file(load_model(args.model), imported.spec, args.model)
+        weights = weights_files(load_model(args.model), imported.spec, args.model)
+        if len(weights) > 1:
+            styles = ", ".join(style for style in weights if style)
+            imported.notes.append(
+                f"Keras lays out the weights of the {styles} model differently: it loads "
+                + ", ".join(os.path.basename(weights_path(args.output, s)) for s in weights if s)
+                + f"; the other styles load {os.path.basename(weights_path(args.output))}"
+            )
     for note in imported.notes:
         print(f"tfspec import: note: {note}", file=sys.stderr)
     if not args.output:
         sys.stdout.write(imported.text)
         return 0
     try:
-        if weights is not None:
-            write_atomic(weights_path(args.output), weights)
+        for style, data in (weights or {}).items():
+            write_atomic(weights_path(args.output, style), data)
         write_atomic(args.output, imported.text)
     except OSError as exc:
         raise UsageError(f"-o {args.output!r}: cannot write it: {write_reason(exc)}") from None
     return 0
 
 
-def weights_path(spec_path: str) -> str:
+def weights_path(spec_path: str, style: str = "") -> str:
+    """<spec stem>.weights.h5, or <spec stem>.<style>.weights.h5 for a style's own file."""
     stem, ext = os.path.splitext(spec_path)
-    return (stem if ext == ".tfs" else spec_path) + ".weights.h5"
+    return (stem if ext == ".tfs" else spec_path) + (f".{style}" if style else "") + ".weights.h5"
 
 
 def import_file(path: str, name: str | None = None, flat: bool = False) -> Imported:

@@ -175,34 +175,53 @@ def copy_weights(source, spec, target, style: str) -> None:
 
 
 def weights_file(source, spec, path: str) -> bytes:
-    """The bytes of a `.weights.h5` holding `source`'s weights for every allowed style of `spec`."""
+    """The bytes of one `.weights.h5` holding `source`'s weights for every allowed style of
+    `spec`; ImportFailure (E905) when Keras's layouts of two styles disagree (see weights_files)."""
+    files = weights_files(source, spec, path)
+    if len(files) > 1:
+        other = next(style for style in files if style)
+        raise ImportFailure(
+            path,
+            "E905",
+            f"one weights file cannot serve every style: the {other} model's layout disagrees with the others'",
+            "use weights_files(), which gives that style a file of its own",
+        )
+    return files[""]
+
+
+def weights_files(source, spec, path: str) -> dict:
+    """{"": bytes of a `.weights.h5` for every allowed style of `spec`}, or, when Keras lays the
+    weights of a style out so that a path means another layer than in the others (a subclassed
+    model numbers the layers it holds itself, `layers/conv2d_3`, while a functional one numbers
+    all of them, those of the blocks too), that style's own file as well: {"": ..., style: ...}.
+    Every file is loaded back into its styles and checked against `source`'s weights."""
     from ...live import build
 
     styles = allowed_styles(spec)
     with tempfile.TemporaryDirectory(prefix="tfspec-import-") as folder:
-        saved = []
+        saved = {}
         for style in styles:
             model = build(spec, style)
             try:
                 copy_weights(source, spec, model, style)
             except ValueError as exc:
                 raise ImportFailure(path, "E905", f"the weights do not fit the {style} model: {exc}") from None
-            saved.append(os.path.join(folder, f"{style}.weights.h5"))
-            model.save_weights(saved[-1])
-        merged = os.path.join(folder, "merged.weights.h5")
-        conflict = merge(saved, merged)
-        if conflict:
-            raise ImportFailure(
-                path,
-                "E905",
-                f"one weights file cannot serve every style ({', '.join(styles)}): "
-                f"their layouts disagree at {conflict!r}",
-                "import without --weights and copy the weights with tfspec.tools.importer.copy_weights",
-            )
-        for style in styles:
-            check_loads(source, spec, style, merged, path)
-        with open(merged, "rb") as handle:
-            return handle.read()
+            saved[style] = os.path.join(folder, f"{style}.weights.h5")
+            model.save_weights(saved[style])
+        groups = {"": [styles[0]]}  # the first style's file, and each style whose layout joins it
+        for style in styles[1:]:
+            trial = os.path.join(folder, "trial.weights.h5")
+            joins = merge([saved[s] for s in groups[""]] + [saved[style]], trial) is None
+            groups["" if joins else style] = groups[""] + [style] if joins else [style]
+        files = {}
+        for key, members in groups.items():
+            target = os.path.join(folder, f"out{key}.weights.h5")
+            merge([saved[s] for s in members], target)
+            for style in members:
+                check_loads(source, spec, style, target, path)
+            with open(target, "rb") as handle:
+                files[key] = handle.read()
+        return files
 
 
 def merge(files: list, target: str) -> str | None:
