@@ -86,13 +86,15 @@ class Assign:
     unit: Unit
 
 
-def statements_of(units: list, outputs: list) -> list:
+def statements_of(units: list, outputs: list, class_order: bool = True) -> list:
     """Chains and assignments, in order. A unit joins the chain that made its only input when
     nothing else reads that tensor, it is not an output and the unit takes no other tensor --
-    and when joining keeps the layers of each class in the order of `units` (the model's
-    `layers` order): a subclassed model saves its weights by the order in which it creates the
-    layers of a class (`layers/conv2d_3`), a functional one by Keras's order, and one weights
-    file serves both styles only when the two agree (tfspec.tools.importer.weights)."""
+    and, with `class_order` (a model's body), when joining keeps the layers of each class in the
+    order of `units` (the model's `layers` order): a subclassed model saves the weights of the
+    layers it holds by the order in which it creates those of a class (`layers/conv2d_3`), a
+    functional one by Keras's order, and one weights file serves both styles only when the two
+    agree (tfspec.tools.importer.weights). A block's layers are saved by their attribute names
+    in the subclassing style: its chains need no such order."""
     reads = Counter(t for u in units for t in fold.reads(u))
     reads.update(outputs)
     statements, ending, started, latest = [], {}, {}, {}
@@ -104,7 +106,7 @@ def statements_of(units: list, outputs: list) -> list:
         kind = unit.layer.class_name if unit.layer is not None else unit.block.name  # fold.Instance: a block
         joins = len(unit.inputs) == 1 and not fold.reads(unit)[1:] and source in ending and reads[source] == 1
         # joining an earlier chain writes the unit before the later chains' layers of its class
-        if joins and latest.get(kind, -1) <= started[id(ending[source])]:
+        if joins and (not class_order or latest.get(kind, -1) <= started[id(ending[source])]):
             chain = ending.pop(source)
             chain.units.append(unit)
         else:
@@ -251,7 +253,8 @@ class Writer:
     def template_body(self, block) -> list:
         units = block.units
         outputs = [block.output]
-        tensors, declared = self.names_of([("x", block.input)], units, statements_of(units, outputs), outputs, True)
+        statements = statements_of(units, outputs, class_order=False)
+        tensors, declared = self.names_of([("x", block.input)], units, statements, outputs, True)
         return self.lines([f"{INDENT}input {tensors[block.input]}"], units, outputs, tensors, declared, True, True)
 
     # -- one body --------------------------------------------------------------------------
@@ -269,7 +272,7 @@ class Writer:
         for inp in model.inputs:
             auto = is_auto_name(inp.name, "InputLayer") or not identifier(inp.name)
             named.append((("x" if in_block else "inputs") if auto else identifier(inp.name), ((), inp.tensor)))
-        statements = statements_of(units, outputs)
+        statements = statements_of(units, outputs, class_order=not in_block)
         tensors, declared = self.names_of(named, units, statements, outputs)
         head = []
         for inp in model.inputs:
@@ -287,7 +290,7 @@ class Writer:
         if not compact:
             lines.append("")
         previous_long = False
-        for statement in statements_of(units, outputs):
+        for statement in statements_of(units, outputs, class_order=not in_block):
             if isinstance(statement, Assign):
                 unit = statement.unit
                 text = [f"{INDENT}{tensors[unit.outputs[0]]} = {operations.text(unit.expr, lambda k: tensors[k])}"]
