@@ -148,7 +148,16 @@ def convs(k2):
     return k2.Model(x, L.Flatten()(y), name="convs")
 
 
-KERAS2_MODELS = (mlp, cnn, two_inputs, nested, text, convs)
+def wrappers(k2):
+    """Wrapped layers: Keras 2 writes neither the wrapped LSTM's seed nor Bidirectional's
+    backward_layer, which Keras 3 makes with their defaults."""
+    L = k2.layers
+    x = k2.Input((5, 3), name="steps")
+    y = L.Bidirectional(L.LSTM(4, return_sequences=True))(x)
+    return k2.Model(x, L.TimeDistributed(L.Dense(2))(y), name="wrappers")
+
+
+KERAS2_MODELS = (mlp, cnn, two_inputs, nested, text, convs, wrappers)
 
 
 @pytest.mark.parametrize("make", KERAS2_MODELS, ids=lambda f: f.__name__)

@@ -151,7 +151,7 @@ class Arguments:
         made = plain(self.instantiate(call).get_config())
         wanted = plain(actual)
         for key in sorted((set(made) | set(wanted)) - {"name"}):
-            if made.get(key) != wanted.get(key):
+            if not agrees(made.get(key), wanted.get(key), key in wanted):
                 self.fail(
                     f"{where}: its {key} cannot be written in a spec so that Keras makes the same layer",
                     f"the spec call {show(call)} gives {key}={show(self.shown(made.get(key)))}",
@@ -361,6 +361,19 @@ class Arguments:
         if isinstance(value, dict):
             return value.get("class_name", "{...}")
         return value
+
+
+def agrees(made, wanted, given: bool = True) -> bool:
+    """Whether a rebuilt config value is the file's. A key the file leaves out (an older Keras
+    wrote no `seed`, no `backward_layer`) is Keras's default when the file is loaded: it agrees
+    with anything; so does None with a key the rebuilt layer leaves out."""
+    if not given:
+        return True
+    if isinstance(made, dict) and isinstance(wanted, dict):
+        return all(agrees(made.get(k), v, k in made or v is not None) for k, v in wanted.items())
+    if isinstance(made, list) and isinstance(wanted, list):
+        return len(made) == len(wanted) and all(agrees(a, b) for a, b in zip(made, wanted))
+    return made == wanted
 
 
 def init_defaults(cls) -> dict:
