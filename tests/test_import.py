@@ -94,7 +94,8 @@ def assert_same_model(original, spec, weights=None):
 # call arguments in a functional config); a shared block is no functional model at all.
 NOT_IMPORTED = {
     "siamese": "a shared block: the functional style cannot print it",
-    "vae": "keras.ops calls (the KL term) and its add_loss layer",
+    # imported (tests/test_import_fold.py), but Sampling draws afresh at each call: outputs differ
+    "vae": "Sampling's outputs are random",
     # Keras cannot load a .keras file of a lookup that has not learnt its vocabulary (an empty one),
     # and an import would not carry a learnt vocabulary (it is not a weight) into the spec
     "penguins": "StringLookup without a vocabulary (learnt before training)",

@@ -175,3 +175,28 @@ def test_keras_applications_read_like_specs_a_person_wrote(name, most):
     text = assert_round_trip(model)
     assert len(text.splitlines()) <= most
     keras.backend.clear_session()
+
+
+def test_a_loss_term_comes_back_as_add_loss(tmp_path, example_plugin):
+    """specs/vae.tfs: its KL term is keras.ops arithmetic, added by the AddLoss layer the generated
+    code defines; the import reads both back (`kl = ...`, `add_loss kl`), in a process that has
+    not registered that class too (a stand-in of tfspec's own; the file's code never runs)."""
+    from tfspec.cli import main
+
+    from .helpers import spec_path
+
+    spec = tfspec.load(spec_path("vae"))
+    original = tfspec.build(spec, "functional")
+    original.save(tmp_path / "vae.keras")
+    assert main(["import", str(tmp_path / "vae.keras"), "-o", str(tmp_path / "vae.tfs"), "--weights"]) == 0
+    text = (tmp_path / "vae.tfs").read_text(encoding="utf-8")
+    assert "add_loss kl" in text and "kl = -0.5 * sum(" in text
+    imported = tfspec.load(tmp_path / "vae.tfs")
+    x = np.random.default_rng(4).uniform(0, 1, (3, 28, 28, 1)).astype("float32")
+    original(x, training=False)
+    for style in allowed_styles(imported):
+        model = tfspec.build(imported, style)
+        assert model.count_params() == original.count_params()
+        model.load_weights(str(tmp_path / "vae.weights.h5"))
+        model(x, training=False)
+        np.testing.assert_allclose(float(model.losses[0]), float(original.losses[0]), rtol=1e-6)

@@ -9,6 +9,7 @@ config's layer order (Keras's `model.layers` order).
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass, field
 
 from ... import plugins
@@ -45,6 +46,7 @@ class Layer:
     apps: list = field(default_factory=list)
     operation: bool = False  # a keras.ops call or operator (`x + 3.0`): its apps carry `expr`
     written_name: object = None  # the name the spec writes for it ("" for none), once decided
+    term: str | None = None  # tfspec's own AddLoss layer: the loss term's name (`add_loss kl`)
 
 
 @dataclass
@@ -157,6 +159,9 @@ class Reader:
                 continue
             if entry.get("class_name") == "InputLayer":
                 inputs[lname] = self.input(entry, lname)
+            elif loss_term(entry) is not None:
+                layers[lname] = Layer(lname, "AddLoss", entry, f"{where}{lname}", term=loss_term(entry))
+                order[lname] = i
             elif operations.is_operation(entry):
                 layers[lname] = self.operation(dict(entry, name=lname), where)
                 order[lname] = i
@@ -394,6 +399,23 @@ class Reader:
         if any(d is not None and (not isinstance(d, int) or d < 1) for d in shape):
             self.fail("E903", f"input {name!r} has the shape {list(shape)}; sizes are positive integers or None")
         return Input(name, (name, 0, 0), shape, dtype)
+
+
+ADD_LOSS = re.compile(r"tfspec\.[A-Za-z_][A-Za-z0-9_]*>AddLoss\Z")
+
+
+def loss_term(entry: dict) -> str | None:
+    """The term's name when the entry is the AddLoss layer tfspec's generated code defines for
+    `add_loss NAME` (registered as tfspec.<model>>AddLoss, config: its term); else None."""
+    config = entry.get("config") or {}
+    if entry.get("class_name") != "AddLoss" or not ADD_LOSS.match(str(entry.get("registered_name") or "")):
+        return None
+    term = config.get("term")
+    if not (isinstance(term, str) and term.isidentifier() and term.isascii()):
+        return None
+    if set(config) - {"name", "trainable", "dtype", "term"}:
+        return None
+    return term
 
 
 def kwarg_tensors(kwargs) -> list:

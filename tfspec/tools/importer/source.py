@@ -212,7 +212,7 @@ def load_model(path: str):
 
     if is_archive(path):
         try:
-            return keras.saving.load_model(path, safe_mode=True, compile=False)
+            return keras.saving.load_model(path, safe_mode=True, compile=False, custom_objects=stand_ins(path))
         except Exception as exc:  # noqa: BLE001 - Keras raises many types; all mean "cannot load"
             raise ImportFailure(path, "E901", f"Keras cannot load the model: {first_line(exc)}") from None
     if is_hdf5(path):
@@ -223,6 +223,45 @@ def load_model(path: str):
         "a JSON config holds no weights",
         "save the model as .keras (model.save('model.keras')) to import its weights",
     )
+
+
+def stand_ins(path: str) -> dict:
+    """{registered name: a class of ours} for the AddLoss layers of tfspec's generated code in the
+    model (`add_loss` in a spec: no weights; it adds a loss term and passes its input on), so that
+    a .keras file of a tfspec model loads in a process that has not run that code."""
+    import keras
+
+    from ...backends.losses import LOSS_MARKER
+    from .graph import loss_term
+
+    found, stack = set(), [read_config(path)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if loss_term(item) is not None and keras.saving.get_registered_object(item["registered_name"]) is None:
+                found.add(item["registered_name"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    if not found:
+        return {}
+
+    class AddLoss(keras.layers.Layer):
+        def __init__(self, term, **kwargs):
+            super().__init__(autocast=False, **kwargs)
+            self.term = term
+
+        def call(self, x, loss):
+            return x
+
+        def compute_output_spec(self, x, loss):
+            return keras.tree.map_structure(lambda t: keras.KerasTensor(t.shape, dtype=t.dtype), x)
+
+        def get_config(self):
+            return {**super().get_config(), "term": self.term}
+
+    setattr(AddLoss, LOSS_MARKER, True)
+    return {name: AddLoss for name in found}
 
 
 def load_hdf5_model(path: str):

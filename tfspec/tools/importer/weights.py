@@ -22,6 +22,7 @@ import os
 import tempfile
 
 from ...backends.legality import allowed_styles
+from ...backends.losses import is_loss_layer
 from .errors import ImportFailure
 from .graph import TENSOR_KWARGS
 
@@ -94,7 +95,8 @@ def keras_leaves(model) -> list:
             return (scope + (id(node),), operation, [(t, scope, inputs) for t in node_inputs(node)])
 
     leaves = post_order([(t, (), {}) for t in model.outputs], resolve)
-    return [leaf for leaf in leaves if isinstance(leaf, keras.layers.Layer)]  # operations hold no weights
+    # operations hold no weights, nor does tfspec's AddLoss (`add_loss` in the spec, no node of it)
+    return [leaf for leaf in leaves if isinstance(leaf, keras.layers.Layer) and not is_loss_layer(leaf)]
 
 
 # -- the spec's IR -----------------------------------------------------------------------------

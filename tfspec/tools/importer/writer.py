@@ -154,11 +154,12 @@ class Writer:
     def program(self, model, name: str, header: str) -> str:
         self.taken_blocks.add(name)
         self.count_signatures(model)
-        units, outputs = self.flatten(model)
-        units = self.fold_operations(units, outputs)
+        units, outputs, terms = self.flatten(model)
+        live = outputs + [key for key, _ in terms]  # a loss term is read by no layer: it lives to the end
+        units = self.fold_operations(units, live)
         if not self.flat:
-            units = self.fold_repeats(model, units, outputs)
-        body = self.body(model, units, outputs, in_block=False)
+            units = self.fold_repeats(model, units, live)
+        body = self.body(model, units, outputs, in_block=False, terms=terms)
         if self.unnamed:
             self.notes.append(
                 f"the names of {self.unnamed} layers folded into blocks are not kept (a block's layers are "
@@ -258,10 +259,12 @@ class Writer:
         return self.lines([f"{INDENT}input {tensors[block.input]}"], units, outputs, tensors, declared, True, True)
 
     # -- one body --------------------------------------------------------------------------
-    def body(self, model, units, outputs, in_block: bool) -> list:
-        """The lines of a model or block body: inputs, shared layers, chains, outputs."""
+    def body(self, model, units, outputs, in_block: bool, terms=()) -> list:
+        """The lines of a model or block body: inputs, shared layers, chains, loss terms
+        ((tensor, name), ...: `add_loss name`), outputs."""
+        live = outputs + [key for key, _ in terms]
         for inp in model.inputs:
-            if ((), inp.tensor) not in {t for u in units for t in fold.reads(u)} | set(outputs):
+            if ((), inp.tensor) not in {t for u in units for t in fold.reads(u)} | set(live):
                 self.fail(
                     f"input {inp.name!r} of model {model.name!r} is not used by it",
                     "a spec cannot declare an input that no layer reads",
@@ -272,15 +275,22 @@ class Writer:
         for inp in model.inputs:
             auto = is_auto_name(inp.name, "InputLayer") or not identifier(inp.name)
             named.append((("x" if in_block else "inputs") if auto else identifier(inp.name), ((), inp.tensor)))
-        statements = statements_of(units, outputs, class_order=not in_block)
-        tensors, declared = self.names_of(named, units, statements, outputs)
+        for key, term in terms:
+            named.append((term, key))
+        statements = statements_of(units, live, class_order=not in_block)
+        tensors, declared = self.names_of(named, units, statements, live)
+        for key, term in terms:
+            if tensors[key] != term:
+                raise ImportFailure(
+                    self.path, "E903", f"the loss term {term!r} cannot be named so in the spec (the name is taken)"
+                )
         head = []
         for inp in model.inputs:
             dims = ", ".join("None" if d is None else str(d) for d in inp.shape)
             head.append(f"{INDENT}input {tensors[((), inp.tensor)]}" + ("" if in_block else f": {inp.dtype}[{dims}]"))
-        return self.lines(head, units, outputs, tensors, declared, in_block)
+        return self.lines(head, units, outputs, tensors, declared, in_block, terms=terms)
 
-    def lines(self, head, units, outputs, tensors, declared, in_block, compact=False) -> list:
+    def lines(self, head, units, outputs, tensors, declared, in_block, compact=False, terms=()) -> list:
         """`compact`: no blank lines around the statements (a folded block, as specs write them)."""
         lines = list(head)
         if declared:
@@ -290,7 +300,7 @@ class Writer:
         if not compact:
             lines.append("")
         previous_long = False
-        for statement in statements_of(units, outputs, class_order=not in_block):
+        for statement in statements_of(units, outputs + [key for key, _ in terms], class_order=not in_block):
             if isinstance(statement, Assign):
                 unit = statement.unit
                 text = [f"{INDENT}{tensors[unit.outputs[0]]} = {operations.text(unit.expr, lambda k: tensors[k])}"]
@@ -305,6 +315,8 @@ class Writer:
                 lines.append("")  # a multi-line chain stands apart
             lines += text
             previous_long = len(text) > 1
+        if terms:
+            lines.append(f"{INDENT}add_loss {', '.join(term for _, term in terms)}")
         lines += ([] if compact else [""]) + [f"{INDENT}output {', '.join(tensors[t] for t in outputs)}"]
         return lines
 
@@ -414,7 +426,7 @@ class Writer:
     def flatten(self, model):
         """The model's applications with inlined nested models spliced in; keys are scoped
         by the path of nested applications so that inner names cannot clash."""
-        units, alias = [], {}
+        units, alias, terms = [], {}, []
 
         def resolve(key):
             while key in alias:
@@ -425,6 +437,12 @@ class Writer:
             for app in m.apps:
                 inputs = [resolve((prefix, t)) for t in app.inputs]
                 layer = app.layer
+                if layer.term is not None:  # tfspec's own add_loss layer: x passes through
+                    if len(inputs) != 2:
+                        self.fail(f"layer {layer.label!r} (AddLoss) takes a tensor and its loss term")
+                    alias[(prefix, app.outputs[0])] = inputs[0]
+                    terms.append((inputs[1], layer.term))
+                    continue
                 if layer.model is None or self.is_block(layer):
                     kwargs = [(k, scoped(v, prefix, resolve)) for k, v in app.kwargs]
                     expr = None
@@ -445,7 +463,7 @@ class Writer:
                     alias[(prefix, out)] = resolve((scope, inner_out))
 
         walk(model, ())
-        return units, [resolve(((), t)) for t in model.outputs]
+        return units, [resolve(((), t)) for t in model.outputs], terms
 
     def is_block(self, layer) -> bool:
         shared = len(layer.apps) > 1
@@ -465,9 +483,9 @@ class Writer:
     def block(self, layer) -> str:
         if id(layer) in self.block_of:
             return self.block_of[id(layer)]
-        units, outputs = self.flatten(layer.model)
-        units = self.fold_operations(units, outputs)
-        lines = self.body(layer.model, units, outputs, in_block=True)
+        units, outputs, terms = self.flatten(layer.model)
+        units = self.fold_operations(units, outputs + [key for key, _ in terms])
+        lines = self.body(layer.model, units, outputs, in_block=True, terms=terms)
         text = "\n".join(lines)
         if text not in self.block_by_text:
             auto = is_auto_name(layer.name, layer.class_name) or not identifier(layer.name)
