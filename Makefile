@@ -51,6 +51,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_lsp.py
 
+# Every keras.applications model through `tfspec import` and back (20-40 minutes): a table on
+# stdout, the figures in build/bench/import.json.
+.PHONY: bench-import
+bench-import: $(STAMP)
+	@mkdir -p build/bench
+	$(BIN)/python benchmarks/bench_import.py --markdown --output build/bench/import.json
+
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --count 20000 --models 200
