@@ -200,3 +200,18 @@ def test_a_loss_term_comes_back_as_add_loss(tmp_path, example_plugin):
         model.load_weights(str(tmp_path / "vae.weights.h5"))
         model(x, training=False)
         np.testing.assert_allclose(float(model.losses[0]), float(original.losses[0]), rtol=1e-6)
+
+
+def test_a_nested_argument_that_differs_is_a_parameter_too():
+    x = inputs = keras.Input((6,))
+    for i, factor in enumerate((0.01, 0.02, 0.03, 0.04, 0.05)):
+        x = layers.Dense(6, kernel_regularizer=keras.regularizers.L2(factor), name=f"layer{i}_dense")(x)
+        x = layers.ReLU(name=f"layer{i}_relu")(x)
+        x = layers.Dropout(0.1, name=f"layer{i}_dropout")(x)
+    model = randomised(keras.Model(inputs, x))
+
+    def check(text):
+        assert "block LayerBlock(l2) {" in text and "kernel_regularizer=L2(l2)" in text
+        assert "-> LayerBlock(0.01)" in text and "-> LayerBlock(0.05)" in text
+
+    assert_round_trip(model, check)

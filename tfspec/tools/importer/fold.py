@@ -21,9 +21,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ...ir.catalog import REGISTRY
+from ...ir.catalog import CONSTRAINTS, INITIALIZERS, REGISTRY, REGULARIZERS
+from ...ir.ops import OPS
 from ...ir.values import Call, Ref
 
+# Names a parameter cannot take: the spec's words and operations, and the block's input.
+UNUSABLE = frozenset(
+    {"x", "model", "block", "input", "output", "layer", "train", "add_loss", "if", "else"}
+) | frozenset(OPS)
+OBJECT_ARGS = {**INITIALIZERS, **REGULARIZERS, **CONSTRAINTS}  # class -> its arguments, in order
 MAX_RUN = 48  # the longest run of single units considered as one block
 BLOCK_OVERHEAD = 5  # lines a block's definition adds: header, input, blank, output, brace
 
@@ -97,13 +103,16 @@ class Folder:
     """One body's folding. `key(unit)` is a unit's structural key (None: never folded, e.g. a
     shared layer), `call(unit)` its spec call (a layer's) or None, `label(unit)` its Keras name."""
 
-    def __init__(self, key, call, label, taken_names):
+    def __init__(self, key, call, label, taken_names, object_default=None):
         self.key = key
         self.call = call
         self.label = label
+        # (class, argument name or position) -> the default of a nested object's argument (L2's l2)
+        self.object_default = object_default or (lambda name, arg: MISSING)
         self.taken = set(taken_names)
         self.blocks: list = []
         self.unnamed = 0  # Keras names of the layers folded into blocks (a block's layers are unnamed)
+        self.rejected: set = set()  # (length, starts) of runs whose arguments fit no one template
 
     # -- the top level -----------------------------------------------------------------
     def fold(self, units: list, inputs: list, outputs: list) -> list:
@@ -183,8 +192,9 @@ class Folder:
             for s in starts:
                 occurrences.append((items[s][0], [u for item in items[s : s + length] for u in item[1]]))
             made = self.make_block(occurrences)
-            if made is None:
-                return items
+            if made is None:  # their arguments do not fit one template: try the next best run
+                self.rejected.add((length, tuple(starts)))
+                continue
             result, n = [], 0
             starts_set = set(starts)
             instances = iter(made)
@@ -222,7 +232,7 @@ class Folder:
                     if s > end:
                         chosen.append(s)
                         end = s + length - 1
-                if len(chosen) < 2:
+                if len(chosen) < 2 or (length, tuple(chosen)) in self.rejected:
                     continue
                 size = sum(sizes[chosen[0] : chosen[0] + length])
                 saving = len(chosen) * size - (size + BLOCK_OVERHEAD) - len(chosen)
@@ -315,13 +325,21 @@ class Folder:
                     if slot in leaf_slots:
                         column.append(leaf_slots[slot])
                         continue
-                    default = compact_default(slot, catalog_default(definition, slot))
+                    default = compact_default(slot, self.slot_default(definition, slot))
                     if default is MISSING:
                         return None
                     column.append(default)
                 assert len(column) == count
                 found[(j, slot)] = column
         return found
+
+    def slot_default(self, definition, slot):
+        """The value an occurrence that leaves `slot` out has there: the catalog's default of a
+        layer's keyword, the object's own default of a nested object's argument."""
+        if "/" not in str(slot[1]):
+            return catalog_default(definition, slot)
+        path, arg = str(slot[1]).rsplit("/", 1)
+        return self.object_default(path.rsplit(":", 1)[-1], int(arg) if arg.isdigit() else arg)
 
     def parameters(self, columns: dict, first: list):
         """[(name, column)] of the block's parameters and {unit index: {slot: value in the
@@ -371,9 +389,15 @@ class Folder:
             base = positional[slot[1]].name if slot[1] < len(positional) else "arg"
         elif slot[0] == "arg" and isinstance(unit, Instance):
             base = unit.block.params[slot[1]]
-        base = base.split("/")[-1] or "arg"
+        parts = str(base).split("/")
+        if len(parts) > 1 and parts[-1].isdigit():  # a nested object's positional argument: L2(0.01)'s l2
+            names = OBJECT_ARGS.get(parts[-2].rsplit(":", 1)[-1], ())
+            parts[-1] = names[int(parts[-1])] if int(parts[-1]) < len(names) else parts[0].split(":")[0]
+        base = parts[-1]
+        if not base.isidentifier():
+            base = "arg"
         name, n = base, 2
-        while name in taken:
+        while name in taken or name in UNUSABLE:
             name = f"{base}_{n}"
             n += 1
         return name
@@ -520,9 +544,20 @@ def rebuild(call: Call, values: dict, prefix="") -> Call:
         slot = ("kw", f"{prefix}/{key}" if prefix else key)
         seen.add(slot)
         kwargs.append((key, _rebuilt(slot, value, values, prefix, key)))
-    for slot, value in values.items():  # keywords this occurrence leaves at their defaults
-        if slot[0] == "kw" and slot not in seen and "/" not in str(slot[1]) and not prefix:
+    for slot, value in values.items():  # arguments this occurrence leaves at their defaults
+        if slot[0] != "kw" or slot in seen or ("/" in str(slot[1])) != bool(prefix):
+            continue
+        if not prefix:
             kwargs.append((slot[1], value))
+            continue
+        path, arg = str(slot[1]).rsplit("/", 1)
+        if path != prefix:
+            continue
+        if arg.isdigit():
+            if int(arg) == len(args):  # positions come in order
+                args.append(value)
+        else:
+            kwargs.append((arg, value))
     return Call(call.name, tuple(args), tuple(kwargs))
 
 

@@ -222,6 +222,7 @@ class Writer:
                 u.layer.name if isinstance(u, Unit) and not is_auto_name(u.layer.name, u.layer.class_name) else ""
             ),
             taken_names=self.taken_blocks | RESERVED,
+            object_default=self.object_default,
         )
         folded = repeats(folder.fold(units, inputs, outputs), outputs)
         self.unnamed += folder.unnamed
@@ -229,6 +230,18 @@ class Writer:
             self.taken_blocks.add(block.name)
             self.write_folded(block)
         return folded
+
+    def object_default(self, class_name: str, arg):
+        """The default of an argument (a name, or a position) of a nested Keras object (L2's l2)."""
+        from .arguments import OBJECTS
+
+        for module, known in OBJECTS:
+            if class_name in known:
+                names = known[class_name]
+                name = names[arg] if isinstance(arg, int) and arg < len(names) else arg
+                config = getattr(getattr(self.arguments.keras, module), class_name)().get_config()
+                return config.get(name, fold.MISSING) if isinstance(name, str) else fold.MISSING
+        return fold.MISSING
 
     def unit_key(self, unit, uses: Counter):
         """A unit's structure for folding (arguments' values left out); None: never folded."""
