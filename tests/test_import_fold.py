@@ -164,16 +164,13 @@ def test_an_operation_without_a_spec_form_is_refused_with_its_name():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name, most",
-    [("ResNet50", 90), ("MobileNetV2", 80), ("DenseNet121", 120), ("EfficientNetB0", 150)],
-)
-def test_keras_applications_read_like_specs_a_person_wrote(name, most):
-    """The line targets of the import of four keras.applications models; each folded spec is
-    still the model (parameters and outputs, both styles)."""
-    model = randomised(getattr(keras.applications, name)(weights=None, classes=10, input_shape=(32, 32, 3)))
+def test_resnet50_reads_like_a_spec_a_person_wrote():
+    """ResNet50 in at most 90 lines, still the model (parameters and outputs, both styles);
+    tests/test_import_applications.py holds the other line targets."""
+    model = randomised(keras.applications.ResNet50(weights=None, classes=10, input_shape=(32, 32, 3)))
     text = assert_round_trip(model)
-    assert len(text.splitlines()) <= most
+    assert len(text.splitlines()) <= 90
+    assert "-> ResidualConvBlock(256) * 5" in text
     keras.backend.clear_session()
 
 
