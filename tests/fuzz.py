@@ -1408,6 +1408,55 @@ def _names():
     return st.one_of(st.sampled_from(words), st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,8}\Z"))
 
 
+def import_campaign(count: int, seed: int = 0) -> dict:
+    """Random v2 models (blocks, expressions, call arguments) built in the functional style and
+    imported back, folded and flat: each import is the model again in every style it allows
+    (parameters, outputs with the weights copied; NaN where the original has NaN), or a clean
+    refusal (an ImportFailure naming what a spec cannot say)."""
+    import numpy as np
+
+    from tfspec.backends import allowed_styles
+    from tfspec.tools.importer import ImportFailure, copy_weights, import_config
+
+    rng = random.Random(seed)
+    counts = {"models": 0, "round_trips": 0, "refused": 0, "failures": []}
+    while counts["models"] < count:
+        text, _, _ = random_v2_model(rng, bad=0.0)
+        try:
+            spec = tfspec.loads(text)
+        except tfspec.SpecError:
+            continue
+        if "functional" not in allowed_styles(spec):
+            continue
+        counts["models"] += 1
+        original = tfspec.build(spec, "functional")
+        xs = [np.random.default_rng(0).standard_normal((2, *t.shape[1:])).astype(t.dtype) for t in original.inputs]
+        x = xs[0] if len(xs) == 1 else xs
+        expected = [np.asarray(t) for t in keras_list(original(x, training=False))]
+        for flat in (False, True):
+            try:
+                imported = import_config(json.loads(original.to_json()), "model.keras", flat=flat)
+            except ImportFailure:
+                counts["refused"] += 1
+                continue
+            for style in allowed_styles(imported.spec):
+                model = tfspec.build(imported.spec, style)
+                copy_weights(original, imported.spec, model, style)
+                got = [np.asarray(t) for t in keras_list(model(x, training=False))]
+                same = model.count_params() == original.count_params() and all(
+                    a.shape == b.shape and np.allclose(a, b, atol=1e-5, equal_nan=True) for a, b in zip(got, expected)
+                )
+                if same:
+                    counts["round_trips"] += 1
+                else:
+                    counts["failures"].append((style, flat, text, imported.text))
+    return counts
+
+
+def keras_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="tfspec fuzzing campaign")
     parser.add_argument("--count", type=int, default=20000, help="mutated specs (grammar: count/4)")
@@ -1425,6 +1474,7 @@ def main() -> None:
         # language v2: many generated and compiled, `--models` of them built in Keras
         "v2": v2_campaign(args.count // 4, args.seed, build=args.models),
         "v2_hostile": v2_campaign(args.count // 4, args.seed, hostile=True, build=args.models // 4),
+        "import": {k: v for k, v in import_campaign(args.models // 4, args.seed).items() if k != "failures"},
     }
     report["unexpected_exceptions"] = 0  # any would have stopped the campaign with a traceback
     report["seconds"] = round(time.time() - start, 1)

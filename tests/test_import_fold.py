@@ -212,3 +212,14 @@ def test_a_nested_argument_that_differs_is_a_parameter_too():
         assert "-> LayerBlock(0.01)" in text and "-> LayerBlock(0.05)" in text
 
     assert_round_trip(model, check)
+
+
+@pytest.mark.slow
+def test_random_v2_models_come_back():
+    """Random models of language v2 (tests/fuzz.py), built in Keras and imported back, folded and
+    flat: the same model in every style, or a clean refusal (a tensor listed twice as an output)."""
+    from . import fuzz
+
+    counts = fuzz.import_campaign(40, seed=3)
+    assert not counts["failures"], counts["failures"][:1]
+    assert counts["round_trips"] >= 120 and counts["refused"] <= 8, counts

@@ -81,7 +81,9 @@ def expression(class_name: str, config: dict, node: dict, tensor) -> object:
         return Expr(SYMBOL[name], tuple(args))
     definition = OPS[name]
     known = [a.name for a in definition.args]
-    values = {**static, **kwargs}
+    # arguments keras.ops has and the spec's operation has not, left at keras.ops's default None
+    # (min's and max's initial, prod's dtype), say nothing
+    values = {k: v for k, v in {**static, **kwargs}.items() if k in known or v is not None}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise Unsupported(
