@@ -63,13 +63,9 @@ class Instance:
 
 def reads(unit) -> list:
     """Every tensor key a unit reads: its inputs, then those of its call arguments."""
-    found = list(unit.inputs)
-    for _, value in unit.kwargs:
-        if isinstance(value, tuple):
-            found.append(value)
-        elif isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, tuple))
-    return found
+    from .graph import kwarg_tensors
+
+    return list(unit.inputs) + kwarg_tensors(unit.kwargs)
 
 
 def cuts(units: list, inputs: list, outputs: list) -> list:
