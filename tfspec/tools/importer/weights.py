@@ -176,21 +176,6 @@ def copy_weights(source, spec, target, style: str) -> None:
 # -- the weights file -----------------------------------------------------------------------------
 
 
-def weights_file(source, spec, path: str) -> bytes:
-    """The bytes of one `.weights.h5` holding `source`'s weights for every allowed style of
-    `spec`; ImportFailure (E905) when Keras's layouts of two styles disagree (see weights_files)."""
-    files = weights_files(source, spec, path)
-    if len(files) > 1:
-        other = next(style for style in files if style)
-        raise ImportFailure(
-            path,
-            "E905",
-            f"one weights file cannot serve every style: the {other} model's layout disagrees with the others'",
-            "use weights_files(), which gives that style a file of its own",
-        )
-    return files[""]
-
-
 def weights_files(source, spec, path: str) -> dict:
     """{"": bytes of a `.weights.h5` for every allowed style of `spec`}, or, when Keras lays the
     weights of a style out so that a path means another layer than in the others (a subclassed
