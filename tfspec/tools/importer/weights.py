@@ -13,7 +13,9 @@ merged file and checked against the original weights. Keras saves a functional m
 as `layers/<class>_<n>`, numbered in its `layers` order, and a subclassed model's under their
 attribute names, but those that sort after `layers` again as `layers/<class>_<n>`, numbered in
 the order it creates them: the writer keeps each class's layers in Keras's order
-(writer.statements_of) so that the two numberings agree.
+(writer.statements_of) so that the two numberings agree. They cannot agree where a subclassed
+model holds blocks (it numbers only the layers it holds itself, a functional model all of them):
+that style then gets a file of its own (weights_files).
 """
 
 from __future__ import annotations
