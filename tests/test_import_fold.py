@@ -223,3 +223,42 @@ def test_random_v2_models_come_back():
     counts = fuzz.import_campaign(40, seed=3)
     assert not counts["failures"], counts["failures"][:1]
     assert counts["round_trips"] >= 120 and counts["refused"] <= 8, counts
+
+
+def test_a_long_run_of_operations_is_split_into_named_steps():
+    """100 times `x * 1.01 + 0.5`: at most 12 operations in one expression, so no statement
+    grows without bound (nor does the printer's recursion); still the same model, flat too."""
+    x = inputs = keras.Input((4,))
+    for _ in range(100):
+        x = x * 1.01 + 0.5
+    model = keras.Model(inputs, layers.Dense(2, name="head")(x))
+
+    def check(text):
+        statements = [line for line in text.splitlines() if " = " in line]
+        assert statements and all(line.count("*") + line.count("+") <= 12 for line in statements)
+        assert "-> OpsBlock() * 4" in text  # and the repeated statements fold like layers do
+
+    assert_round_trip(model, check)
+    assert_round_trip(model, lambda text: len([line for line in text.splitlines() if " = " in line]) >= 200 // 12, True)
+
+
+def test_thousands_of_chained_operations_import_without_recursing():
+    """A config Keras itself could not build (it recurses): 3,000 operations in one chain."""
+
+    def ref(name):
+        return {"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "keras_history": [name, 0, 0]}}
+
+    entries = [{"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "x"}, "inbound_nodes": []}]
+    entries[0]["name"] = "x"
+    previous = "x"
+    for i in range(3000):
+        node = {"args": [ref(previous), 1.0], "kwargs": {}}
+        entries.append(
+            {"module": "keras.src.ops.numpy", "class_name": "Add", "config": {"name": f"add_{i}"}, "name": f"add_{i}"}
+        )
+        entries[-1]["inbound_nodes"] = [node]
+        previous = f"add_{i}"
+    config = {"class_name": "Functional", "config": {"name": "deep", "layers": entries}}
+    config["config"]["input_layers"], config["config"]["output_layers"] = [["x", 0, 0]], [[previous, 0, 0]]
+    imported = import_config(config, "deep.json")
+    assert max(line.count("+") for line in imported.text.splitlines()) <= 12

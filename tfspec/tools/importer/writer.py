@@ -26,6 +26,7 @@ from .errors import ImportFailure
 SPEC_WORDS = {"model", "block", "input", "output", "layer", "train", "true", "false"}
 RESERVED = SPEC_WORDS | set(keyword.kwlist) | set(keyword.softkwlist)
 WIDTH = 88
+MAX_OPERATIONS = 12  # keras.ops calls and operators written as one expression at most
 INDENT = "    "
 SAFE_NAME = re.compile(r"[\w.\-:+ ]+\Z")  # a layer name written back as name="..."
 
@@ -180,20 +181,29 @@ class Writer:
 
     # -- folding -------------------------------------------------------------------------------
     def fold_operations(self, units: list, outputs: list) -> list:
-        """An operation read only by one other operation goes inside its expression; Keras's
-        form of positions(x) is written positions(x)."""
+        """An operation read only by one other operation goes inside its expression, up to
+        MAX_OPERATIONS in one (a longer one is split over several named steps: the expressions
+        stay readable, and no printer recurses deep); Keras's form of positions(x) is written
+        positions(x)."""
         reads = Counter(t for u in units for t in fold.reads(u))
         reads.update(outputs)
         producer = {u.outputs[0]: u for u in units if u.expr is not None}
-        inlined = set()
+        inlined, size = set(), {}
         for unit in units:
             if unit.expr is None:
                 continue
+            size[id(unit)] = 1
 
             def inline(operand, unit=unit):
                 inner = producer.get(operand.key)
-                if inner is not None and reads[operand.key] == 1 and inner is not unit:
+                if (
+                    inner is not None
+                    and reads[operand.key] == 1
+                    and inner is not unit
+                    and size[id(unit)] + size[id(inner)] <= MAX_OPERATIONS
+                ):
                     inlined.add(id(inner))
+                    size[id(unit)] += size[id(inner)]
                     return inner.expr
                 return operand
 
