@@ -31,6 +31,9 @@ UNUSABLE = frozenset(
 ) | frozenset(OPS)
 OBJECT_ARGS = {**INITIALIZERS, **REGULARIZERS, **CONSTRAINTS}  # class -> its arguments, in order
 MAX_RUN = 48  # the longest run of single units considered as one block
+# Windows (start, length) the search for repeated runs may look at in all: about 10 s for a
+# model of 8,000 layers in no pattern; keras.applications' need 1-2% of it.
+WINDOW_BUDGET = 15_000_000
 BLOCK_OVERHEAD = 5  # lines a block's definition adds: header, input, blank, output, brace
 
 
@@ -109,6 +112,7 @@ class Folder:
         self.blocks: list = []
         self.unnamed = 0  # Keras names of the layers folded into blocks (a block's layers are unnamed)
         self.rejected: set = set()  # (length, starts) of runs whose arguments fit no one template
+        self.stopped = False  # the search for runs ran out of WINDOW_BUDGET
 
     # -- the top level -----------------------------------------------------------------
     def fold(self, units: list, inputs: list, outputs: list) -> list:
@@ -178,8 +182,14 @@ class Folder:
                     items[m] = None
 
     def fold_runs(self, items: list) -> list:
-        """Repeated runs of single units along the spine, the largest saving first."""
+        """Repeated runs of single units along the spine, the largest saving first, while the
+        search stays within WINDOW_BUDGET (a huge model keeps the runs it has not folded)."""
+        spent = 0
         while True:
+            spent += len(items) * MAX_RUN
+            if spent > WINDOW_BUDGET:
+                self.stopped = True
+                return items
             best = self.best_run(items)
             if best is None:
                 return items
@@ -215,29 +225,39 @@ class Folder:
         alike = [shared_words(ends[i][1], ends[i + 1][0]) for i in range(len(items) - 1)] + [0]
         best, best_score = None, (False, 0)
         n = len(items)
-        for length in range(2, min(MAX_RUN, n) + 1):
-            groups = defaultdict(list)
-            for s in range(n - length + 1):
-                window = keys[s : s + length]
-                if any(k is None for k in window) or inner[s] or inner[s + length - 1]:
-                    continue
-                groups[tuple(window)].append(s)
-            for starts in groups.values():
-                chosen, end = [], -1
-                for s in starts:
-                    if s > end:
-                        chosen.append(s)
-                        end = s + length - 1
-                if len(chosen) < 2 or (length, tuple(chosen)) in self.rejected:
-                    continue
-                size = sum(sizes[chosen[0] : chosen[0] + length])
-                saving = len(chosen) * size - (size + BLOCK_OVERHEAD) - len(chosen)
-                if saving <= 0:
-                    continue
-                natural = all(self.natural(alike, s, length) for s in chosen)
-                score = (natural, saving)
-                if score > best_score or (score == best_score and best is not None and chosen[0] < best[1][0]):
-                    best, best_score = (length, chosen), score
+        # Each window's structure as one number, grown a unit at a time: (window, next key) -> id.
+        number = {}
+        ids = [None if k is None else number.setdefault(("key", k), len(number)) for k in keys]
+        valid_until = [n] * (n + 1)  # the first unfoldable item at or after each position
+        for s in range(n - 1, -1, -1):
+            valid_until[s] = s if ids[s] is None else valid_until[s + 1]
+        groups = defaultdict(list)  # (length, window id) -> starts, ascending
+        for s in range(n):
+            if ids[s] is None or inner[s]:
+                continue
+            window = ids[s]
+            for length in range(2, min(MAX_RUN, valid_until[s] - s) + 1):
+                window = number.setdefault((window, ids[s + length - 1]), len(number))
+                if not inner[s + length - 1]:
+                    groups[(length, window)].append(s)
+        for (length, _), starts in groups.items():
+            if len(starts) < 2:
+                continue
+            chosen, end = [], -1
+            for s in starts:
+                if s > end:
+                    chosen.append(s)
+                    end = s + length - 1
+            if len(chosen) < 2 or (length, tuple(chosen)) in self.rejected:
+                continue
+            size = sum(sizes[chosen[0] : chosen[0] + length])
+            saving = len(chosen) * size - (size + BLOCK_OVERHEAD) - len(chosen)
+            if saving <= 0:
+                continue
+            natural = all(self.natural(alike, s, length) for s in chosen)
+            score = (natural, saving)
+            if score > best_score or (score == best_score and best is not None and chosen[0] < best[1][0]):
+                best, best_score = (length, chosen), score
         return best
 
     @staticmethod

@@ -236,6 +236,11 @@ class Writer:
         )
         folded = repeats(folder.fold(units, inputs, outputs), outputs)
         self.unnamed += folder.unnamed
+        if folder.stopped:
+            self.notes.append(
+                f"the model is too large to search all of it for repeated layers ({len(units):,} units): "
+                "some repeats are written out rather than folded into blocks"
+            )
         for block in folder.blocks:
             self.taken_blocks.add(block.name)
             self.write_folded(block)
