@@ -47,7 +47,7 @@ golden: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_build.py
-	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_train.py  # Keras-on-JAX columns need: $(BIN)/pip install -e ".[bench]"
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_lsp.py
 
