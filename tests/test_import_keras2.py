@@ -25,6 +25,8 @@ from tfspec.backends import allowed_styles  # noqa: E402
 from tfspec.cli import main  # noqa: E402
 from tfspec.tools.importer import import_config, import_file  # noqa: E402
 
+from .test_import import import_cli, outputs, sample_inputs  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def k2():
@@ -35,39 +37,17 @@ def k2():
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def sample_inputs(spec, seed=0):
-    rng = np.random.default_rng(seed)
-    xs = []
-    for inp in spec.model.inputs:
-        shape = (3,) + tuple(7 if d is None else d for d in inp.shape)
-        if inp.dtype.startswith("int"):
-            xs.append(rng.integers(1, 10, size=shape).astype(inp.dtype))
-        else:
-            xs.append(rng.standard_normal(shape).astype(inp.dtype))
-    return xs
-
-
-def outputs(model, xs):
-    y = model(xs[0] if len(xs) == 1 else xs, training=False)
-    return [np.asarray(t) for t in (y if isinstance(y, (list, tuple)) else [y])]
-
-
-def import_cli(model_path, spec_out, *extra):
-    assert main(["import", str(model_path), "-o", str(spec_out), *extra]) == 0
-    return spec_out.read_text(encoding="utf-8")
-
-
 def assert_same_outputs(original, spec, weights):
     """Each allowed style: the original's parameter count, and its outputs with the weights file."""
-    xs = sample_inputs(spec)
-    expected = outputs(original, xs)
+    x = sample_inputs(spec)
+    expected = outputs(original, x)
     styles = allowed_styles(spec)
     assert styles
     for style in styles:
         model = tfspec.build(spec, style)
         assert model.count_params() == original.count_params(), style
         model.load_weights(str(weights))
-        got = outputs(model, xs)
+        got = outputs(model, x)
         assert len(got) == len(expected), style
         for a, b in zip(got, expected):
             assert a.shape == b.shape, style

@@ -56,9 +56,8 @@ def prebuilt(spec) -> tuple[dict, Diagnostic | None]:
     with, or None: left to Keras}}; and the first such layer it cannot build so (E704).
 
     A block class is written once for all its instances, so they must need the same shape; and
-    its layers must be made in __init__: a block that makes them in build() (tfspec.backends.
-    subclassing.made_late) is built inside the graph that traces the model, as Keras would
-    build the layer itself. The model's own build() runs before that graph, so it may. A layer
+    its layers must be made in __init__: a block that makes them in build() (made_late) is
+    built inside the graph that traces the model, as Keras would build the layer itself. The model's own build() runs before that graph, so it may. A layer
     that adapts (a Normalization that learns its mean) is left to Keras where it cannot be built
     early, as before: adapting it, or loading its weights, makes its tensors again."""
     owner: dict = {}  # id(instance body) -> its block
@@ -84,7 +83,7 @@ def prebuilt(spec) -> tuple[dict, Diagnostic | None]:
     found: dict = {}
     blocks = {b.name: b for b in owner.values()}
     for (name, layer_id), uses in wanted.items():
-        late = name is not None and builds_late(blocks[name].graph)
+        late = name is not None and made_late(blocks[name].graph)
         shapes = list(dict.fromkeys(shape for shape, _, _ in uses))
         if not late and len(shapes) == 1:
             found.setdefault(name, {})[layer_id] = shapes[0]
@@ -116,9 +115,10 @@ def shape_text(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
-def builds_late(graph) -> bool:
-    """Whether the subclassing style makes the body's layers in build() (values computed from
-    shapes, or `if`s): tfspec.backends.subclassing.made_late."""
+def made_late(graph) -> bool:
+    """Whether the subclassing style makes the body's layers in build() rather than __init__:
+    when the body computes values from shapes (`c = x.shape[-1]`) or chooses statements with
+    `if`, which need the input's shape."""
     return any(node.layer.static or node.guard for node in graph.nodes)
 
 

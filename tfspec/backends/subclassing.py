@@ -58,7 +58,7 @@ from .emitter import (
     training_constant,
     unpack_line,
 )
-from .legality import prebuilt
+from .legality import made_late, prebuilt
 from .losses import loss_class
 from .operations import Guards, LocalNames, call_kwargs, operation_value, shapes_of_inputs, targets_code
 
@@ -222,12 +222,6 @@ def needed(statements, names: tuple) -> list:
             wanted -= set(st.defines)
             wanted |= set(st.uses)
     return list(reversed(keep))
-
-
-def made_late(graph: Graph) -> bool:
-    """Whether the layers are made in build() rather than __init__: when the body computes values
-    from shapes (`c = x.shape[-1]`) or chooses statements with `if`, which need the input's shape."""
-    return any(node.layer.static or node.guard for node in graph.nodes)
 
 
 def live_values(graph: Graph, read: set) -> set:

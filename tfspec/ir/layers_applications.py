@@ -13,21 +13,10 @@ from __future__ import annotations
 from .catalog import FLOAT, POS_INT, Arg, ShapeError, is_int, layer
 from .dtypes import FLOATS, INTEGERS, float_dtype, numbers_only, refuse
 from .layers_base import fmt, need_min_rank
+from .ops import broadcast_pair
 
 CONVNEXT = "keras.src.applications.convnext"
-DIFFER = "differ"  # what `size` gives for two sizes that do not broadcast
 INCEPTION_RESNET_V2 = "keras.src.applications.inception_resnet_v2"
-
-
-def size(a, b):
-    """One axis of a broadcast (`x * gamma`, `a + b * scale`) as TensorFlow infers it statically:
-    a size of 1 takes the other one, and an unknown size takes a known one other than 1 (the
-    run-time size must then be that one, or the op fails)."""
-    if a == 1 or a is None and b != 1:
-        return b
-    if b == 1 or b is None or a == b:
-        return a
-    return DIFFER
 
 
 # -- LayerScale -----------------------------------------------------------------------------------
@@ -37,13 +26,14 @@ def layer_scale_shape(ins, a):
     """x * gamma, gamma of shape (projection_dim,): the last axis broadcasts against it."""
     (x,) = ins
     need_min_rank(x, 1, "LayerScale", "samples with a last axis of size projection_dim")
-    last = size(x[-1], a["projection_dim"])
-    if last is DIFFER:
+    try:
+        (last,) = broadcast_pair("LayerScale", (x[-1],), (a["projection_dim"],))
+    except ShapeError:
         raise ShapeError(
             f"LayerScale(projection_dim={a['projection_dim']}) multiplies the last axis by a vector of "
             f"{a['projection_dim']} numbers, got shape {fmt(x)}",
             f"give it projection_dim={x[-1]}, the size of the input's last axis",
-        )
+        ) from None
     return tuple(x[:-1]) + (last,)
 
 
@@ -63,22 +53,10 @@ layer(
 
 
 def custom_scale_shape(ins, a):
-    """a + b * scale: the two inputs broadcast axis by axis; their ranks must agree, since the
-    batch axis takes part in the broadcast (a rank-1 sample against a rank-2 one would pair the
-    batch with a sample axis)."""
-    first, second = ins
-    if len(first) != len(second):
-        raise ShapeError(
-            f"CustomScaleLayer adds inputs of one rank, got {fmt(first)} and {fmt(second)}",
-            "Reshape one of them to the other's rank",
-        )
-    out = tuple(size(p, q) for p, q in zip(first, second, strict=True))
-    if DIFFER in out:
-        raise ShapeError(
-            f"CustomScaleLayer adds inputs of equal shape (sizes of 1 broadcast), got {fmt(first)} and {fmt(second)}",
-            "project one side with Dense or Conv to match the other",
-        )
-    return out
+    """a + b * scale: the two inputs broadcast as keras.ops arithmetic does (one rank: the batch
+    axis takes part in the broadcast, so a rank-1 sample against a rank-2 one would pair the batch
+    with a sample axis)."""
+    return broadcast_pair("CustomScaleLayer", *ins)
 
 
 def custom_scale_dtype(ins, a):

@@ -100,10 +100,11 @@ class Arguments:
         raise ImportFailure(self.path, "E903", message, hint)
 
     # -- layers ------------------------------------------------------------------------
-    def call(self, entry: dict, where: str, name: str | None = None, wrapped: bool = False) -> Call:
-        """`where` names the layer in messages, e.g. "layer 'dense_2' (Dense)"; `name` is the
-        name to write, if any. Settings that the wrapper of a `wrapped` layer (Bidirectional,
-        TimeDistributed) makes, such as zero_output_for_mask, are left to it; it checks the result."""
+    def call(self, entry: dict, where: str, wrapped: bool = False) -> Call:
+        """The layer's spec call, its name left out (the writer adds the name it keeps). `where`
+        names the layer in messages, e.g. "layer 'dense_2' (Dense)". Settings that the wrapper of
+        a `wrapped` layer (Bidirectional, TimeDistributed) makes, such as zero_output_for_mask, are
+        left to it; it checks the result."""
         class_name = entry["class_name"]
         # Layers of one config but their names (a model's many BatchNormalizations) make one call.
         key = json.dumps(
@@ -118,8 +119,7 @@ class Arguments:
         )
         if key not in self.made:
             self.made[key] = self.fresh_call(entry, where, wrapped)
-        call = self.made[key]
-        return call if name is None else Call(call.name, call.args, call.kwargs + (("name", name),))
+        return self.made[key]
 
     def fresh_call(self, entry: dict, where: str, wrapped: bool) -> Call:
         class_name = entry["class_name"]
@@ -326,6 +326,20 @@ class Arguments:
                 f"{where} wraps a layer of class {class_name}, which is not in tfspec's layer catalog",
             )
         return self.call(value, f"{where}, wrapped {class_name}", wrapped=True)
+
+    def object_default(self, class_name: str, arg):
+        """The default of an argument (a name, or a position) of a nested Keras object (L2's l2);
+        fold.MISSING when there is none."""
+        from .fold import MISSING
+
+        for module_name, known in OBJECTS:
+            if class_name in known:
+                names = known[class_name]
+                name = names[arg] if isinstance(arg, int) and arg < len(names) else arg
+                if not isinstance(name, str):
+                    return MISSING
+                return getattr(getattr(self.keras, module_name), class_name)().get_config().get(name, MISSING)
+        return MISSING
 
     def keras_object(self, value, module_name, known, where, key):
         class_name = value["class_name"]

@@ -18,7 +18,7 @@ configurations and outputs).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from ...ir.catalog import CONSTRAINTS, INITIALIZERS, REGISTRY, REGULARIZERS
@@ -131,7 +131,7 @@ class Folder:
             items.append([entry, segment, key])
         items = self.fold_segments(items)
         items = self.fold_runs(items)
-        return [unit for _, segment, _ in items for unit in segment]
+        return repeats([unit for _, segment, _ in items for unit in segment], outputs)
 
     def fold_segments(self, items: list) -> list:
         """Segments of several units with one structure, seen twice or more: one block each."""
@@ -499,6 +499,28 @@ def rename(value, renamed: dict):
     if isinstance(value, Expr):
         return Expr(value.op, tuple(rename(a, renamed) for a in value.args), value.kwargs)
     return value
+
+
+def repeats(units: list, outputs: list) -> list:
+    """Consecutive instances of one block with equal arguments as one step, `Block(...) * N`."""
+    readers = Counter(t for u in units for t in reads(u))
+    readers.update(outputs)
+    result = []
+    for unit in units:
+        last = result[-1] if result else None
+        if (
+            isinstance(unit, Instance)
+            and isinstance(last, Instance)
+            and last.block is unit.block
+            and last.args == unit.args
+            and unit.inputs == last.outputs
+            and readers[last.outputs[0]] == 1
+        ):
+            last.repeat += 1
+            last.outputs = unit.outputs
+            continue
+        result.append(unit)
+    return result
 
 
 class _Missing:

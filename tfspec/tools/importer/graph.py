@@ -325,9 +325,9 @@ class Reader:
         if layer.model is not None:
             return len(layer.model.outputs)
         config = layer.entry.get("config") or {}
-        inner = (config.get("layer") or {}).get("config") or {} if isinstance(config.get("layer"), dict) else {}
-        kwargs = node.get("kwargs") or {} if isinstance(node, dict) else {}
-        if not (config.get("return_state") or inner.get("return_state") or kwargs.get("return_attention_scores")):
+        wrapped = config.get("layer") if isinstance(config.get("layer"), dict) else {}  # Bidirectional's
+        states = config.get("return_state") or (wrapped.get("config") or {}).get("return_state")
+        if not (states or (node.get("kwargs") or {}).get("return_attention_scores")):
             return 1
         return keras_result_count(layer, node)
 
@@ -348,7 +348,7 @@ class Reader:
 
         def tensor(value):
             if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-                return tuple(self.tensors(value, layer, where)[0])
+                return self.tensors(value, layer, where)[0]
             return None
 
         try:

@@ -232,9 +232,9 @@ class Writer:
                 u.layer.name if isinstance(u, Unit) and not is_auto_name(u.layer.name, u.layer.class_name) else ""
             ),
             taken_names=self.taken_blocks | RESERVED,
-            object_default=self.object_default,
+            object_default=self.arguments.object_default,
         )
-        folded = repeats(folder.fold(units, inputs, outputs), outputs)
+        folded = folder.fold(units, inputs, outputs)
         self.unnamed += folder.unnamed
         if folder.stopped:
             self.notes.append(
@@ -245,18 +245,6 @@ class Writer:
             self.taken_blocks.add(block.name)
             self.write_folded(block)
         return folded
-
-    def object_default(self, class_name: str, arg):
-        """The default of an argument (a name, or a position) of a nested Keras object (L2's l2)."""
-        from .arguments import OBJECTS
-
-        for module, known in OBJECTS:
-            if class_name in known:
-                names = known[class_name]
-                name = names[arg] if isinstance(arg, int) and arg < len(names) else arg
-                config = getattr(getattr(self.arguments.keras, module), class_name)().get_config()
-                return config.get(name, fold.MISSING) if isinstance(name, str) else fold.MISSING
-        return fold.MISSING
 
     def unit_key(self, unit, uses: Counter):
         """A unit's structure for folding (arguments' values left out); None: never folded."""
@@ -284,7 +272,8 @@ class Writer:
         outputs = [block.output]
         statements = statements_of(units, outputs, class_order=False)
         tensors, declared = self.names_of([("x", block.input)], units, statements, outputs, True)
-        return self.lines([f"{INDENT}input {tensors[block.input]}"], units, outputs, tensors, declared, True, True)
+        head = [f"{INDENT}input {tensors[block.input]}"]
+        return self.lines(head, statements, outputs, tensors, declared, True, compact=True)
 
     # -- one body --------------------------------------------------------------------------
     def body(self, model, units, outputs, in_block: bool, terms=()) -> list:
@@ -316,9 +305,9 @@ class Writer:
         for inp in model.inputs:
             dims = ", ".join("None" if d is None else str(d) for d in inp.shape)
             head.append(f"{INDENT}input {tensors[((), inp.tensor)]}" + ("" if in_block else f": {inp.dtype}[{dims}]"))
-        return self.lines(head, units, outputs, tensors, declared, in_block, terms=terms)
+        return self.lines(head, statements, outputs, tensors, declared, in_block, terms=terms)
 
-    def lines(self, head, units, outputs, tensors, declared, in_block, compact=False, terms=()) -> list:
+    def lines(self, head, statements, outputs, tensors, declared, in_block, compact=False, terms=()) -> list:
         """`compact`: no blank lines around the statements (a folded block, as specs write them)."""
         lines = list(head)
         if declared:
@@ -328,7 +317,7 @@ class Writer:
         if not compact:
             lines.append("")
         previous_long = False
-        for statement in statements_of(units, outputs + [key for key, _ in terms], class_order=not in_block):
+        for statement in statements:
             if isinstance(statement, Assign):
                 unit = statement.unit
                 text = [f"{INDENT}{tensors[unit.outputs[0]]} = {operations.text(unit.expr, lambda k: tensors[k])}"]
@@ -527,28 +516,6 @@ class Writer:
             self.block_by_text[text] = name
         self.block_of[id(layer)] = self.block_by_text[text]
         return self.block_of[id(layer)]
-
-
-def repeats(units: list, outputs: list) -> list:
-    """Consecutive instances of one block with equal arguments as one step, `Block(...) * N`."""
-    reads = Counter(t for u in units for t in fold.reads(u))
-    reads.update(outputs)
-    result = []
-    for unit in units:
-        last = result[-1] if result else None
-        if (
-            isinstance(unit, fold.Instance)
-            and isinstance(last, fold.Instance)
-            and last.block is unit.block
-            and last.args == unit.args
-            and unit.inputs == last.outputs
-            and reads[last.outputs[0]] == 1
-        ):
-            last.repeat += 1
-            last.outputs = unit.outputs
-            continue
-        result.append(unit)
-    return result
 
 
 def scoped(value, prefix, resolve):
