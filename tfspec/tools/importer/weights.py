@@ -27,6 +27,7 @@ from ...backends.legality import allowed_styles
 from ...backends.losses import is_loss_layer
 from .errors import ImportFailure
 from .graph import TENSOR_KWARGS
+from .source import first_line
 
 
 def post_order(roots: list, resolve) -> list:
@@ -253,7 +254,7 @@ def check_loads(source, spec, style, weights_path, path) -> None:
         model.load_weights(weights_path)
     except Exception as exc:  # noqa: BLE001 - Keras reports a mismatch with several types
         raise ImportFailure(
-            path, "E905", f"the {style} model cannot load the weights file: {str(exc).strip().splitlines()[0]}"
+            path, "E905", f"the {style} model cannot load the weights file: {first_line(exc)}"
         ) from None
     for old, new in matching(source, spec, model, style):
         if not all(np.array_equal(a, b) for a, b in zip(old.get_weights(), new.get_weights(), strict=True)):
