@@ -81,6 +81,9 @@ def train(
     if spec.training is None:
         raise NoTrainingSection(f"{spec.path}: the spec has no `train {{ ... }}` section")
     require("tfspec.train")
+    from .threads import apply, choose
+
+    apply(choose(spec, overrides.get("batch_size")))  # before TensorFlow's first op, or not at all
     from .runtime import Callback, adapt, train_model
     from .runtime.resources import require_training_memory
     from .summary import summary

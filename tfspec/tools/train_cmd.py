@@ -9,6 +9,7 @@ import json
 import os
 import sys
 
+from .. import threads
 from ..cli import UsageError
 from ..diagnostics import clean
 
@@ -115,6 +116,7 @@ def cmd_evaluate(args) -> int:
         data = data_source(args.data, args.label)
         run = open_run_folder(args.run_dir)
         require(quiet=True)
+        threads.apply(threads.choose(run.spec, args.batch_size))
         from ..runs import build_run
 
         target = Target(build_run(run), run.spec, run.data, run.seed, run.base_dir, repr(args.run_dir), run.classes)
@@ -147,6 +149,7 @@ def cmd_predict(args) -> int:
             print(f"tfspec: error: no such file: {clean(args.data)}", file=sys.stderr)
             return 1
         require(quiet=True)  # before anything of tfspec.runtime, which imports TensorFlow
+        threads.apply(threads.choose(run.spec, getattr(args, "batch_size", None)))
         from ..runs import build_run
         from ..runtime.predict_files import class_names, csv_text, npz_bytes, read_inputs
 
