@@ -24,6 +24,7 @@ from . import adapt, checkpoint, curves, files
 from . import callbacks as callbacks_module
 from .distribute import get_strategy, is_chief, worker_rank
 from .errors import SettingsError, TrainingError
+from .fused_norm import fused_batch_norm
 from .objects import make_optimizer
 from .progress import Progress
 from .session import Session
@@ -175,9 +176,10 @@ def train_model(
             )
         with strategy.scope():
             optimizer = make_optimizer(opts["optimizer"], opts["precision"])
-        session = prepared_session(model, opts, data, base_dir, strategy, optimizer, adapting)
-        trainer = Trainer(session, seed, out_dir=out_dir, quiet=quiet, stream=stream, callbacks=callbacks)
-        return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text, info=info)
+        with fused_batch_norm(model, enabled=not opts["distribute"]):  # Keras's own call again afterwards
+            session = prepared_session(model, opts, data, base_dir, strategy, optimizer, adapting)
+            trainer = Trainer(session, seed, out_dir=out_dir, quiet=quiet, stream=stream, callbacks=callbacks)
+            return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text, info=info)
 
 
 def check_out_dir(out_dir):
