@@ -296,3 +296,34 @@ def test_metric_resolution_and_stable_names():
     assert (metric("mae", (4, 10)).name, type(metric("mae", (4, 10))).__name__) == ("mae", "MeanAbsoluteError")
     with pytest.raises(ValueError, match="unknown metric 'Telepathy'"):
         metric("Telepathy")
+
+
+class SeenBatch(keras.layers.Layer):
+    """Records the batch size each trace of the model sees (None: not known when tracing)."""
+
+    seen = []
+
+    def call(self, x):
+        SeenBatch.seen.append(x.shape[0])
+        return x
+
+
+@pytest.mark.parametrize("rows, seen", [(96, {16}), (100, {16, None})])
+def test_full_batches_are_traced_with_their_size(rows, seen):
+    """Full batches reach the model with their size known (the graph can rely on it); a last partial
+    batch, when the data has one, runs in a second loop traced without it, and every sample counts."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), SeenBatch(), keras.layers.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(rows, 4)).astype("float32"), rng.integers(0, 3, rows).astype("int32")
+    SeenBatch.seen = []
+    result = train_model(
+        model,
+        training(epochs=1, batch_size=16, optimizer=SGD0, metrics=[], data=None, steps_per_call=3),
+        (x, y),
+        quiet=True,
+    )
+    assert set(SeenBatch.seen) - {1} == seen  # (1: the probe's one sample, before training)
+    assert result.steps == math.ceil(rows / 16)
+    expected = keras.losses.SparseCategoricalCrossentropy()(y, model(x)).numpy()
+    assert result.history["loss"][0] == pytest.approx(float(expected), rel=1e-5)

@@ -68,10 +68,16 @@ class Session:
             distributed=self.distributed,
             batch_size=opts["batch_size"],
             jit_compile=opts["jit_compile"],
+            partial=(self._partial([self.train]), self._partial([self.train, self.validation, self.test])),
         )
         self.rows = self.steps.rows_per_element(opts["steps_per_call"])
         check_term_names(self.steps.term_names, sig.output_names, [m.name for _, m in self.metrics])
         self._eval_iterators = {}
+
+    def _partial(self, splits):
+        """Whether one of `splits` (arrays, or None) ends in a partial batch."""
+        bs = self.opts["batch_size"]
+        return any(len(split[1][0]) % bs for split in splits if split is not None)
 
     def _metrics(self, spec, sig):
         """[(output index, metric)], each named by the label it is logged under (the train catalog's

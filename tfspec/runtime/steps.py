@@ -1,7 +1,8 @@
 """The traced train and evaluation functions: several steps per tf.function call, one host sync.
 
 Without distribution each call takes one element of `steps_per_call * batch_size` rows from the
-iterator and loops over its batches in-graph (the last batch may be partial). Under a strategy
+iterator and loops over its batches in-graph: full batches with their size known when tracing, a
+last partial batch (when a split has one) in a second loop of its own. Under a strategy
 each call loops `n` times over a distributed iterator of global batches, `strategy.run` per step.
 
 Each output's loss is Keras's (objects.Objective): a numerator summed on each replica over a
@@ -98,8 +99,20 @@ class Steps:
     """tf.functions for training and evaluation calls, traced once each."""
 
     def __init__(
-        self, model, optimizer, objective, metrics, sig, strategy, *, distributed, batch_size, jit_compile=False
+        self,
+        model,
+        optimizer,
+        objective,
+        metrics,
+        sig,
+        strategy,
+        *,
+        distributed,
+        batch_size,
+        jit_compile=False,
+        partial=(True, True),
     ):
+        """`partial`: whether the training data, and the data evaluated, may end in a partial batch."""
         self.model, self.optimizer, self.objective = model, optimizer, objective
         self.metrics = metrics  # [(output index, keras metric)]
         self.sig, self.strategy, self.distributed = sig, strategy, distributed
@@ -126,8 +139,8 @@ class Steps:
             self._gradients = tf.function(self._gradients, jit_compile=True)
         mode = self._steps_fn if distributed else self._block_fn
         self._all_finite = tf.function(lambda: all_finite(self.watched), autograph=False)
-        self._train_fn = tf.function(mode(self._train_replica, check=True), autograph=False)
-        self._eval_fn = tf.function(mode(self._eval_replica, check=False), autograph=False)
+        self._train_fn = tf.function(mode(self._train_replica, check=True, partial=partial[0]), autograph=False)
+        self._eval_fn = tf.function(mode(self._eval_replica, check=False, partial=partial[1]), autograph=False)
 
     # ------------------------------------------------------------ per replica
     def _forward(self, x, training):
@@ -212,52 +225,80 @@ class Steps:
         new = (state[0] + 1, state[1] + loss, state[2] + n, tf.stack([quick, loss]))
         return new + ((state[4] + s,) if self.n_sums else ())
 
-    def _loop(self, limit, body, check):
+    def _loop(self, segments, check):
+        """Runs the steps of `segments`, [(limit, body)]: each body while the step count is below its
+        limit (a segment takes over where the one before stopped)."""
         if check:
 
             def run(*state):
-                state = tf.while_loop(
-                    lambda i, total, count, last, *sums: tf.logical_and(i < limit, tf.math.is_finite(last[0])),
-                    body,
-                    state[:-1],
-                )
+                state = state[:-1]
+                for limit, body in segments:
+                    state = tf.while_loop(
+                        lambda i, total, count, last, *sums, limit=limit: tf.logical_and(
+                            i < limit, tf.math.is_finite(last[0])
+                        ),
+                        body,
+                        state,
+                    )
                 rearmed = (*state[:3], tf.stack([0.0, state[3][1]]), *state[4:])  # the next quick sum starts at 0
                 return (*rearmed, all_finite(self.watched, state[3][1]))
 
+            limit = segments[-1][0]
             *state, ok = tf.while_loop(
                 lambda i, *rest: tf.logical_and(i < limit, rest[-1]), run, (*self._initial(), tf.constant(True))
             )
         else:
-            state, ok = tf.while_loop(lambda i, *rest: i < limit, body, self._initial()), tf.constant(True)
+            state, ok = self._initial(), tf.constant(True)
+            for limit, body in segments:
+                state = tf.while_loop(lambda i, *rest, limit=limit: i < limit, body, state)
         done, total, count, last = state[:4]
         out = {"steps": done, "loss_sum": total, "count": count, "finite": ok, "last_loss": last[1]}
         out["output_sums"] = state[4] if self.n_sums else tf.zeros([1])  # one output, no term: the loss alone
         out.update({metric.name: metric.result() for _, metric in self.metrics})
         return out
 
-    def _block_fn(self, replica_fn, check):
+    def _block_fn(self, replica_fn, check, partial):
+        """Steps over the batches of one element. Full batches are sliced with their size known when
+        tracing: shapes the graph can rely on cut the ops of a step (an LSTM's backward pass loses a
+        third of its ops: no broadcast-gradient reductions, fewer values kept per time step). A
+        last, partial batch runs in a second segment, traced only when `partial` says a split has
+        one (else a partial batch is refused, never skipped)."""
         bs = self.batch_size
 
         def call(iterator):
-            x_all, y_all = iterator.get_next()
-            steps = (tf.shape(y_all[0])[0] + bs - 1) // bs
+            data = iterator.get_next()
+            rows = tf.shape(data[1][0])[0]
 
-            def body(*state):
-                part = lambda t: t[state[0] * bs : (state[0] + 1) * bs]  # noqa: E731
-                return self._add(state, replica_fn(*tf.nest.map_structure(part, (x_all, y_all))))
+            def body_of(full):
+                def body(*state):
+                    def part(t):
+                        batch = t[state[0] * bs : (state[0] + 1) * bs]
+                        if full:
+                            batch.set_shape(tf.TensorShape([bs]).concatenate(t.shape[1:]))
+                        return batch
 
-            return self._loop(steps, body, check)
+                    return self._add(state, replica_fn(*tf.nest.map_structure(part, data)))
+
+                return body
+
+            full = rows // bs
+            if partial:
+                return self._loop([(full, body_of(True)), ((rows + bs - 1) // bs, body_of(False))], check)
+            whole = tf.debugging.assert_equal(rows % bs, 0, message="a partial batch where none was expected")
+            with tf.control_dependencies([whole]):
+                full = tf.identity(full)
+            return self._loop([(full, body_of(True))], check)
 
         return call
 
-    def _steps_fn(self, replica_fn, check):
+    def _steps_fn(self, replica_fn, check, partial):
         def call(iterator, n):
             def body(*state):
                 x, y = iterator.get_next()
                 step = self.strategy.run(replica_fn, args=(x, y))
                 return self._add(state, [None if v is None else self.strategy.reduce(SUM, v, axis=None) for v in step])
 
-            return self._loop(n, body, check)
+            return self._loop([(n, body)], check)
 
         return call
 
