@@ -22,16 +22,16 @@ class ArrayPipeline:
     def _finish(self, indices):
         source = tf.data.Dataset.from_tensors(self.tensors).repeat()
         ds = tf.data.Dataset.zip((indices, source)).map(
-            lambda idx, data: tf.nest.map_structure(lambda t: tf.gather(t, idx), data),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
+            lambda idx, data: tf.nest.map_structure(lambda t: tf.gather(t, idx), data)
         )
         options = tf.data.Options()
         options.experimental_optimization.apply_default_optimizations = False
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA if self.shard else tf.data.experimental.AutoShardPolicy.OFF
         )
-        return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+        # One block ready ahead is enough: a block feeds `steps_per_call` steps. AUTOTUNE's parallel
+        # gathers and prefetching kept several (14 MiB more at the peak for the MNIST CNN), no faster.
+        return ds.with_options(options).prefetch(1)
 
     def training(self, seed, epochs, rows, batch_size, first_epoch=0, first_step=0):
         """Shuffled blocks for epochs first_epoch..epochs-1, the first `first_step` batches skipped."""
