@@ -17,6 +17,13 @@ same model source, initial weights and data; needs `pip install -e ".[bench]"`, 
 columns are skipped with a note). Interleaving makes load drifts on a shared machine hit all
 methods alike. Round 0 (tracing) is dropped; steps/s are medians over rounds, and each ratio is
 the median of the per-round ratios. Prints one JSON object.
+
+Each model runs in a process of its own, with the thread pools tfspec would choose for it
+(tfspec.threads, applied before TensorFlow's first op; they hold for every TensorFlow method of
+that process alike; --default-threads keeps TensorFlow's own, to measure that lever). Then the
+runtime and `fit` each train the model once more alone, in a fresh process, for peak resident
+memory: the process's peak, and the peak above what it held once TensorFlow was loaded and the
+arrays made (`training_rss_mib`; --no-memory skips these runs).
 """
 
 import argparse
@@ -282,6 +289,72 @@ def bench(kind, args):
     return result
 
 
+def status_mib(field):
+    """VmRSS / VmHWM of this process from /proc/self/status, in MiB (Linux), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def peak_rss(kind, args, method):
+    """Resident memory (MiB) of this process running `args.rounds` epochs of `method` alone (the
+    runtime, or `fit` with its defaults) on the benchmark's model and data: the peak, and the peak
+    above the resident size once TensorFlow was loaded and the arrays made (Linux: the high-water
+    mark is reset there through /proc/self/clear_refs)."""
+    batch = MODELS[kind]["batch"]
+    x, y = data(kind, args.steps * batch)
+    tf.constant(0.0).numpy()  # TensorFlow started (its pools made) before the baseline
+    start_peak, baseline = status_mib("VmHWM"), status_mib("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current resident size
+    except OSError:
+        baseline = None
+    if method == "runtime":
+        training = {
+            "optimizer": MODELS[kind]["optimizer"],
+            "loss": MODELS[kind]["loss"],
+            "metrics": [{"class_name": "accuracy", "config": {}}],
+            "epochs": args.rounds,
+            "batch_size": batch,
+            "steps_per_call": args.steps_per_call,
+            "seed": 0,
+        }
+        train_model(None, training, (x, y), model_fn=lambda: build(kind), quiet=True)
+    else:
+        compiled(kind, args, 1).fit(x, y, batch_size=batch, epochs=args.rounds, verbose=0)
+    # (not getrusage's ru_maxrss: it keeps the peak of the parent the process was forked from)
+    high = status_mib("VmHWM")
+    peak = None if high is None else max(high, start_peak or 0)
+    growth = None if high is None or baseline is None else high - baseline
+    return {k: None if v is None else round(v, 1) for k, v in (("peak", peak), ("training", growth))}
+
+
+def median(values):
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 1) if known else None
+
+
+def child(kind, args, extra=()):
+    """Run this file for one model in a fresh process (its own thread pools: tfspec.threads) and
+    return its JSON."""
+    argv = [sys.executable, os.path.abspath(__file__), "--model", kind, "--steps-per-call", str(args.steps_per_call)]
+    for flag in ("steps", "rounds", "tutorial_steps", "precision"):
+        if getattr(args, flag) is not None:
+            argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    argv += ["--xla"] * args.xla + ["--no-jax"] * (not args.jax) + ["--default-threads"] * args.default_threads
+    argv += ["--no-memory"] * (not args.memory) + ["--memory-runs", str(args.memory_runs)]
+    done = subprocess.run([*argv, *extra], stdout=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"bench_train: the {kind} run failed (exit {done.returncode})")
+    return json.loads(done.stdout)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=(*MODELS, "both", "all"), default="both", help="both: mlp and cnn")
@@ -301,9 +374,39 @@ def main(argv=None):
     parser.add_argument("--xla", action="store_true", help="jit_compile for the runtime and fit")
     parser.add_argument("--precision", choices=("mixed_float16", "mixed_bfloat16"), default=None)
     parser.add_argument("--no-jax", dest="jax", action="store_false", help="skip the Keras-on-JAX peer")
+    parser.add_argument(
+        "--default-threads",
+        action="store_true",
+        help="TensorFlow's default thread pools, not tfspec.threads' choice (to measure that lever)",
+    )
+    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the peak-memory runs")
+    parser.add_argument("--memory-runs", type=int, default=3, help="peak-memory runs of each method (medians)")
+    parser.add_argument("--peak-rss", choices=("runtime", "fit"), help=argparse.SUPPRESS)  # a child's job
     args = parser.parse_args(argv)
+    kinds = {"both": ("mlp", "cnn"), "all": tuple(MODELS)}.get(args.model, (args.model,))
+    if len(kinds) > 1:  # one process per model: each gets the thread pools tfspec would choose for it
+        report = {}
+        for kind in kinds:
+            one = child(kind, args)
+            report.update({k: v for k, v in one.items() if k not in MODELS})
+            report[kind] = one[kind]
+        print(json.dumps(report, indent=2))
+        return
+    kind = kinds[0]
+    import tfspec
+    from tfspec import threads
+
+    choice = None if args.default_threads else threads.choose(tfspec.load(spec_path(kind)), MODELS[kind]["batch"])
+    threads.apply(choice)  # before TensorFlow's first op: for every method of this process alike
     if args.precision:
         keras.mixed_precision.set_global_policy(args.precision)
+    run_args = argparse.Namespace(**vars(args))
+    run_args.steps = args.steps or DEFAULT_STEPS[kind]
+    run_args.rounds = args.rounds or DEFAULT_ROUNDS[kind]
+    run_args.tutorial_steps = args.tutorial_steps or DEFAULT_TUTORIAL_STEPS[kind]
+    if args.peak_rss:
+        print(json.dumps(peak_rss(kind, run_args, args.peak_rss)))
+        return
     report = {
         "device": tf.config.list_logical_devices()[-1].device_type,
         "cpus": os.cpu_count(),
@@ -314,15 +417,19 @@ def main(argv=None):
         "xla": args.xla,
         "precision": args.precision,
     }
-    kinds = {"both": ("mlp", "cnn"), "all": tuple(MODELS)}.get(args.model, (args.model,))
-    for kind in kinds:
-        run_args = argparse.Namespace(**vars(args))
-        run_args.steps = args.steps or DEFAULT_STEPS[kind]
-        run_args.rounds = args.rounds or DEFAULT_ROUNDS[kind]
-        run_args.tutorial_steps = args.tutorial_steps or DEFAULT_TUTORIAL_STEPS[kind]
-        start = time.perf_counter()
-        report[kind] = bench(kind, run_args)
-        report[kind]["seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    report[kind] = bench(kind, run_args)
+    report[kind]["seconds"] = round(time.perf_counter() - start, 1)
+    report[kind]["threads"] = (
+        f"inter_op {choice.inter_op}, intra_op {choice.intra_op}" if choice else "TensorFlow's defaults"
+    )
+    if args.memory:  # each method alone in a fresh process: a process's peak only grows
+        runs = {m: [] for m in ("runtime", "fit")}
+        for _ in range(args.memory_runs):  # alternating; medians, as one process's figure moves by a few MiB
+            for method, found in runs.items():
+                found.append(child(kind, args, ["--peak-rss", method]))
+        for key, name in (("peak", "peak_rss_mib"), ("training", "training_rss_mib")):
+            report[kind][name] = {m: median([r[key] for r in found]) for m, found in runs.items()}
     print(json.dumps(report, indent=2))
 
 
