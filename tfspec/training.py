@@ -69,7 +69,11 @@ def train(
     {"source": "npz", "path": ...}; without it the spec's `data` setting is used. Keyword overrides
     replace training settings (epochs=1, batch_size=64, seed=0, steps_per_call=50, jit_compile=True,
     ...). With `out_dir`, the run folder is written there (see tfspec.runs). `weights`: a
-    `.weights.h5` file (e.g. from `tfspec import --weights`) to start from."""
+    `.weights.h5` file (e.g. from `tfspec import --weights`) to start from.
+
+    When nothing has run TensorFlow in the process yet, this sets TensorFlow's thread pools for
+    the spec (tfspec.threads), and they hold for the rest of the process: set
+    TFSPEC_THREADS=default (or TensorFlow's own settings) to keep TensorFlow's defaults."""
     from . import load
     from .backends import generate
     from .ir.nodes import Spec
