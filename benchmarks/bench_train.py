@@ -248,23 +248,34 @@ class OtherMethods(Callback):
                 self.per_step[f"jax_{name}"].append(self.jax.epoch(name) / self.args.steps)
 
 
-def bench(kind, args):
-    batch = MODELS[kind]["batch"]
-    x, y = data(kind, args.steps * batch)
-    timer, others = EpochTimes(), OtherMethods(kind, x, y, args)
-    training = {
+def runtime_settings(kind, args):
+    """The runtime's training settings for the model: its spec's optimizer, loss and batch size."""
+    return {
         "optimizer": MODELS[kind]["optimizer"],
         "loss": MODELS[kind]["loss"],
         "metrics": [{"class_name": "accuracy", "config": {}}],
         "epochs": args.rounds,
-        "batch_size": batch,
+        "batch_size": MODELS[kind]["batch"],
         "steps_per_call": args.steps_per_call,
         "jit_compile": args.xla,
         "precision": args.precision,
         "seed": 0,
     }
+
+
+def bench(kind, args):
+    batch = MODELS[kind]["batch"]
+    x, y = data(kind, args.steps * batch)
+    timer, others = EpochTimes(), OtherMethods(kind, x, y, args)
     try:
-        train_model(None, training, (x, y), model_fn=lambda: build(kind), quiet=True, callbacks=[timer, others])
+        train_model(
+            None,
+            runtime_settings(kind, args),
+            (x, y),
+            model_fn=lambda: build(kind),
+            quiet=True,
+            callbacks=[timer, others],
+        )
     finally:
         if others.jax is not None:
             others.jax.close()
@@ -316,16 +327,7 @@ def peak_rss(kind, args, method):
     except OSError:
         baseline = None
     if method == "runtime":
-        training = {
-            "optimizer": MODELS[kind]["optimizer"],
-            "loss": MODELS[kind]["loss"],
-            "metrics": [{"class_name": "accuracy", "config": {}}],
-            "epochs": args.rounds,
-            "batch_size": batch,
-            "steps_per_call": args.steps_per_call,
-            "seed": 0,
-        }
-        train_model(None, training, (x, y), model_fn=lambda: build(kind), quiet=True)
+        train_model(None, runtime_settings(kind, args), (x, y), model_fn=lambda: build(kind), quiet=True)
     else:
         compiled(kind, args, 1).fit(x, y, batch_size=batch, epochs=args.rounds, verbose=0)
     # (not getrusage's ru_maxrss: it keeps the peak of the parent the process was forked from)
