@@ -64,13 +64,15 @@ def test_only_the_same_computation_is_fused():
         pass
 
     assert not eligible(Mine())
-    # normalising another axis, in inference, or with a mask: Keras's own call runs
-    x = tf.constant(np.random.default_rng(1).normal(size=(6, 3, 4)).astype("float32"))
+    # another axis, inference, a mask, float64 (which Keras normalises in float64): Keras's own call
+    values = np.random.default_rng(1).normal(size=(6, 3, 4))
     for layer_options, call_options in (
         ({"axis": 1}, {"training": True}),
         ({}, {"training": False}),
         ({}, {"training": True, "mask": tf.constant([[True, True, False]] * 6)}),
+        ({"dtype": "float64"}, {"training": True}),
     ):
+        x = tf.constant(values, layer_options.get("dtype", "float32"))
         plain, fused = (
             keras.layers.BatchNormalization(**layer_options),
             keras.layers.BatchNormalization(**layer_options),

@@ -73,7 +73,6 @@ def test_the_users_choice_wins(monkeypatch):
         with monkeypatch.context() as m:
             m.setenv(name, value)
             assert threads.user_choice()
-            assert not threads.apply(threads.Threads(2, 1, ""))
     monkeypatch.setenv("TFSPEC_THREADS", "auto")
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
@@ -98,16 +97,20 @@ def test_applied_before_the_first_op_only():
     out = run(
         """
         import json
+        import os
         from tfspec import threads
         before_import = threads.apply(threads.Threads(2, 1, ""))  # TensorFlow not imported: nothing to set
         import tensorflow as tf
+        os.environ["TF_NUM_INTEROP_THREADS"] = "3"  # the user's choice: left alone
+        refused = threads.apply(threads.Threads(2, 1, ""))
+        del os.environ["TF_NUM_INTEROP_THREADS"]
         set_first = threads.apply(threads.Threads(2, 1, ""))
         pools = [tf.config.threading.get_inter_op_parallelism_threads(), tf.config.threading.get_intra_op_parallelism_threads()]
         again = threads.apply(threads.Threads(3, 1, ""))  # set already (by us, as by a user): left alone
-        print(json.dumps([before_import, set_first, pools, again]))
+        print(json.dumps([before_import, refused, set_first, pools, again]))
         """
     )
-    assert out == [False, True, [2, 1], False]
+    assert out == [False, False, True, [2, 1], False]
     late = run(
         """
         import json

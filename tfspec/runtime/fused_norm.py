@@ -14,7 +14,8 @@ the biased variance: the kernel's Bessel-corrected one times (n - 1) / n). Outpu
 Keras's to float32 rounding (~1e-5 relative).
 
 Only where it is the same computation: a plain BatchNormalization (not a subclass) normalising the
-last axis, without renorm, synchronisation or a mask, called in training on a layer that trains;
+last axis of inputs it computes in float32, without renorm, synchronisation or a mask, called in
+training on a layer that trains;
 everything else (inference, the other cases) runs Keras's own call. Single-device runs only, and
 only while the runtime trains: `fused_batch_norm(model)` restores every layer afterwards.
 """
@@ -58,10 +59,15 @@ def _normalise(layer, inputs):
     return tf.cast(y, layer.compute_dtype)
 
 
+# Inputs Keras normalises in float32 (backend.result_type(dtype, "float32")); float64 stays float64 there.
+IN_FLOAT32 = (tf.float16, tf.bfloat16, tf.float32)
+
+
 def _fused_call(layer, original):
     def call(inputs, training=None, mask=None):
         last_axis = layer.axis in (-1, len(inputs.shape) - 1)
-        if training and layer.trainable and mask is None and last_axis and inputs.shape[-1] is not None:
+        same = mask is None and last_axis and inputs.shape[-1] is not None and inputs.dtype in IN_FLOAT32
+        if training and layer.trainable and same:
             return _normalise(layer, inputs)
         return original(inputs, training=training, mask=mask)
 
