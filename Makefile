@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml plugins/tfspec-example/p
 $(STAMP): pyproject.toml plugins/tfspec-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[tf-cpu,dev]"
+	$(BIN)/python -m pip install -q -e ".[tf-cpu,dev,tune]"
 	$(BIN)/python -m pip install -q -e plugins/tfspec-example   # the example plugin (specs/vae.tfs uses it)
 	# Keras 2 (tf-keras, of the installed TensorFlow's version; without its TensorFlow dependency, which is
 	# tensorflow-cpu here) writes the legacy .h5 and JSON files that tests/test_import_keras2.py imports.

@@ -89,12 +89,24 @@ def _loads(text: str, filename: str) -> Spec:
     finally:
         _stage("parse")
     spec, spans = parsed
+    if "search" in spec:
+        from .search.check import load_searched
+
+        return load_searched(spec, spans, text, filename)
+    made = check_spec(spec, spans, text, filename)
+    if isinstance(made, list):
+        raise SpecError(made, text)
+    return made
+
+
+def check_spec(spec: dict, spans: dict, text: str, filename: str):
+    """The Spec of a normalised spec (no search section), or the list of its diagnostics."""
     try:
         problems = [] if fits_schema(spec) else validate(spec, spans, filename)
     finally:
         _stage("schema")
     if problems:
-        raise SpecError(problems, text)
+        return problems
     lowerer = Lowerer(spec, spans, filename)
     model = lowerer.program()
     errors = lowerer.errors
@@ -108,7 +120,7 @@ def _loads(text: str, filename: str) -> Spec:
         training = check_training(spec["train"], spans, filename, errors, model)
         _stage("training")
     if errors:
-        raise SpecError(sorted(errors.items, key=lambda d: (d.span.line, d.span.column)), text)
+        return sorted(errors.items, key=lambda d: (d.span.line, d.span.column))
     return Spec(filename, text, model, lowerer.blocks, training, spec, spans.get(("train",)))
 
 

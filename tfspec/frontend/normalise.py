@@ -4,7 +4,8 @@ The spec dict is what the JSON Schema describes and what lowering reads::
 
     {"blocks": [{"name", "params": [{"name", "default"?}], "body": BODY}],
      "model": {"name", "body": BODY} | None,
-     "train": {setting: VALUE} | None}
+     "train": {setting: VALUE} | None,
+     "search"?: {name: CALL}}                       (present only when written)
 
     BODY  = {"inputs": [{"name", "shape": [int|None] | None, "dtype"}],
              "layers": [{"name", "layer": CALL}],
@@ -13,7 +14,7 @@ The spec dict is what the JSON Schema describes and what lowering reads::
              "ifs": [{"if": VALUE, "then": BODY, "else": BODY | None}],
              "outputs": [name],
              "losses"?: [name]}
-    STEP  = {"call": CALL, "repeat": int, "using"?: {"args": [VALUE], "kwargs": {name: VALUE}}}
+    STEP  = {"call": CALL, "repeat": int | {"ref": name}, "using"?: {"args": [VALUE], "kwargs": {name: VALUE}}}
           | {"ref": name}
     CALL  = {"call": name, "args": [VALUE], "kwargs": {name: VALUE}}
     VALUE = int | float | str | bool | None | [VALUE] | {"tuple": [VALUE]}
@@ -128,6 +129,12 @@ class Normaliser:
                     continue
                 self.mark(("train",), item)
                 out["train"] = self.train(item, ("train",))
+            elif kind == "search":
+                if "search" in out:
+                    self.errors.error("E302", "a spec holds one search section; this is a second one", self.span(item))
+                    continue
+                self.mark(("search",), item)
+                out["search"] = self.train(item, ("search",))
         return out
 
     def block(self, item: Tree, where: Path) -> dict:
@@ -274,7 +281,7 @@ class Normaliser:
                 entry = {"call": self.call(call, at + ("call",)), "repeat": 1}
                 if times is not None:
                     self.mark(at + ("repeat",), times)
-                    entry["repeat"] = int(times)
+                    entry["repeat"] = {"ref": str(times)} if times.type == "NAME" else int(times)
                 using = [u for u in using if u is not None]
                 if using:
                     entry["using"] = self.arguments(using, at + ("using",))

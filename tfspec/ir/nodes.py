@@ -163,6 +163,11 @@ class Spec:
     training: dict | None  # the runtime's TRAINING dict (see tfspec.check.training)
     spec: dict = field(repr=False, default_factory=dict)  # the normalised spec
     train_span: Span | None = None
+    # A spec with a `search { ... }` section is checked at several points and loaded at its
+    # default one: the Space, the point, and the normalised spec as written (names unreplaced).
+    space: object = None
+    point: dict | None = None
+    searched: dict | None = field(repr=False, default=None)
 
     @property
     def name(self) -> str:
