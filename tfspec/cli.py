@@ -34,18 +34,33 @@ def cmd_check(args) -> int:
         s = summary(spec)
         layers = s.layers
         if not args.quiet:
+            searched = ""
+            if spec.space is not None:
+                n, points = len(spec.space.hypers), len(spec.space.check_points())
+                searched = (
+                    f" at the default point; search: {n} hyperparameter{'s' if n != 1 else ''}, {points} points checked"
+                )
             print(
-                f"{clean(path)}: ok (model {spec.name}: {layers} layer{'s' if layers != 1 else ''}, {s.total_params:,} parameters)"
+                f"{clean(path)}: ok (model {spec.name}: {layers} layer{'s' if layers != 1 else ''}, "
+                f"{s.total_params:,} parameters{searched})"
             )
     return status
 
 
 def cmd_summary(args) -> int:
     from .loader import load
+    from .search.space import show_point
     from .summary import summary
 
     spec = load(args.file)
     print(summary(spec).render())
+    if spec.space is not None:
+        from .search.measure import param_range
+
+        print(f"\nSearch space: the layers above are at the default point ({show_point(spec.point)})")
+        span = param_range(spec)
+        if span is not None:
+            print(span.render())
     return 0
 
 

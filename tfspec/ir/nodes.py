@@ -168,6 +168,7 @@ class Spec:
     space: object = None
     point: dict | None = None
     searched: dict | None = field(repr=False, default=None)
+    searched_spans: dict | None = field(repr=False, default=None)
 
     @property
     def name(self) -> str:

@@ -50,6 +50,7 @@ def load_searched(spec: dict, spans: dict, text: str, filename: str):
     loaded.space = space
     loaded.point = default
     loaded.searched = spec
+    loaded.searched_spans = spans
     return loaded
 
 
