@@ -66,6 +66,14 @@ def cmd_train(args) -> int:
     spec = load(args.file)
     if spec.training is None:
         raise UsageError(f"{args.file}: the spec has no `train {{ ... }}` section to train with")
+    if spec.space is not None:
+        from ..search.space import show_point
+
+        print(
+            f"note: {clean(args.file)} has a search section: this trains its default point "
+            f"({show_point(spec.point)}); `tfspec tune {clean(args.file)}` searches it",
+            file=sys.stderr,
+        )
     out_dir = args.out or os.path.join("runs", spec.name)
     if args.weights and not (os.path.isfile(args.weights) and args.weights.endswith(".weights.h5")):
         raise UsageError(f"--weights: {args.weights!r} is not a .weights.h5 file")
