@@ -93,6 +93,17 @@ train {
     "block_defaults_and_lists": """block Stack(units, rate=0.5, act="relu", pool=(2, 2), sizes=[1, 2]) { input x x -> Dense(units, activation=act) -> Dropout(rate) -> y output y }
 model M { input x: float32[16] x -> Stack(8) -> a x -> Stack(units=8, rate=0.25) -> b [a, b] -> Add() -> c [a, b, c] -> Concatenate() -> d output d }
 """,
+    "search": """# the space
+search{units=choice(64,128,256)   # widths
+  depth = int(1,3)
+    learning_rate=float(1e-4, 1e-2, log=true)
+# own line
+ bn = boolean(default=true) rate=float(0.1,0.5,step=0.1,default=0.2)}
+block Unit(width, norm=false) { input x if norm { x -> Dense(width) -> BatchNormalization() -> y } else { x -> Dense(width) -> y } output y }
+model Searched { input x: float32[16]
+x -> Unit(units, norm=bn) * depth -> Dropout(rate) -> Dense(1) -> y output y }
+train { optimizer = Adam(learning_rate=learning_rate) loss = mse epochs=1 }
+""",
 }
 
 EXAMPLES = [(os.path.basename(p), open(p, encoding="utf-8").read()) for p in SPECS] + list(MESSY.items())
@@ -114,6 +125,7 @@ def test_formatted_spec_means_the_same(name, text):
     before = tfspec.loads(text, filename=name)
     after = tfspec.loads(format_text(text, name), filename=name)
     assert after.spec == before.spec
+    assert after.searched == before.searched  # a search section's spec as written (None without one)
     styles = allowed_styles(before)
     assert styles == allowed_styles(after)
     for style in styles:
@@ -168,6 +180,35 @@ model N {
 }
 """
     )
+
+
+def test_search_section_is_laid_out_like_train():
+    got = format_text(MESSY["search"])
+    assert got.startswith(
+        """# the space
+search {
+    units         = choice(64, 128, 256)  # widths
+    depth         = int(1, 3)
+    learning_rate = float(1e-4, 1e-2, log=True)
+    # own line
+    bn            = boolean(default=True)
+    rate          = float(0.1, 0.5, step=0.1, default=0.2)
+}
+
+block Unit(width, norm=False) {
+"""
+    )
+    assert "    x -> Unit(units, norm=bn) * depth -> Dropout(rate) -> Dense(1) -> y\n" in got
+    assert format_text("search{}model M{}") == "search {}\n\nmodel M {}\n"
+
+
+def test_a_repetition_by_name_stays_with_its_step_when_a_chain_breaks():
+    steps = " -> ".join(f'Dense(units, activation="relu", name="d{i}") * depth' for i in range(3))
+    search = "search { units = choice(8, 16) depth = int(1, 2) }"
+    text = f"{search} model M {{ input x: float32[4] x -> {steps} -> y output y }}"
+    lines = format_text(text).splitlines()
+    assert '    x -> Dense(units, activation="relu", name="d0") * depth' in lines
+    assert '      -> Dense(units, activation="relu", name="d2") * depth' in lines
 
 
 def test_long_chain_breaks_before_each_arrow():

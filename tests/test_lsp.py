@@ -414,3 +414,169 @@ def test_semantic_tokens():
     for q in quintuples:
         rows.append(rows[-1] + q[0])
     assert rows[1:] == sorted(rows[1:])
+
+
+# -- the search section ---------------------------------------------------------------------------
+SEARCHED = """block Unit(units, norm=false) {
+    input x
+    x -> Dense(units) -> y
+    output y
+}
+
+model Searched {
+    input x: float32[16]
+    x -> Unit(units, norm=bn) * depth -> Dropout(rate) -> Dense(1) -> y
+    output y
+}
+
+train {
+    optimizer = Adam(learning_rate=lr)
+    loss      = mse
+}
+
+search {
+    units = choice(64, 128, 256)  # widths
+    depth = int(1, 3)
+    lr    = float(1e-4, 1e-2, log=true)
+    bn    = boolean(default=true)
+    rate  = float(0.1, 0.5, step=0.1, default=0.2)
+}
+"""
+
+
+def where(doc, text: str, word: str, nth: int = 0) -> types.Position:
+    """The position inside `word` on the `nth` line holding `text`."""
+    row = [i for i, line in enumerate(doc.lines) if text in line][nth]
+    return at(row, doc.lines[row].index(word, doc.lines[row].index(text)) + 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SEARCHED.replace("choice(64, 128, 256)", 'choice(64, "wide")'),  # E801
+        SEARCHED.replace("* depth", "* layers"),  # E802
+        SEARCHED.replace("Dense(1)", "Conv2D(4, units)"),  # a layer error at every point
+        SEARCHED.replace("Dense(1)", "Reshape((4, 4))").replace("64, 128, 256", "16, 32"),  # at units = 32 only
+    ],
+)
+def test_search_diagnostics_are_checks(text):
+    with pytest.raises(tfspec.SpecError) as info:
+        tfspec.loads(text, "/w/a.tfs")
+    published = publishable(doc_of(text))
+    assert [d.code for d in published] == [d.code for d in info.value.diagnostics]
+    for mine, theirs in zip(published, info.value.diagnostics):
+        assert mine.message.startswith(theirs.message)
+        assert mine.range.start == at(theirs.span.line - 1, theirs.span.column - 1)
+
+
+def test_a_diagnostic_at_a_non_default_point_names_the_values():
+    text = SEARCHED.replace("Dense(1)", "Reshape((4, 4))").replace("64, 128, 256", "16, 32")
+    (only,) = publishable(doc_of(text))
+    assert "(with units = 32)" in only.message and "hint: " in only.message
+    assert only.range.start.line == 8  # the model's chain, where the Reshape is
+
+
+def test_hover_on_a_hyperparameter():
+    doc = doc_of(SEARCHED)
+    text = hover_text(doc, where(doc, "-> Unit(", "units"))
+    assert text.startswith("```\nunits = choice(64, 128, 256)\n```") and "default `64`" in text
+    assert "line 19" in text
+    assert hover_text(doc, where(doc, "units = choice", "units")) == text  # its definition
+    assert "lr = float(0.0001, 0.01, log=true)" in hover_text(doc, where(doc, "learning_rate=lr", "lr"))
+    assert "default `True`" in hover_text(doc, where(doc, "norm=bn", "bn"))
+    assert "step=0.1" in hover_text(doc, where(doc, "Dropout(rate)", "rate"))
+    # in a block, `units` is the block's parameter, not the hyperparameter
+    assert hover_text(doc, where(doc, "Dense(units)", "units")) is None
+
+
+def test_completion_in_and_for_the_search_section():
+    doc = doc_of(SEARCHED)
+    row = doc.lines.index("    depth = int(1, 3)")
+    kinds = complete(doc, at(row, len("    depth = "))).items
+    assert [i.label for i in kinds] == ["choice", "int", "float", "boolean"]
+    assert all(i.insert_text_format == types.InsertTextFormat.Snippet for i in kinds)
+    assert labels(doc, at(row, 4)) == set()  # a new name: nothing to offer
+    assert labels(doc, at(row, len("    depth = int(1, "))) == {"step=", "log=", "default="}
+    assert labels(doc, at(row + 2, len("    bn    = boolean("))) == {"default="}
+    # elsewhere, the hyperparameters are values
+    model_row = doc.lines.index("    output y", 7)
+    found = {i.label: i for i in complete(doc, at(model_row, 4)).items}
+    assert {"units", "depth", "lr", "bn", "rate", "Dense"} <= set(found)
+    assert found["units"].detail == "choice(64, 128, 256), default 64"
+    assert {"units", "rate"} <= labels(doc, where(doc, "Dropout(rate)", "rate"))  # inside a call
+    assert "lr" in labels(doc, where(doc, "learning_rate=lr", "lr"))
+    train_row = doc.lines.index("train {") + 1
+    assert "epochs" in labels(doc, at(train_row, 4))
+    # a block's body sees hyperparameters only through its parameters
+    block_row = doc.lines.index("    x -> Dense(units) -> y")
+    assert "depth" not in labels(doc, at(block_row, 4))
+    assert "depth" not in labels(doc, at(block_row, len("    x -> Dense(")))
+
+
+def test_definition_references_and_rename_of_a_hyperparameter():
+    doc = doc_of(SEARCHED)
+    use = where(doc, "-> Unit(", "units")
+    search_row = doc.lines.index("    units = choice(64, 128, 256)  # widths")
+    assert definition(doc, use).range.start == at(search_row, 4)  # below its use: still first
+    found = [(loc.range.start.line, loc.range.start.character) for loc in all_references(doc, use)]
+    assert found == [(search_row, 4), (use.line, use.character - 1)]  # not the block's `units`
+    lr = [loc.range.start.line for loc in all_references(doc, where(doc, "lr    =", "lr"))]
+    assert lr == [search_row + 2, doc.lines.index("    optimizer = Adam(learning_rate=lr)")]
+
+    renamed = apply(doc, rename(doc, use, "width").changes[doc.uri])
+    spec = tfspec.loads(renamed, "a.tfs")
+    assert spec.point["width"] == 64 and "units" not in spec.point
+    assert "block Unit(units, norm=false)" in renamed and "x -> Dense(units) -> y" in renamed
+    assert rename(doc, use, "depth") is None and rename(doc, use, "y") is None  # taken
+    # the block's parameter is the block's own (navigation does not follow parameters)
+    assert all_references(doc, where(doc, "Dense(units)", "units")) == []
+
+
+def test_the_outline_lists_the_hyperparameters():
+    doc = doc_of(SEARCHED)
+    found = {s.name: s for s in symbols(doc)}
+    assert set(found) == {"Unit", "Searched", "train", "search"}
+    names = found["search"].children
+    assert [c.name for c in names] == ["units", "depth", "lr", "bn", "rate"]
+    assert names[0].detail == "choice(64, 128, 256)" and names[0].range.start == at(18, 4)
+    assert found["search"].range.start == at(18, 4) and found["search"].range.end.line == 22
+
+
+def test_semantic_tokens_of_a_search_section():
+    doc = doc_of(SEARCHED)
+    found = {(row, doc.lines[row][start:end]): kind for row, start, end, kind in tokens(doc)}
+    search_row = doc.lines.index("search {")
+    assert found[(search_row, "search")] == "keyword"
+    assert found[(search_row + 1, "units")] == "parameter" and found[(search_row + 1, "choice")] == "function"
+    assert found[(search_row + 2, "int")] == "function" and found[(search_row + 3, "float")] == "function"
+    assert found[(search_row + 3, "log")] == "parameter" and found[(search_row + 4, "boolean")] == "function"
+    chain = doc.lines.index("    x -> Unit(units, norm=bn) * depth -> Dropout(rate) -> Dense(1) -> y")
+    for name in ("units", "bn", "depth", "rate"):
+        assert found[(chain, name)] == "parameter"
+    assert found[(doc.lines.index("    optimizer = Adam(learning_rate=lr)"), "lr")] == "parameter"
+    assert (doc.lines.index("    x -> Dense(units) -> y"), "units") not in found  # the block's own name
+
+
+def test_handlers_are_total_on_broken_search_sections():
+    import random
+
+    from .fuzz import mutations
+
+    rng = random.Random(801)
+    texts = [SEARCHED, SEARCHED.replace("}\n", "", 1), "search {", "search { a = ", "search { a = choice("]
+    for _ in range(40):
+        _, mutated = mutations(rng, SEARCHED)
+        texts.append(mutated.decode("utf-8", "replace") if isinstance(mutated, bytes) else mutated)
+    good = doc_of(SEARCHED)
+    for text in texts:
+        for doc in (doc_of(text), analyse(Document(good.uri, spec=good.spec), text)):  # fresh; last good kept
+            publishable(doc)
+            formatting(doc)
+            symbols(doc)
+            semantic_tokens(doc)
+            for _ in range(6):
+                pos = at(rng.randrange(len(doc.lines) + 2), rng.randrange(60))
+                hover_text(doc, pos)
+                complete(doc, pos)
+                all_references(doc, pos)
+                rename(doc, pos, "renamed")

@@ -589,6 +589,28 @@ CODES = [
         model(INPUT, "x -> Discretization(bin_boundaries=[0.0, 1.0]) -> y", "output y"),
         check="subclassing",
     ),
+    Code(
+        "E801",
+        "a search space that is not one",
+        "Each name of a `search { ... }` section is a hyperparameter: `choice(...)` of distinct "
+        "constants of one type (all numbers, all strings or all booleans; at most 64), `int(low, high)` with "
+        "whole ends, `float(low, high)`, or `boolean()`. A range's low end is below its high end; "
+        "`log=true` needs a low end above 0 and makes `step` a factor above 1; `step` is positive "
+        "(whole for int); `default` is a value the space can take; no other keyword is taken.",
+        "search {\n    rate = float(0.5, 0.1)\n}\n\n" + model(INPUT, "x -> Dropout(rate) -> y", "output y"),
+        "search {\n    rate = float(0.1, 0.5)\n}\n\n" + model(INPUT, "x -> Dropout(rate) -> y", "output y"),
+    ),
+    Code(
+        "E802",
+        "a hyperparameter name misused",
+        "A hyperparameter's name means it wherever the model, a block argument, a repetition count "
+        "(`-> Dense(64) * depth`) or the train section uses it, so the model cannot give that name "
+        "to a tensor or layer as well, and a hyperparameter nothing uses is a mistake. A repetition "
+        "count written as a name must be a hyperparameter; inside a block's body it cannot be one "
+        "(a block sees hyperparameters only through its parameters).",
+        "search {\n    layers = int(1, 3)\n}\n\n" + model(INPUT, "x -> Dense(4) * depth -> y", "output y"),
+        "search {\n    depth = int(1, 3)\n}\n\n" + model(INPUT, "x -> Dense(4) * depth -> y", "output y"),
+    ),
     # `tfspec import` reads Keras model files, not specs: its examples are commands.
     Code(
         "E901",

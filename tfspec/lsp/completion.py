@@ -1,5 +1,6 @@
-"""Completion: argument names inside a call, train settings inside `train`, and otherwise the
-layers and operations of the catalog (plugins included), the blocks and the tensors in scope."""
+"""Completion: argument names inside a call, train settings inside `train`, the kinds of search
+space inside `search`, and otherwise the layers and operations of the catalog (plugins included),
+the blocks, the tensors and the hyperparameters in scope."""
 
 from __future__ import annotations
 
@@ -11,22 +12,20 @@ from ..check.schema import SCHEMA, expected_hint
 from ..ir.catalog import REGISTRY, lookup
 from ..ir.explain import default_text
 from ..ir.ops import OPS, lookup_op
-from .hover import signature
-from .lookup import tensor_names
+from ..search.space import KEYWORDS as SPACE_KEYWORDS
+from .hover import hyper_detail, signature
+from .lookup import hypers, section, tensor_names
 from .positions import UTF16, offset_of
 
-KEYWORDS = ("model", "block", "train", "input", "output", "layer", "if", "else")
-SECTION = re.compile(r"^\s*(model|block|train)\b")
+KEYWORDS = ("model", "block", "train", "search", "input", "output", "layer", "if", "else")
 CALLEE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
-
-
-def section(lines: list[str], row: int) -> str | None:
-    """The top-level section (`model`, `block` or `train`) the line `row` is in."""
-    for i in range(row, -1, -1):
-        m = SECTION.match(lines[i])
-        if m and not lines[i].startswith((" ", "\t")):
-            return m.group(1)
-    return None
+# the kinds of search space, as snippets (`$1` ... are the editor's tab stops)
+SPACES = (
+    ("choice", "choice(${1:32}, ${2:64}, ${3:128})", "one of the values listed"),
+    ("int", "int(${1:1}, ${2:4})", "a whole number from low to high (step=, log=true, default=)"),
+    ("float", "float(${1:1e-4}, ${2:1e-2}, log=${3:true})", "a number from low to high (step=, log=true, default=)"),
+    ("boolean", "boolean()", "true or false (default=)"),
+)
 
 
 def open_call(before: str) -> str | None:
@@ -61,6 +60,34 @@ def argument_items(name: str) -> list[types.CompletionItem]:
     ]
 
 
+def space_items() -> list[types.CompletionItem]:
+    return [
+        types.CompletionItem(
+            label=kind,
+            kind=types.CompletionItemKind.Snippet,
+            detail=detail,
+            insert_text=snippet,
+            insert_text_format=types.InsertTextFormat.Snippet,
+        )
+        for kind, snippet, detail in SPACES
+    ]
+
+
+def space_argument_items(kind: str) -> list[types.CompletionItem]:
+    return [
+        types.CompletionItem(label=f"{key}=", kind=types.CompletionItemKind.Property, insert_text=f"{key}=")
+        for key in SPACE_KEYWORDS[kind]
+    ]
+
+
+def hyper_items(spec) -> list[types.CompletionItem]:
+    """The search section's names, which stand for values in the model and the train section."""
+    return [
+        types.CompletionItem(label=name, kind=types.CompletionItemKind.Constant, detail=hyper_detail(hyper))
+        for name, hyper in hypers(spec).items()
+    ]
+
+
 def train_items() -> list[types.CompletionItem]:
     keys = sorted(SCHEMA["properties"]["train"]["properties"])
     return [
@@ -74,7 +101,7 @@ def train_items() -> list[types.CompletionItem]:
     ]
 
 
-def general_items(spec) -> list[types.CompletionItem]:
+def general_items(spec, in_block: bool = False) -> list[types.CompletionItem]:
     items = [
         types.CompletionItem(label=name, kind=types.CompletionItemKind.Class, detail=f"layer keras.layers.{name}")
         for name in sorted(REGISTRY)
@@ -93,6 +120,8 @@ def general_items(spec) -> list[types.CompletionItem]:
             types.CompletionItem(label=name, kind=types.CompletionItemKind.Variable, detail="tensor")
             for name in tensor_names(spec)
         ]
+        if not in_block:
+            items += hyper_items(spec)
     items += [types.CompletionItem(label=k, kind=types.CompletionItemKind.Keyword) for k in KEYWORDS]
     return items
 
@@ -103,10 +132,16 @@ def complete(doc, pos: types.Position, encoding: str = UTF16) -> types.Completio
     row, col = offset_of(doc.lines, pos, encoding)
     before = doc.lines[row][:col]
     callee = open_call(before)
-    if callee is not None:
-        items = argument_items(callee)
-    elif section(doc.lines, row) == "train" and "=" not in before:
+    where = section(doc.lines, row)
+    if where == "search":
+        if callee in SPACE_KEYWORDS:
+            items = space_argument_items(callee)
+        else:  # a name starts the line; after its `=`, a kind of space
+            items = space_items() if "=" in before and callee is None else []
+    elif callee is not None:
+        items = argument_items(callee) + ([] if where == "block" else hyper_items(doc.spec))
+    elif where == "train" and "=" not in before:
         items = train_items()
     else:
-        items = general_items(doc.spec)
+        items = general_items(doc.spec, in_block=where == "block")
     return types.CompletionList(is_incomplete=False, items=items)

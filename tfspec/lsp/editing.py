@@ -1,12 +1,13 @@
-"""Formatting (exactly `tfspec fmt`) and the document's outline (model, blocks, train)."""
+"""Formatting (exactly `tfspec fmt`) and the document's outline (model, blocks, train, search)."""
 
 from __future__ import annotations
 
 from lsprotocol import types
 
-from ..diagnostics import SpecError
+from ..diagnostics import Span, SpecError
 from ..tools.fmt import format_text
 from .documents import path_of
+from .lookup import hypers
 from .positions import UTF16, position, span_range
 
 
@@ -48,4 +49,12 @@ def symbols(doc, encoding: str = UTF16) -> list[types.DocumentSymbol]:
     out.append(_symbol(doc, graph.name, types.SymbolKind.Class, graph.span, "model", tensors, encoding))
     if spec.train_span is not None:
         out.append(_symbol(doc, "train", types.SymbolKind.Namespace, spec.train_span, "train", encoding=encoding))
+    found = list(hypers(spec).values())
+    if found:  # the search section, from its first hyperparameter's name to its last one's
+        names = [
+            _symbol(doc, h.name, types.SymbolKind.Constant, h.span, h.describe(), encoding=encoding) for h in found
+        ]
+        first, last = found[0].span, found[-1].span
+        whole = Span(first.path, first.line, first.column, last.end_line, last.end_column)
+        out.append(_symbol(doc, "search", types.SymbolKind.Namespace, whole, "search", names, encoding))
     return out

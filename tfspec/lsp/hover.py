@@ -1,5 +1,5 @@
 """Hover: a layer call (its Keras class, output shape, parameters and arguments), a tensor
-(its shape and dtype) or a block (its signature)."""
+(its shape and dtype), a block (its signature) or a hyperparameter (its search space)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,27 @@ from ..ir.catalog import lookup
 from ..ir.explain import describe
 from ..ir.nodes import MISSING
 from ..ir.values import show
-from .lookup import graphs, layer_at, shape_text
+from .lookup import graphs, hyper_at, layer_at, shape_text
 from .positions import UTF16, word_at
 
 
 def signature(block) -> str:
     params = [p if default is MISSING else f"{p}={show(default)}" for p, default in block.params]
     return f"block {block.name}({', '.join(params)})"
+
+
+def hyper_detail(hyper) -> str:
+    """`choice(64, 128, 256), default 64`: a hyperparameter's space in one line."""
+    return f"{hyper.describe()}, default {show(hyper.default)}"
+
+
+def hyper_text(hyper) -> str:
+    return (
+        f"```\n{hyper.name} = {hyper.describe()}\n```\n\n"
+        f"hyperparameter (search section, line {hyper.span.line}), default `{show(hyper.default)}`: "
+        "the spec is checked at each choice and range end and loads at the defaults; "
+        "`tfspec tune` searches the space"
+    )
 
 
 def hover_text(doc, pos: types.Position, encoding: str = UTF16) -> str | None:
@@ -28,6 +42,9 @@ def hover_text(doc, pos: types.Position, encoding: str = UTF16) -> str | None:
     if spec is not None and word in spec.blocks:
         text = f"```\n{signature(spec.blocks[word])}\n```"
         return text + _instance(doc, pos.line, start, word)
+    hyper = hyper_at(spec, doc.lines, pos.line, word) if doc.lines else None
+    if hyper is not None and not calls:
+        return hyper_text(hyper)
     if calls or lookup(word) is not None:
         about = describe(word)
         if about is not None:

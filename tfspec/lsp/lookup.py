@@ -1,6 +1,11 @@
-"""Finding what is under a position in a Spec: the layer call, the graph it belongs to."""
+"""Finding what is under a position in a Spec: the layer call, the graph it belongs to, the
+section of the text a line is in, and the hyperparameters of a search section."""
 
 from __future__ import annotations
+
+import re
+
+SECTION = re.compile(r"(model|block|train|search)\b")
 
 
 def contains(span, row: int, col: int) -> bool:
@@ -45,3 +50,28 @@ def tensor_names(spec) -> list[str]:
         return []
     names = [i.name for i in spec.model.inputs] + list(spec.model.shapes)
     return list(dict.fromkeys(n for n in names if "~" not in n))
+
+
+def section(lines: list[str], row: int) -> str | None:
+    """The top-level section (`model`, `block`, `train` or `search`) the line `row` is in: the
+    keyword of the last unindented line at or above it that starts with one."""
+    for i in range(min(row, len(lines) - 1), -1, -1):
+        m = SECTION.match(lines[i])
+        if m:
+            return m.group(1)
+    return None
+
+
+def hypers(spec) -> dict:
+    """name -> Hyper for each hyperparameter of the spec's search section ({} without one)."""
+    space = getattr(spec, "space", None)
+    return {h.name: h for h in space.hypers} if space else {}
+
+
+def hyper_at(spec, lines: list[str], row: int, name: str):
+    """The Hyper that `name` on line `row` means, or None: a name in a block's body is the
+    block's own (a block sees hyperparameters only through its parameters)."""
+    found = hypers(spec).get(name)
+    if found is None or section(lines, row) == "block":
+        return None
+    return found

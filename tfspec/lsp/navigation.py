@@ -1,11 +1,14 @@
-"""Go to definition, references and rename for tensors, declared layers and blocks.
+"""Go to definition, references and rename for tensors, declared layers, blocks and
+hyperparameters.
 
 Names are found in the text (identifiers outside comments and strings, not after a `.` and not
 an argument name `name=` inside a call) and resolved against the last good Spec: a tensor or a
 declared layer is scoped to the section (model or block) it is in, a block to the whole file.
 The train section shares the model's scope, as its losses and metrics name the model's outputs.
 The first occurrence in its scope is a name's definition (an input, a `-> name` result, a
-`layer name =`), since a spec defines a name before it uses it.
+`layer name =`), since a spec defines a name before it uses it. A hyperparameter is defined in
+the search section, wherever that is in the file, and used in the model and the train section
+(a block's body has names of its own).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import re
 
 from lsprotocol import types
 
+from .lookup import hypers
 from .positions import UTF16, offset_of, units
 
 TOKEN = re.compile(r"#[^\r\n]*|\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[A-Za-z_][A-Za-z0-9_]*|[()\[\]{}]|==|=|\.|\S")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-TOP = re.compile(r"(model|block|train)\b")
+TOP = re.compile(r"(model|block|train|search)\b")
+HYPER_SCOPE = ("search", "model", "train")  # the sections where a hyperparameter's name means it
 
 
 def occurrences(lines: list[str]) -> list[tuple]:
@@ -66,6 +71,9 @@ def references(doc, pos: types.Position, encoding: str = UTF16) -> list[tuple]:
     here = next((o for o in found if o[1] == row and o[2] <= col <= o[3]), None)
     if here is None:
         return []
+    if here[0][1] in HYPER_SCOPE and here[4] in hypers(doc.spec):
+        uses = [o for o in found if o[4] == here[4] and o[0][1] in HYPER_SCOPE]
+        return sorted(uses, key=lambda o: o[0][1] != "search")  # the definition first; stable
     kind = scoped_names(doc.spec).get(here[4])
     if kind is None:
         return []
@@ -103,7 +111,7 @@ def rename(doc, pos: types.Position, new_name: str, encoding: str = UTF16) -> ty
     if not NAME.fullmatch(new_name or "") or keyword.iskeyword(new_name) or "~" in new_name:
         return None
     found = references(doc, pos, encoding)
-    if not found or new_name in scoped_names(doc.spec):
+    if not found or new_name in scoped_names(doc.spec) or new_name in hypers(doc.spec):
         return None
     edits = [types.TextEdit(range=to_location(doc, o, encoding).range, new_text=new_name) for o in found]
     return types.WorkspaceEdit(changes={doc.uri: edits})

@@ -1,5 +1,6 @@
-"""Semantic tokens: layers and blocks, operations, tensors, argument names, keywords, dtypes,
-strings, numbers and comments, classified with the catalog and the last good Spec."""
+"""Semantic tokens: layers and blocks, operations, tensors, argument names, hyperparameters and
+the kinds of their spaces, keywords, dtypes, strings, numbers and comments, classified with the
+catalog and the last good Spec."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from lsprotocol import types
 
 from ..ir.catalog import REGISTRY
 from ..ir.ops import OPS
+from ..search.space import KINDS as SPACE_KINDS
+from .lookup import SECTION, hypers
 from .navigation import scoped_names
 from .positions import UTF16, units
 
 LEGEND = ["keyword", "class", "function", "variable", "parameter", "string", "number", "comment", "type"]
 KIND = {name: i for i, name in enumerate(LEGEND)}
-KEYWORDS = {"model", "block", "train", "input", "output", "layer", "if", "else", "and", "or", "not"}
+KEYWORDS = {"model", "block", "train", "search", "input", "output", "layer", "if", "else", "and", "or", "not"}
 CONSTANTS = {"True", "False", "None", "true", "false"}
 DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "string"}
 TOKEN = re.compile(
@@ -24,12 +27,17 @@ TOKEN = re.compile(
 )
 
 
-def classify(name: str, after: str, depth: int, names: dict) -> str | None:
+def classify(name: str, after: str, depth: int, names: dict, where: str | None = None) -> str | None:
+    """The kind of the name `name` followed by `after`, `depth` brackets deep, in the section `where`."""
     if name in KEYWORDS or name in CONSTANTS:
         return "keyword"
     if name in DTYPES:
         return "type"
     if after == "=" and depth > 0:
+        return "parameter"
+    if where == "search" and name in SPACE_KINDS and after == "(":
+        return "function"
+    if names.get(name) == "hyper":
         return "parameter"
     if names.get(name) == "block" or (name in REGISTRY and after != "="):
         return "class"
@@ -42,9 +50,14 @@ def classify(name: str, after: str, depth: int, names: dict) -> str | None:
 
 def tokens(doc) -> list[tuple]:
     """(row, start, end, kind) in code points, in order."""
-    names = scoped_names(doc.spec) if doc.spec is not None else {}
-    out, depth = [], 0
+    in_block = scoped_names(doc.spec) if doc.spec is not None else {}
+    # outside the blocks, the search section's names mean its hyperparameters (a block's body
+    # sees them only through its parameters)
+    elsewhere = {**in_block, **dict.fromkeys(hypers(doc.spec), "hyper")}
+    out, depth, where = [], 0, None
     for row, line in enumerate(doc.lines):
+        if top := SECTION.match(line):
+            where = top.group(1)
         found = list(TOKEN.finditer(line))
         for i, m in enumerate(found):
             group = m.lastgroup
@@ -56,7 +69,8 @@ def tokens(doc) -> list[tuple]:
                 out.append((row, m.start(), m.end(), group))
             elif group == "name":
                 after = found[i + 1].group() if i + 1 < len(found) else ""
-                kind = classify(m.group(), after, depth, names)
+                names = in_block if where == "block" else elsewhere
+                kind = classify(m.group(), after, depth, names, where)
                 if kind is not None:
                     out.append((row, m.start(), m.end(), kind))
     return out

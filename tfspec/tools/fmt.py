@@ -2,11 +2,13 @@
 
 The layout:
 
-* 4-space indentation; top-level sections (`block`, `model`, `train`) separated by one blank line;
-  inside a body the user's blank lines between statements are kept (a run of them becomes one).
+* 4-space indentation; top-level sections (`block`, `model`, `train`, `search`) separated by one
+  blank line; inside a body the user's blank lines between statements are kept (a run of them
+  becomes one).
 * A chain stays on one line when it fits in 100 columns; otherwise it is broken before each `->`,
   the arrows aligned under the first one (`image -> Flatten()` / `      -> Dense(10)` / ...).
-* Settings in `train` are aligned on `=`; `name = value` there, `name=value` in arguments.
+* Settings in `train` and hyperparameters in `search` are aligned on `=`; `name = value` there,
+  `name=value` in arguments. A repetition count is `* 3` or `* depth`.
 * A call, list, tuple or dict that does not fit, or holds a comment, is written one item per
   line with a trailing comma.
 * Numbers and strings are written as in the source; `true`/`false` become `True`/`False`.
@@ -338,12 +340,16 @@ class Layout:
         self.put(" {", closing + 1)
         self.body(stmts, closing + 1, end(node) - 1)
 
-    def train(self, node: Tree) -> None:
+    def train(self, node: Tree, keyword: str = "train") -> None:
         settings = items(node)
-        self.put("train", start(node))
-        self.put(" {", start(node) + len("train"))
+        self.put(keyword, start(node))
+        self.put(" {", start(node) + len(keyword))
         width = max((len(str(s.children[0])) for s in settings), default=0)
-        self.body(settings, start(node) + len("train"), end(node) - 1, width)
+        self.body(settings, start(node) + len(keyword), end(node) - 1, width)
+
+    def search(self, node: Tree) -> None:
+        """`search { units = choice(64, 128) ... }`: laid out like `train`, its names aligned."""
+        self.train(node, "search")
 
     def setting(self, node: Tree, width: int) -> None:
         name, value = node.children
