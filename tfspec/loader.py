@@ -95,8 +95,23 @@ def _loads(text: str, filename: str) -> Spec:
         return load_searched(spec, spans, text, filename)
     made = check_spec(spec, spans, text, filename)
     if isinstance(made, list):
-        raise SpecError(made, text)
+        raise SpecError(_named_counts(spec, spans, filename, made), text)
     return made
+
+
+def _named_counts(spec: dict, spans: dict, filename: str, problems: list) -> list:
+    """A repetition count by name (`* depth`) in a spec without a search section is refused by the
+    schema as a wrong type; say instead that it names no hyperparameter."""
+    from .search.point import check_names
+    from .search.space import Space
+
+    found = Collector(filename)
+    check_names(spec, Space(()), spans, filename, found)
+    if not found:
+        return problems
+    places = {d.span for d in found.items}
+    kept = [d for d in problems if d.span not in places]
+    return sorted(kept + found.items, key=lambda d: (d.span.line, d.span.column))
 
 
 def check_spec(spec: dict, spans: dict, text: str, filename: str):

@@ -24,6 +24,7 @@ def load_searched(spec: dict, spans: dict, text: str, filename: str):
     found: list = []
     seen: set = set()
     loaded = None
+    model_lines = _lines_of(spans, "model")
     for point in space.check_points():
         made = check_spec(at_point(spec, point), spans, text, filename)
         if not isinstance(made, list):
@@ -36,6 +37,14 @@ def load_searched(spec: dict, spans: dict, text: str, filename: str):
             if key in seen:
                 continue
             seen.add(key)
+            if d.code == "E301" and _names_hyper(d.message, space) and d.span.line not in model_lines:
+                d = Diagnostic(
+                    d.code,
+                    d.message,
+                    d.span,
+                    "a block sees hyperparameters only through its parameters: give the block a "
+                    "parameter and pass the hyperparameter where the model uses the block",
+                )
             if changed:
                 d = Diagnostic(
                     d.code,
@@ -52,6 +61,19 @@ def load_searched(spec: dict, spans: dict, text: str, filename: str):
     loaded.searched = spec
     loaded.searched_spans = spans
     return loaded
+
+
+def _names_hyper(message: str, space) -> bool:
+    return any(message.startswith(f"{name!r} ") for name in space.names)
+
+
+def _lines_of(spans: dict, section: str) -> set:
+    """The lines that the section's statements span (a name used in a block lies elsewhere)."""
+    lines = set()
+    for where, span in spans.items():
+        if where[:1] == (section,):
+            lines.update(range(span.line, (span.end_line or span.line) + 1))
+    return lines
 
 
 def _hint(hint, space, changed: dict) -> str:

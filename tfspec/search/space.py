@@ -15,6 +15,7 @@ repetition count or the train section uses it."""
 from __future__ import annotations
 
 import itertools
+import keyword
 import math
 from dataclasses import dataclass
 
@@ -178,9 +179,18 @@ def read_space(search: dict | None, spans: dict, path: str, errors: Collector) -
     return Space(tuple(hypers))
 
 
+# names a hyperparameter cannot have: Python's keywords and constants, tfspec's statement words
+NOT_NAMES = frozenset(keyword.kwlist) | {"True", "False", "None", "true", "false"}
+NOT_NAMES |= {"model", "block", "train", "search", "input", "output", "layer", "add_loss"}
+
+
 def _hyper(name, value, at, span, spans, path, errors: Collector) -> Hyper | None:
     def bad(message, where=at, hint=None):
         errors.error("E801", message, spans.get(where) or span, hint)
+
+    if name in NOT_NAMES or name.startswith("__"):
+        errors.error("E307", f"{name!r} cannot name a hyperparameter", span, f"rename it, e.g. {name.strip('_')}_")
+        return None
 
     if not (isinstance(value, dict) and "call" in value and value["call"] in KINDS):
         bad(

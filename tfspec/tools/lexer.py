@@ -41,7 +41,7 @@ class TfspecLexer(RegexLexer):
             (r"[+-]?\d+", Number.Integer),
             (r"[-+*/%<>=]", Operator),  # after the numbers, whose sign it would otherwise take
             (rf"(model|block)(\s+)({IDENT})", bygroups(Keyword.Declaration, Whitespace, Name.Class)),
-            (words(("model", "block", "train"), suffix=r"\b"), Keyword.Declaration),
+            (words(("model", "block", "train", "search"), suffix=r"\b"), Keyword.Declaration),
             (words(("input", "output", "layer", "add_loss", "if", "else", "and", "or", "not"), suffix=r"\b"), Keyword),
             (words(("True", "False", "None", "true", "false"), suffix=r"\b"), Keyword.Constant),
             (words(DTYPES, suffix=r"\b"), Keyword.Type),
