@@ -590,6 +590,41 @@ CODES = [
         check="subclassing",
     ),
     Code(
+        "E705",
+        "a masked hypermodel that chooses its layers",
+        "A model whose tensors carry a padding mask (an Embedding with mask_zero=True, a Masking layer) "
+        "passes the masks from layer to layer. When the hypermodel of a search spec is printed in a style "
+        "that carries the masks in variables, an `if` on a hyperparameter in the model's body, or a layer "
+        "repeated by a hyperparameter that drops its input's mask, cannot be written that way. Write the "
+        "model without the `if` (or choose the layer's arguments instead), repeat the layers before it, "
+        "or drop the padding mask.",
+        "search {\n    norm = boolean()\n}\n\n"
+        + model(
+            "input t: int32[6]",
+            "t -> Embedding(50, 8, mask_zero=True) -> x",
+            "if norm {",
+            "    x -> LayerNormalization() -> h",
+            "} else {",
+            "    h = x",
+            "}",
+            "h -> GlobalAveragePooling1D() -> y",
+            "output y",
+        ),
+        "search {\n    norm = boolean()\n}\n\n"
+        + model(
+            "input t: int32[6]",
+            "t -> Embedding(50, 8) -> x",
+            "if norm {",
+            "    x -> LayerNormalization() -> h",
+            "} else {",
+            "    h = x",
+            "}",
+            "h -> GlobalAveragePooling1D() -> y",
+            "output y",
+        ),
+        check="subclassing",
+    ),
+    Code(
         "E801",
         "a search space that is not one",
         "Each name of a `search { ... }` section is a hyperparameter: `choice(...)` of distinct "

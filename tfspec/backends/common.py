@@ -12,7 +12,7 @@ from ..ir.nodes import Layer
 from ..ir.ops import OPS
 from ..ir.walk import bodies
 from ..plugins import LOADED
-from .emitter import Atom, Code, Conditional, KeyValue, Scope, Writer, call_code, class_path, pystr, snake
+from .emitter import INDENT, Atom, Code, Conditional, KeyValue, Scope, Writer, call_code, class_path, pystr, snake
 
 
 def tensor_var(scope: Scope, tensor: str) -> str:
@@ -186,7 +186,10 @@ class MaskNames:
         self.names: dict = {}  # id(Mask) -> name
 
     def bind(self, mask, tensor: str) -> str:
-        """A new variable for `mask`, the mask of the tensor held by variable `tensor`."""
+        """A new variable for `mask`, the mask of the tensor held by variable `tensor` (the one it
+        has, when it has one: a loop binds the mask it makes before its statements)."""
+        if id(mask) in self.names:
+            return self.names[id(mask)]
         return self.name(mask, self.scope.fresh(mask_variable(tensor)))
 
     def name(self, mask, name: str) -> str:
@@ -265,11 +268,37 @@ def layer_inputs(layer: Layer, ins: list) -> list:
     return [Code("", [Atom(i) for i in ins], open_="[", close="]")]
 
 
-def used_statements(statements) -> list:
-    """Every statement but the mask computations that no later statement reads."""
-    keep, live = [], set()
+def used_statements(statements, live=None) -> list:
+    """Every statement but the mask computations that no later statement reads (in a loop, nor
+    its next round)."""
+    keep, live = [], set() if live is None else live
     for st in reversed(statements):
-        if not st.is_mask or set(st.defines) & live:
+        if isinstance(st.code, Loop):
+            inner = st.code.statements
+            st = Statement(Loop(st.code.header, used_statements(inner, live | set(st.uses))), "", st.defines, st.uses)
+            live |= set(st.uses)
+            keep.append(st)
+        elif not st.is_mask or set(st.defines) & live:
             keep.append(st)
             live |= set(st.uses)
     return list(reversed(keep))
+
+
+class Loop(Code):
+    """`for ...:` and the statements it repeats, written as one statement of a body."""
+
+    def __init__(self, header: str, statements: list):
+        super().__init__(header, ())
+        self.header, self.statements = header, statements
+
+    def lines(self, indent, prefix="", suffix=""):
+        out = [f"{indent}{self.header}"]
+        for st in self.statements:
+            out += st.code.lines(indent + INDENT, st.prefix)
+        return out
+
+
+def loop_statement(header: str, statements: list) -> Statement:
+    defines = tuple(name for st in statements for name in st.defines)
+    uses = tuple(name for st in statements for name in st.uses)
+    return Statement(Loop(header, statements), "", defines, uses)

@@ -474,9 +474,12 @@ def header(w: Writer, spec, style: str, what: str) -> None:
     w.blank()
 
 
-def training_constant(w: Writer, spec) -> None:
+def training_constant(w: Writer, spec, note=()) -> None:
+    """TRAINING = {...}; `note`: lines of comment over it."""
     if spec.training is None:
         return
     w.blank(2)
     w.line("# Training settings from the spec, read by the tfspec runtime (`tfspec train`).")
+    for line in note:
+        w.line(line)
     w.code(data(spec.training), "TRAINING = ")

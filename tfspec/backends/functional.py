@@ -10,9 +10,15 @@ layers after it can see none. In a model where a MultiHeadAttention takes a mask
 the layers that use them (`mask=`, `value_mask=`, the query's as `attention_mask=`); a helper
 takes its inputs' masks as keyword arguments and returns the mask it makes with its output.
 Other models print exactly as before.
+
+A hypermodel (tfspec.backends.hypermodel) prints its model body's template inside
+build_model(hp), as a helper's body: `if` statements on hyperparameters, `for` loops for steps
+repeated `* depth` (a mask the step makes carried into the next round).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ..ir.masks import clearing_node, printed_masks
 from ..ir.nodes import MISSING, Graph
@@ -27,6 +33,7 @@ from .common import (
     inputs_code,
     layer_inputs,
     layer_mask_arguments,
+    loop_statement,
     mask_call,
     mask_variable,
     names_code,
@@ -36,6 +43,7 @@ from .common import (
     takes_masks,
     tensor_var,
 )
+from .compiling import compile_model, training_note
 from .emitter import (
     INDENT,
     MODULE_NAMES,
@@ -52,58 +60,87 @@ from .emitter import (
     pystr,
     training_constant,
 )
+from .hypermodel import (
+    HP,
+    build_function,
+    declare,
+    defaults_class,
+    loop_variable,
+    repeated,
+)
 from .losses import loss_class
 from .operations import Guards, LocalNames, call_kwargs, operation_value, targets_code
 
 
-def generate(spec) -> str:
+def generate(spec, hyper=None) -> str:
+    """The module; with `hyper` (tfspec.search.hyper.Hypermodel), build_model(hp) writes the model
+    body's template with the hyperparameters as variables (tfspec.backends.hypermodel)."""
     w = Writer()
-    header(w, spec, "functional", "a Keras functional model")
-    imports(w, [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)])
-    module = Scope(MODULE_NAMES)
-    blocks = used_blocks(spec.model, spec.blocks)
+    graph = spec.model if hyper is None else hyper.block.graph
+    blocks = used_blocks(graph, spec.blocks)
+    what = "a Keras functional model" if hyper is None else "a KerasTuner hypermodel (Keras functional)"
+    header(w, spec, "functional", what)
+    imports(w, [graph] + [b.graph for b in blocks])
+    module = Scope(MODULE_NAMES | ({HP} if hyper else set()))
     functions = {block.name: module.add(block_function_name(block.name)) for block in blocks}
-    add_loss = loss_class(w, spec, module, [spec.model] + [b.graph for b in blocks])  # None: no `add_loss`
+    add_loss = loss_class(w, spec, module, [graph] + [b.graph for b in blocks])  # None: no `add_loss`
     model_masks = helper_masks = None  # or the masks to carry: the model's flow, each helper's
-    if clearing_node(spec.model) is not None:
-        model_masks, helper_masks = printed_masks(spec.model, blocks)
+    shaped = spec.model if hyper is None else hyper.spec.model  # read through its instances
+    if clearing_node(shaped) is not None:
+        model_masks, helper_masks = printed_masks(shaped, used_blocks(shaped))
+        if hyper is not None:
+            model_masks = helper_masks[hyper.block.name].flow
     signatures = {block.name: Signature(block, module, helper_masks) for block in blocks}
     for block in blocks:
         w.blank(2)
         block_function(w, block, functions, signatures, add_loss)
-    w.blank(2)
-    with w.block("def build_model():"):
-        reserve_names(w, spec.model)
-        scope = Scope(module.used | MODULE_NAMES)
-        for inp in spec.model.inputs:
-            w.line(f"{scope.add(inp.name)} = {input_code(inp)}")
-        if model_masks is None:
-            body(w, spec.model, scope, functions, signatures, env=None)
-        else:
-            masked_body(w, spec.model, scope, functions, signatures, None, model_masks, MaskNames(scope))
-        ins = names_code([tensor_var(scope, i.name) for i in spec.model.inputs])
-        outs = names_code([tensor_var(scope, t) for t in spec.model.outputs])
-        if spec.model.losses:  # applied to the first output, in a variable of its own if it is an input
-            first = tensor_var(scope, spec.model.outputs[0])
-            if spec.model.outputs[0] in {i.name for i in spec.model.inputs}:
-                first = scope.fresh(f"{first}_out")
-                w.line(f"{first} = {tensor_var(scope, spec.model.outputs[0])}")
-            add_losses(w, spec.model, scope, add_loss, [first], None)
-            rest = [tensor_var(scope, t) for t in spec.model.outputs[1:]]
-            outs = names_code([first, *rest])
-        w.code(
-            Code(
-                "keras.Model",
-                [
-                    KeyValue("inputs=", ins),
-                    KeyValue("outputs=", outs),
-                    KeyValue("name=", Atom(pystr(spec.name))),
-                ],
-            ),
-            "return ",
-        )
-    training_constant(w, spec)
+    if hyper is None:
+        w.blank(2)
+        with w.block("def build_model():"):
+            scope = Scope(module.used | MODULE_NAMES)
+            model_body(w, spec, graph, scope, (functions, signatures, add_loss), None, model_masks)
+        training_constant(w, spec)
+        return w.text()
+    defaults = module.fresh("Defaults")
+    defaults_class(w, defaults, hyper.space)
+    with build_function(w, spec, defaults):
+        scope = Scope(module.used | MODULE_NAMES | {HP})
+        env = declare(w, hyper, scope)
+        model_body(w, spec, graph, scope, (functions, signatures, add_loss), env, model_masks, hyper)
+    training_constant(w, spec, training_note(hyper))
     return w.text()
+
+
+def model_body(w: Writer, spec, graph: Graph, scope: Scope, printed, env, model_masks, hyper=None) -> None:
+    """The body of build_model(): its inputs, the graph, and the model made (and compiled)."""
+    functions, signatures, add_loss = printed
+    reserve_names(w, spec.model if hyper is None else hyper.spec.model)
+    for inp in spec.model.inputs:
+        w.line(f"{scope.add(inp.name)} = {input_code(inp)}")
+    if model_masks is None:
+        body(w, graph, scope, functions, signatures, env)
+    else:
+        masked_body(w, graph, scope, functions, signatures, env, model_masks, MaskNames(scope))
+    ins = names_code([tensor_var(scope, i.name) for i in spec.model.inputs])
+    outs = names_code([tensor_var(scope, t) for t in graph.outputs])
+    if graph.losses:  # applied to the first output, in a variable of its own if it is an input
+        first = tensor_var(scope, graph.outputs[0])
+        if graph.outputs[0] in {i.name for i in spec.model.inputs}:
+            first = scope.fresh(f"{first}_out")
+            w.line(f"{first} = {tensor_var(scope, graph.outputs[0])}")
+        add_losses(w, graph, scope, add_loss, [first], env)
+        rest = [tensor_var(scope, t) for t in graph.outputs[1:]]
+        outs = names_code([first, *rest])
+    made = Code(
+        "keras.Model",
+        [KeyValue("inputs=", ins), KeyValue("outputs=", outs), KeyValue("name=", Atom(pystr(spec.name)))],
+    )
+    if hyper is None or hyper.settings is None:
+        w.code(made, "return ")
+        return
+    w.code(made, "model = ")
+    compile_model(w, hyper, env)
+    w.line("return model")
 
 
 class Signature:
@@ -159,27 +196,31 @@ def body(w: Writer, graph: Graph, scope: Scope, functions, signatures, env) -> N
     guards = Guards(w, env)
     for node in graph.nodes:
         guards.enter(node.guard)
-        layer = node.layer
-        out = targets_code(scope, node, tensor_var)
-        if layer.operation:
-            w.code(operation_value(node, scope, tensor_var, env), f"{out} = ")
-        elif layer.block is not None:
-            tensors = [Atom(tensor_var(scope, t)) for t in node.inputs]
-            kwargs = rename_kwargs(layer.call.kwargs, signatures[layer.kind].params)
-            arguments = call_code("", layer.call.args, kwargs, env).items
-            w.code(Code(functions[layer.kind], tensors + arguments), f"{out} = ")
-        elif node.kwargs:
-            args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
-            args += call_kwargs(node, scope, tensor_var, env)
-            handle = declared.get(layer.id) or constructor(layer, env).flat()
-            w.code(Code(handle, args), f"{out} = ")
-        elif layer.id in declared:
-            w.line(f"{out} = {declared[layer.id]}({inputs_code(scope, node.inputs, positional_inputs(layer))})")
-        else:
-            w.code(
-                constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
-            )
+        with repeated(w, scope, node, env, tensor_var) as (node, _):
+            statement(w, node, scope, functions, signatures, env, declared)
     guards.enter(())
+
+
+def statement(w: Writer, node, scope: Scope, functions, signatures, env, declared: dict) -> None:
+    """The line that applies a node's layer, block or operation."""
+    layer = node.layer
+    out = targets_code(scope, node, tensor_var)
+    if layer.operation:
+        w.code(operation_value(node, scope, tensor_var, env), f"{out} = ")
+    elif layer.block is not None:
+        tensors = [Atom(tensor_var(scope, t)) for t in node.inputs]
+        kwargs = rename_kwargs(layer.call.kwargs, signatures[layer.kind].params)
+        arguments = call_code("", layer.call.args, kwargs, env).items
+        w.code(Code(functions[layer.kind], tensors + arguments), f"{out} = ")
+    elif node.kwargs:
+        args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
+        args += call_kwargs(node, scope, tensor_var, env)
+        handle = declared.get(layer.id) or constructor(layer, env).flat()
+        w.code(Code(handle, args), f"{out} = ")
+    elif layer.id in declared:
+        w.line(f"{out} = {declared[layer.id]}({inputs_code(scope, node.inputs, positional_inputs(layer))})")
+    else:
+        w.code(constructor(layer, env), f"{out} = ", f"({inputs_code(scope, node.inputs, positional_inputs(layer))})")
 
 
 def add_losses(w: Writer, graph: Graph, scope: Scope, add_loss, targets: list, env) -> None:
@@ -247,52 +288,79 @@ def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, en
 
 def masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live) -> list:
     out = []
-    local = LocalNames(env, scope, graph)
+    context = (scope, functions, signatures, env, names, declared, live, LocalNames(env, scope, graph))
     for node, in_masks, out_mask in flow.nodes:
-        layer = node.layer
-        ins = [tensor_var(scope, t) for t in node.inputs]
-        var = targets_code(scope, node, tensor_var)
-        made = out_mask is not None and out_mask.node is node
-        if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
-            text = operation_value(node, scope, tensor_var, local)
-            out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
-            continue
-        if layer.block is not None:
-            sig = signatures[layer.kind]
-            kwargs = rename_kwargs(layer.call.kwargs, sig.params)
-            arguments = call_code("", layer.call.args, kwargs, env).items
-            mask_kwargs = [KeyValue(f"{name}=", Atom(names.code(in_masks[i]))) for i, name in sig.masks.items()]
-            code = Code(functions[layer.kind], [Atom(i) for i in ins] + arguments + mask_kwargs)
-            prefix, defines = f"{var} = ", (var,)
-            if made:  # the helper returns the mask it makes
-                name = names.bind(out_mask, var)
-                prefix, defines = f"{var}, {name} = ", (var, name)
-            out.append(Statement(code, prefix, defines, tuple(ins)))
-            continue
-        args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
-        given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
-        mask_args = [a for a in layer_mask_arguments(layer, in_masks, names) if a.key[:-1] not in given]
-        handle = declared.get(layer.id)
-        if handle is None and mask_args and len(f"{INDENT}{var} = {constructor(layer, env).flat()}(") > WIDTH:
-            handle = scope.fresh(layer.id)  # too long to call in place with its masks
-        if handle is None and made and id(out_mask) in live:
-            handle = scope.fresh(layer.id)  # compute_mask is asked of it
-        if handle is not None and layer.id not in declared:
-            out.append(Statement(constructor(layer, env), f"{handle} = ", (handle,), ()))
-            declared[layer.id] = handle
-        if handle is not None:
-            value = Code(handle, args + mask_args)
-        elif mask_args:
-            value = Code(constructor(layer, env).flat(), args + mask_args)
+        if node.repeat is None:
+            out += node_statements(node, in_masks, out_mask, context)
         else:
-            value = constructor(layer, env)
-            value.tail = f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
-        statement = Statement(value, f"{var} = ", (var,), tuple(ins))
-        if not (made and id(out_mask) in live):
-            out.append(statement)
-            continue
+            out += repeated_statements(node, in_masks, out_mask, context)
+    return out
+
+
+def repeated_statements(node, in_masks, out_mask, context) -> list:
+    """A node applied `* depth` times, carrying masks: `y = x` (and its mask) before the loop;
+    a mask the node makes is the next round's input's (search_legality.masked_problem allows no other)."""
+    scope, _, _, _, names, _, live, local = context
+    var, source = tensor_var(scope, node.output), tensor_var(scope, node.inputs[0])
+    before = [] if source == var else [Statement(Atom(source), f"{var} = ", (var,), (source,))]
+    if out_mask is not None and out_mask is not in_masks[0]:
+        live.add(id(out_mask))
         name = names.bind(out_mask, var)
-        mask = Statement(mask_call(layer, handle, args, in_masks, names), f"{name} = ", (name,), tuple(ins))
-        # compute_mask reads the layer's inputs: ask before the result replaces one of them
-        out += [mask, statement] if var in ins else [statement, mask]
+        before.append(Statement(Atom(names.code(in_masks[0])), f"{name} = ", (name,), ()))
+        in_masks = [out_mask, *in_masks[1:]]
+    looped = replace(node, inputs=(node.output, *node.inputs[1:]))
+    header = f"for {loop_variable(scope)} in range({expr(node.repeat, None, local).flat()}):"
+    return before + [loop_statement(header, node_statements(looped, in_masks, out_mask, context))]
+
+
+def node_statements(node, in_masks, out_mask, context) -> list:
+    """The statements of one node, carrying masks."""
+    scope, functions, signatures, env, names, declared, live, local = context
+    out = []
+    layer = node.layer
+    ins = [tensor_var(scope, t) for t in node.inputs]
+    var = targets_code(scope, node, tensor_var)
+    made = out_mask is not None and out_mask.node is node
+    if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
+        text = operation_value(node, scope, tensor_var, local)
+        out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
+        return out
+    if layer.block is not None:
+        sig = signatures[layer.kind]
+        kwargs = rename_kwargs(layer.call.kwargs, sig.params)
+        arguments = call_code("", layer.call.args, kwargs, env).items
+        mask_kwargs = [KeyValue(f"{name}=", Atom(names.code(in_masks[i]))) for i, name in sig.masks.items()]
+        code = Code(functions[layer.kind], [Atom(i) for i in ins] + arguments + mask_kwargs)
+        prefix, defines = f"{var} = ", (var,)
+        if made:  # the helper returns the mask it makes
+            name = names.bind(out_mask, var)
+            prefix, defines = f"{var}, {name} = ", (var, name)
+        out.append(Statement(code, prefix, defines, tuple(ins)))
+        return out
+    args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
+    given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
+    mask_args = [a for a in layer_mask_arguments(layer, in_masks, names) if a.key[:-1] not in given]
+    handle = declared.get(layer.id)
+    if handle is None and mask_args and len(f"{INDENT}{var} = {constructor(layer, env).flat()}(") > WIDTH:
+        handle = scope.fresh(layer.id)  # too long to call in place with its masks
+    if handle is None and made and id(out_mask) in live:
+        handle = scope.fresh(layer.id)  # compute_mask is asked of it
+    if handle is not None and layer.id not in declared:
+        out.append(Statement(constructor(layer, env), f"{handle} = ", (handle,), ()))
+        declared[layer.id] = handle
+    if handle is not None:
+        value = Code(handle, args + mask_args)
+    elif mask_args:
+        value = Code(constructor(layer, env).flat(), args + mask_args)
+    else:
+        value = constructor(layer, env)
+        value.tail = f"({inputs_code(scope, node.inputs, positional_inputs(layer))})"
+    statement = Statement(value, f"{var} = ", (var,), tuple(ins))
+    if not (made and id(out_mask) in live):
+        out.append(statement)
+        return out
+    name = names.bind(out_mask, var)
+    mask = Statement(mask_call(layer, handle, args, in_masks, names), f"{name} = ", (name,), tuple(ins))
+    # compute_mask reads the layer's inputs: ask before the result replaces one of them
+    out += [mask, statement] if var in ins else [statement, mask]
     return out

@@ -338,4 +338,11 @@ def too_big(graph: Graph) -> Diagnostic | None:
 
 
 def allowed_styles(spec) -> list[str]:
-    return [s for s in STYLES if not problems(spec, s)]
+    styles = [s for s in STYLES if not problems(spec, s)]
+    if getattr(spec, "searched", None) is not None and styles:  # a hypermodel: at its other points too
+        from ..search.hyper import hypermodel
+        from .search_legality import hyper_problems
+
+        hyper = hypermodel(spec)
+        styles = [s for s in styles if not hyper_problems(hyper, s)]
+    return styles

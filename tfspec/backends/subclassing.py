@@ -15,9 +15,15 @@ A layer whose build() makes tensors rather than weights (LayerDef.prebuild: Norm
 given mean and variance) is built right after it is made, with its input's shape
 (`self.normalization.build((None, None, None, 3))`): left to Keras, it would be built inside the
 graph that traces the model's first call, and its tensors could not be used after.
+
+A hypermodel (tfspec.backends.hypermodel) is a model class written as a block class is: its
+hyperparameters are arguments of __init__ (and of get_config), a step repeated `* depth` is a list
+of layers applied in a loop, and an `if` on them makes its layers in build().
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ..ir.masks import block_masks
 from ..ir.nodes import MISSING, Graph
@@ -32,6 +38,7 @@ from .common import (
     inputs_code,
     layer_inputs,
     layer_mask_arguments,
+    loop_statement,
     mask_call,
     mask_uses,
     names_code,
@@ -41,6 +48,7 @@ from .common import (
     tensor_var,
     used_statements,
 )
+from .compiling import compile_model, training_note
 from .emitter import (
     MODULE_NAMES,
     Atom,
@@ -58,6 +66,16 @@ from .emitter import (
     training_constant,
     unpack_line,
 )
+from .hypermodel import (
+    HP,
+    build_function,
+    declare,
+    defaults_class,
+    layer_list,
+    loop_variable,
+    made_repeatedly,
+    repeated,
+)
 from .legality import made_late, prebuilt
 from .losses import loss_class
 from .operations import Guards, LocalNames, call_kwargs, operation_value, shapes_of_inputs, targets_code
@@ -65,7 +83,11 @@ from .operations import Guards, LocalNames, call_kwargs, operation_value, shapes
 LOCAL_NAMES = MODULE_NAMES | {"self", "training", "kwargs", "config"}
 
 
-def generate(spec) -> str:
+def generate(spec, hyper=None) -> str:
+    """The module; with `hyper` (tfspec.search.hyper.Hypermodel), the model class takes the
+    hyperparameters as arguments and build_model(hp) passes it their values."""
+    if hyper is not None:
+        return generate_hyper(spec, hyper)
     w = Writer()
     header(w, spec, "subclassing", "a Keras model subclass")
     imports(w, [spec.model] + [b.graph for b in used_blocks(spec.model, spec.blocks)])
@@ -96,6 +118,42 @@ def generate(spec) -> str:
         w.code(Code("model", [arg]))
         w.line("return model")
     training_constant(w, spec)
+    return w.text()
+
+
+def generate_hyper(spec, hyper) -> str:
+    w = Writer()
+    header(w, spec, "subclassing", "a KerasTuner hypermodel (Keras model subclass)")
+    shaped = hyper.spec.model  # the template applied at the default point: its instances are shaped
+    everything = used_blocks(shaped)  # the spec's blocks the model uses, and the model's body last
+    blocks = everything[:-1]
+    imports(w, [b.graph for b in everything])
+    module = Scope(MODULE_NAMES | {HP} | {p for block in everything for p in init_parameters(block).values()})
+    classes = {block.name: module.fresh(block.name, public=True) for block in blocks}
+    classes[hyper.block.name] = module.fresh(spec.name, public=True)
+    add_loss = loss_class(w, spec, module, [b.graph for b in everything])  # None: no `add_loss`
+    _, masks = block_masks(shaped, everything)
+    built = prebuilt(hyper.spec)[0]
+    for block in everything:
+        w.blank(2)
+        model = spec.name if block is hyper.block else None
+        block_class(w, block, classes, masks, add_loss, built.get(block.name, {}), model)
+    defaults = module.fresh("Defaults")
+    defaults_class(w, defaults, hyper.space)
+    with build_function(w, spec, defaults):
+        scope = Scope(module.used | MODULE_NAMES | {HP})
+        env = declare(w, hyper, scope)
+        reserve_names(w, shaped)
+        names = init_parameters(hyper.block)
+        arguments = [KeyValue(f"{names[p]}=", Atom(env[p])) for p, _ in hyper.block.params]
+        arguments.append(KeyValue("name=", Atom(pystr(spec.name))))
+        w.code(Code(classes[hyper.block.name], arguments), "model = ")
+        ins = [Atom(input_code(i)) for i in spec.model.inputs]
+        w.line("# Calling the model once on symbolic inputs creates its weights.")
+        w.code(Code("model", [ins[0] if len(ins) == 1 else Code("", ins, open_="[", close="]")]))
+        compile_model(w, hyper, env)
+        w.line("return model")
+    training_constant(w, spec, training_note(hyper))
     return w.text()
 
 
@@ -139,12 +197,16 @@ def init_parameters(block) -> dict:
 
 
 def layer_attributes(w: Writer, graph: Graph, classes, env, attrs: dict, built=None) -> None:
+    counts = made_repeatedly(graph)
+    loops = Scope(LOCAL_NAMES | set((env or {}).values()))  # the comprehensions' variable
     for layer in graph.layers:
         if layer.block is not None:
             kwargs = rename_kwargs(layer.call.kwargs, init_parameters(layer.block))
             call = call_code(classes[layer.kind], layer.call.args, kwargs, env)
         else:
             call = constructor(layer, env)
+        if id(layer) in counts:  # `* depth`: a list of fresh layers
+            call = layer_list(call, counts[id(layer)], env, loops)
         w.code(call, f"self.{attrs[layer.id]} = ")
         build_now(w, layer, attrs, built)
 
@@ -161,37 +223,56 @@ def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names:
     out = []
     local = LocalNames(None, scope, graph)
     for node, in_masks, out_mask in flow.nodes:
-        layer = node.layer
-        ins = [tensor_var(scope, t) for t in node.inputs]
-        if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
-            var = targets_code(scope, node, tensor_var)
-            text = operation_value(node, scope, tensor_var, local)
-            out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
+        if node.repeat is None or node.layer.operation:
+            out += node_statements(node, in_masks, out_mask, scope, attrs, masks, names, local)
             continue
-        attr = f"self.{attrs[layer.id]}"
-        args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
-        given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
-        mask_args = [a for a in mask_arguments(layer, in_masks, masks, names) if a.key[:-1] not in given]
-        passed = mask_uses(in_masks, names) if mask_args else ()
-        extra = [KeyValue("training=", Atom("training"))] if takes_training(layer) else []
-        var = targets_code(scope, node, tensor_var)
-        value = Statement(
-            Code(attr, args + mask_args + extra),
-            f"{var} = ",
-            tuple(tensor_var(scope, t) for t in node.outputs),
-            tuple(ins) + passed,
-        )
-        made = out_mask is not None and out_mask.node is node
-        if not made:
-            out.append(value)
-            continue
-        name = names.bind(out_mask, var)
-        code = mask_call(layer, attr, args, in_masks, names)
-        previous = () if from_values(layer) else mask_uses(in_masks, names)
-        mask = Statement(code, f"{name} = ", (name,), tuple(ins) + previous, is_mask=True)
-        # compute_mask reads the layer's inputs: ask before the result replaces one of them
-        out += [mask, value] if var in ins else [value, mask]
+        # `* depth`: the layers of the list, in a loop; a mask the node makes is the next round's
+        # input's (search_legality.masked_problem allows no other)
+        var, source = tensor_var(scope, node.output), tensor_var(scope, node.inputs[0])
+        if source != var:
+            out.append(Statement(Atom(source), f"{var} = ", (var,), (source,)))
+        if out_mask is not None and out_mask is not in_masks[0]:
+            name = names.bind(out_mask, var)
+            out.append(Statement(Atom(names.code(in_masks[0])), f"{name} = ", (name,), ()))
+            in_masks = [out_mask, *in_masks[1:]]
+        looped = replace(node, inputs=(node.output, *node.inputs[1:]))
+        each = loop_variable(scope, "layer")
+        inner = node_statements(looped, in_masks, out_mask, scope, attrs, masks, names, local, each)
+        out.append(loop_statement(f"for {each} in self.{attrs[node.layer.id]}:", inner))
     return out
+
+
+def node_statements(node, in_masks, out_mask, scope, attrs, masks, names, local, handle=None) -> list:
+    """The statements of one node of call(), carrying masks; `handle`: the layer applied, when
+    not its attribute."""
+    layer = node.layer
+    ins = [tensor_var(scope, t) for t in node.inputs]
+    if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
+        var = targets_code(scope, node, tensor_var)
+        text = operation_value(node, scope, tensor_var, local)
+        return [Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins))]
+    attr = handle or f"self.{attrs[layer.id]}"
+    args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
+    given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
+    mask_args = [a for a in mask_arguments(layer, in_masks, masks, names) if a.key[:-1] not in given]
+    passed = mask_uses(in_masks, names) if mask_args else ()
+    extra = [KeyValue("training=", Atom("training"))] if takes_training(layer) else []
+    var = targets_code(scope, node, tensor_var)
+    value = Statement(
+        Code(attr, args + mask_args + extra),
+        f"{var} = ",
+        tuple(tensor_var(scope, t) for t in node.outputs),
+        tuple(ins) + passed,
+    )
+    made = out_mask is not None and out_mask.node is node
+    if not made:
+        return [value]
+    name = names.bind(out_mask, var)
+    code = mask_call(layer, attr, args, in_masks, names)
+    previous = () if from_values(layer) else mask_uses(in_masks, names)
+    mask = Statement(code, f"{name} = ", (name,), tuple(ins) + previous, is_mask=True)
+    # compute_mask reads the layer's inputs: ask before the result replaces one of them
+    return [mask, value] if var in ins else [value, mask]
 
 
 def mask_arguments(layer, in_masks, masks: dict, names: MaskNames) -> list:
@@ -254,6 +335,7 @@ def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict, built
     shapes = {name: name for name in ins}  # (shapes_of_inputs names each input's shape)
     guards = Guards(w, local, lambda condition: shapes_of_inputs(condition, shapes))
     made = set()
+    counts = made_repeatedly(graph)
     makers = [n for n in graph.nodes if not n.layer.operation]
     live = live_values(graph, set().union(*(names_in(n.layer.call) | guard_names(n) for n in makers)))
     with w.block("def build(self, input_shape):"):
@@ -273,6 +355,8 @@ def build_method(w: Writer, graph: Graph, classes, env: dict, attrs: dict, built
                     call = call_code(classes[layer.kind], written.args, kwargs, local)
                 else:
                     call = call_code(class_path(layer.kind), written.args, written.kwargs, local)
+                if id(layer) in counts:  # `* depth`: a list of fresh layers
+                    call = layer_list(call, counts[id(layer)], local, scope)
                 w.code(call, f"self.{attrs[layer.id]} = ")
                 build_now(w, layer, attrs, built)
         guards.enter(())
@@ -303,20 +387,27 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
         if layer.operation:
             w.code(operation_value(node, scope, tensor_var, env), f"{out} = ")
             continue
-        args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
-        args += call_kwargs(node, scope, tensor_var, env)
-        if takes_training(layer):
-            args.append(KeyValue("training=", Atom("training")))
-        w.code(Code(f"self.{attrs[layer.id]}", args), f"{out} = ")
+        made = f"self.{attrs[layer.id]}"
+        with repeated(w, scope, node, env, tensor_var, made if node.repeat is not None else None) as (node, each):
+            args = layer_inputs(layer, [tensor_var(scope, t) for t in node.inputs])
+            args += call_kwargs(node, scope, tensor_var, env)
+            if takes_training(layer):
+                args.append(KeyValue("training=", Atom("training")))
+            w.code(Code(each or made, args), f"{out} = ")
     guards.enter(())
 
 
-def block_class(w: Writer, block, classes, masks: dict, add_loss=None, built=None) -> None:
+def block_class(w: Writer, block, classes, masks: dict, add_loss=None, built=None, model: str | None = None) -> None:
+    """A block's class; with `model` (its name), the model of a hypermodel (tfspec.search.hyper),
+    a keras.Model whose __init__ takes the hyperparameters as a block's takes its parameters."""
     graph = block.graph
     info = masks[block.name]
     w.line('@keras.saving.register_keras_serializable(package="tfspec")')
-    with w.block(f"class {classes[block.name]}(keras.layers.Layer):"):
-        w.line(f'"""The {block.name} block."""')
+    with w.block(f"class {classes[block.name]}({'keras.Model' if model else 'keras.layers.Layer'}):"):
+        if model:
+            w.line(f'"""The {model} model; its hyperparameters are arguments."""')
+        else:
+            w.line(f'"""The {block.name} block."""')
         w.blank()
         env = init_parameters(block)
         params = [env[p] if default is MISSING else f"{env[p]}={expr(default).flat()}" for p, default in block.params]
@@ -335,7 +426,7 @@ def block_class(w: Writer, block, classes, masks: dict, add_loss=None, built=Non
             w.blank()
         self_params = {p: f"self.{a}" for p, a in param_attrs.items()}
         if info.flow.any:
-            masked_block_methods(w, graph, attrs, info, masks, (loss_attrs, self_params))
+            masked_block_methods(w, graph, attrs, info, masks, (loss_attrs, self_params), model is None)
         else:
             call_scope = Scope(LOCAL_NAMES)
             ins = [call_scope.add(i.name) for i in graph.inputs]
@@ -355,8 +446,9 @@ def block_class(w: Writer, block, classes, masks: dict, add_loss=None, built=Non
             w.line("return config")
 
 
-def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, losses=((), None)) -> None:
-    """call() carrying masks and, when the block passes a mask on or makes one, compute_mask()."""
+def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, losses=((), None), masking=True) -> None:
+    """call() carrying masks and, when the block passes a mask on or makes one (and `masking`:
+    not for a model, which Keras does not ask), compute_mask()."""
     scope = Scope(LOCAL_NAMES | {"mask"})  # Keras passes the inputs' masks as `mask`
     ins = [scope.add(i.name) for i in graph.inputs]
     arg = ins[0] if len(ins) == 1 else "inputs"
@@ -378,7 +470,7 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, loss
         write_statements(w, used_statements(statements))
         add_losses(w, graph, scope, losses[0], [output], losses[1])  # (the AddLoss keeps the mask)
         w.line(f"return {output}")
-    if not info.computes_mask:
+    if not (info.computes_mask and masking):
         return
     w.blank()
     with w.block(f"def compute_mask(self, {arg}, mask=None):"):

@@ -19,7 +19,7 @@ from .values import _PLAIN, Call, Ref, from_json, has_refs, measure, show, subst
 from .walk import MAX_BLOCK_DEPTH, block_uses, fold, used_blocks
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-STATEMENT_WORDS = frozenset({"model", "block", "train", "input", "output", "layer", "add_loss"})
+STATEMENT_WORDS = frozenset({"model", "block", "train", "search", "input", "output", "layer", "add_loss"})
 # What the run logs under these names (besides the metrics and, with several outputs, each
 # output's loss): a loss term named so would be logged under the same name (E311).
 RESERVED_LOG_NAMES = {"loss": "total loss", "lr": "learning rate", "epoch": "epoch number"}
@@ -535,7 +535,11 @@ class Lowerer:
                         self.check_arity(layer, count, sw)  # (reports only a wrong count)
                     more = tuple(chain["also"]) if last and "also" in chain else ()
                     span = spans_get(sw) or self.span(sw)
-                    nodes_append(Node(layer, tuple(current), out, span, i, last, kwargs, more, guard))
+                    node = Node(layer, tuple(current), out, span, i, last, kwargs, more, guard)
+                    repeat = steps[apps_steps[n]].get("repeat")
+                    if isinstance(repeat, dict):  # `* depth`: a block parameter (tfspec.search.hyper)
+                        node.repeat = self.count_ref(repeat["ref"], params, sw + ("repeat",))
+                    nodes_append(node)
                     layer.uses += 1
                     if id(layer) not in placed:  # identity, not dataclass equality: O(1), and never
                         placed.add(id(layer))  # mistakes two equal-looking layers for one
@@ -787,7 +791,14 @@ class Lowerer:
                     known[1](name) or "define it with `layer name = Kind(...)`",
                 )
             return [None]
-        return [self.make_layer(step["call"], where + ("call",), None, params, fresh_id) for _ in range(step["repeat"])]
+        count = step["repeat"] if isinstance(step["repeat"], int) else 1  # `* depth`: one, repeated (count_ref)
+        return [self.make_layer(step["call"], where + ("call",), None, params, fresh_id) for _ in range(count)]
+
+    def count_ref(self, name: str, params, where) -> Ref:
+        """The Ref of a repetition count given by a block parameter (E301 when it is none)."""
+        if not params or name not in params:
+            self.error("E301", f"the repetition count {name!r} is not a parameter here", where)
+        return Ref(name, self.span(where))
 
     def make_layer(self, call_json: dict, where, name, params, fresh_id=None) -> Layer | None:
         args, kwargs = call_json["args"], call_json["kwargs"]
@@ -1107,7 +1118,8 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
             layer = mapping[id(layer)]
         kwargs = tuple((k, v if isinstance(v, (Tensor, TensorList)) else substitute(v, env, refs)) for k, v in n.kwargs)
         guard = tuple((substitute(c, env, refs), wanted) for c, wanted in n.guard)
-        nodes.append(Node(layer, n.inputs, n.output, n.span, n.chain, n.named, kwargs, n.more, guard))
+        node = Node(layer, n.inputs, n.output, n.span, n.chain, n.named, kwargs, n.more, guard)
+        nodes.extend(repeated_nodes(node, substitute(n.repeat, env, refs), layers) if n.repeat is not None else [node])
     losses = [
         LossTerm(t.name, t.span, tuple((substitute(c, env, refs), w) for c, w in t.guard)) for t in template.losses
     ]
@@ -1121,6 +1133,45 @@ def instantiate(block: Block, env: dict, errors: Collector, use_span: Span, memo
         list(template.output_spans),
         losses=losses,
     )
+
+
+def repeated_nodes(node: Node, count, layers: list) -> list:
+    """`count` applications of the node's layer, each to the result of the one before and each
+    a fresh copy (added to `layers` after the first): the instance of `-> Dense(units) * depth`."""
+    first = node.layer
+    out = []
+    source = node.inputs[0]
+    for k in range(count):
+        layer = first
+        if k:
+            layer = Layer(
+                f"{first.id}~{k}",
+                first.kind,
+                first.call,
+                first.span,
+                values=first.values,
+                block=first.block,
+                late=first.late,
+            )
+            layers.insert(layers.index(out[-1].layer) + 1, layer)
+        last = k == count - 1
+        target = node.output if last else f"{node.output}~r{k}"
+        more = node.more if last else ()
+        out.append(
+            Node(
+                layer,
+                (source, *node.inputs[1:]),
+                target,
+                node.span,
+                node.chain,
+                node.named and last,
+                node.kwargs,
+                more,
+                node.guard,
+            )
+        )
+        source = target
+    return out
 
 
 def show_value(value) -> str:

@@ -73,6 +73,10 @@ class Node:
     # When the node runs: ((condition, wanted truth), ...) of the `if` statements around it (the
     # conditions are values of the IR, computed with the block's parameters and shapes); () always.
     guard: tuple = ()
+    # `-> Dense(units) * depth` in a block template, the count a parameter: the Ref `depth`. The
+    # layer is applied that many times, a fresh one each time (instantiate writes them out). None:
+    # once (a count written as a number is written out by lowering).
+    repeat: object = None
 
     @property
     def outputs(self) -> tuple:
