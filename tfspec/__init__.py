@@ -6,6 +6,7 @@ source = tfspec.generate(spec, "functional")     # Keras source (no TensorFlow)
 model = tfspec.build(spec, "subclassing")        # a live keras.Model
 result = tfspec.train(spec, epochs=3)            # the shared GradientTape runtime
 result.history["loss"], result.test, result.model
+tfspec.tune(spec, trials=8)                      # KerasTuner searches the spec's search section
 tfspec.evaluate(result)                          # or a run folder: tfspec.evaluate("runs/MnistCNN")
 tfspec.predict(result, x)                        # numpy outputs (a dict for several outputs)
 tfspec.load_plugin("mylayers.tfspec_plugin")     # a plugin's layers, losses, metrics, callbacks
@@ -61,6 +62,21 @@ def train(spec, *, style: str = "functional", model=None, data=None, **overrides
     return run(_spec(spec), style=style, model=model, data=data, **overrides)
 
 
+def tune(spec, *, trials: int = 10, objective=None, algorithm: str = "random", out_dir=None, **options):
+    """Search the spec's `search { ... }` section with KerasTuner (pip install 'tfspec[tune]'), each
+    trial trained by the runtime; returns a TuneResult: `.rows` (one dict per trial, the best
+    first), `.best_point`, `.best_text` (the spec at that point), `.best_spec`, `.out_dir`.
+
+    `objective`: a logged value such as "val_accuracy" or "val_loss" (default: val_accuracy with an
+    accuracy metric and validation, else val_loss, else loss). `algorithm`: "random", "bayesian" or
+    "hyperband". `out_dir` (default tune/<Model>) gets KerasTuner's project, a run folder per trial,
+    results.json, results.csv and best.tfs. Options: resume=True, data=, seed=, epochs=, quiet=,
+    stream=, and training overrides (batch_size=64, ...). See tfspec.search.tune."""
+    from .search.tune import tune as run
+
+    return run(_spec(spec), trials=trials, objective=objective, algorithm=algorithm, out_dir=out_dir, **options)
+
+
 def evaluate(run, data=None, *, split: str = "test", spec=None, batch_size=None, seed=None) -> dict:
     """Loss and metrics of a trained model on one split of its data: {"loss": ..., "accuracy": ...}.
 
@@ -101,5 +117,6 @@ __all__ = [
     "predict",
     "summary",
     "train",
+    "tune",
     "__version__",
 ]

@@ -160,6 +160,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 # (TensorFlow only inside the command functions).
 COMMAND_MODULES: tuple = (
     "tfspec.tools.train_cmd",
+    "tfspec.tools.tune_cmd",
     "tfspec.tools.graph",
     "tfspec.tools.export",
     "tfspec.tools.fmt",
@@ -174,6 +175,7 @@ COMMANDS = {
     "train": "tfspec.tools.train_cmd",
     "evaluate": "tfspec.tools.train_cmd",
     "predict": "tfspec.tools.train_cmd",
+    "tune": "tfspec.tools.tune_cmd",
     "graph": "tfspec.tools.graph",
     "export": "tfspec.tools.export",
     "fmt": "tfspec.tools.fmt",
