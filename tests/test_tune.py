@@ -85,7 +85,7 @@ def test_a_search_writes_its_results_and_the_best_spec(tmp_path):
     result = tfspec.tune(write(tmp_path), trials=3, out_dir=out, seed=3, stream=stream)
     lines = trial_lines(stream)
     assert len(lines) == 3 and all("val_accuracy" in line and line.endswith(" s") for line in lines)
-    assert lines[0].startswith("trial 1/3  units=")
+    assert lines[0].startswith("trial 0 [1/3]  units=")
     assert [row["status"] for row in result.rows] == ["COMPLETED"] * 3
     scores = [row["val_accuracy"] for row in result.rows]
     assert scores == sorted(scores, reverse=True)
@@ -130,7 +130,7 @@ def test_resume_runs_only_the_trials_left(tmp_path):
     stream = io.StringIO()
     second = tfspec.tune(path, trials=4, out_dir=out, seed=5, resume=True, stream=stream)
     assert "2 trials done, 2 to go" in stream.getvalue()
-    assert len(trial_lines(stream)) == 2
+    assert [line.split("  ")[0] for line in trial_lines(stream)] == ["trial 2 [3/4]", "trial 3 [4/4]"]
     assert len(second.rows) == 4 and {row["status"] for row in second.rows} == {"COMPLETED"}
     for trial, when in records.items():  # the first two were not run again
         assert os.path.getmtime(os.path.join(out, "trials", f"{trial}.json")) == when
@@ -154,7 +154,7 @@ def test_an_interrupted_trial_runs_again_on_resume(tmp_path, monkeypatch):
     stream = io.StringIO()
     result = tfspec.tune(path, trials=2, out_dir=out, seed=6, resume=True, stream=stream)
     assert "1 trial done, 1 to go" in stream.getvalue()
-    assert [line.split()[1] for line in trial_lines(stream)] == ["2/2"]
+    assert [line.split("  ")[0] for line in trial_lines(stream)] == ["trial 1 [2/2]"]
     assert sorted(row["trial"] for row in result.rows) == ["0", "1"]
 
 
@@ -204,7 +204,7 @@ def test_the_command_line(tmp_path):
     assert code == 0, stderr
     assert stdout.splitlines()[0].split() == ["trial", "units", "lr", "val_accuracy", "seconds", "status"]
     assert "completed" in stdout and "best.tfs" in stdout
-    assert stderr.startswith("trial 1/1  units=")
+    assert stderr.startswith("trial 0 [1/1]  units=")
 
     code, _, stderr = run_cli("tune", path, "--out", out)
     assert code == 2 and "already holds a search" in stderr

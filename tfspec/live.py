@@ -6,7 +6,7 @@ from __future__ import annotations
 import linecache
 import types
 
-from .backends import generate
+from .backends import generate_model
 from .needs import require
 
 
@@ -23,7 +23,7 @@ def load_module(source: str, name: str) -> types.ModuleType:
 
 
 def module_for(spec, style: str = "functional") -> types.ModuleType:
-    return load_module(generate(spec, style), f"tfspec_{spec.name}_{style}")
+    return load_module(generate_model(spec, style), f"tfspec_{spec.name}_{style}")
 
 
 def build(spec, style: str = "functional"):

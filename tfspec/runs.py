@@ -305,7 +305,7 @@ def data_source_problem(data) -> str | None:
 
 def open_run(folder) -> Run:
     """Check a run folder and rebuild its spec and source, without TensorFlow; RunFolderError if not."""
-    from .backends import generate
+    from .backends import generate_model
     from .diagnostics import SpecError
     from .frontend.source import MAX_BYTES
     from .loader import loads
@@ -332,7 +332,7 @@ def open_run(folder) -> Run:
         )
     try:
         spec = loads(raw, filename=spec_path)
-        source = generate(spec, manifest["style"])
+        source = generate_model(spec, manifest["style"])
     except SpecError as exc:
         first = exc.diagnostics[0]
         more = f" (and {len(exc.diagnostics) - 1} more)" if len(exc.diagnostics) > 1 else ""

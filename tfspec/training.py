@@ -75,7 +75,7 @@ def train(
     the spec (tfspec.threads), and they hold for the rest of the process: set
     TFSPEC_THREADS=default (or TensorFlow's own settings) to keep TensorFlow's defaults."""
     from . import load
-    from .backends import generate
+    from .backends import generate_model
     from .ir.nodes import Spec
     from .live import load_module
     from .needs import require
@@ -102,7 +102,7 @@ def train(
         from .runtime import TrainingError
 
         raise TrainingError(problem)
-    source = generate(spec, style)
+    source = generate_model(spec, style)
     module = load_module(source, f"tfspec_{spec.name}_{style}")
 
     def model_fn():

@@ -34,4 +34,15 @@ def generate(spec, style: str = "functional") -> str:
     return printer(spec) if hyper is None else printer(spec, hyper)
 
 
-__all__ = ["STYLES", "allowed_styles", "generate"]
+def generate_model(spec, style: str = "functional") -> str:
+    """The source of the model itself: for a spec with a search section, the model at its default
+    point (what `tfspec train`, live models and run folders build and train) rather than the
+    hypermodel `generate` prints. A search is trained point by point (tfspec.search.tune)."""
+    if getattr(spec, "searched", None) is not None:
+        import dataclasses
+
+        spec = dataclasses.replace(spec, space=None, point=None, searched=None, searched_spans=None)
+    return generate(spec, style)
+
+
+__all__ = ["STYLES", "allowed_styles", "generate", "generate_model"]

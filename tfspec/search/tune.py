@@ -257,6 +257,7 @@ class Search:
         self.objective, self.direction = goal
         self.trials, self.stream = trials, stream
         self.ran: list = []  # the ids of the trials this process ran
+        self.ended: set = set()  # the ids of the trials reported so far
 
     def run(self, trial_id: str, values: dict) -> dict:
         """Train the spec at the trial's point; its metrics, or an exception with a one-line error."""
@@ -299,15 +300,16 @@ class Search:
         except OSError:
             pass  # the record adds the seconds and the error to the results; the search goes on
 
-    def report(self, trial, best) -> None:
+    def report(self, trial, best, done: int | None = None) -> None:
         """One line for a trial that ended."""
         if self.stream is None:
             return
         record = read_record(self.out_dir, trial.trial_id)
         point = point_of(self.spec.space, trial.hyperparameters.values)
         shown = " ".join(f"{name}={show(value)}" for name, value in point.items())
-        number = f"{int(trial.trial_id) + 1}/{self.trials}" if trial.trial_id.isdigit() else trial.trial_id
-        line = f"trial {number}  {shown}  "
+        # the id the results table and trials/<id>/ show, and how many trials have ended
+        self.ended.add(trial.trial_id)
+        line = f"trial {trial.trial_id} [{done or len(self.ended)}/{self.trials}]  {shown}  "
         value = (record.get("metrics") or {}).get(self.objective, trial.score)
         if trial.status == "COMPLETED" and value is not None:
             line += f"{self.objective} {value:.4f}"
@@ -323,6 +325,14 @@ class Search:
 
 class Failed(Exception):
     """A trial's one-line error (made KerasTuner's FailedTrialError by the tuner)."""
+
+
+def ended_count(oracle) -> int | None:
+    """How many trials of the search have ended (None where the oracle is a chief's client)."""
+    trials = getattr(oracle, "trials", None)
+    if not isinstance(trials, dict):
+        return None
+    return sum(1 for t in trials.values() if t.status in ("COMPLETED", "FAILED", "INVALID"))
 
 
 def tuner_class(kt):
@@ -343,7 +353,7 @@ def tuner_class(kt):
             super().on_trial_end(trial)
             best = self.oracle.get_best_trials(1)
             score = best[0].score if best and best[0].status == "COMPLETED" else None
-            self.search_state.report(trial, score)
+            self.search_state.report(trial, score, ended_count(self.oracle))
 
         def save_model(self, trial_id, model, step=0):
             pass  # each trial's run folder holds its weights
