@@ -170,3 +170,24 @@ def test_a_missing_value_or_a_spec_without_search_is_refused():
     plain = "model M { input x: float32[4]\n x -> Dense(2) -> y\n output y }\n"
     with pytest.raises(ValueError, match="no search section"):
         concrete_text(plain, "m.tfs", {})
+
+
+def test_data_paths_follow_the_text_to_its_folder(tmp_path):
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "x.npz").write_bytes(b"")
+    text = (
+        "search {\n    units = choice(4, 8)\n}\n\n"
+        "model M {\n    input x: float32[3]\n    x -> Dense(units) -> y\n    output y\n}\n\n"
+        'train {\n    loss = mse\n    data = npz("data/x.npz")\n    validation = npz(path="data/x.npz")\n}\n'
+    )
+    spec_path = str(folder / "m.tfs")
+    out = tmp_path / "tune" / "M"
+    moved = concrete_text(text, spec_path, {"units": 8}, moved_to=str(out))
+    assert 'npz("../../project/data/x.npz")' in moved
+    assert 'npz(path="../../project/data/x.npz")' in moved
+    assert concrete_text(text, spec_path, {"units": 8}).count('"data/x.npz"') == 2  # not moved: kept
+    absolute = text.replace("data/x.npz", str(folder / "data" / "x.npz"))
+    assert str(folder / "data" / "x.npz") in concrete_text(absolute, spec_path, {"units": 8}, moved_to=str(out))
+    spec = tfspec.loads(moved, filename=str(out / "best.tfs"))
+    assert spec.training["data"]["path"] == "../../project/data/x.npz"

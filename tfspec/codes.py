@@ -30,6 +30,21 @@ def model(*lines: str, train: str = "") -> str:
     return f"model M {{\n{body}}}\n" + (f"\ntrain {{\n{train}}}\n" if train else "")
 
 
+def masked_choice(embedding: str) -> str:
+    """A search spec whose model chooses a LayerNormalization with `if` after `embedding`."""
+    return "search {\n    norm = boolean()\n}\n\n" + model(
+        "input t: int32[6]",
+        f"t -> {embedding} -> x",
+        "if norm {",
+        "    x -> LayerNormalization() -> h",
+        "} else {",
+        "    h = x",
+        "}",
+        "h -> GlobalAveragePooling1D() -> y",
+        "output y",
+    )
+
+
 INPUT = "input x: float32[4]"
 TRAIN_OK = "    loss   = mse\n    epochs = 3\n"
 
@@ -598,30 +613,8 @@ CODES = [
         "repeated by a hyperparameter that drops its input's mask, cannot be written that way. Write the "
         "model without the `if` (or choose the layer's arguments instead), repeat the layers before it, "
         "or drop the padding mask.",
-        "search {\n    norm = boolean()\n}\n\n"
-        + model(
-            "input t: int32[6]",
-            "t -> Embedding(50, 8, mask_zero=True) -> x",
-            "if norm {",
-            "    x -> LayerNormalization() -> h",
-            "} else {",
-            "    h = x",
-            "}",
-            "h -> GlobalAveragePooling1D() -> y",
-            "output y",
-        ),
-        "search {\n    norm = boolean()\n}\n\n"
-        + model(
-            "input t: int32[6]",
-            "t -> Embedding(50, 8) -> x",
-            "if norm {",
-            "    x -> LayerNormalization() -> h",
-            "} else {",
-            "    h = x",
-            "}",
-            "h -> GlobalAveragePooling1D() -> y",
-            "output y",
-        ),
+        masked_choice("Embedding(50, 8, mask_zero=True)"),
+        masked_choice("Embedding(50, 8)"),
         check="subclassing",
     ),
     Code(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 
 from ..diagnostics import Collector, SpecError
 from ..frontend.source import decode, normalise_newlines
@@ -19,8 +20,10 @@ from .point import at_point
 from .space import read_space
 
 
-def concrete_text(text: str, path: str, point: dict, note: str | None = None) -> str:
-    """`text` (a spec with a search section) at `point`, as a spec with no search section."""
+def concrete_text(text: str, path: str, point: dict, note: str | None = None, moved_to: str | None = None) -> str:
+    """`text` (a spec with a search section) at `point`, as a spec with no search section.
+    `moved_to`: the folder the text will be written to; the relative paths of its data files
+    (`npz("...")`, `csv("...")` in `data` and `validation`) are then made relative to it."""
     text = _prepared(text, path)
     spec, spans = parse(text, path)
     if "search" not in spec:
@@ -47,6 +50,15 @@ def concrete_text(text: str, path: str, point: dict, note: str | None = None) ->
         if words.startswith("-") and where[-1] != "repeat":
             words = f"({words})"  # `-units` must not read as `--5`
         edits.append((_offset(starts, span.line, span.column), _offset(starts, span.end_line, span.end_column), words))
+    if moved_to is not None:
+        for where, value in list(_data_paths(lowered.get("train") or {})):
+            if not os.path.isabs(value):
+                moved = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(path)), value), moved_to)
+                span = spans.get(where)
+                if span is not None and moved != value:
+                    begin = _offset(starts, span.line, span.column)
+                    edits.append((begin, _offset(starts, span.end_line, span.end_column), literal(moved)))
+                    _put(lowered, where, moved)  # what the text must read back as
     section = spans[("search",)]
     begin, end = _offset(starts, section.line, section.column), _offset(starts, section.end_line, section.end_column)
     edits.append((begin, end, _comment_block(text, begin, end, point, note)))
@@ -59,6 +71,27 @@ def concrete_text(text: str, path: str, point: dict, note: str | None = None) ->
         last = begin
     _verify(out, path, lowered)
     return out
+
+
+def _put(spec: dict, where: tuple, value) -> None:
+    """Set the value at `where` in a copy-on-write way: `lowered` shares its parts with `spec`."""
+    train = spec["train"] = dict(spec["train"])
+    setting = train[where[1]] = dict(train[where[1]])
+    if where[2] == "args":
+        setting["args"] = [value, *setting["args"][1:]]
+    else:
+        setting["kwargs"] = {**setting["kwargs"], "path": value}
+
+
+def _data_paths(train: dict):
+    """(path in the spec, value) of each file path a data source of the train section names."""
+    for setting in ("data", "validation"):
+        value = train.get(setting)
+        if isinstance(value, dict) and value.get("call") in ("npz", "csv"):
+            if value["args"] and isinstance(value["args"][0], str):
+                yield ("train", setting, "args", 0), value["args"][0]
+            if isinstance(value["kwargs"].get("path"), str):
+                yield ("train", setting, "kwargs", "path"), value["kwargs"]["path"]
 
 
 def parse(text: str, path: str) -> tuple:

@@ -551,8 +551,9 @@ def _result(spec, rows, goal, out_dir, files) -> TuneResult:
         best_point = {name: best[name] for name in spec.space.names}
         done = sum(1 for row in rows if row["status"] == "COMPLETED")
         note = f"{objective} = {best[objective]:.6g}: the best of {done} completed trials (trial {best['trial']})"
-        best_text = concrete_text(spec.source, spec.path, best_point, note=note)
-    return TuneResult(rows, best_point, best_text, out_dir, goal[0], goal[1], files, spec.path)
+        best_text = concrete_text(spec.source, spec.path, best_point, note=note, moved_to=out_dir)
+    # best.tfs lives in out_dir: its data paths were made relative to it, and it loads from there
+    return TuneResult(rows, best_point, best_text, out_dir, goal[0], goal[1], files, os.path.join(out_dir, "best.tfs"))
 
 
 __all__ = ["TuneError", "TuneResult", "NeedsKerasTuner", "tune", "choose_objective", "table"]
