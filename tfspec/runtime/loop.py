@@ -25,6 +25,7 @@ from . import callbacks as callbacks_module
 from .distribute import get_strategy, is_chief, worker_rank
 from .errors import SettingsError, TrainingError
 from .fused_norm import fused_batch_norm
+from .graphs import custom_gradients_released
 from .objects import make_optimizer
 from .progress import Progress
 from .session import Session
@@ -176,7 +177,8 @@ def train_model(
             )
         with strategy.scope():
             optimizer = make_optimizer(opts["optimizer"], opts["precision"])
-        with fused_batch_norm(model, enabled=not opts["distribute"]):  # Keras's own call again afterwards
+        # Keras's own call again afterwards; the training's traced graphs freed (tfspec.runtime.graphs)
+        with fused_batch_norm(model, enabled=not opts["distribute"]), custom_gradients_released():
             session = prepared_session(model, opts, data, base_dir, strategy, optimizer, adapting)
             trainer = Trainer(session, seed, out_dir=out_dir, quiet=quiet, stream=stream, callbacks=callbacks)
             return trainer.run(resume=resume, spec_hash=spec_hash, source_text=source_text, info=info)
