@@ -4,8 +4,8 @@
 import pytest
 
 import tfspec
-from tfspec.loader import check_spec
-from tfspec.search.concrete import concrete_text, literal, parse
+from tfspec.loader import check_spec, parse
+from tfspec.search.concrete import concrete_text, literal
 from tfspec.search.point import at_point
 
 SPEC = """\

@@ -66,12 +66,28 @@ def loads(text: str, filename: str = "<string>") -> Spec:
         return _loads(text, filename)
 
 
-def _loads(text: str, filename: str) -> Spec:
+def prepared(text, filename: str) -> str:
+    """The text as the loader reads it: decoded, without a byte-order mark, with LF line breaks."""
     if isinstance(text, bytes):
         text = decode(text, filename)
     elif text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark, as `load` drops it from files (open(..., encoding="utf-8") keeps it)
-    text = normalise_newlines(text)  # CRLF and a lone CR end a line too (positions as an editor shows them)
+    return normalise_newlines(text)  # CRLF and a lone CR end a line too (positions as an editor shows them)
+
+
+def parse(text: str, filename: str) -> tuple:
+    """(normalised spec, {path: Span}) of prepared text. The fast parser takes the texts it is sure
+    of; Lark and the normaliser the others (and word every syntax error, raised as SpecError)."""
+    parsed, shorter = attempt(text, filename)
+    if parsed is None:
+        from .frontend.parser import parse_slow
+
+        parsed = parse_slow(text, filename, shorter)
+    return parsed
+
+
+def _loads(text: str, filename: str) -> Spec:
+    text = prepared(text, filename)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         from .diagnostics import Diagnostic, Span
 
@@ -81,14 +97,9 @@ def _loads(text: str, filename: str) -> Spec:
         )
     _stage("read")
     try:
-        parsed, shorter = attempt(text, filename)
-        if parsed is None:  # the fast parser is unsure: Lark decides, and words any syntax error
-            from .frontend.parser import parse_slow
-
-            parsed = parse_slow(text, filename, shorter)
+        spec, spans = parse(text, filename)
     finally:
         _stage("parse")
-    spec, spans = parsed
     if "search" in spec:
         from .search.check import load_searched
 

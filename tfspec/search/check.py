@@ -24,7 +24,7 @@ def load_searched(spec: dict, spans: dict, text: str, filename: str):
     found: list = []
     seen: set = set()
     loaded = None
-    model_lines = _lines_of(spans, "model")
+    model_lines = None  # the lines of the model's statements, found when first needed
     for point in space.check_points():
         made = check_spec(at_point(spec, point), spans, text, filename)
         if not isinstance(made, list):
@@ -37,14 +37,17 @@ def load_searched(spec: dict, spans: dict, text: str, filename: str):
             if key in seen:
                 continue
             seen.add(key)
-            if d.code == "E301" and _names_hyper(d.message, space) and d.span.line not in model_lines:
-                d = Diagnostic(
-                    d.code,
-                    d.message,
-                    d.span,
-                    "a block sees hyperparameters only through its parameters: give the block a "
-                    "parameter and pass the hyperparameter where the model uses the block",
-                )
+            if d.code == "E301" and _names_hyper(d.message, space):
+                if model_lines is None:
+                    model_lines = _lines_of(spans, "model")
+                if d.span.line not in model_lines:  # a hyperparameter's name in a block's body
+                    d = Diagnostic(
+                        d.code,
+                        d.message,
+                        d.span,
+                        "a block sees hyperparameters only through its parameters: give the block a "
+                        "parameter and pass the hyperparameter where the model uses the block",
+                    )
             if changed:
                 d = Diagnostic(
                     d.code,

@@ -15,7 +15,7 @@ import numbers
 import os
 
 from ..diagnostics import Collector, SpecError
-from ..frontend.source import decode, normalise_newlines
+from ..loader import parse, prepared
 from .point import at_point
 from .space import read_space
 
@@ -24,7 +24,7 @@ def concrete_text(text: str, path: str, point: dict, note: str | None = None, mo
     """`text` (a spec with a search section) at `point`, as a spec with no search section.
     `moved_to`: the folder the text will be written to; the relative paths of its data files
     (`npz("...")`, `csv("...")` in `data` and `validation`) are then made relative to it."""
-    text = _prepared(text, path)
+    text = prepared(text, path)
     spec, spans = parse(text, path)
     if "search" not in spec:
         raise ValueError(f"{path}: the spec has no search section")
@@ -94,18 +94,6 @@ def _data_paths(train: dict):
                 yield ("train", setting, "kwargs", "path"), value["kwargs"]["path"]
 
 
-def parse(text: str, path: str) -> tuple:
-    """(normalised spec, spans) of `text`, as the loader parses it."""
-    from ..frontend.fast import attempt
-
-    parsed, shorter = attempt(text, path)
-    if parsed is None:
-        from ..frontend.parser import parse_slow
-
-        parsed = parse_slow(text, path, shorter)
-    return parsed
-
-
 def literal(value) -> str:
     """`value` written as a .tfs constant: true/false, a whole number, a float that reads back
     exactly, a double-quoted string."""
@@ -134,15 +122,6 @@ def plain(value):
     if isinstance(value, numbers.Real):
         return float(value)
     return value
-
-
-def _prepared(text, path: str) -> str:
-    """The text as the loader reads it: decoded, without a byte-order mark, LF line breaks."""
-    if isinstance(text, bytes):
-        text = decode(text, path)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return normalise_newlines(text)
 
 
 def _replaced(before, after, where: tuple, found: list) -> None:

@@ -14,6 +14,7 @@ count by name inside a block (the text cannot write one there).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from ..diagnostics import SpecError
@@ -21,7 +22,8 @@ from ..ir.catalog import lookup
 from ..ir.lower import Lowerer, check_layer_names
 from ..ir.nodes import Block, Spec
 from ..ir.shapes import infer
-from .settings import names_read, training_with_names
+from .point import names_read
+from .settings import training_with_names
 from .space import Hyper, Space
 
 
@@ -43,7 +45,7 @@ def hypermodel(spec: Spec) -> Hypermodel:
     searched = spec.searched
     name = _block_name(searched)
     desugared = _as_block(searched, name, spec.space)
-    spans = _moved_spans(_spans(spec), len(searched["blocks"]))
+    spans = _moved_spans(spec.searched_spans, len(searched["blocks"]))
     lowerer = Lowerer(desugared, spans, spec.path)
     model = lowerer.program()
     errors = lowerer.errors
@@ -104,21 +106,10 @@ def _as_block(searched: dict, name: str, space: Space) -> dict:
     }
 
 
-def _spans(spec: Spec) -> dict:
-    """The spans of the spec's text (parsed again: a loaded Spec keeps none)."""
-    from ..frontend.fast import attempt
-
-    parsed, shorter = attempt(spec.source, spec.path)
-    if parsed is None:
-        from ..frontend.parser import parse_slow
-
-        parsed = parse_slow(spec.source, spec.path, shorter)
-    return parsed[1]
-
-
 def _moved_spans(spans: dict, at: int) -> dict:
-    """`spans` (changed), with those of the model's body also under the block it became (block
+    """A copy of `spans` with those of the model's body also under the block it became (block
     `at`). Entries are copied as they are stored (a SpanTable keeps offsets until asked)."""
+    spans = copy.copy(spans)
     for where in list(spans):
         if where[:2] == ("model", "body"):
             dict.__setitem__(spans, ("blocks", at, "body") + where[2:], dict.__getitem__(spans, where))

@@ -67,17 +67,19 @@ def _step(step: dict, point: dict) -> dict:
 # -- which names the model and the train section use ---------------------------------------------
 
 
-def _refs(value, found: set) -> None:
-    if isinstance(value, dict):
-        if "ref" in value and len(value) == 1:
-            found.add(value["ref"])
-            return
-        for v in value.values():
-            if not isinstance(v, str):  # a call's, an operator's or an attribute's name
-                _refs(v, found)
-    elif isinstance(value, list):
-        for v in value:
-            _refs(v, found)
+def names_read(value) -> set:
+    """Every name a normalised body's values read (`{"ref": name}`, repetition counts included)."""
+    found, stack = set(), [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "ref" in item and len(item) == 1:
+                found.add(item["ref"])
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _defined(body: dict, where: tuple, found: dict) -> None:
@@ -128,9 +130,9 @@ def check_names(spec: dict, space: Space, spans: dict, path: str, errors: Collec
     if spec.get("model") is not None:
         body = spec["model"]["body"]
         _defined(body, ("model", "body"), defined)
-        _refs({k: body[k] for k in ("layers", "chains", "assigns", "ifs")}, used)
+        used |= names_read({k: body[k] for k in ("layers", "chains", "assigns", "ifs")})
         _repeats(body, ("model", "body"), repeats)
-    _refs(spec.get("train") or {}, used)
+    used |= names_read(spec.get("train") or {})
     for hyper in space.hypers:
         if hyper.name in defined:
             errors.error(

@@ -14,21 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir.nodes import Spec
-
-
-def names_read(value) -> set:
-    """Every name a normalised body's values read (`{"ref": name}`, repetition counts included)."""
-    found, stack = set(), [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if "ref" in item and len(item) == 1:
-                found.add(item["ref"])
-            else:
-                stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
+from .point import names_read
 
 
 @dataclass(frozen=True)
