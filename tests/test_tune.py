@@ -5,9 +5,11 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
@@ -20,7 +22,7 @@ pytest.importorskip("keras_tuner")
 
 import tfspec  # noqa: E402
 from tfspec.cli import main  # noqa: E402
-from tfspec.search.tune import TuneError, choose_objective, direction_of  # noqa: E402
+from tfspec.search.tune import TuneError, choose_objective, direction_of, prepare_folder  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +114,18 @@ def test_a_search_writes_its_results_and_the_best_spec(tmp_path):
     first = result.rows[0]["trial"]  # each trial's run folder holds the spec at its point
     run_spec = tfspec.load(os.path.join(out, "trials", first, "spec.tfs"))
     assert run_spec.space is None
+
+
+def test_a_folder_holds_a_search_once_it_has_a_manifest_an_oracle_or_a_trial(tmp_path):
+    spec = tfspec.load(write(tmp_path))
+    out = tmp_path / "out"
+    (out / "keras_tuner").mkdir(parents=True)  # what a worker started before its chief makes
+    assert prepare_folder(str(out), spec, "random", None, False, None) is None
+    for made in ("keras_tuner/oracle.json", "keras_tuner/trial_0", "search.json"):
+        (out / made).touch()
+        with pytest.raises(TuneError, match="already holds a search"):
+            prepare_folder(str(out), spec, "random", None, False, None)
+        (out / made).unlink()
 
 
 def test_resume_runs_only_the_trials_left(tmp_path):
@@ -222,6 +236,15 @@ def test_without_keras_tuner_the_command_says_how_to_install_it(tmp_path, monkey
     assert not os.path.exists(tmp_path / "out")
 
 
+def stacks(procs) -> str:
+    """Ask the processes still running to print their Python stacks (PYTHONFAULTHANDLER)."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGABRT)
+            proc.wait()
+    return "(their stacks are at the end of their stderr)"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -229,29 +252,46 @@ def free_port() -> int:
 
 
 def test_a_chief_and_a_worker(tmp_path):
-    """Two processes on this machine (a timeout ends them if the search hangs)."""
+    """Two processes on this machine. The worker starts first and makes KerasTuner's project
+    folder before the chief looks at it (the chief once refused that folder as "already holding a
+    search", and the worker then waited for it forever). Output goes to files, not pipes (which
+    fill up unread); a process still running at the timeout is made to print its stacks."""
     pytest.importorskip("grpc")
     path, out = write(tmp_path), str(tmp_path / "out")
-    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}  # loopback: no proxy
+    env.update(KERASTUNER_ORACLE_IP="127.0.0.1", KERASTUNER_ORACLE_PORT=str(free_port()), PYTHONFAULTHANDLER="1")
     command = [sys.executable, "-m", "tfspec", "tune", path, "--trials", "2", "--out", out, "--seed", "4"]
-    procs = {
-        who: subprocess.Popen(
-            command,
-            env={**env, "KERASTUNER_TUNER_ID": who},
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for who in ("chief", "tuner0")
-    }
+    procs, logs = {}, {}
+
+    def start(who):
+        logs[who] = (tmp_path / f"{who}.out", tmp_path / f"{who}.err")
+        with open(logs[who][0], "w") as stdout, open(logs[who][1], "w") as stderr:
+            procs[who] = subprocess.Popen(
+                command, env={**env, "KERASTUNER_TUNER_ID": who}, cwd=ROOT, stdout=stdout, stderr=stderr
+            )
+
+    def said(who):
+        return tuple(log.read_text() for log in logs[who])
+
     try:
-        outputs = {who: proc.communicate(timeout=200) for who, proc in procs.items()}
+        start("tuner0")
+        deadline = time.monotonic() + 120
+        while "running trials for the search served at" not in said("tuner0")[1]:
+            assert procs["tuner0"].poll() is None and time.monotonic() < deadline, said("tuner0")
+            time.sleep(0.2)
+        assert os.path.isdir(os.path.join(out, "keras_tuner"))  # what the chief used to refuse
+        start("chief")
+        for who, seconds in (("tuner0", 300), ("chief", 120)):
+            try:
+                procs[who].wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{who} still running after {seconds} s: {stacks(procs)} {said('tuner0')} {said('chief')}")
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    outputs = {who: said(who) for who in procs}
     for who, proc in procs.items():
         assert proc.returncode == 0, (who, outputs[who])
     assert "serving the search at 127.0.0.1" in outputs["chief"][1]

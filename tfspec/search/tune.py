@@ -380,10 +380,20 @@ def searched_digest(spec) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def holds_tuner_state(out_dir) -> bool:
+    """Whether KerasTuner's project folder holds a search's state (the oracle or a trial). A
+    worker started before its chief makes the folder empty: that is no search yet."""
+    try:
+        names = os.listdir(os.path.join(out_dir, PROJECT))
+    except OSError:
+        return False
+    return any(name == "oracle.json" or name.startswith("trial_") for name in names)
+
+
 def prepare_folder(out_dir, spec, algorithm, objective, resume, stream):
     """Refuse a folder holding another search (unless resuming it); the objective to use."""
     manifest_path = os.path.join(out_dir, MANIFEST)
-    started = os.path.isdir(os.path.join(out_dir, PROJECT)) or os.path.exists(manifest_path)
+    started = os.path.exists(manifest_path) or holds_tuner_state(out_dir)
     if started and not resume:
         raise TuneError(
             f"{out_dir} already holds a search: continue it with --resume (resume=True), "
@@ -461,7 +471,7 @@ def tune(
         write_atomic(os.path.join(out_dir, MANIFEST), json.dumps(manifest, indent=2) + "\n")
     state = Search(spec, goal, out_dir, data, settings, trials, stream)
     tuner = _make_tuner(kt, oracle, out_dir, state)
-    if where != "worker" and stream is not None:
+    if stream is not None:
         _say_start(tuner.oracle, out_dir, where, trials, stream)
     try:
         with _quiet():
@@ -512,12 +522,19 @@ def _quiet():
 
 
 def _say_start(oracle, out_dir, where, trials, stream) -> None:
+    address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+    if where == "worker":  # it waits for the chief without a word otherwise
+        print(
+            f"running trials for the search served at {address} (waiting for it if it has not started)",
+            file=stream,
+            flush=True,
+        )
+        return
     done = sum(1 for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED"))
     if done:
         left = max(0, trials - done)
         print(f"resuming the search in {out_dir}: {_count(done)} done, {left} to go", file=stream, flush=True)
     if where == "chief":
-        address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
         print(f"serving the search at {address}; the workers run the trials", file=stream, flush=True)
 
 
