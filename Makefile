@@ -32,8 +32,10 @@ neovim:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null) ; } || \
 	  echo "note: Neovim not installed; the editor test will be skipped"
 
+# On every core (pytest-xdist; up to 4 processes, each file's tests in one of them, so a module's
+# fixtures are made once). One process: $(BIN)/python -m pytest -q
 test: $(STAMP) graphviz neovim
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4 --dist loadfile
 
 demo: $(STAMP)
 	$(BIN)/tfspec check specs/*.tfs
