@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 from .helpers import quiet_tensorflow
+from .test_masks_branches import BRANCHES
 
 quiet_tensorflow()
 keras = pytest.importorskip("keras")
@@ -240,6 +241,15 @@ model M {
     output out
 }
 """,
+    "branching_blocks": BRANCHES
+    + """
+model M {
+    input tokens: int32[None]
+    tokens -> Embedding(30, 6, mask_zero=True) -> Branch(True, 0.1) -> Branch(False, 0.2) -> Residual(6) -> h
+    h -> Residual(3) -> GlobalAveragePooling1D() -> out
+    output out
+}
+""",
     # subclassing only: one block instance applied to two inputs
     "shared_block": ENCODER
     + """
@@ -262,6 +272,16 @@ EXPECTED_DROPS = {"max_pooling": {"GlobalMaxPooling1D"}}
 # then another layer reads the masks of the same tensors at run time (a merge, an attention layer,
 # a second MultiHeadAttention). The functional printer carries the masks in these models.
 AFTER_ATTENTION = {
+    "branching_after_attention": BRANCHES
+    + """
+model M {
+    input tokens: int32[None]
+    tokens -> Embedding(30, 8, mask_zero=True) -> Branch(True, 0.1) -> Residual(8) -> h
+    [h, h] -> MultiHeadAttention(num_heads=2, key_dim=4) -> a
+    [h, a] -> Add() -> Branch(False, 0.0) -> Residual(4) -> GlobalAveragePooling1D() -> out
+    output out
+}
+""",
     "stacked_attention": SELF_ATTENTION
     + """
 model M {

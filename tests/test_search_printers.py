@@ -194,12 +194,25 @@ train {
 """,
 }
 
+# an `if` on a hyperparameter where the masks are carried in variables: Python `if`s in the
+# hypermodel, the branches keeping the mask alike
+SPECS["masked_choice"] = (
+    SPECS["masked"]
+    .replace("depth = int(1, 2)", "depth = int(1, 2)\n    norm = boolean()")
+    .replace(
+        "-> GlobalAveragePooling1D()",
+        "-> h\n    if norm {\n        h -> LayerNormalization() -> h2\n    } else {\n        h2 = h\n    }\n"
+        "    h2 -> GlobalAveragePooling1D()",
+    )
+)
+
 # points other than the default at which the built model is compared with the spec's
 POINTS = {
     "values": [{"units": 32, "rate": 0.3, "activation": "tanh", "lr": 0.01}],
     "blocks": [{"width": 16, "depth": 3, "norm": True}, {"width": 8, "depth": 2, "norm": False}],
     "branchy": [{"residual": True, "depth": 2}],
     "masked": [{"depth": 2, "heads": 2}],
+    "masked_choice": [{"depth": 2, "heads": 1, "norm": True}, {"depth": 1, "heads": 2, "norm": False}],
     "hostile": [{"layers": 8, "keras": 2, "hp": True, "Defaults": "tanh", "_": 2}],
     "multi": [{"units": 8, "deep": True, "opt": "SGD"}],
     "lossy": [{"units": 8, "beta": 1.0, "opt": "sgd"}],
@@ -227,6 +240,7 @@ def test_the_styles_each_model_allows():
         "blocks": ["sequential", "functional", "subclassing"],
         "branchy": ["functional", "subclassing"],
         "masked": ["functional", "subclassing"],
+        "masked_choice": ["functional", "subclassing"],
         "hostile": ["sequential", "functional", "subclassing"],
         "multi": ["functional", "subclassing"],
         "lossy": ["functional", "subclassing"],
@@ -241,19 +255,16 @@ def test_a_graph_that_is_a_chain_only_at_some_points_is_no_sequential_model():
     assert (found.code, found.span.line, found.span.column) == ("E701", 10, 32)
 
 
-def test_an_if_in_a_body_whose_masks_are_carried_is_refused():
-    text = SPECS["masked"].replace("depth = int(1, 2)", "depth = int(1, 2)\n    norm = boolean()")
-    text = text.replace(
-        "-> GlobalAveragePooling1D()",
-        "-> h\n    if norm { h -> LayerNormalization() -> h2 } else { h2 = h }\n    h2 -> GlobalAveragePooling1D()",
-    )
+def test_an_if_whose_branches_give_different_masks_is_refused_where_masks_are_carried():
+    text = SPECS["masked_choice"].replace("h -> LayerNormalization() -> h2", "h -> Masking() -> h2")
     spec = tfspec.loads(text, "masked.tfs")
     assert allowed_styles(spec) == []
     for style in ("functional", "subclassing"):
         with pytest.raises(tfspec.SpecError) as caught:
             generate(spec, style)
         found = caught.value.diagnostics[0]
-        assert (found.code, found.span.line, found.span.column) == ("E705", 17, 8)
+        assert (found.code, found.span.line, found.span.column) == ("E706", 20, 14)
+        assert "'h2' different padding masks" in found.message
 
 
 def test_the_source_is_ruff_clean_and_deterministic(tmp_path):

@@ -30,17 +30,25 @@ def model(*lines: str, train: str = "") -> str:
     return f"model M {{\n{body}}}\n" + (f"\ntrain {{\n{train}}}\n" if train else "")
 
 
-def masked_choice(embedding: str) -> str:
-    """A search spec whose model chooses a LayerNormalization with `if` after `embedding`."""
-    return "search {\n    norm = boolean()\n}\n\n" + model(
+def masked_repeat(embedding: str) -> str:
+    """A search spec whose model repeats a Conv1D by a hyperparameter after `embedding`."""
+    return "search {\n    depth = int(1, 3)\n}\n\n" + model(
         "input t: int32[6]",
         f"t -> {embedding} -> x",
-        "if norm {",
-        "    x -> LayerNormalization() -> h",
-        "} else {",
-        "    h = x",
-        "}",
-        "h -> GlobalAveragePooling1D() -> y",
+        'x -> Conv1D(8, 3, padding="same") * depth -> GlobalAveragePooling1D() -> y',
+        "output y",
+    )
+
+
+def masked_branches(first: str, second: str) -> str:
+    """A block choosing between two chains with `if`, applied to a masked sequence."""
+    block = (
+        f"block B(flag) {{\n    input x\n    if flag {{\n        {first}\n    }} else {{\n        {second}\n    }}\n"
+    )
+    block += "    output y\n}\n\n"
+    return block + model(
+        "input t: int32[6]",
+        "t -> Embedding(50, 4, mask_zero=True) -> B(True) -> B(False) -> GlobalAveragePooling1D() -> y",
         "output y",
     )
 
@@ -606,15 +614,28 @@ CODES = [
     ),
     Code(
         "E705",
-        "a masked hypermodel that chooses its layers",
+        "a masked hypermodel repeats a layer that drops the mask",
         "A model whose tensors carry a padding mask (an Embedding with mask_zero=True, a Masking layer) "
         "passes the masks from layer to layer. When the hypermodel of a search spec is printed in a style "
-        "that carries the masks in variables, an `if` on a hyperparameter in the model's body, or a layer "
-        "repeated by a hyperparameter that drops its input's mask, cannot be written that way. Write the "
-        "model without the `if` (or choose the layer's arguments instead), repeat the layers before it, "
-        "or drop the padding mask.",
-        masked_choice("Embedding(50, 8, mask_zero=True)"),
-        masked_choice("Embedding(50, 8)"),
+        "that carries the masks in variables, a layer repeated by a hyperparameter (`* depth`) is applied "
+        "in a loop, each round reading the mask the round before left; a layer that drops its input's "
+        "mask (a Conv1D) cannot be repeated that way. Repeat the layers before it, or drop the padding "
+        "mask. (An `if` whose branches give a tensor different masks is E706.)",
+        masked_repeat("Embedding(50, 8, mask_zero=True)"),
+        masked_repeat("Embedding(50, 8)"),
+        check="subclassing",
+    ),
+    Code(
+        "E706",
+        "an `if` whose branches give a tensor different padding masks",
+        "A block's `if` branches are printed as Python `if`s, and in a style that carries the padding "
+        "masks in variables (subclassing always; functional once a MultiHeadAttention takes a masked "
+        "tensor) the code after them reads one mask variable per tensor. When one branch makes a new "
+        "mask for a tensor (a Masking or an Embedding with mask_zero=True) and the other keeps or drops "
+        "the input's, no one variable is right for both. Apply the layer that makes the mask outside "
+        "the `if`, give both branches layers that treat the mask alike, or use the functional style.",
+        masked_branches("x -> Masking() -> y", "x -> Dense(4) -> y"),
+        masked_branches("x -> Dense(4) -> y", "x -> LayerNormalization() -> y"),
         check="subclassing",
     ),
     Code(

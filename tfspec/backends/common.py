@@ -4,7 +4,7 @@ code that carries padding masks explicitly (see tfspec.ir.masks)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..ir.catalog import REGISTRY
 from ..ir.masks import PER_INPUT_MASKS, QUERY_AS_ATTENTION_MASK, TAKES_MASK
@@ -163,13 +163,15 @@ def rename_kwargs(kwargs, names: dict) -> tuple:
 
 @dataclass
 class Statement:
-    """One line of generated code: `prefix + code`, the variables it assigns and those it reads."""
+    """One line of generated code: `prefix + code`, the variables it assigns and those it reads;
+    `guard`: the `if` branches it is inside (its node's Node.guard)."""
 
     code: Code
     prefix: str
     defines: tuple
     uses: tuple
     is_mask: bool = False
+    guard: tuple = ()
 
 
 def mask_variable(tensor: str) -> str:
@@ -275,7 +277,7 @@ def used_statements(statements, live=None) -> list:
     for st in reversed(statements):
         if isinstance(st.code, Loop):
             inner = st.code.statements
-            st = Statement(Loop(st.code.header, used_statements(inner, live | set(st.uses))), "", st.defines, st.uses)
+            st = replace(st, code=Loop(st.code.header, used_statements(inner, live | set(st.uses))))
             live |= set(st.uses)
             keep.append(st)
         elif not st.is_mask or set(st.defines) & live:

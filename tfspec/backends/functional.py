@@ -275,7 +275,9 @@ def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, en
     """The body of build_model() or of a helper, carrying masks (see the module docstring)."""
     declared = declared_layers(w, graph, scope, env)
     live = live_masks(flow, signatures, returned)
+    guards = Guards(w, LocalNames(env, scope, graph))
     for st in masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live):
+        guards.enter(st.guard)
         if len(st.defines) > 1 and len(f"{w.indent}{st.prefix}(") > WIDTH:
             # targets too long for one line: ruff puts them in parentheses, one per line
             w.line("(")
@@ -284,16 +286,16 @@ def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, en
             w.code(st.code, ") = ")
         else:
             w.code(st.code, st.prefix)
+    guards.enter(())
 
 
 def masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live) -> list:
     out = []
-    context = (scope, functions, signatures, env, names, declared, live, LocalNames(env, scope, graph))
+    local = LocalNames(env, scope, graph)  # the parameters, and the values the body computes
+    context = (scope, functions, signatures, local, names, declared, live, local)
     for node, in_masks, out_mask in flow.nodes:
-        if node.repeat is None:
-            out += node_statements(node, in_masks, out_mask, context)
-        else:
-            out += repeated_statements(node, in_masks, out_mask, context)
+        made = node_statements if node.repeat is None else repeated_statements
+        out += [replace(st, guard=node.guard) for st in made(node, in_masks, out_mask, context)]
     return out
 
 

@@ -29,10 +29,39 @@ def problems(spec, style: str) -> list[Diagnostic]:
         found = sequential_problem(spec.model, top=True) or too_big(spec.model) or no_layer(spec.model)
         return [found] if found else []
     if style == "functional":
-        found = shared_block(spec.model)
+        found = shared_block(spec.model) or masked_branches(spec, style)
         return [found] if found else []
-    found = inner_shape_query(spec) or unbuildable_layer(spec) or prebuilt(spec)[1]
+    found = inner_shape_query(spec) or unbuildable_layer(spec) or prebuilt(spec)[1] or masked_branches(spec, style)
     return [found] if found else []
+
+
+def masked_branches(spec, style: str) -> Diagnostic | None:
+    """E706: where the style carries the padding masks in variables (always in subclassing; in
+    functional once a MultiHeadAttention takes a masked tensor), a block whose `if` branches give
+    one tensor different masks (tfspec.ir.masks.Flow.disagreements)."""
+    from ..ir.masks import block_masks, clearing_node, printed_masks
+
+    blocks = used_blocks(spec.model, spec.blocks)
+    if not any(node.guard for block in blocks for node in block.graph.nodes):
+        return None
+    if style == "functional":
+        if clearing_node(spec.model) is None:
+            return None  # Keras works the masks out itself
+        infos = printed_masks(spec.model, blocks)[1]
+        hint = "apply the layer that makes the mask outside the `if`, or give both branches layers that keep it"
+    else:
+        infos = block_masks(spec.model, blocks)[1]
+        hint = "use --style functional, or apply the layer that makes the mask outside the `if`"
+    for block in blocks:
+        flow = infos[block.name].flow
+        if flow.any and flow.disagreements:
+            node = flow.disagreements[0]
+            message = (
+                f"the branches of this `if` give {node.output!r} different padding masks, and the {style} "
+                f"style carries the masks of block {block.name} in variables"
+            )
+            return Diagnostic("E706", message, node.span, hint)
+    return None
 
 
 def unbuildable_layer(spec) -> Diagnostic | None:

@@ -3,8 +3,9 @@ tfspec.backends.legality; what a style writes for every point must hold at the o
 
 Sequential needs a chain whichever way the `if` statements on hyperparameters go (each way is
 tried, blocks written out). Where the printer carries padding masks in variables (tfspec.ir.masks),
-it works them out for one body: an `if` there is refused, and so is a layer repeated `* depth`
-whose output's mask is neither its input's nor one it makes (E705).
+it works them out for one body: `if` branches that give a tensor different masks are refused
+(E706, as in blocks), and so is a layer repeated `* depth` whose output's mask is neither its
+input's nor one it makes (E705).
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ def not_sequential(message: str, span) -> Diagnostic:
 
 
 def masked_problem(hyper, style: str) -> Diagnostic | None:
-    """In a model body whose masks the printer carries in variables, an `if`, or a layer repeated
-    by a hyperparameter whose output's mask is neither its input's nor one it makes."""
+    """In a model body whose masks the printer carries in variables, `if` branches that give a
+    tensor different masks (E706, as in a block), or a layer repeated by a hyperparameter whose
+    output's mask is neither its input's nor one it makes (E705)."""
     from ..ir.masks import block_masks, clearing_node, printed_masks
 
     shaped, name = hyper.spec.model, hyper.block.name
@@ -101,15 +103,16 @@ def masked_problem(hyper, style: str) -> Diagnostic | None:
     if flow is None or not flow.any:
         return None
     hint = "or drop the padding mask (mask_zero)"
+    if flow.disagreements:
+        node = flow.disagreements[0]
+        return Diagnostic(
+            "E706",
+            f"the branches of this `if` give {node.output!r} different padding masks, and the {style} "
+            "style carries this model's masks in variables",
+            node.span,
+            f"apply the layer that makes the mask outside the `if`, {hint}",
+        )
     for node, in_masks, out_mask in flow.nodes:
-        if node.guard:
-            return Diagnostic(
-                "E705",
-                f"the {style} style carries this model's padding masks in variables, and cannot for a "
-                "body that chooses its statements with `if`",
-                node.guard[0][0].span or node.span,
-                f"write the model without it, {hint}",
-            )
         kept = out_mask is in_masks[0] or (out_mask is not None and out_mask.node is node)
         if node.repeat is not None and not kept:
             return Diagnostic(

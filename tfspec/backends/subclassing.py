@@ -218,27 +218,40 @@ def build_now(w: Writer, layer, attrs: dict, built) -> None:
         w.line(f"self.{attrs[layer.id]}.build({shape_code(built[layer.id])})")
 
 
-def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames) -> list:
-    """The statements of call(): each layer applied, with the masks it uses, and each new mask."""
+def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames, env=None) -> list:
+    """The statements of call(): each layer applied, with the masks it uses, and each new mask;
+    each inside its node's `if` branches (Statement.guard, reading the values its conditions
+    read). `env`: the block's parameters (`self.bn`)."""
     out = []
-    local = LocalNames(None, scope, graph)
+    local = LocalNames(env, scope, graph)
+    live = values_call_reads(graph)
     for node, in_masks, out_mask in flow.nodes:
-        if node.repeat is None or node.layer.operation:
-            out += node_statements(node, in_masks, out_mask, scope, attrs, masks, names, local)
+        if node.layer.static and node.output not in live:
             continue
-        # `* depth`: the layers of the list, in a loop; a mask the node makes is the next round's
-        # input's (search_legality.masked_problem allows no other)
-        var, source = tensor_var(scope, node.output), tensor_var(scope, node.inputs[0])
-        if source != var:
-            out.append(Statement(Atom(source), f"{var} = ", (var,), (source,)))
-        if out_mask is not None and out_mask is not in_masks[0]:
-            name = names.bind(out_mask, var)
-            out.append(Statement(Atom(names.code(in_masks[0])), f"{name} = ", (name,), ()))
-            in_masks = [out_mask, *in_masks[1:]]
-        looped = replace(node, inputs=(node.output, *node.inputs[1:]))
-        each = loop_variable(scope, "layer")
-        inner = node_statements(looped, in_masks, out_mask, scope, attrs, masks, names, local, each)
-        out.append(loop_statement(f"for {each} in self.{attrs[node.layer.id]}:", inner))
+        conditions = tuple(local[n] for n in guard_names(node) if n in local.known)
+        for st in node_flow_statements(node, in_masks, out_mask, scope, attrs, masks, names, local):
+            out.append(replace(st, uses=st.uses + conditions, guard=node.guard))
+    return out
+
+
+def node_flow_statements(node, in_masks, out_mask, scope, attrs, masks, names, local) -> list:
+    """The statements of one node of call(): its layer applied once, or in a loop."""
+    out = []
+    if node.repeat is None or node.layer.operation:
+        return node_statements(node, in_masks, out_mask, scope, attrs, masks, names, local)
+    # `* depth`: the layers of the list, in a loop; a mask the node makes is the next round's
+    # input's (search_legality.masked_problem allows no other)
+    var, source = tensor_var(scope, node.output), tensor_var(scope, node.inputs[0])
+    if source != var:
+        out.append(Statement(Atom(source), f"{var} = ", (var,), (source,)))
+    if out_mask is not None and out_mask is not in_masks[0]:
+        name = names.bind(out_mask, var)
+        out.append(Statement(Atom(names.code(in_masks[0])), f"{name} = ", (name,), ()))
+        in_masks = [out_mask, *in_masks[1:]]
+    looped = replace(node, inputs=(node.output, *node.inputs[1:]))
+    each = loop_variable(scope, "layer")
+    inner = node_statements(looped, in_masks, out_mask, scope, attrs, masks, names, local, each)
+    out.append(loop_statement(f"for {each} in self.{attrs[node.layer.id]}:", inner))
     return out
 
 
@@ -286,12 +299,15 @@ def mask_arguments(layer, in_masks, masks: dict, names: MaskNames) -> list:
     return [KeyValue("mask=", Code("", [Atom(names.code(m)) for m in in_masks], open_="[", close="]"))]
 
 
-def write_statements(w: Writer, statements, training: bool = True) -> None:
+def write_statements(w: Writer, statements, guards: Guards, training: bool = True) -> None:
+    """The statements, each inside its `if` branches; without `training=training` when not training."""
     for st in statements:
+        guards.enter(st.guard)
         code = st.code
         if not training:
             code = Code(code.head, [i for i in code.items if i.flat() != "training=training"], code.tail)
         w.code(code, st.prefix)
+    guards.enter(())
 
 
 def needed(statements, names: tuple) -> list:
@@ -303,6 +319,22 @@ def needed(statements, names: tuple) -> list:
             wanted -= set(st.defines)
             wanted |= set(st.uses)
     return list(reversed(keep))
+
+
+def values_call_reads(graph: Graph) -> set:
+    """The values (`c = ...` nodes) call() prints: those its conditions, operations and call
+    arguments read, directly or through other values."""
+    read = set()
+    for node in graph.nodes:
+        if node.layer.static:
+            continue
+        read |= guard_names(node) | set(node.tensors())
+        if node.layer.operation:
+            read |= names_in(node.layer.expr)
+        read |= {name for _, value in node.kwargs for name in names_in(value)}
+    for term in graph.losses:  # the conditions of `add_loss` statements inside `if`s
+        read |= guard_names(term)
+    return live_values(graph, read)
 
 
 def live_values(graph: Graph, read: set) -> set:
@@ -367,17 +399,7 @@ def call_body(w: Writer, graph: Graph, scope: Scope, attrs, env=None) -> None:
     """call() of a model or block without masks."""
     env = LocalNames(env, scope, graph)
     guards = Guards(w, env)
-    read = set()
-    for node in graph.nodes:  # what call() reads: conditions, operations, call arguments
-        if node.layer.static:
-            continue
-        read |= guard_names(node) | set(node.tensors())
-        if node.layer.operation and not node.layer.static:
-            read |= names_in(node.layer.expr)
-        read |= {name for _, value in node.kwargs for name in names_in(value)}
-    for term in graph.losses:  # the conditions of `add_loss` statements inside `if`s
-        read |= guard_names(term)
-    live = live_values(graph, read)
+    live = values_call_reads(graph)
     for node in graph.nodes:
         layer = node.layer
         if layer.static and node.output not in live:
@@ -459,7 +481,8 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, loss
                 names.name(mask, "mask")
             else:
                 names.bind(mask, var)
-    statements = call_statements(graph, scope, attrs, info.flow, masks, names)
+    statements = call_statements(graph, scope, attrs, info.flow, masks, names, losses[1])
+    guards = Guards(w, LocalNames(losses[1], scope, graph))
     output = tensor_var(scope, graph.outputs[0])
     takes = ", mask=None" if info.call_takes_mask else ""
     with w.block(f"def call(self, {arg}{takes}, training=None):"):
@@ -467,7 +490,7 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, loss
             unpack_line(w, ins, "inputs")
             if info.call_takes_mask:
                 unpack_masks(w, info, names)
-        write_statements(w, used_statements(statements))
+        write_statements(w, used_statements(statements), guards)
         add_losses(w, graph, scope, losses[0], [output], losses[1])  # (the AddLoss keeps the mask)
         w.line(f"return {output}")
     if not (info.computes_mask and masking):
@@ -486,7 +509,7 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, loss
                 unpack_line(w, ins, "inputs")
             if len(ins) > 1 and reads & {names.code(m) for m in info.inputs if m is not None}:
                 unpack_masks(w, info, names)
-            write_statements(w, body, training=False)
+            write_statements(w, body, guards, training=False)
             w.line(f"return {names.code(info.output)}")
 
 
@@ -523,7 +546,7 @@ def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict, add
                 unpack_line(w, ins, "inputs")
             if flow.any:
                 statements = call_statements(graph, scope, attrs, flow, masks, MaskNames(scope))
-                write_statements(w, used_statements(statements))
+                write_statements(w, used_statements(statements), Guards(w, LocalNames(None, scope, graph)))
             else:
                 call_body(w, graph, scope, attrs)
             if graph.losses:  # applied to the first output, as in the functional style

@@ -32,6 +32,10 @@ same token have the same mask (a Dense or a Dropout passes its input's mask on u
 layer that computes a new mask makes a new token. A token is `maybe` when the mask may be None
 at run time (a block parameter decides, or a block input is masked at only some applications).
 The rules per layer kind are checked against Keras 3.15 by tests/test_masks.py.
+
+A block template's `if` branches print as Python `if`s around their statements. Where two
+branches give one tensor different masks (`Flow.disagreements`), the code after them could not
+say which mask variable to read: the styles that carry masks refuse that block (E706).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from dataclasses import dataclass, field
 
 from .catalog import bind_call
 from .nodes import Graph, Node
-from .values import Call
+from .values import Call, Ref
 
 # Layers that pass the mask of their (first) input on unchanged.
 KEEP = frozenset(
@@ -108,6 +112,8 @@ def effect(layer) -> str:
     """What a catalog layer does to masks: 'keep', 'end' (no mask out), 'new' (computes one),
     'maybe' (a block parameter decides: Keras computes it, and it may be None), 'elementwise'
     or 'concat' (merges)."""
+    if layer.operation:  # `y = x` names the same tensor again, mask and all; keras.ops drop masks
+        return "keep" if isinstance(layer.expr, Ref) and not layer.static else "end"
     kind, values = layer.kind, layer.values
     if kind == "Masking":
         return "new"
@@ -157,6 +163,9 @@ class Flow:
 
     tensors: dict = field(default_factory=dict)
     nodes: list = field(default_factory=list)  # (node, [Mask|None per input], Mask|None)
+    # Nodes of an `if` branch (Node.guard) that give a tensor another mask than its other
+    # definition does: a printer carrying masks in variables cannot say which it has afterwards.
+    disagreements: list = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -190,6 +199,7 @@ def flow(
     out = Flow()
     for inp, mask in zip(graph.inputs, input_masks):
         out.tensors[inp.name] = mask
+    guards = {inp.name: () for inp in graph.inputs}  # tensor -> the guard of what defined it
     for node in graph.nodes:
         ins = [out.tensors.get(t) for t in node.inputs]
         layer = node.layer
@@ -205,6 +215,9 @@ def flow(
             if clearing is not None and layer.kind in CLEARS_MASKS and any(m is not None for m in ins):
                 clearing.append(node)
             mask = layer_mask(effect(layer), layer, graph, node, ins)
+        if node.output in guards and guards[node.output] != node.guard and out.tensors[node.output] is not mask:
+            out.disagreements.append(node)
+        guards[node.output] = node.guard
         out.tensors[node.output] = mask
         out.nodes.append((node, ins, mask))
     return out
