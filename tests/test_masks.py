@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from .helpers import quiet_tensorflow
-from .test_masks_branches import BRANCHES
+from .test_masks_branches import BRANCHES, BRANCHING
 
 quiet_tensorflow()
 keras = pytest.importorskip("keras")
@@ -241,15 +241,7 @@ model M {
     output out
 }
 """,
-    "branching_blocks": BRANCHES
-    + """
-model M {
-    input tokens: int32[None]
-    tokens -> Embedding(30, 6, mask_zero=True) -> Branch(True, 0.1) -> Branch(False, 0.2) -> Residual(6) -> h
-    h -> Residual(3) -> GlobalAveragePooling1D() -> out
-    output out
-}
-""",
+    "branching_blocks": BRANCHING,
     # subclassing only: one block instance applied to two inputs
     "shared_block": ENCODER
     + """
