@@ -275,7 +275,8 @@ def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, en
     """The body of build_model() or of a helper, carrying masks (see the module docstring)."""
     declared = declared_layers(w, graph, scope, env)
     live = live_masks(flow, signatures, returned)
-    guards = Guards(w, LocalNames(env, scope, graph))
+    env = LocalNames(env, scope, graph)  # the parameters, and the values the body computes
+    guards = Guards(w, env)
     for st in masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live):
         guards.enter(st.guard)
         if len(st.defines) > 1 and len(f"{w.indent}{st.prefix}(") > WIDTH:
@@ -291,8 +292,7 @@ def masked_body(w: Writer, graph: Graph, scope: Scope, functions, signatures, en
 
 def masked_statements(graph, scope, functions, signatures, env, flow, names, declared, live) -> list:
     out = []
-    local = LocalNames(env, scope, graph)  # the parameters, and the values the body computes
-    context = (scope, functions, signatures, local, names, declared, live, local)
+    context = (scope, functions, signatures, env, names, declared, live)
     for node, in_masks, out_mask in flow.nodes:
         made = node_statements if node.repeat is None else repeated_statements
         out += [replace(st, guard=node.guard) for st in made(node, in_masks, out_mask, context)]
@@ -302,7 +302,7 @@ def masked_statements(graph, scope, functions, signatures, env, flow, names, dec
 def repeated_statements(node, in_masks, out_mask, context) -> list:
     """A node applied `* depth` times, carrying masks: `y = x` (and its mask) before the loop;
     a mask the node makes is the next round's input's (search_legality.masked_problem allows no other)."""
-    scope, _, _, _, names, _, live, local = context
+    scope, _, _, env, names, _, live = context
     var, source = tensor_var(scope, node.output), tensor_var(scope, node.inputs[0])
     before = [] if source == var else [Statement(Atom(source), f"{var} = ", (var,), (source,))]
     if out_mask is not None and out_mask is not in_masks[0]:
@@ -311,20 +311,20 @@ def repeated_statements(node, in_masks, out_mask, context) -> list:
         before.append(Statement(Atom(names.code(in_masks[0])), f"{name} = ", (name,), ()))
         in_masks = [out_mask, *in_masks[1:]]
     looped = replace(node, inputs=(node.output, *node.inputs[1:]))
-    header = f"for {loop_variable(scope)} in range({expr(node.repeat, None, local).flat()}):"
+    header = f"for {loop_variable(scope)} in range({expr(node.repeat, None, env).flat()}):"
     return before + [loop_statement(header, node_statements(looped, in_masks, out_mask, context))]
 
 
 def node_statements(node, in_masks, out_mask, context) -> list:
     """The statements of one node, carrying masks."""
-    scope, functions, signatures, env, names, declared, live, local = context
+    scope, functions, signatures, env, names, declared, live = context
     out = []
     layer = node.layer
     ins = [tensor_var(scope, t) for t in node.inputs]
     var = targets_code(scope, node, tensor_var)
     made = out_mask is not None and out_mask.node is node
     if layer.operation:  # an operation makes no mask (as in Keras: keras.ops drop them)
-        text = operation_value(node, scope, tensor_var, local)
+        text = operation_value(node, scope, tensor_var, env)
         out.append(Statement(text, f"{var} = ", tuple(tensor_var(scope, t) for t in node.outputs), tuple(ins)))
         return out
     if layer.block is not None:
@@ -339,7 +339,7 @@ def node_statements(node, in_masks, out_mask, context) -> list:
             prefix, defines = f"{var}, {name} = ", (var, name)
         out.append(Statement(code, prefix, defines, tuple(ins)))
         return out
-    args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, local)
+    args = layer_inputs(layer, ins) + call_kwargs(node, scope, tensor_var, env)
     given = {key for key, _ in node.kwargs}  # a mask given in the spec is not given twice
     mask_args = [a for a in layer_mask_arguments(layer, in_masks, names) if a.key[:-1] not in given]
     handle = declared.get(layer.id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..ir.catalog import REGISTRY
+from ..ir.masks import carried_masks
 from ..ir.nodes import Graph
 from ..ir.values import Call, Expr, Ref, count_items
 from ..ir.walk import bodies, fold, used_blocks
@@ -39,29 +40,34 @@ def masked_branches(spec, style: str) -> Diagnostic | None:
     """E706: where the style carries the padding masks in variables (always in subclassing; in
     functional once a MultiHeadAttention takes a masked tensor), a block whose `if` branches give
     one tensor different masks (tfspec.ir.masks.Flow.disagreements)."""
-    from ..ir.masks import block_masks, clearing_node, printed_masks
-
     blocks = used_blocks(spec.model, spec.blocks)
     if not any(node.guard for block in blocks for node in block.graph.nodes):
         return None
+    infos = carried_masks(spec.model, blocks, style)
+    if infos is None:
+        return None
     if style == "functional":
-        if clearing_node(spec.model) is None:
-            return None  # Keras works the masks out itself
-        infos = printed_masks(spec.model, blocks)[1]
         hint = "apply the layer that makes the mask outside the `if`, or give both branches layers that keep it"
     else:
-        infos = block_masks(spec.model, blocks)[1]
         hint = "use --style functional, or apply the layer that makes the mask outside the `if`"
     for block in blocks:
-        flow = infos[block.name].flow
-        if flow.any and flow.disagreements:
-            node = flow.disagreements[0]
-            message = (
-                f"the branches of this `if` give {node.output!r} different padding masks, and the {style} "
-                f"style carries the masks of block {block.name} in variables"
-            )
-            return Diagnostic("E706", message, node.span, hint)
+        found = disagreeing_branches(infos[block.name].flow, style, f"the masks of block {block.name}", hint)
+        if found:
+            return found
     return None
+
+
+def disagreeing_branches(flow, style: str, whose: str, hint: str) -> Diagnostic | None:
+    """E706 at the first node whose `if` branch gives a tensor another mask, in a body whose masks
+    (`whose`) the style carries in variables."""
+    if not (flow.any and flow.disagreements):
+        return None
+    node = flow.disagreements[0]
+    message = (
+        f"the branches of this `if` give {node.output!r} different padding masks, and the {style} "
+        f"style carries {whose} in variables"
+    )
+    return Diagnostic("E706", message, node.span, hint)
 
 
 def unbuildable_layer(spec) -> Diagnostic | None:

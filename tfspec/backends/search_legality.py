@@ -13,9 +13,10 @@ from __future__ import annotations
 import itertools
 
 from ..diagnostics import Diagnostic
+from ..ir.masks import carried_masks
 from ..ir.values import names_in
 from ..ir.walk import used_blocks
-from .legality import is_alias, prebuilt, problems
+from .legality import disagreeing_branches, is_alias, prebuilt, problems
 
 MAX_CONDITIONS = 10  # `if` statements in one body of a Sequential hypermodel (each way is checked)
 
@@ -93,25 +94,17 @@ def masked_problem(hyper, style: str) -> Diagnostic | None:
     """In a model body whose masks the printer carries in variables, `if` branches that give a
     tensor different masks (E706, as in a block), or a layer repeated by a hyperparameter whose
     output's mask is neither its input's nor one it makes (E705)."""
-    from ..ir.masks import block_masks, clearing_node, printed_masks
-
-    shaped, name = hyper.spec.model, hyper.block.name
-    if style == "functional":
-        flow = printed_masks(shaped, used_blocks(shaped))[1][name].flow if clearing_node(shaped) else None
-    else:
-        flow = block_masks(shaped, used_blocks(shaped))[1][name].flow
+    shaped = hyper.spec.model
+    infos = carried_masks(shaped, used_blocks(shaped), style)
+    flow = infos[hyper.block.name].flow if infos is not None else None
     if flow is None or not flow.any:
         return None
     hint = "or drop the padding mask (mask_zero)"
-    if flow.disagreements:
-        node = flow.disagreements[0]
-        return Diagnostic(
-            "E706",
-            f"the branches of this `if` give {node.output!r} different padding masks, and the {style} "
-            "style carries this model's masks in variables",
-            node.span,
-            f"apply the layer that makes the mask outside the `if`, {hint}",
-        )
+    found = disagreeing_branches(
+        flow, style, "this model's masks", f"apply the layer that makes the mask outside the `if`, {hint}"
+    )
+    if found:
+        return found
     for node, in_masks, out_mask in flow.nodes:
         kept = out_mask is in_masks[0] or (out_mask is not None and out_mask.node is node)
         if node.repeat is not None and not kept:

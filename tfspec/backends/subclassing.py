@@ -218,12 +218,11 @@ def build_now(w: Writer, layer, attrs: dict, built) -> None:
         w.line(f"self.{attrs[layer.id]}.build({shape_code(built[layer.id])})")
 
 
-def call_statements(graph: Graph, scope: Scope, attrs, flow, masks: dict, names: MaskNames, env=None) -> list:
+def call_statements(graph: Graph, attrs, flow, masks: dict, names: MaskNames, local: LocalNames) -> list:
     """The statements of call(): each layer applied, with the masks it uses, and each new mask;
     each inside its node's `if` branches (Statement.guard, reading the values its conditions
-    read). `env`: the block's parameters (`self.bn`)."""
-    out = []
-    local = LocalNames(env, scope, graph)
+    read). `local`: the Python names of the block's parameters (`self.bn`) and of its tensors."""
+    out, scope = [], local.scope
     live = values_call_reads(graph)
     for node, in_masks, out_mask in flow.nodes:
         if node.layer.static and node.output not in live:
@@ -481,8 +480,9 @@ def masked_block_methods(w: Writer, graph: Graph, attrs, info, masks: dict, loss
                 names.name(mask, "mask")
             else:
                 names.bind(mask, var)
-    statements = call_statements(graph, scope, attrs, info.flow, masks, names, losses[1])
-    guards = Guards(w, LocalNames(losses[1], scope, graph))
+    local = LocalNames(losses[1], scope, graph)
+    statements = call_statements(graph, attrs, info.flow, masks, names, local)
+    guards = Guards(w, local)
     output = tensor_var(scope, graph.outputs[0])
     takes = ", mask=None" if info.call_takes_mask else ""
     with w.block(f"def call(self, {arg}{takes}, training=None):"):
@@ -545,8 +545,9 @@ def model_class_code(w: Writer, spec, name: str, classes, flow, masks: dict, add
             if len(ins) > 1:
                 unpack_line(w, ins, "inputs")
             if flow.any:
-                statements = call_statements(graph, scope, attrs, flow, masks, MaskNames(scope))
-                write_statements(w, used_statements(statements), Guards(w, LocalNames(None, scope, graph)))
+                local = LocalNames(None, scope, graph)
+                statements = call_statements(graph, attrs, flow, masks, MaskNames(scope), local)
+                write_statements(w, used_statements(statements), Guards(w, local))
             else:
                 call_body(w, graph, scope, attrs)
             if graph.losses:  # applied to the first output, as in the functional style

@@ -356,3 +356,12 @@ def printed_masks(model: Graph, blocks: list) -> tuple[Flow, dict]:
         body = flow(block.graph, inputs, instance=False, printed=printed)
         printed[block.name] = BlockMasks(inputs, body, body.tensors.get(block.graph.outputs[0]))
     return flow(model, [None] * len(model.inputs), printed=printed), printed
+
+
+def carried_masks(model: Graph, blocks: list, style: str) -> dict | None:
+    """{block name: BlockMasks} as the style's printer carries them in variables: the subclassing
+    printer always, the functional one once a MultiHeadAttention takes a masked tensor (else None:
+    Keras works the masks out itself)."""
+    if style == "subclassing":
+        return block_masks(model, blocks)[1]
+    return printed_masks(model, blocks)[1] if clearing_node(model) is not None else None
