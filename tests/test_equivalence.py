@@ -13,7 +13,7 @@ import traceback
 import numpy as np
 import pytest
 
-from .helpers import quiet_tensorflow, spec_names, spec_path
+from .helpers import as_list, quiet_tensorflow, sample_inputs, spec_names, spec_path
 
 quiet_tensorflow()
 keras = pytest.importorskip("keras")
@@ -21,24 +21,6 @@ keras = pytest.importorskip("keras")
 import tfspec  # noqa: E402
 from tfspec.backends import allowed_styles  # noqa: E402
 from tfspec.weights import copy_weights  # noqa: E402
-
-
-def sample_inputs(spec, batch=3, seed=0):
-    rng = np.random.default_rng(seed)
-    xs = []
-    for inp in spec.model.inputs:
-        shape = (batch,) + tuple(7 if d is None else d for d in inp.shape)
-        if inp.dtype == "string":
-            xs.append(rng.choice(np.array(["a", "b c", "d e f"], dtype=object), size=shape))
-        elif inp.dtype.startswith("int"):
-            xs.append(rng.integers(1, 10, size=shape).astype(inp.dtype))
-        else:
-            xs.append(rng.standard_normal(shape).astype(inp.dtype))
-    return xs[0] if len(xs) == 1 else xs
-
-
-def as_list(y):
-    return [np.asarray(t) for t in (y if isinstance(y, (list, tuple)) else [y])]
 
 
 def leaf_configs(model):

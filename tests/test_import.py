@@ -15,7 +15,7 @@ import os
 import numpy as np
 import pytest
 
-from .helpers import quiet_tensorflow, spec_names, spec_path
+from .helpers import as_list, quiet_tensorflow, sample_inputs, spec_names, spec_path
 
 quiet_tensorflow()
 keras = pytest.importorskip("keras")
@@ -27,23 +27,6 @@ from tfspec.cli import main  # noqa: E402
 from tfspec.tools.importer import ImportFailure, copy_weights, import_file  # noqa: E402
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def sample_inputs(spec, seed=0):
-    rng = np.random.default_rng(seed)
-    xs = []
-    for inp in spec.model.inputs:
-        shape = (3,) + tuple(7 if d is None else d for d in inp.shape)
-        if inp.dtype.startswith("int"):
-            xs.append(rng.integers(1, 10, size=shape).astype(inp.dtype))
-        else:
-            xs.append(rng.standard_normal(shape).astype(inp.dtype))
-    return xs[0] if len(xs) == 1 else xs
-
-
-def outputs(model, x):
-    y = model(x, training=False)
-    return [np.asarray(t) for t in (y if isinstance(y, (list, tuple)) else [y])]
 
 
 def leaf_configs(model):
@@ -67,7 +50,7 @@ def assert_same_model(original, spec, weights=None):
     """Each allowed style: same parameters, layer configs and outputs (original weights loaded
     from the `weights` file, else copied layer by layer)."""
     x = sample_inputs(spec)
-    expected = outputs(original, x)
+    expected = as_list(original(x, training=False))
     configs = leaf_configs(original)
     styles = allowed_styles(spec)
     assert styles
@@ -79,7 +62,7 @@ def assert_same_model(original, spec, weights=None):
             model.load_weights(str(weights))
         else:
             copy_weights(original, spec, model, style)
-        got = outputs(model, x)
+        got = as_list(model(x, training=False))
         assert len(got) == len(expected), style
         for a, b in zip(got, expected):
             assert a.shape == b.shape, style

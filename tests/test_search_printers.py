@@ -22,7 +22,7 @@ from tfspec.loader import check_spec
 from tfspec.search.point import at_point
 from tfspec.summary import summary
 
-from .helpers import quiet_tensorflow
+from .helpers import as_list, quiet_tensorflow, sample_inputs
 
 SPECS = {
     # values only: in expressions, a string choice, a float on a step grid; the train section's
@@ -329,22 +329,6 @@ def module_of(source: str):
     return load_module(source, "tfspec_test_hypermodel")
 
 
-def sample(spec, seed=0):
-    rng = np.random.default_rng(seed)
-    xs = []
-    for inp in spec.model.inputs:
-        shape = (4,) + tuple(7 if d is None else d for d in inp.shape)
-        if inp.dtype.startswith("int"):
-            xs.append(rng.integers(0, 50, size=shape).astype(inp.dtype))
-        else:
-            xs.append(rng.standard_normal(shape).astype(inp.dtype))
-    return xs[0] if len(xs) == 1 else xs
-
-
-def outputs(y) -> list:
-    return [np.asarray(t) for t in (y if isinstance(y, (list, tuple)) else [y])]
-
-
 @pytest.mark.parametrize("name,style", CASES, ids=[f"{n}-{s}" for n, s in CASES])
 def test_build_model_is_the_spec_at_each_point(kt, name, style):
     spec = load(name)
@@ -361,8 +345,8 @@ def test_build_model_is_the_spec_at_each_point(kt, name, style):
         assert model.count_params() == summary(at).total_params, point
         reference = module_of(generate(at, style)).build_model()
         model.set_weights(reference.get_weights())
-        x = sample(at)
-        for got, want in zip(outputs(model.predict(x, verbose=0)), outputs(reference.predict(x, verbose=0))):
+        x = sample_inputs(at, batch=4, ids=(0, 50))  # 0: padding
+        for got, want in zip(as_list(model.predict(x, verbose=0)), as_list(reference.predict(x, verbose=0))):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
